@@ -1,0 +1,221 @@
+"""The `syncwell` command. Thin: each command parses, calls one function, prints."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Literal
+
+import structlog
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from syncwell import display
+from syncwell.engine import Engine, admin
+from syncwell.errors import StoreError, WorkspaceError
+from syncwell.map import render_text
+from syncwell.workspace import Workspace, load_workspace
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="syncwell: keep your core system in sync with the tools your customers live in.",
+)
+dlq_app = typer.Typer(no_args_is_help=True, help="Dead letters: list, show, replay, discard.")
+app.add_typer(dlq_app, name="dlq")
+
+out = Console()
+err = Console(stderr=True)
+
+WorkspaceOption = Annotated[
+    Path,
+    typer.Option(
+        "--workspace", "-w", envvar="SYNCWELL_WORKSPACE", help="The workspace file to use."
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+DEFAULT_WORKSPACE = Path("syncwell.yaml")
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()
+
+
+def _load(path: Path) -> Workspace:
+    try:
+        return load_workspace(path)
+    except WorkspaceError as error:
+        err.print(f"[red]invalid workspace[/red]\n{error}", highlight=False)
+        raise typer.Exit(2) from error
+
+
+def _logging(verbose: bool) -> None:
+    level = logging.INFO if verbose else logging.WARNING
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+    )
+
+
+@app.command()
+def check(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
+    """Validate the workspace file; print its map, or every mistake with its line (exit 2)."""
+    out.print(render_text(_load(workspace)), highlight=False)
+
+
+@app.command()
+def run(
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    once: Annotated[
+        bool, typer.Option("--once", help="Read every flow once, deliver it all, then exit.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the workspace's flows until stopped (Ctrl-C or SIGTERM stop it cleanly)."""
+    _logging(verbose)
+    engine = Engine(_load(workspace))
+    try:
+        asyncio.run(_run(engine, once=once, live=out.is_terminal and not as_json))
+    except StoreError as error:
+        err.print(f"[red]state store:[/red] {error}")
+        raise typer.Exit(1) from error
+    progress = list(engine.progress.values())
+    if as_json:
+        out.print_json(json.dumps([_progress_dict(p) for p in progress]))
+    else:
+        display.print_progress(out, progress)
+
+
+async def _run(engine: Engine, *, once: bool, live: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runner = asyncio.create_task(engine.run(once=once, stop=stop))
+    if not live:
+        await runner
+        return
+    flows = list(engine.progress.values())
+    with Live(display.progress_table(flows, time.time()), console=out, refresh_per_second=4) as view:
+        while not runner.done():
+            await asyncio.wait({runner}, timeout=0.25)
+            view.update(display.progress_table(flows, time.time()))
+    await runner
+
+
+def _progress_dict(progress: object) -> dict[str, object]:
+    from dataclasses import asdict
+
+    return asdict(progress)  # type: ignore[call-overload,no-any-return]
+
+
+@app.command()
+def status(workspace: WorkspaceOption = DEFAULT_WORKSPACE, as_json: JsonOption = False) -> None:
+    """Per flow: checkpoint, backlog, last success, retries and dead letters."""
+    reports = asyncio.run(admin.flow_reports(_load(workspace)))
+    if as_json:
+        out.print_json(json.dumps([display.report_dict(r) for r in reports]))
+    else:
+        out.print(display.status_table(reports))
+
+
+@dlq_app.command("list")
+def dlq_list(
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    flow: Annotated[str | None, typer.Option(help="Only this flow.")] = None,
+    state: Annotated[
+        Literal["open", "replayed", "discarded", "all"],
+        typer.Option("--status", help="Which dead letters."),
+    ] = "open",
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List dead letters, newest first."""
+    letters = asyncio.run(
+        admin.list_dead_letters(
+            _load(workspace), flow=flow, status=None if state == "all" else state, limit=limit
+        )
+    )
+    if as_json:
+        out.print_json(json.dumps([display.dead_letter_dict(d) for d in letters]))
+    else:
+        out.print(display.dead_letters_table(letters))
+
+
+@dlq_app.command("show")
+def dlq_show(
+    dead_letter_id: Annotated[int, typer.Argument(help="The dead letter's id (see dlq list).")],
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+) -> None:
+    """Show one dead letter: its record, the reason and the attempts."""
+    letter = asyncio.run(admin.show_dead_letter(_load(workspace), dead_letter_id))
+    if letter is None:
+        err.print(f"no dead letter {dead_letter_id}; `syncwell dlq list --status all` lists them")
+        raise typer.Exit(1)
+    out.print_json(json.dumps(display.dead_letter_dict(letter)))
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    ids: Annotated[list[int], typer.Argument(help="Dead letter ids to send again.")],
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+) -> None:
+    """Put dead letters back in their flow's journal (fix the cause first)."""
+    moved = asyncio.run(admin.replay(_load(workspace), ids))
+    _report_resolved("replayed", ids, moved)
+    if moved:
+        out.print("the next `syncwell run` delivers them")
+
+
+@dlq_app.command("discard")
+def dlq_discard(
+    ids: Annotated[list[int], typer.Argument(help="Dead letter ids to give up on.")],
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+) -> None:
+    """Give up on dead letters for good."""
+    _report_resolved("discarded", ids, asyncio.run(admin.discard(_load(workspace), ids)))
+
+
+def _report_resolved(verb: str, asked: list[int], done: list[int]) -> None:
+    out.print(f"{verb} {len(done)} dead letter(s): {', '.join(map(str, done)) or '-'}")
+    skipped = sorted(set(asked) - set(done))
+    if skipped:
+        err.print(f"not open (or unknown), left alone: {', '.join(map(str, skipped))}")
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    folder: Annotated[
+        Path, typer.Option(help="Where the demo's databases and workspace go.")
+    ] = Path(".syncwell-demo"),
+) -> None:
+    """Sync a small demo (a CRM, the core app, an email tool; all SQLite): a first full sync,
+    then an incremental one after people edit records in the CRM."""
+    from syncwell.demo import change_some_contacts, prepare
+
+    _logging(verbose=False)
+    path = prepare(folder)
+    out.rule("1. first sync: 20,000 contacts from the CRM into the core app, then the audience")
+    asyncio.run(_run(Engine(_load(path)), once=True, live=True))
+    edited = change_some_contacts(folder)
+    out.rule(f"2. people edited {edited:,} contacts in the CRM: an incremental sync")
+    engine = Engine(_load(path))
+    asyncio.run(_run(engine, once=True, live=True))
+    display.print_progress(out, list(engine.progress.values()))
+    out.rule("3. where every flow stands")
+    out.print(display.status_table(asyncio.run(admin.flow_reports(_load(path)))))
+    letters = asyncio.run(admin.list_dead_letters(_load(path), flow=None, status="open", limit=5))
+    out.print(display.dead_letters_table(letters))
+    out.print(
+        f"The map: syncwell check -w {path}\n"
+        f"Fix a record and replay it: syncwell dlq replay <id> -w {path}"
+    )

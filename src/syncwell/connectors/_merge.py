@@ -1,0 +1,77 @@
+"""The guarded merge both database destinations run after staging a batch.
+
+Rows wait in a staging table ``s`` with an extra boolean column ``_sw_delete``. Three
+statements then apply them: remember deleted keys (tombstones), upsert what is newer than both
+the target's record and any tombstone, and delete what is not older than the target's record.
+PostgreSQL and SQLite share this SQL but for how they spell "these rows differ".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from syncwell.connectors._sql import column_list, quote, row_of
+
+__all__ = ["MergeSql", "build_merge"]
+
+
+@dataclass(frozen=True, slots=True)
+class MergeSql:
+    """The statements, in the order to run them."""
+
+    remember_deleted: str
+    merge: str
+    delete: str
+
+
+Distinct = Callable[[Sequence[str], str, str], str]
+"""Given columns and two row aliases, SQL that is true when the rows' values differ."""
+
+
+def build_merge(
+    *,
+    target: str,
+    stage: str,
+    tombstones: str,
+    columns: Sequence[str],
+    key: Sequence[str],
+    version: str | None,
+    distinct: Distinct,
+) -> MergeSql:
+    """The merge of `stage` into `target` (all names already quoted and qualified)."""
+    values = [column for column in columns if column not in key]
+    same_key = f"{row_of(key, 'd')} = {row_of(key, 's')}"
+    changed = distinct(values, "t", "excluded") if values else "FALSE"
+    if version is None:
+        newer, tombstoned, delete_guard = changed, same_key, "1 = 1"
+    else:
+        v = quote(version)
+        newer = f"t.{v} IS NULL OR t.{v} < excluded.{v} OR (t.{v} = excluded.{v} AND ({changed}))"
+        tombstoned = f"{same_key} AND d.{v} >= s.{v}"
+        delete_guard = f"(t.{v} IS NULL OR t.{v} <= s.{v})"
+    updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in values)
+    on_conflict = f"DO UPDATE SET {updates} WHERE {newer}" if values else "DO NOTHING"
+    merge = (
+        f"INSERT INTO {target} AS t ({column_list(columns)}) "
+        f"SELECT {column_list(columns, 's')} FROM {stage} s "
+        f"WHERE NOT s._sw_delete AND NOT EXISTS (SELECT 1 FROM {tombstones} d WHERE {tombstoned}) "
+        f"ON CONFLICT ({column_list(key)}) {on_conflict}"
+    )
+    delete = (
+        f"DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {stage} s WHERE s._sw_delete "
+        f"AND {row_of(key, 's')} = {row_of(key, 't')} AND {delete_guard})"
+    )
+    kept = [*key, *([version] if version else [])]
+    keep_newest = (
+        f"DO UPDATE SET {quote(version)} = excluded.{quote(version)} "
+        f"WHERE d.{quote(version)} < excluded.{quote(version)}"
+        if version
+        else "DO NOTHING"
+    )
+    remember_deleted = (
+        f"INSERT INTO {tombstones} AS d ({column_list(kept)}) "
+        f"SELECT {column_list(kept, 's')} FROM {stage} s WHERE s._sw_delete "
+        f"ON CONFLICT ({column_list(key)}) {keep_newest}"
+    )
+    return MergeSql(remember_deleted, merge, delete)

@@ -1,0 +1,38 @@
+"""The ``postgres`` connector: PostgreSQL tables as sources and destinations."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from syncwell.connectors.postgres.destination import PostgresDestination
+from syncwell.connectors.postgres.errors import translated
+from syncwell.connectors.postgres.settings import Settings
+from syncwell.connectors.postgres.source import PostgresSource
+
+__all__ = ["PostgresDestination", "PostgresSource", "Settings", "open_destination", "open_source"]
+
+
+async def _pool(name: str, settings: Settings) -> asyncpg.Pool:
+    with translated(name):
+        pool = await asyncpg.create_pool(
+            settings.dsn.get_secret_value(),
+            min_size=1,
+            max_size=4,
+            timeout=settings.connect_timeout_s,
+            server_settings={
+                "statement_timeout": str(int(settings.statement_timeout_s * 1000)),
+                "application_name": f"syncwell:{name}",
+            },
+        )
+    assert pool is not None
+    return pool
+
+
+async def open_source(name: str, settings: Settings) -> PostgresSource:
+    """Connect to the system `name` for reading."""
+    return PostgresSource(name, settings, await _pool(name, settings))
+
+
+async def open_destination(name: str, settings: Settings) -> PostgresDestination:
+    """Connect to the system `name` for writing."""
+    return PostgresDestination(name, settings, await _pool(name, settings))

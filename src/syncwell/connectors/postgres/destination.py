@@ -1,0 +1,133 @@
+"""Writing to a PostgreSQL table: COPY into a staging table, then one guarded merge.
+
+Each batch is copied (binary COPY, the fastest way in) into a temporary staging table, then
+applied with one ``INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE`` the incoming version is
+newer, and one ``DELETE`` for the deletes. Deleted keys are remembered with their version in a
+small tombstone table beside the target, so an older upsert that arrives after a delete (a
+replay, a retry) cannot bring the record back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from syncwell.connectors._merge import MergeSql, build_merge
+from syncwell.connectors._sql import column_list, quote, row_of
+from syncwell.connectors.postgres.catalog import Table, describe
+from syncwell.connectors.postgres.errors import translated
+from syncwell.connectors.postgres.settings import Settings
+from syncwell.errors import IntegrationFatalError
+from syncwell.types import ChangeBatch, Op, StreamSpec
+
+__all__ = ["PostgresDestination"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The SQL of one (target, columns) shape, built once."""
+
+    stage: str
+    create_stage: str
+    sql: MergeSql
+    columns: tuple[str, ...]
+
+
+class PostgresDestination:
+    """The `Destination` of a ``kind: postgres`` system."""
+
+    def __init__(self, name: str, settings: Settings, pool: asyncpg.Pool) -> None:
+        self._name = name
+        self._settings = settings
+        self._pool = pool
+        self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
+
+    async def aclose(self) -> None:
+        await self._pool.close()
+
+    async def write(self, stream: StreamSpec, batch: ChangeBatch) -> None:
+        plan = await self._plan(stream, batch.columns)
+        if batch.ops is None:
+            records: list[tuple[object, ...]] = [(*row, False) for row in batch.rows]
+        else:
+            records = [
+                (*row, op is Op.DELETE) for row, op in zip(batch.rows, batch.ops, strict=True)
+            ]
+        with translated(self._name):
+            async with self._pool.acquire() as connection, connection.transaction():
+                await connection.execute(plan.create_stage)
+                await connection.copy_records_to_table(
+                    plan.stage, records=records, columns=[*plan.columns, "_sw_delete"]
+                )
+                if batch.ops is not None and Op.DELETE in batch.ops:
+                    await connection.execute(plan.sql.remember_deleted)
+                    await connection.execute(plan.sql.delete)
+                await connection.execute(plan.sql.merge)
+
+    async def _plan(self, stream: StreamSpec, columns: tuple[str, ...]) -> _Plan:
+        shape = (stream.name, columns)
+        if shape not in self._plans:
+            with translated(self._name):
+                async with self._pool.acquire() as connection:
+                    table = await describe(
+                        connection, self._settings.db_schema, stream.name, self._name
+                    )
+                    self._check(stream, table, columns)
+                    tombstones = await self._tombstones(connection, stream, table)
+            self._plans[shape] = _build(stream, table, columns, tombstones)
+        return self._plans[shape]
+
+    def _check(self, stream: StreamSpec, table: Table, columns: tuple[str, ...]) -> None:
+        table.check_columns(columns, "destination", self._name)
+        if frozenset(stream.key) not in table.unique_keys:
+            keys = ", ".join(quote(column) for column in stream.key)
+            raise IntegrationFatalError(
+                f"table {table.qualified} has no unique index on ({keys}), which idempotent "
+                f"upserts need; create one: CREATE UNIQUE INDEX ON {table.qualified} ({keys})",
+                system=self._name,
+            )
+
+    async def _tombstones(
+        self, connection: asyncpg.Connection, stream: StreamSpec, table: Table
+    ) -> str:
+        name = f"_syncwell_deleted_{stream.name}"[:63]
+        qualified = f"{quote(self._settings.db_schema)}.{quote(name)}"
+        kept = [*stream.key, *([stream.version] if stream.version else [])]
+        await connection.execute(
+            f"CREATE TABLE IF NOT EXISTS {qualified} AS "
+            f"SELECT {column_list(kept)} FROM {table.qualified} WITH NO DATA"
+        )
+        await connection.execute(
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {quote(name[:55] + '_key')} "
+            f"ON {qualified} ({column_list(stream.key)})"
+        )
+        return qualified
+
+
+def _distinct(columns: Sequence[str], left: str, right: str) -> str:
+    return f"{row_of(columns, left)} IS DISTINCT FROM {row_of(columns, right)}"
+
+
+def _build(
+    stream: StreamSpec, table: Table, columns: tuple[str, ...], tombstones: str
+) -> _Plan:
+    digest = hashlib.sha1(repr((stream.name, columns)).encode()).hexdigest()[:12]  # noqa: S324
+    stage = f"_sw_stage_{digest}"
+    create_stage = (
+        f"CREATE TEMP TABLE IF NOT EXISTS {quote(stage)} ON COMMIT DELETE ROWS AS "
+        f"SELECT {column_list(columns)}, NULL::boolean AS _sw_delete "
+        f"FROM {table.qualified} WITH NO DATA"
+    )
+    sql = build_merge(
+        target=table.qualified,
+        stage=quote(stage),
+        tombstones=tombstones,
+        columns=columns,
+        key=stream.key,
+        version=stream.version,
+        distinct=_distinct,
+    )
+    return _Plan(stage, create_stage, sql, columns)

@@ -1,0 +1,42 @@
+"""asyncpg's exceptions, translated into syncwell's at the connector boundary."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import asyncpg
+
+from syncwell.errors import IntegrationFatalError, RecordRejectedError, TransientError
+
+__all__ = ["translated"]
+
+# SQLSTATE classes (https://www.postgresql.org/docs/current/errcodes-appendix.html).
+_REJECTED_CLASSES = ("22", "23")  # data exception, integrity constraint violation
+_TRANSIENT_CLASSES = ("08", "40", "53", "55", "57")  # connection, rollback, resources, state,
+# operator intervention (57014 is a statement timeout; 57P01 an admin shutdown)
+_FATAL_CLASSES = ("28", "42", "3D", "3F")  # auth, undefined object or privilege, no database
+
+
+@contextmanager
+def translated(system: str, flow: str = "") -> Iterator[None]:
+    """Raise syncwell's errors for whatever asyncpg or the network raise inside."""
+    try:
+        yield
+    except asyncpg.PostgresError as error:
+        state = str(getattr(error, "sqlstate", "") or "")
+        message = f"{type(error).__name__} ({state}): {error}"
+        if state.startswith(_REJECTED_CLASSES):
+            raise RecordRejectedError(
+                message, system=system, flow=flow, reason=str(error)
+            ) from error
+        if state.startswith(_TRANSIENT_CLASSES):
+            raise TransientError(message, system=system, flow=flow) from error
+        if state.startswith(_FATAL_CLASSES):
+            raise IntegrationFatalError(message, system=system, flow=flow) from error
+        raise TransientError(message, system=system, flow=flow) from error
+    except (OSError, asyncio.TimeoutError, asyncpg.InterfaceError) as error:
+        raise TransientError(
+            f"{type(error).__name__}: {error}", system=system, flow=flow
+        ) from error

@@ -1,0 +1,201 @@
+"""Reading a PostgreSQL table: a first full read by key, then incremental reads by cursor.
+
+The full read pages by key (keyset pagination on the primary key), after noting the highest
+cursor value at its start; the incremental reads then page by (cursor, key) from there. Each
+read starts again `lookback` behind its position when rows appeared or changed inside that
+window since the last read (a count and hash of the window tells), because a transaction that
+commits late carries a cursor value older than rows already read (DESIGN.md, lessons).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import AsyncIterator, Sequence
+
+import asyncpg
+
+from syncwell.connectors._sql import column_list, quote, row_of
+from syncwell.connectors.postgres.catalog import Table, describe
+from syncwell.connectors.postgres.errors import translated
+from syncwell.connectors.postgres.settings import Settings
+from syncwell.types import ChangeBatch, Checkpoint, JSONValue, Row, StreamSpec
+
+__all__ = ["PostgresSource"]
+
+
+def _text(value: object) -> str:
+    """A value as text PostgreSQL parses back to the same value (`$1::text::<type>`)."""
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _params(columns: Sequence[str], table: Table, start: int = 1) -> str:
+    casts = (f"${start + i}::text::{table.types[column]}" for i, column in enumerate(columns))
+    return "(" + ", ".join(casts) + ")"
+
+
+class PostgresSource:
+    """The `Source` of a ``kind: postgres`` system."""
+
+    def __init__(self, name: str, settings: Settings, pool: asyncpg.Pool) -> None:
+        self._name = name
+        self._settings = settings
+        self._pool = pool
+        self._tables: dict[str, Table] = {}
+
+    async def aclose(self) -> None:
+        await self._pool.close()
+
+    async def estimate(self, stream: StreamSpec) -> int | None:
+        """The planner's row count of the table (cheap, roughly right)."""
+        table = await self._table(stream)
+        with translated(self._name):
+            count = await self._pool.fetchval(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)",
+                table.qualified,
+            )
+        return None if count is None or count < 0 else int(count)
+
+    async def read(
+        self, stream: StreamSpec, checkpoint: Checkpoint | None
+    ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
+        table = await self._table(stream)
+        if checkpoint is None or checkpoint.get("phase") == "full":
+            async for batch, mark in self._full(stream, table, checkpoint):
+                yield batch, mark
+            return
+        async for batch, mark in self._incremental(stream, table, checkpoint):
+            yield batch, mark
+
+    async def _table(self, stream: StreamSpec) -> Table:
+        if stream.name not in self._tables:
+            with translated(self._name):
+                async with self._pool.acquire() as connection:
+                    table = await describe(
+                        connection, self._settings.db_schema, stream.name, self._name
+                    )
+            configured = [*stream.key, *filter(None, (stream.cursor, stream.version))]
+            table.check_columns([*configured, *stream.columns], "source", self._name)
+            self._tables[stream.name] = table
+        return self._tables[stream.name]
+
+    def _columns(self, stream: StreamSpec, table: Table) -> tuple[str, ...]:
+        return stream.columns or tuple(table.types)
+
+    async def _full(
+        self, stream: StreamSpec, table: Table, checkpoint: Checkpoint | None
+    ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
+        if checkpoint is None:
+            since = await self._high_water(stream, table)
+            after: list[str] | None = None
+        else:
+            since = checkpoint.get("since")
+            after = checkpoint.get("after")  # type: ignore[assignment]
+        select = f"SELECT {column_list(self._columns(stream, table))} FROM {table.qualified}"
+        order = f"ORDER BY {column_list(stream.key)} LIMIT {int(stream.batch_size)}"
+        first = f"{select} {order}"
+        keyset = f"{select} WHERE {row_of(stream.key)} > {_params(stream.key, table)} {order}"
+        columns = self._columns(stream, table)
+        key_at = [columns.index(column) for column in stream.key]
+        async for rows in self._pages(first if after is None else keyset, keyset, after, key_at):
+            after = [_text(rows[-1][i]) for i in key_at]
+            yield _batch(columns, rows), {"phase": "full", "after": after, "since": since}
+        done: Checkpoint = (
+            {"phase": "incremental", "cursor": since, "key": None, "window": None}
+            if stream.cursor is not None
+            else {"phase": "full", "after": None, "since": None}
+        )
+        yield ChangeBatch(columns, []), done
+
+    async def _incremental(
+        self, stream: StreamSpec, table: Table, checkpoint: Checkpoint
+    ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
+        assert stream.cursor is not None, "incremental reads need a cursor column"
+        cursor, key = checkpoint.get("cursor"), checkpoint.get("key")
+        columns = self._columns(stream, table)
+        order_by = (stream.cursor, *stream.key)
+        position_at = [columns.index(column) for column in order_by]
+        select = f"SELECT {column_list(columns)} FROM {table.qualified}"
+        order = f"ORDER BY {column_list(order_by)} LIMIT {int(stream.batch_size)}"
+        keyset = f"{select} WHERE {row_of(order_by)} > {_params(order_by, table)} {order}"
+        if cursor is None:
+            first, start = f"{select} WHERE {quote(stream.cursor)} IS NOT NULL {order}", None
+        elif key is not None and checkpoint.get("window") == await self._window(
+            stream, table, [cursor, *key]  # type: ignore[list-item]
+        ):
+            first, start = keyset, [cursor, *key]  # type: ignore[list-item]
+        else:
+            back = self._lookback(stream, table)
+            first = f"{select} WHERE {quote(stream.cursor)} >= {_params([stream.cursor], table)}"
+            first, start = f"{first} {back} {order}", [cursor]
+        position: list[JSONValue] | None = None
+        async for rows in self._pages(first, keyset, start, position_at):  # type: ignore[arg-type]
+            position = [_text(rows[-1][i]) for i in position_at]
+            mark = {"phase": "incremental", "cursor": position[0], "key": position[1:]}
+            yield _batch(columns, rows), {**mark, "window": None}
+        if position is None:
+            if cursor is None or key is None:
+                return
+            position = [cursor, *key]  # type: ignore[list-item]
+        window = await self._window(stream, table, position)  # type: ignore[arg-type]
+        final = {"phase": "incremental", "cursor": position[0], "key": position[1:]}
+        yield ChangeBatch(columns, []), {**final, "window": window}
+
+    async def _pages(
+        self, first: str, keyset: str, start: list[str] | None, position_at: list[int]
+    ) -> AsyncIterator[list[Row]]:
+        """Pages of rows; the next page is fetched while the engine journals this one."""
+
+        async def fetch(query: str, args: list[str]) -> list[Row]:
+            with translated(self._name):
+                records = await self._pool.fetch(query, *args)
+            return [tuple(record) for record in records]
+
+        pending = asyncio.ensure_future(fetch(first, start or []))
+        try:
+            while rows := await pending:
+                position = [_text(rows[-1][i]) for i in position_at]
+                pending = asyncio.ensure_future(fetch(keyset, position))
+                yield rows
+        finally:
+            pending.cancel()
+
+    async def _high_water(self, stream: StreamSpec, table: Table) -> str | None:
+        if stream.cursor is None:
+            return None
+        query = f"SELECT max({quote(stream.cursor)})::text FROM {table.qualified}"
+        with translated(self._name):
+            value = await self._pool.fetchval(query)
+        return None if value is None else str(value)
+
+    def _lookback(self, stream: StreamSpec, table: Table) -> str:
+        assert stream.cursor is not None
+        if not table.is_time(stream.cursor) or stream.lookback_s <= 0:
+            return ""
+        seconds = float(stream.lookback_s)
+        return f"- interval '{seconds} seconds'"
+
+    async def _window(self, stream: StreamSpec, table: Table, position: list[str]) -> str:
+        """A count and hash of the rows in the look-back window behind `position`.
+
+        Unchanged since the last read means no transaction committed late into the window,
+        so the read can start right after `position` instead of re-reading the window.
+        """
+        assert stream.cursor is not None
+        order_by = (stream.cursor, *stream.key)
+        lower = f"{quote(stream.cursor)} >= {_params([stream.cursor], table)} {self._lookback(stream, table)}"
+        upper = f"{row_of(order_by)} <= {_params(order_by, table, start=2)}"
+        query = (
+            f"SELECT count(*)::text || ':' || coalesce(sum(hashtextextended("
+            f"{row_of(order_by)}::text, 0)), 0)::text FROM {table.qualified} "
+            f"WHERE {lower} AND {upper}"
+        )
+        with translated(self._name):
+            return str(await self._pool.fetchval(query, position[0], *position))
+
+
+def _batch(columns: tuple[str, ...], rows: list[Row]) -> ChangeBatch:
+    return ChangeBatch(columns, rows, None, time.time())

@@ -1,0 +1,20 @@
+"""The ``sqlite`` connector: SQLite tables as sources and destinations (the demo's core)."""
+
+from __future__ import annotations
+
+from syncwell.connectors.sqlite.database import SqliteDatabase
+from syncwell.connectors.sqlite.destination import SqliteDestination
+from syncwell.connectors.sqlite.settings import Settings
+from syncwell.connectors.sqlite.source import SqliteSource
+
+__all__ = ["Settings", "SqliteDestination", "SqliteSource", "open_destination", "open_source"]
+
+
+async def open_source(name: str, settings: Settings) -> SqliteSource:
+    """Open the system `name` for reading."""
+    return SqliteSource(SqliteDatabase(name, settings))
+
+
+async def open_destination(name: str, settings: Settings) -> SqliteDestination:
+    """Open the system `name` for writing."""
+    return SqliteDestination(SqliteDatabase(name, settings))

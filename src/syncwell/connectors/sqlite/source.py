@@ -1,0 +1,156 @@
+"""Reading a SQLite table: a first full read by key, then incremental reads by cursor.
+
+The same plan as the postgres source (see its docstring): keyset pages, a look-back window
+re-read only when a count and hash of it changed since the last read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Sequence
+
+from syncwell.connectors._sql import column_list, quote, row_of
+from syncwell.connectors.sqlite.database import SqliteDatabase
+from syncwell.connectors.sqlite.schema import SqliteTable, describe
+from syncwell.types import ChangeBatch, Checkpoint, JSONValue, Row, StreamSpec
+
+__all__ = ["SqliteSource"]
+
+
+def _behind(value: JSONValue, seconds: float, declared: str) -> JSONValue:
+    """`value` moved back by `seconds` when it is a time; otherwise `value` itself."""
+    if seconds <= 0:
+        return value
+    if isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        separator = "T" if "T" in value else " "
+        return (moment - dt.timedelta(seconds=seconds)).isoformat(sep=separator)
+    if isinstance(value, int | float) and ("TIME" in declared or "DATE" in declared):
+        return value - seconds
+    return value
+
+
+class SqliteSource:
+    """The `Source` of a ``kind: sqlite`` system."""
+
+    def __init__(self, database: SqliteDatabase) -> None:
+        self._db = database
+        self._tables: dict[str, SqliteTable] = {}
+
+    async def aclose(self) -> None:
+        await self._db.close()
+
+    async def estimate(self, stream: StreamSpec) -> int | None:
+        table = await self._table(stream)
+        query = f"SELECT count(*) FROM {quote(table.name)}"
+        return int(await self._db.run(lambda c: c.execute(query).fetchone()[0]))
+
+    async def read(
+        self, stream: StreamSpec, checkpoint: Checkpoint | None
+    ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
+        table = await self._table(stream)
+        columns = stream.columns or table.columns
+        if checkpoint is None or checkpoint.get("phase") == "full":
+            since = await self._high_water(stream) if checkpoint is None else checkpoint["since"]
+            after = None if checkpoint is None else checkpoint.get("after")
+            async for rows, position in self._pages(stream, columns, stream.key, after):
+                yield _batch(columns, rows), {"phase": "full", "after": position, "since": since}
+            done: Checkpoint = {"phase": "incremental", "cursor": since, "key": None}
+            if stream.cursor is None:
+                done = {"phase": "full", "after": None, "since": None}
+            yield ChangeBatch(columns, []), done
+            return
+        assert stream.cursor is not None, "incremental reads need a cursor column"
+        order_by = (stream.cursor, *stream.key)
+        cursor, key = checkpoint.get("cursor"), checkpoint.get("key")
+        start: list[JSONValue] | None = None
+        lower: JSONValue = None
+        if cursor is not None and isinstance(key, list):
+            start = [cursor, *key]
+            if checkpoint.get("window") != await self._window(stream, table, start):
+                start, lower = None, _behind(cursor, stream.lookback_s, table.declared(stream.cursor))
+        elif cursor is not None:
+            lower = _behind(cursor, stream.lookback_s, table.declared(stream.cursor))
+        position: list[JSONValue] | None = start
+        async for rows, position in self._pages(stream, columns, order_by, start, lower):
+            mark = {"phase": "incremental", "cursor": position[0], "key": position[1:]}
+            yield _batch(columns, rows), {**mark, "window": None}
+        if position is not None:
+            window = await self._window(stream, table, position)
+            final = {"phase": "incremental", "cursor": position[0], "key": position[1:]}
+            yield ChangeBatch(columns, []), {**final, "window": window}
+
+    async def _table(self, stream: StreamSpec) -> SqliteTable:
+        if stream.name not in self._tables:
+            table = await self._db.run(lambda c: describe(c, stream.name, self._db.name))
+            configured = [*stream.key, *filter(None, (stream.cursor, stream.version))]
+            table.check_columns([*configured, *stream.columns], "source", self._db.name)
+            self._tables[stream.name] = table
+        return self._tables[stream.name]
+
+    async def _pages(
+        self,
+        stream: StreamSpec,
+        columns: Sequence[str],
+        order_by: Sequence[str],
+        after: Sequence[JSONValue] | None,
+        lower: JSONValue = None,
+    ) -> AsyncIterator[tuple[list[Row], list[JSONValue]]]:
+        at = [list(columns).index(column) for column in order_by]
+        base = f"SELECT {column_list(columns)} FROM {quote(stream.name)}"
+        order = f"ORDER BY {column_list(order_by)} LIMIT {int(stream.batch_size)}"
+        position = list(after) if after is not None else None
+        while True:
+            clauses, args = [], []
+            if position is not None:
+                marks = ", ".join("?" * len(order_by))
+                clauses.append(f"{row_of(order_by)} > ({marks})")
+                args.extend(position)
+            elif lower is not None:
+                clauses.append(f"{quote(order_by[0])} >= ?")
+                args.append(lower)
+            if len(order_by) > len(stream.key):  # incremental: rows without a cursor never show
+                clauses.append(f"{quote(order_by[0])} IS NOT NULL")
+            where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+            query = f"{base} {where} {order}"
+            rows: list[Row] = await self._db.run(lambda c, q=query, a=args: c.execute(q, a).fetchall())  # type: ignore[misc]
+            if not rows:
+                return
+            position = [rows[-1][i] for i in at]  # type: ignore[misc]
+            yield rows, position
+
+    async def _high_water(self, stream: StreamSpec) -> JSONValue:
+        if stream.cursor is None:
+            return None
+        query = f"SELECT max({quote(stream.cursor)}) FROM {quote(stream.name)}"
+        value: JSONValue = await self._db.run(lambda c: c.execute(query).fetchone()[0])
+        return value
+
+    async def _window(
+        self, stream: StreamSpec, table: SqliteTable, position: list[JSONValue]
+    ) -> str:
+        """A count and hash of the rows in the look-back window behind `position`."""
+        assert stream.cursor is not None
+        order_by = (stream.cursor, *stream.key)
+        lower = _behind(position[0], stream.lookback_s, table.declared(stream.cursor))
+        marks = ", ".join("?" * len(order_by))
+        query = (
+            f"SELECT {column_list(order_by)} FROM {quote(stream.name)} "
+            f"WHERE {quote(stream.cursor)} >= ? AND {row_of(order_by)} <= ({marks})"
+        )
+
+        def digest(connection: sqlite3.Connection) -> str:
+            rows = connection.execute(query, [lower, *position]).fetchall()
+            return f"{len(rows)}:{hashlib.sha256(repr(sorted(rows)).encode()).hexdigest()[:16]}"
+
+        return await self._db.run(digest)
+
+
+def _batch(columns: Sequence[str], rows: list[Row]) -> ChangeBatch:
+    return ChangeBatch(tuple(columns), rows, None, time.time())

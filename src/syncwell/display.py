@@ -1,0 +1,116 @@
+"""How runs, statuses and dead letters look in a terminal (rich) and to scripts (JSON)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from rich.console import Console
+from rich.table import Table
+
+from syncwell.engine import FlowProgress
+from syncwell.store import DeadLetter, FlowReport
+
+__all__ = [
+    "dead_letter_dict",
+    "dead_letters_table",
+    "progress_table",
+    "report_dict",
+    "status_table",
+]
+
+
+def _ago(at: float | None, now: float) -> str:
+    if at is None:
+        return "never"
+    seconds = max(0.0, now - at)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit} ago"
+    return f"{seconds:.0f}s ago"
+
+
+def _clock(at: float | None) -> str:
+    return "-" if at is None else datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def progress_table(progress: Sequence[FlowProgress], now: float, title: str = "") -> Table:
+    """A row per flow: read, delivered, rate, ETA on a first sync, retries, dead letters."""
+    table = Table(title=title or None, expand=False)
+    for column in ("flow", "read", "delivered", "rows/s", "ETA", "retries", "dead", "last error"):
+        table.add_column(column, justify="left" if column in ("flow", "last error") else "right")
+    for flow in progress:
+        eta = flow.eta_s(now)
+        table.add_row(
+            flow.flow,
+            f"{flow.read:,}" + (f" / ~{flow.estimate:,}" if flow.estimate else ""),
+            f"{flow.delivered_changes:,}",
+            f"{flow.rate(now):,.0f}",
+            "-" if eta is None else f"{eta:,.0f}s",
+            f"{flow.retries:,}",
+            f"{flow.dead_lettered:,}",
+            flow.last_error[:60],
+        )
+    return table
+
+
+def status_table(reports: Sequence[FlowReport], now: float | None = None) -> Table:
+    """A row per flow: checkpoint, backlog, last success, retries, dead letters."""
+    now = time.time() if now is None else now
+    table = Table(title="flows")
+    for column in ("flow", "checkpoint", "backlog", "last success", "written", "retries", "dead"):
+        table.add_column(column, justify="left" if column in ("flow", "checkpoint") else "right")
+    for report in reports:
+        mark = report.checkpoint or {}
+        where = str(mark.get("cursor") or mark.get("after") or "-")
+        table.add_row(
+            report.flow,
+            f"{mark.get('phase', 'not started')}: {where}"[:48],
+            f"{report.backlog:,}",
+            _ago(report.last_success_at, now),
+            f"{report.written:,}",
+            f"{report.retries:,}",
+            f"[red]{report.dead_letters:,}[/red]" if report.dead_letters else "0",
+        )
+    return table
+
+
+def report_dict(report: FlowReport) -> dict[str, object]:
+    """A report as plain JSON values."""
+    return asdict(report)
+
+
+def dead_letters_table(letters: Sequence[DeadLetter]) -> Table:
+    """A row per dead letter."""
+    table = Table(title="dead letters")
+    for column in ("id", "flow", "key", "op", "status", "when", "reason"):
+        table.add_column(column)
+    for letter in letters:
+        table.add_row(
+            str(letter.id), letter.flow, letter.key, letter.op, letter.status,
+            _clock(letter.created_at), letter.reason.splitlines()[0][:80],
+        )
+    return table
+
+
+def dead_letter_dict(letter: DeadLetter) -> dict[str, object]:
+    """A dead letter as plain JSON values, its record's data included."""
+    values = asdict(letter)
+    values.pop("batch")
+    values["data"] = {key: _plain(value) for key, value in letter.data.items()}
+    return values
+
+
+def _plain(value: object) -> object:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return str(value)
+
+
+def print_progress(console: Console, progress: Sequence[FlowProgress]) -> None:
+    """Print the final per-flow summary of a run."""
+    console.print(progress_table(progress, time.time(), title="run summary"))

@@ -1,0 +1,53 @@
+"""What an operator asks of a workspace's state outside a run: status and dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from syncwell.store import DeadLetter, FlowReport, Store, open_store
+from syncwell.store.dead_letters import DeadLetterStatus
+from syncwell.workspace import Workspace
+
+__all__ = ["discard", "flow_reports", "list_dead_letters", "replay", "show_dead_letter"]
+
+
+@asynccontextmanager
+async def _store(workspace: Workspace) -> AsyncIterator[Store]:
+    store = await open_store(workspace.state)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def flow_reports(workspace: Workspace) -> list[FlowReport]:
+    """Where each flow of the workspace stands, in file order."""
+    async with _store(workspace) as store:
+        return await store.reports.flows(list(workspace.flows))
+
+
+async def list_dead_letters(
+    workspace: Workspace, *, flow: str | None, status: DeadLetterStatus | None, limit: int
+) -> list[DeadLetter]:
+    """The newest dead letters."""
+    async with _store(workspace) as store:
+        return await store.dead_letters.list(flow=flow, status=status, limit=limit)
+
+
+async def show_dead_letter(workspace: Workspace, dead_letter_id: int) -> DeadLetter | None:
+    """One dead letter, with its record."""
+    async with _store(workspace) as store:
+        return await store.dead_letters.get(dead_letter_id)
+
+
+async def replay(workspace: Workspace, ids: Sequence[int]) -> list[int]:
+    """Send open dead letters back through their flow; the next run delivers them."""
+    async with _store(workspace) as store:
+        return await store.dead_letters.replay(ids)
+
+
+async def discard(workspace: Workspace, ids: Sequence[int]) -> list[int]:
+    """Give up on open dead letters."""
+    async with _store(workspace) as store:
+        return await store.dead_letters.discard(ids)

@@ -1,0 +1,67 @@
+"""Coalescing: many changes to one key in a delivery become the newest one.
+
+Changes to one key keep source order across journal entries; the newest is the one with the
+highest version, and among equal versions the one that came last. Dict updates run in C, so a
+batch without repeated keys (every page of a database read) costs one pass and no comparisons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from itertools import repeat
+from operator import itemgetter
+
+from syncwell.types import ChangeBatch, Op, Row
+
+__all__ = ["coalesce", "key_getter"]
+
+
+def key_getter(columns: Sequence[str], key: Sequence[str]) -> Callable[[Row], object]:
+    """A function from a row to its key value (a tuple when the key has several columns)."""
+    return itemgetter(*(list(columns).index(column) for column in key))
+
+
+def coalesce(
+    batches: Sequence[ChangeBatch], key: Sequence[str], version: str | None
+) -> ChangeBatch:
+    """One change per key, the newest, from batches that share their columns (in source order)."""
+    columns = batches[0].columns
+    key_of = key_getter(columns, key)
+    latest: dict[object, tuple[Row, Op]] = {}
+    total = 0
+    for batch in batches:
+        ops = repeat(Op.UPSERT) if batch.ops is None else batch.ops
+        latest.update(zip(map(key_of, batch.rows), zip(batch.rows, ops)))
+        total += len(batch.rows)
+    if len(latest) < total and version is not None:
+        latest = _newest_by_version(batches, key_of, columns.index(version))
+    observed = min(batch.observed_at for batch in batches)
+    if all(batch.ops is None for batch in batches):
+        return ChangeBatch(columns, [row for row, _ in latest.values()], None, observed)
+    rows, ops = zip(*latest.values(), strict=True) if latest else ((), ())
+    return ChangeBatch(columns, list(rows), list(ops), observed)
+
+
+def _newest_by_version(
+    batches: Sequence[ChangeBatch], key_of: Callable[[Row], object], at: int
+) -> dict[object, tuple[Row, Op]]:
+    # Only reached when a key repeats: out-of-order arrivals must not let an older version win.
+    latest: dict[object, tuple[Row, Op]] = {}
+    for batch in batches:
+        for index, row in enumerate(batch.rows):
+            key = key_of(row)
+            kept = latest.get(key)
+            if kept is None or not _older(row[at], kept[0][at]):
+                latest[key] = (row, batch.op(index))
+    return latest
+
+
+def _older(candidate: object, kept: object) -> bool:
+    if candidate is None:
+        return kept is not None
+    if kept is None:
+        return False
+    try:
+        return bool(candidate < kept)  # type: ignore[operator]
+    except TypeError:
+        return False  # versions of different types cannot be ordered: arrival order decides

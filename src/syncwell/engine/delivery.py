@@ -1,0 +1,177 @@
+"""Delivery: take a flow's journal entries in order, coalesce, write, and mark them delivered.
+
+A write runs through the policies: the integration's circuit breaker decides whether it may
+go, the system's rate limiter paces it, and the retrier backs off transient failures. A
+record the destination refuses for good is isolated by splitting the batch in halves until it
+stands alone; it then goes to the dead letters with its reason, and everything else is
+written. Entries leave the journal only in the transaction that records their delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from dataclasses import dataclass, field
+
+import structlog
+
+from syncwell.connectors import Destination
+from syncwell.engine.coalesce import coalesce, key_getter
+from syncwell.engine.policies import CircuitBreaker, RateLimiter, Retrier, RetryStats
+from syncwell.engine.progress import FlowProgress
+from syncwell.errors import IntegrationFatalError, RecordRejectedError, TransientError
+from syncwell.store import DeadLetterDraft, DeliveryRecord, Journal, JournalEntry
+from syncwell.types import ChangeBatch, Clock, StreamSpec
+from syncwell.workspace.policies import RetryPolicy
+
+__all__ = ["FlowDelivery", "Route"]
+
+log = structlog.get_logger("syncwell.delivery")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a flow's changes go and under which policies."""
+
+    flow: str
+    source: StreamSpec
+    destination: StreamSpec
+    renames: dict[str, str]
+    writer: Destination
+    limiter: RateLimiter
+    breaker: CircuitBreaker
+    retry: RetryPolicy
+
+
+@dataclass(slots=True)
+class _Tally:
+    attempts: int = 0
+    written: int = 0
+    dead: list[DeadLetterDraft] = field(default_factory=list)
+
+
+class FlowDelivery:
+    """Delivers one flow's journal, one batch at a time, in journal order."""
+
+    def __init__(
+        self, route: Route, journal: Journal, progress: FlowProgress, clock: Clock
+    ) -> None:
+        self._route = route
+        self._journal = journal
+        self._progress = progress
+        self._clock = clock
+        self._retrier = Retrier(route.retry, clock, rng=random.Random())  # noqa: S311
+
+    @property
+    def retry_stats(self) -> RetryStats:
+        """Retries by class since this delivery started."""
+        return self._retrier.stats
+
+    async def deliver_next(self) -> int:
+        """Deliver the oldest pending entries of the flow; return how many changes they held."""
+        route = self._route
+        entries = await self._journal.pending(route.flow, max_changes=route.source.batch_size)
+        if not entries:
+            return 0
+        entries = [e for e in entries if e.batch.columns == entries[0].batch.columns]
+        started, before = self._clock.wall(), self._retrier.stats
+        batch = coalesce([e.batch for e in entries], route.source.key, route.source.version)
+        tally = _Tally()
+        await self._write_or_split(batch, tally)
+        after = self._retrier.stats
+        changes = sum(len(entry.batch) for entry in entries)
+        record = DeliveryRecord(
+            changes=changes,
+            written=tally.written,
+            dead_lettered=len(tally.dead),
+            attempts=tally.attempts,
+            retries_transient=after.transient - before.transient,
+            retries_rate_limited=after.rate_limited - before.rate_limited,
+            started_at=started,
+            finished_at=self._clock.wall(),
+        )
+        await self._journal.complete(route.flow, entries, record, tally.dead)
+        self._count(entries, record)
+        return changes
+
+    def _count(self, entries: list[JournalEntry], record: DeliveryRecord) -> None:
+        progress = self._progress
+        progress.delivered_changes += record.changes
+        progress.written += record.written
+        progress.dead_lettered += record.dead_lettered
+        progress.retries = self._retrier.stats.retries
+
+    async def _write_or_split(self, batch: ChangeBatch, tally: _Tally) -> None:
+        try:
+            await self._retrier.call(self._attempt, batch, tally)
+        except RecordRejectedError as error:
+            if len(batch) == 1:
+                tally.dead.append(self._dead_letter(batch, error, tally.attempts))
+                return
+            middle = len(batch) // 2
+            await self._write_or_split(batch.select(range(middle)), tally)
+            await self._write_or_split(batch.select(range(middle, len(batch))), tally)
+            return
+        tally.written += len(batch)
+
+    async def _attempt(self, batch: ChangeBatch, tally: _Tally) -> None:
+        """One write, when the breaker allows it and the budget has room."""
+        route = self._route
+        await self._wait_for_breaker()
+        await route.limiter.acquire()
+        tally.attempts += 1
+        renamed = ChangeBatch(
+            tuple(route.renames.get(c, c) for c in batch.columns),
+            batch.rows,
+            batch.ops,
+            batch.observed_at,
+        )
+        try:
+            await route.writer.write(route.destination, renamed)
+        except RecordRejectedError:
+            route.breaker.record_success()  # it answered: the system is up, the record is bad
+            raise
+        except (TransientError, IntegrationFatalError) as error:
+            route.breaker.record_failure()
+            self._progress.failed_attempts += 1
+            self._progress.last_error = str(error)
+            log.warning("write failed", flow=route.flow, error=str(error))
+            if isinstance(error, IntegrationFatalError):
+                # A person must act; keep probing at the breaker's pace, never dead-letter.
+                raise TransientError(str(error), system=error.system, flow=route.flow) from error
+            raise
+        route.breaker.record_success()
+
+    async def _wait_for_breaker(self) -> None:
+        breaker = self._route.breaker
+        while not breaker.allow():
+            await self._clock.sleep(max(breaker.wait_s(), 0.05))
+
+    def _dead_letter(
+        self, batch: ChangeBatch, error: RecordRejectedError, attempts: int
+    ) -> DeadLetterDraft:
+        route = self._route
+        row = batch.rows[0]
+        key = key_getter(batch.columns, route.source.key)(row)
+        version = route.source.version
+        log.warning("dead-lettered", flow=route.flow, key=key, reason=error.reason)
+        return DeadLetterDraft(
+            key=json.dumps(key, default=str),
+            op=batch.op(0),
+            version="" if version is None else str(row[batch.columns.index(version)]),
+            batch=batch,
+            reason=error.reason,
+            error_class=type(error).__name__,
+            attempts=attempts,
+        )
+
+
+async def wait_any(*events: asyncio.Event, timeout: float | None = None) -> None:
+    """Return when any event is set, or after `timeout` seconds."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,0 +1,182 @@
+"""One token bucket per external system, shared by all its flows (DESIGN.md, semantics 5).
+
+The limiter aims to spend the system's budget fully without ever earning a 429. It starts from
+the workspace's `RateLimitPolicy` and then listens to the system: a `Retry-After` pauses
+everybody (`pause_for`), and the rate-limit headers (`learn`) lower the rate when the system's
+limit is lower than ours, or spread the requests left in the system's window evenly until the
+window resets, when fewer are left than we would otherwise send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+from syncwell.types import Clock
+from syncwell.workspace.policies import RateLimitPolicy
+
+__all__ = ["RateLimiter"]
+
+
+class RateLimiter:
+    """An async token bucket that learns from the system it guards.
+
+    Acquirers queue on a lock in arrival order, so a flow that keeps asking cannot starve the
+    others. A request may take its tokens ahead and then wait them out; that keeps the loop
+    free of float round-off (it never re-checks a balance that is short by 1e-12).
+
+    Args:
+        policy: the configured budget; None means unlimited until the system says otherwise.
+        clock: where time comes from.
+    """
+
+    def __init__(self, policy: RateLimitPolicy | None, clock: Clock) -> None:
+        self._clock = clock
+        if policy is None:
+            self._configured_rate = math.inf
+            self._configured_burst = math.inf
+        else:
+            self._configured_rate = policy.per_second
+            self._configured_burst = float(policy.burst or max(1, math.ceil(policy.per_second)))
+        self._base_rate = self._configured_rate
+        # Unlimited needs a bucket only while spreading; one token keeps that even.
+        self._burst = 1.0 if math.isinf(self._configured_burst) else self._configured_burst
+        self._tokens = self._burst
+        self._updated = clock.now()
+        self._paused_until = -math.inf
+        self._spread_rate = math.inf
+        self._spread_until = -math.inf
+        self._limit: int | None = None
+        self._remaining: int | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def rate(self) -> float | None:
+        """Requests per second allowed now, or None when unlimited."""
+        rate = self._rate_at(self._clock.now())
+        return None if math.isinf(rate) else rate
+
+    @property
+    def burst(self) -> float:
+        """The most tokens the bucket holds (requests that may go at once after a quiet spell)."""
+        return self._burst
+
+    def headroom(self) -> float | None:
+        """The share of the system's limit left, as it last reported (remaining / limit)."""
+        if self._limit is None or self._remaining is None or self._limit <= 0:
+            return None
+        return min(1.0, self._remaining / self._limit)
+
+    async def acquire(self, cost: int = 1) -> None:
+        """Wait until `cost` requests may go, then take them from the budget.
+
+        Raises:
+            ValueError: when `cost` is less than 1.
+        """
+        if cost < 1:
+            raise ValueError(f"cost must be at least 1, got {cost}")
+        async with self._lock:
+            await self._wait_out_pause()
+            wait = self._take(cost, self._clock.now())
+            if wait > 0:
+                await self._clock.sleep(wait)
+                # A Retry-After may have come in while we waited for tokens; it still binds us.
+                await self._wait_out_pause()
+
+    def pause_for(self, seconds: float) -> None:
+        """Let nobody pass for `seconds` (the system sent a Retry-After).
+
+        At most one request goes at the pause's end, then the rate applies again: the bucket
+        does not fill while paused. A pause never shortens one already running.
+        """
+        now = self._clock.now()
+        until = now + max(0.0, seconds)
+        if until <= self._paused_until:
+            return
+        self._refill(now)
+        self._paused_until = until
+        self._tokens = min(self._tokens, 1.0)
+        self._updated = max(self._updated, until)
+
+    def learn(
+        self,
+        limit: int | None,
+        remaining: int | None,
+        reset_after_s: float | None,
+        *,
+        window_s: float | None = None,
+    ) -> None:
+        """Adapt to what the system's rate-limit headers said.
+
+        Args:
+            limit: requests the system allows per window.
+            remaining: requests left in the current window.
+            reset_after_s: seconds until the window resets.
+            window_s: the window's length, when the headers say (``RateLimit-Policy: 100;w=60``).
+                Without it a limit is read as per second: a limit below our per-second rate is
+                then a sure sign we are too fast, and the remaining/reset spread does the rest.
+        """
+        now = self._clock.now()
+        self._refill(now)
+        if limit is not None and limit > 0:
+            self._limit = limit
+            learned = limit / window_s if window_s is not None and window_s > 0 else float(limit)
+            self._base_rate = min(self._configured_rate, learned)
+            self._burst = max(1.0, min(self._configured_burst, float(limit)))
+            self._tokens = min(self._tokens, self._burst)
+        if remaining is None:
+            return
+        self._remaining = max(0, remaining)
+        if reset_after_s is not None and reset_after_s > 0:
+            self._spread(now, self._remaining, reset_after_s)
+        else:
+            self._tokens = min(self._tokens, float(self._remaining))
+
+    def _spread(self, now: float, remaining: int, reset_after_s: float) -> None:
+        planned = self._tokens + _gain(self._rate_at(now), reset_after_s)
+        if remaining >= planned:
+            return
+        if remaining == 0:
+            self.pause_for(reset_after_s)
+            return
+        # Start from an empty bucket: the system's count is the truth, and then at most
+        # `remaining` tokens accrue before the reset, evenly spaced.
+        self._spread_rate = remaining / reset_after_s
+        self._spread_until = now + reset_after_s
+        self._tokens = min(self._tokens, 0.0)
+
+    async def _wait_out_pause(self) -> None:
+        # A loop, because another pause may arrive while we sleep out this one.
+        while (left := self._paused_until - self._clock.now()) > 0:
+            await self._clock.sleep(left)
+
+    def _take(self, cost: int, now: float) -> float:
+        """Take `cost` tokens (perhaps into debt); return the seconds to wait before going."""
+        self._refill(now)
+        rate = self._rate_at(now)
+        if math.isinf(rate):
+            return 0.0
+        self._tokens -= cost
+        # A cost above the burst could never be met; it goes once a full bucket's worth is in.
+        floor = min(float(cost), self._burst) - cost
+        return max(0.0, (floor - self._tokens) / rate)
+
+    def _rate_at(self, now: float) -> float:
+        if now < self._spread_until:
+            return min(self._base_rate, self._spread_rate)
+        return self._base_rate
+
+    def _refill(self, now: float) -> None:
+        if now <= self._updated:
+            return
+        in_spread = max(0.0, min(now, self._spread_until) - self._updated)
+        after = (now - self._updated) - in_spread
+        gained = _gain(min(self._base_rate, self._spread_rate), in_spread)
+        gained += _gain(self._base_rate, after)
+        self._tokens = min(self._burst, self._tokens + gained)
+        self._updated = now
+
+
+def _gain(rate: float, seconds: float) -> float:
+    # Guards inf * 0 (an unlimited rate over no time), which would be NaN.
+    return rate * seconds if seconds > 0 else 0.0

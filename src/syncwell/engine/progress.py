@@ -1,0 +1,36 @@
+"""Live counters of a run, per flow, for the progress display and the run's summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["FlowProgress"]
+
+
+@dataclass(slots=True)
+class FlowProgress:
+    """What one flow has done in this run. Mutated only by the engine's own tasks."""
+
+    flow: str
+    started_at: float
+    estimate: int | None = None
+    read: int = 0
+    written: int = 0
+    delivered_changes: int = 0
+    dead_lettered: int = 0
+    retries: int = 0
+    failed_attempts: int = 0
+    last_error: str = ""
+    intake_done: bool = False
+
+    def rate(self, now: float) -> float:
+        """Changes delivered per second since the run started."""
+        elapsed = now - self.started_at
+        return self.delivered_changes / elapsed if elapsed > 0 else 0.0
+
+    def eta_s(self, now: float) -> float | None:
+        """Seconds left on a first sync, when the source's size is known."""
+        rate = self.rate(now)
+        if self.estimate is None or rate <= 0 or self.delivered_changes >= self.estimate:
+            return None
+        return (self.estimate - self.delivered_changes) / rate

@@ -1,0 +1,184 @@
+"""The engine: run a workspace's flows, intake and delivery side by side, until told to stop.
+
+Each automated flow runs two tasks. Intake reads its source on the flow's interval and
+journals what it finds; delivery drains the journal to the destination as soon as changes
+arrive. Systems are connected once and shared by their flows, as are the rate limiter of each
+system and the circuit breaker of each destination.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+
+import structlog
+
+from syncwell.connectors import Destination, Source, open_destination, open_source
+from syncwell.engine.delivery import FlowDelivery, Route, wait_any
+from syncwell.engine.intake import take_in
+from syncwell.engine.policies import CircuitBreaker, RateLimiter, backoff_delay
+from syncwell.engine.progress import FlowProgress
+from syncwell.errors import ConnectorError, TransientError
+from syncwell.store import Store, open_store
+from syncwell.types import Clock, SystemClock
+from syncwell.workspace import Flow, Mode, Workspace
+
+__all__ = ["Engine"]
+
+log = structlog.get_logger("syncwell.engine")
+
+
+class Engine:
+    """Runs a workspace.
+
+    Args:
+        workspace: the loaded syncwell.yaml.
+        clock: where time comes from (tests pass a fake one).
+        grace_s: on stop, how long in-flight deliveries may finish before they are handed
+            back to the journal.
+    """
+
+    def __init__(
+        self, workspace: Workspace, *, clock: Clock | None = None, grace_s: float = 10.0
+    ) -> None:
+        self.workspace = workspace
+        self.clock: Clock = clock or SystemClock()
+        self.grace_s = grace_s
+        self.flows = [f for f in workspace.flows.values() if f.mode is not Mode.MANUAL]
+        now = self.clock.wall()
+        self.progress: dict[str, FlowProgress] = {f.name: FlowProgress(f.name, now) for f in self.flows}
+        self._arrived = {f.name: asyncio.Event() for f in self.flows}
+
+    async def run(self, *, once: bool = False, stop: asyncio.Event | None = None) -> None:
+        """Run until `stop` is set, or with `once` until every flow is read and delivered."""
+        stop = stop or asyncio.Event()
+        async with AsyncExitStack() as stack:
+            store = await open_store(self.workspace.state)
+            stack.push_async_callback(store.close)
+            sources, destinations = await self._connect(stack)
+            tasks = [
+                task
+                for flow in self.flows
+                for task in (
+                    asyncio.create_task(
+                        self._intake_loop(flow, sources[flow.source], store, stop, once),
+                        name=f"intake:{flow.name}",
+                    ),
+                    asyncio.create_task(
+                        self._delivery_loop(self._delivery(flow, destinations, store), flow, stop, once),
+                        name=f"delivery:{flow.name}",
+                    ),
+                )
+            ]
+            await self._supervise(tasks, stop)
+
+    async def _supervise(self, tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> None:
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            pending = set(tasks)
+            while pending:
+                done, pending = await asyncio.wait(
+                    pending | {stopping}, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done - {stopping}:
+                    task.result()  # a bug in a task must not pass silently
+                pending -= {stopping}
+                if stopping in done:
+                    log.info("stopping: finishing in-flight deliveries", grace_s=self.grace_s)
+                    _, late = await asyncio.wait(pending, timeout=self.grace_s)
+                    for task in late:
+                        task.cancel()  # handed back: its entries stay in the journal
+                    await asyncio.gather(*late, return_exceptions=True)
+                    return
+        finally:
+            stopping.cancel()
+            for task in tasks:
+                task.cancel()
+
+    async def _connect(
+        self, stack: AsyncExitStack
+    ) -> tuple[dict[str, Source], dict[str, Destination]]:
+        systems = self.workspace.systems
+        sources: dict[str, Source] = {}
+        destinations: dict[str, Destination] = {}
+        for flow in self.flows:
+            if flow.source not in sources:
+                sources[flow.source] = await open_source(flow.source, systems[flow.source].settings)
+                stack.push_async_callback(sources[flow.source].aclose)
+            if flow.destination not in destinations:
+                name = flow.destination
+                destinations[name] = await open_destination(name, systems[name].settings)
+                stack.push_async_callback(destinations[name].aclose)
+        self._limiters = {
+            name: RateLimiter(system.rate_limit, self.clock) for name, system in systems.items()
+        }
+        self._breakers = {
+            name: CircuitBreaker(system.breaker, self.clock, name=name)
+            for name, system in systems.items()
+        }
+        return sources, destinations
+
+    def _delivery(
+        self, flow: Flow, destinations: Mapping[str, Destination], store: Store
+    ) -> FlowDelivery:
+        system = self.workspace.systems[flow.destination]
+        route = Route(
+            flow=flow.name,
+            source=flow.source_spec(),
+            destination=flow.destination_spec(),
+            renames=dict(flow.fields),
+            writer=destinations[flow.destination],
+            limiter=self._limiters[flow.destination],
+            breaker=self._breakers[flow.destination],
+            retry=system.retry,
+        )
+        return FlowDelivery(route, store.journal, self.progress[flow.name], self.clock)
+
+    async def _intake_loop(
+        self, flow: Flow, source: Source, store: Store, stop: asyncio.Event, once: bool
+    ) -> None:
+        progress, arrived = self.progress[flow.name], self._arrived[flow.name]
+        retry = self.workspace.systems[flow.source].retry
+        rng = random.Random()  # noqa: S311 - jitter, not security
+        failures = 0
+        while not stop.is_set():
+            try:
+                await take_in(
+                    flow.name, flow.source_spec(), source, store.journal, progress,
+                    stop=stop, arrived=arrived,
+                )
+            except ConnectorError as error:
+                failures += 1
+                progress.last_error = str(error)
+                log.warning("read failed", flow=flow.name, error=str(error))
+                delay = backoff_delay(retry, min(failures - 1, 30), rng=rng)
+                await wait_any(stop, timeout=delay)
+                continue
+            failures = 0
+            if once:
+                break
+            interval = flow.interval.total_seconds() if flow.interval else 60.0
+            await wait_any(stop, timeout=interval)
+        progress.intake_done = True
+        arrived.set()
+
+    async def _delivery_loop(
+        self, delivery: FlowDelivery, flow: Flow, stop: asyncio.Event, once: bool
+    ) -> None:
+        progress, arrived = self.progress[flow.name], self._arrived[flow.name]
+        while not stop.is_set():
+            intake_done = progress.intake_done
+            arrived.clear()
+            try:
+                moved = await delivery.deliver_next()
+            except TransientError as error:
+                # The retrier gave up for now; the entries stay in the journal for the next try.
+                log.warning("delivery deferred", flow=flow.name, error=str(error))
+                await wait_any(stop, timeout=1.0)
+                continue
+            if moved == 0:
+                if once and intake_done:
+                    return
+                await wait_any(arrived, stop, timeout=1.0)

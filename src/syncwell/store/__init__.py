@@ -1,0 +1,47 @@
+"""Durable state on SQLite (embedded) or PostgreSQL: journal, checkpoints, deliveries, dead
+letters. Everything the engine must not lose lives here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from syncwell.store.dead_letters import DeadLetter, DeadLetters
+from syncwell.store.database import connect, migrate
+from syncwell.store.journal import DeadLetterDraft, DeliveryRecord, Journal, JournalEntry
+from syncwell.store.reports import FlowReport, Reports
+
+__all__ = [
+    "DeadLetter",
+    "DeadLetterDraft",
+    "DeadLetters",
+    "DeliveryRecord",
+    "FlowReport",
+    "Journal",
+    "JournalEntry",
+    "Reports",
+    "Store",
+    "open_store",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """The state store's parts, sharing one database engine."""
+
+    engine: AsyncEngine
+    journal: Journal
+    dead_letters: DeadLetters
+    reports: Reports
+
+    async def close(self) -> None:
+        """Close every connection."""
+        await self.engine.dispose()
+
+
+async def open_store(url: str) -> Store:
+    """Connect to the state store at `url`, migrating its tables to the newest revision."""
+    engine = connect(url)
+    await migrate(engine)
+    return Store(engine, Journal(engine), DeadLetters(engine), Reports(engine))

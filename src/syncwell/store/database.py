@@ -1,0 +1,74 @@
+"""Opening the state store: the URL, SQLite's durability settings, and migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from syncwell.errors import StoreError
+
+__all__ = ["connect", "migrate"]
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _async_url(url: str) -> str:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise StoreError(
+            f"state URL {url!r} is not a database URL; use sqlite:///path/state.db "
+            "or postgresql://user@host/db"
+        ) from error
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    raise StoreError(f"state URL {url!r}: syncwell keeps state in sqlite or postgresql only")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    # WAL lets readers (status, the dashboard) run beside the engine's writer; synchronous=FULL
+    # makes a commit durable before intake acknowledges its source (DESIGN.md, semantics 1).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def connect(url: str) -> AsyncEngine:
+    """An async engine on the state store at `url` (not yet migrated)."""
+    engine = create_async_engine(_async_url(url), pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _upgrade(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the store's tables to the newest revision (a no-op when they are)."""
+    try:
+        async with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                # Two workers starting at once must not both create the tables.
+                await connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7305113)")
+            await connection.run_sync(_upgrade)
+    except (SQLAlchemyError, OSError) as error:
+        raise StoreError(f"cannot prepare the state store: {error}") from error

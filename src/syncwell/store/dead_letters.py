@@ -1,0 +1,126 @@
+"""Dead letters: changes that failed for good, kept with their reason until fixed and replayed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from syncwell.store.codec import decode_batch
+from syncwell.store.schema import dead_letters, journal
+from syncwell.types import ChangeBatch
+
+__all__ = ["DeadLetter", "DeadLetters", "DeadLetterStatus"]
+
+DeadLetterStatus = Literal["open", "replayed", "discarded"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """One kept change and why it failed."""
+
+    id: int
+    flow: str
+    key: str
+    op: str
+    version: str
+    reason: str
+    error_class: str
+    attempts: int
+    status: DeadLetterStatus
+    created_at: float
+    resolved_at: float | None
+    batch: ChangeBatch
+
+    @property
+    def data(self) -> dict[str, object]:
+        """The change's values by column."""
+        return dict(zip(self.batch.columns, self.batch.rows[0], strict=True))
+
+
+class DeadLetters:
+    """Lists, replays and discards dead letters."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def list(
+        self, *, flow: str | None = None, status: DeadLetterStatus | None = "open", limit: int = 100
+    ) -> list[DeadLetter]:
+        """The newest dead letters, optionally of one flow and one status."""
+        query = select(dead_letters).order_by(dead_letters.c.id.desc()).limit(limit)
+        if flow is not None:
+            query = query.where(dead_letters.c.flow == flow)
+        if status is not None:
+            query = query.where(dead_letters.c.status == status)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [_dead_letter(row) for row in rows]
+
+    async def get(self, dead_letter_id: int) -> DeadLetter | None:
+        """One dead letter by id."""
+        query = select(dead_letters).where(dead_letters.c.id == dead_letter_id)
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).mappings().first()
+        return None if row is None else _dead_letter(row)
+
+    async def counts(self) -> dict[str, int]:
+        """Open dead letters per flow."""
+        query = (
+            select(dead_letters.c.flow, func.count())
+            .where(dead_letters.c.status == "open")
+            .group_by(dead_letters.c.flow)
+        )
+        async with self._engine.connect() as connection:
+            return {flow: count for flow, count in (await connection.execute(query)).all()}
+
+    async def replay(self, ids: Sequence[int]) -> list[int]:
+        """Put open dead letters back in the journal, in one transaction; return the ids moved.
+
+        The change goes to the back of its flow's journal with its original version, so the
+        destination's version guard still keeps a newer record from being overwritten.
+        """
+        return await self._resolve(ids, "replayed", requeue=True)
+
+    async def discard(self, ids: Sequence[int]) -> list[int]:
+        """Give up on open dead letters for good; return the ids discarded."""
+        return await self._resolve(ids, "discarded", requeue=False)
+
+    async def _resolve(
+        self, ids: Sequence[int], status: DeadLetterStatus, *, requeue: bool
+    ) -> list[int]:
+        now = time.time()
+        query = select(dead_letters).where(
+            dead_letters.c.id.in_(list(ids)), dead_letters.c.status == "open"
+        )
+        async with self._engine.begin() as connection:
+            rows = (await connection.execute(query.order_by(dead_letters.c.id))).mappings().all()
+            for row in rows:
+                if requeue:
+                    await connection.execute(
+                        insert(journal).values(
+                            flow=row["flow"],
+                            changes=1,
+                            observed_at=now,
+                            created_at=now,
+                            payload=row["payload"],
+                        )
+                    )
+            moved = [row["id"] for row in rows]
+            if moved:
+                await connection.execute(
+                    update(dead_letters)
+                    .where(dead_letters.c.id.in_(moved))
+                    .values(status=status, resolved_at=now)
+                )
+        return moved
+
+
+def _dead_letter(row: object) -> DeadLetter:
+    values = dict(row)  # type: ignore[call-overload]
+    values["batch"] = decode_batch(values.pop("payload"))
+    return DeadLetter(**values)

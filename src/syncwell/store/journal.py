@@ -1,0 +1,192 @@
+"""The journal: changes taken in, with the checkpoint that covers them, until delivered."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from syncwell.store.codec import decode_batch, encode_batch
+from syncwell.store.schema import checkpoints, dead_letters, deliveries, journal
+from syncwell.types import ChangeBatch, Checkpoint, Op
+
+__all__ = ["DeadLetterDraft", "DeliveryRecord", "Journal", "JournalEntry"]
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One batch in the journal."""
+
+    id: int
+    flow: str
+    batch: ChangeBatch
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """What one delivery did, written with its outcome (never a row per record)."""
+
+    changes: int
+    written: int
+    dead_lettered: int
+    attempts: int
+    retries_transient: int
+    retries_rate_limited: int
+    started_at: float
+    finished_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterDraft:
+    """A change the destination refused for good, about to be kept with its reason."""
+
+    key: str
+    op: Op
+    version: str
+    batch: ChangeBatch
+    reason: str
+    error_class: str
+    attempts: int
+
+
+class Journal:
+    """Appends, reads in order, and completes journal entries; holds checkpoints."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def append(
+        self, flow: str, batch: ChangeBatch, checkpoint: Checkpoint | None
+    ) -> int | None:
+        """Write the batch and the checkpoint that covers it in one transaction.
+
+        Returns the entry's id, or None when the batch was empty (only the checkpoint moved).
+        """
+        now = time.time()
+        async with self._engine.begin() as connection:
+            entry_id = None
+            if len(batch):
+                result = await connection.execute(
+                    insert(journal).values(
+                        flow=flow,
+                        changes=len(batch),
+                        observed_at=batch.observed_at,
+                        created_at=now,
+                        payload=encode_batch(batch),
+                    )
+                )
+                entry_id = int(result.inserted_primary_key[0])
+            if checkpoint is not None:
+                await _save_checkpoint(connection, flow, checkpoint, now)
+        return entry_id
+
+    async def checkpoint(self, flow: str) -> Checkpoint | None:
+        """The flow's last committed checkpoint, or None before its first read."""
+        async with self._engine.connect() as connection:
+            value = await connection.scalar(
+                select(checkpoints.c.value).where(checkpoints.c.flow == flow)
+            )
+        return None if value is None else json.loads(value)  # type: ignore[no-any-return]
+
+    async def pending(self, flow: str, *, after: int = 0, max_changes: int) -> list[JournalEntry]:
+        """The flow's oldest undelivered entries after id `after`, about `max_changes` in all.
+
+        Always at least one entry when any is pending, so a batch larger than `max_changes`
+        still moves.
+        """
+        query = (
+            select(journal.c.id, journal.c.changes, journal.c.payload)
+            .where(journal.c.flow == flow, journal.c.id > after)
+            .order_by(journal.c.id)
+            .limit(max(1, max_changes))
+        )
+        entries: list[JournalEntry] = []
+        taken = 0
+        async with self._engine.connect() as connection:
+            result = await connection.stream(query)
+            async for entry_id, changes, payload in result:
+                if entries and taken + changes > max_changes:
+                    break
+                entries.append(JournalEntry(entry_id, flow, decode_batch(payload)))
+                taken += changes
+            await result.close()
+        return entries
+
+    async def complete(
+        self,
+        flow: str,
+        entries: Sequence[JournalEntry],
+        record: DeliveryRecord,
+        dead: Sequence[DeadLetterDraft] = (),
+    ) -> None:
+        """Mark entries delivered: remove them, record the delivery and its dead letters, at once."""
+        ids = [entry.id for entry in entries]
+        async with self._engine.begin() as connection:
+            await connection.execute(delete(journal).where(journal.c.id.in_(ids)))
+            await connection.execute(
+                insert(deliveries).values(
+                    flow=flow, first_entry=min(ids), last_entry=max(ids), **_fields(record)
+                )
+            )
+            if dead:
+                await connection.execute(
+                    insert(dead_letters),
+                    [_dead_letter_row(flow, draft, record.finished_at) for draft in dead],
+                )
+
+    async def backlog(self) -> dict[str, tuple[int, int, float | None]]:
+        """Per flow: pending entries, pending changes, and the oldest pending change's time."""
+        query = select(
+            journal.c.flow,
+            func.count(),
+            func.sum(journal.c.changes),
+            func.min(journal.c.observed_at),
+        ).group_by(journal.c.flow)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return {flow: (entries, int(changes), oldest) for flow, entries, changes, oldest in rows}
+
+    async def checkpoints(self) -> dict[str, tuple[Checkpoint, float]]:
+        """Every flow's checkpoint with the time it was committed."""
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(select(checkpoints))).all()
+        return {flow: (json.loads(value), at) for flow, value, at in rows}
+
+
+async def _save_checkpoint(
+    connection: AsyncConnection, flow: str, checkpoint: Checkpoint, now: float
+) -> None:
+    value = json.dumps(checkpoint, sort_keys=True)
+    moved = await connection.execute(
+        update(checkpoints)
+        .where(checkpoints.c.flow == flow)
+        .values(value=value, updated_at=now)
+    )
+    if moved.rowcount == 0:
+        await connection.execute(
+            insert(checkpoints).values(flow=flow, value=value, updated_at=now)
+        )
+
+
+def _fields(record: DeliveryRecord) -> dict[str, object]:
+    return {name: getattr(record, name) for name in DeliveryRecord.__slots__}
+
+
+def _dead_letter_row(flow: str, draft: DeadLetterDraft, now: float) -> dict[str, object]:
+    return {
+        "flow": flow,
+        "key": draft.key,
+        "op": draft.op.value,
+        "version": draft.version,
+        "payload": encode_batch(draft.batch),
+        "reason": draft.reason,
+        "error_class": draft.error_class,
+        "attempts": draft.attempts,
+        "status": "open",
+        "created_at": now,
+        "resolved_at": None,
+    }

@@ -1,0 +1,1 @@
+"""Alembic migrations of the state store; they run on SQLite and PostgreSQL alike."""

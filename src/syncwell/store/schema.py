@@ -1,0 +1,95 @@
+"""The state store's tables, as SQLAlchemy Core metadata shared by queries and migrations.
+
+Times are Unix seconds (float): the same on SQLite and PostgreSQL, and cheap to compare.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+__all__ = ["checkpoints", "dead_letters", "deliveries", "journal", "metadata", "record_versions"]
+
+metadata = MetaData()
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY (the rowid); PostgreSQL wants a bigint.
+_Id = BigInteger().with_variant(Integer(), "sqlite")
+
+journal = Table(
+    "journal",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("flow", String(200), nullable=False),
+    Column("changes", Integer, nullable=False, doc="changes in the payload"),
+    Column("observed_at", Float, nullable=False, doc="when the source saw them"),
+    Column("created_at", Float, nullable=False),
+    Column("payload", LargeBinary, nullable=False, doc="a ChangeBatch, see store/codec.py"),
+    Index("journal_flow_id", "flow", "id"),
+)
+"""Changes taken in and not yet delivered. A row is one batch from a source, in source order."""
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("flow", String(200), primary_key=True),
+    Column("value", Text, nullable=False, doc="JSON; its content belongs to the source"),
+    Column("updated_at", Float, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("flow", String(200), nullable=False),
+    Column("first_entry", BigInteger, nullable=False),
+    Column("last_entry", BigInteger, nullable=False),
+    Column("changes", Integer, nullable=False, doc="changes taken from the journal"),
+    Column("written", Integer, nullable=False, doc="changes written after coalescing"),
+    Column("dead_lettered", Integer, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("retries_transient", Integer, nullable=False),
+    Column("retries_rate_limited", Integer, nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=False),
+    Index("deliveries_flow_finished", "flow", "finished_at"),
+)
+"""One row per delivered batch (never per record): attempts, outcome and timing."""
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("flow", String(200), nullable=False),
+    Column("key", Text, nullable=False, doc="the record key, as JSON text"),
+    Column("op", String(10), nullable=False),
+    Column("version", Text, nullable=False),
+    Column("payload", LargeBinary, nullable=False, doc="a one-change ChangeBatch"),
+    Column("reason", Text, nullable=False),
+    Column("error_class", String(100), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("status", String(20), nullable=False, doc="open, replayed or discarded"),
+    Column("created_at", Float, nullable=False),
+    Column("resolved_at", Float, nullable=True),
+    Index("dead_letters_flow_status", "flow", "status"),
+)
+
+record_versions = Table(
+    "record_versions",
+    metadata,
+    Column("flow", String(200), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("version", Text, nullable=False),
+    Column("deleted", Integer, nullable=False, default=0),
+    Column("updated_at", Float, nullable=False),
+)
+"""The newest version seen per key, for destinations that cannot guard versions themselves."""

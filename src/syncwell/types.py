@@ -1,0 +1,147 @@
+"""Shared values and Protocols: what a change looks like, where a flow stands, what time it is.
+
+A source hands the engine changes a batch at a time, as rows aligned to a tuple of column names.
+That keeps the hot path free of a Python object per record: a million rows cross the engine as
+a few hundred tuples-of-tuples, and only a dead letter is ever turned into a `Change`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+__all__ = [
+    "Change",
+    "ChangeBatch",
+    "Checkpoint",
+    "Clock",
+    "JSONValue",
+    "Op",
+    "Row",
+    "StreamSpec",
+    "SystemClock",
+]
+
+JSONValue = str | int | float | bool | None | list["JSONValue"] | dict[str, "JSONValue"]
+Checkpoint = Mapping[str, JSONValue]
+"""A flow's position in its source. The source owns its content; the engine stores it as JSON."""
+
+Row = tuple[object, ...]
+"""One record's values, aligned to its batch's `columns`."""
+
+
+class Op(StrEnum):
+    """What a change does to its record."""
+
+    UPSERT = "upsert"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSpec:
+    """What a connector reads or writes for one flow, in that system's own names.
+
+    Attributes:
+        name: the table or stream in the system.
+        key: the columns that identify a record.
+        columns: the columns to move; empty means every column of the stream.
+        cursor: the column an incremental read orders and filters by (`updated_at`).
+        version: the column that orders versions of a record; newer never loses to older.
+        lookback_s: how far behind its cursor an incremental read starts again, in seconds.
+        batch_size: records per read page and per write.
+    """
+
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[str, ...] = ()
+    cursor: str | None = None
+    version: str | None = None
+    lookback_s: float = 0.0
+    batch_size: int = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeBatch:
+    """Changes of one flow in source order: `rows[i]` holds the values of `columns`.
+
+    Attributes:
+        columns: column names, in the order of each row's values.
+        rows: the records' values.
+        ops: one `Op` per row; `None` means every row is an upsert, the common case kept cheap.
+        observed_at: when the source saw these changes (Unix seconds), for freshness.
+    """
+
+    columns: tuple[str, ...]
+    rows: Sequence[Row]
+    ops: Sequence[Op] | None = None
+    observed_at: float = field(default_factory=time.time)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def op(self, index: int) -> Op:
+        """The operation of row `index`."""
+        return Op.UPSERT if self.ops is None else self.ops[index]
+
+    def select(self, indexes: Sequence[int]) -> ChangeBatch:
+        """A batch of just these rows, in the given order."""
+        ops = None if self.ops is None else [self.ops[i] for i in indexes]
+        return ChangeBatch(self.columns, [self.rows[i] for i in indexes], ops, self.observed_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One record-level event, the unit a person looks at (a dead letter, a replay).
+
+    Attributes:
+        flow: the flow it belongs to.
+        key: the record's key, rendered as text.
+        op: upsert or delete.
+        data: the record's values by column.
+        version: its source version, rendered as text (empty when the source has none).
+        event_id: a stable id for this event; the same event always has the same id.
+        observed_at: when the source saw it.
+    """
+
+    flow: str
+    key: str
+    op: Op
+    data: Mapping[str, object]
+    version: str
+    event_id: str
+    observed_at: datetime
+
+
+class Clock(Protocol):
+    """Where time comes from. Tests pass `syncwell.testing.FakeClock` and never sleep."""
+
+    def now(self) -> float:
+        """Seconds on a monotonic clock."""
+        ...
+
+    def wall(self) -> float:
+        """Unix seconds."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait this long (a fake clock returns at once and moves its time)."""
+        ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def wall(self) -> float:
+        return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        import asyncio
+
+        await asyncio.sleep(max(0.0, seconds))

@@ -1,0 +1,144 @@
+"""Checks that span fields or sections: a flow's columns, names that must refer to something,
+workflows whose flows must join up.
+
+Each check returns problems rather than raising, so the loader can report all of them at once.
+They take plain names where they can, so that a flow that failed validation is still checked
+for the systems it names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from syncwell.workspace.modes import Mode
+from syncwell.workspace.problems import Problem, did_you_mean
+
+if TYPE_CHECKING:
+    from syncwell.workspace.model import Flow, Workflow, Workspace
+
+__all__ = [
+    "core_problems",
+    "flow_problems",
+    "name_problems",
+    "system_ref_problems",
+    "workflow_problems",
+    "workspace_problems",
+]
+
+# Names end up in URLs (/hooks/{system}), metric labels and log lines.
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+
+
+def name_problems(section: str, names: Iterable[str]) -> list[Problem]:
+    """Problems with the names under `section` (systems, flows or workflows)."""
+    return [
+        Problem(
+            (section, name),
+            f"name '{name}' must start with a letter and hold only letters, digits, _ and -",
+        )
+        for name in names
+        if not _NAME.fullmatch(name)
+    ]
+
+
+def system_ref_problems(
+    flow: str, refs: Mapping[str, object], systems: Collection[str]
+) -> list[Problem]:
+    """Problems with the systems a flow names as `source` and `destination`."""
+    problems = []
+    for side in ("source", "destination"):
+        name = refs.get(side)
+        if isinstance(name, str) and name not in systems:
+            message = _unknown("system", name, systems)
+            problems.append(Problem(("flows", flow, side), message))
+    source, destination = refs.get("source"), refs.get("destination")
+    if isinstance(source, str) and source == destination:
+        message = (
+            f"source and destination are both '{source}'; a flow moves records between two "
+            "different systems"
+        )
+        problems.append(Problem(("flows", flow, "destination"), message))
+    return problems
+
+
+def core_problems(core: object, systems: Collection[str]) -> list[Problem]:
+    """Problems with the top-level `core`: it must name a system."""
+    if core is None or (isinstance(core, str) and core in systems):
+        return []
+    if not isinstance(core, str):
+        return [Problem(("core",), "core must be the name of a system")]
+    return [Problem(("core",), _unknown("system", core, systems))]
+
+
+def flow_problems(flow: Flow) -> list[Problem]:
+    """Problems within one validated flow: its cursor and the columns it moves."""
+    where = ("flows", flow.name)
+    problems = []
+    if flow.cursor is None and flow.mode is not Mode.MANUAL:
+        message = (
+            f"'cursor' is required when mode is {flow.mode}: name the column that grows on "
+            "every change (e.g. `cursor: updated_at`), or set `mode: manual`"
+        )
+        problems.append(Problem((*where, "cursor"), message))
+    if flow.fields:
+        needed = [*flow.key, flow.cursor, flow.version]
+        missing = [c for c in dict.fromkeys(needed) if c is not None and c not in flow.fields]
+        if missing:
+            message = (
+                f"fields leaves out {_listed(missing)}; add them: the key, cursor and version "
+                "columns must be moved for the destination to apply changes in order"
+            )
+            problems.append(Problem((*where, "fields"), message))
+        targets = list(flow.fields.values())
+        doubled = sorted({column for column in targets if targets.count(column) > 1})
+        if doubled:
+            message = f"fields writes {_listed(doubled)} more than once; give each its own column"
+            problems.append(Problem((*where, "fields"), message))
+    return problems
+
+
+def workflow_problems(
+    workflow: Workflow, flow_names: Collection[str], flows: Mapping[str, Flow]
+) -> list[Problem]:
+    """Problems with one workflow: unknown flows, and flows that do not join up."""
+    where = ("workflows", workflow.name, "flows")
+    problems = []
+    for index, name in enumerate(workflow.flows):
+        if name not in flow_names:
+            problems.append(Problem((*where, index), _unknown("flow", name, flow_names)))
+    for index, (first, second) in enumerate(zip(workflow.flows, workflow.flows[1:], strict=False)):
+        if first in flows and second in flows:
+            end, start = flows[first].destination, flows[second].source
+            if end != start:
+                message = (
+                    f"flows '{first}' and '{second}' do not connect: '{first}' ends in "
+                    f"'{end}' but '{second}' starts from '{start}'; reorder the workflow or "
+                    "fix the flows' source and destination"
+                )
+                problems.append(Problem((*where, index + 1), message))
+    return problems
+
+
+def workspace_problems(workspace: Workspace) -> list[Problem]:
+    """Every cross-field problem of a built workspace."""
+    systems, flows = workspace.systems, workspace.flows
+    problems = core_problems(workspace.core, systems)
+    for name, flow in flows.items():
+        refs = {"source": flow.source, "destination": flow.destination}
+        problems += system_ref_problems(name, refs, systems)
+        problems += flow_problems(flow)
+    for workflow in workspace.workflows.values():
+        problems += workflow_problems(workflow, flows, flows)
+    return problems
+
+
+def _unknown(what: str, name: str, known: Collection[str]) -> str:
+    guess = did_you_mean(name, known)
+    return f"unknown {what} '{name}'{guess or '.'} The {what}s in this file: {_listed(known)}"
+
+
+def _listed(names: Iterable[str]) -> str:
+    listed = ", ".join(f"'{name}'" for name in names)
+    return listed or "(none)"

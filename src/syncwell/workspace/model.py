@@ -1,0 +1,250 @@
+"""The workspace as the engine sees it: systems, flows and workflows, checked and with defaults.
+
+These models are what `load_workspace` returns. They are frozen: a workspace is read once and
+shared by every part of the engine. Each field's description gives its unit and default; the
+reference in docs/workspace.md follows them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from syncwell.types import StreamSpec
+from syncwell.workspace.checks import workspace_problems
+from syncwell.workspace.durations import ACCEPTED_FORMS, parse_duration
+from syncwell.workspace.kinds import ConnectorSettings
+from syncwell.workspace.modes import DEFAULT_INTERVALS, Mode
+from syncwell.workspace.policies import BreakerPolicy, RateLimitPolicy, RetryPolicy
+
+__all__ = [
+    "ConnectorSettings",
+    "Flow",
+    "Slo",
+    "System",
+    "Workflow",
+    "Workspace",
+]
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError(f"must be longer than zero; write one like {ACCEPTED_FORMS}")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+PositiveDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
+Column = Annotated[str, Field(min_length=1)]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class Slo(BaseModel):
+    """What "healthy" means for a flow."""
+
+    model_config = _FROZEN
+
+    freshness: PositiveDuration = Field(
+        default=timedelta(minutes=15),
+        description="How far behind its source a flow may fall before it breaches. Default 15m.",
+    )
+    success_rate: float = Field(
+        default=0.99,
+        ge=0,
+        le=1,
+        description="Share of deliveries that must succeed, 0 to 1. Default 0.99.",
+    )
+
+
+class System(BaseModel):
+    """One tool in the workflow: its connector settings and the policies that guard it."""
+
+    model_config = _FROZEN
+
+    name: str = Field(description="The system's name: its key under `systems:`.")
+    settings: ConnectorSettings = Field(description="The connector's settings, by `kind`.")
+    rate_limit: RateLimitPolicy | None = Field(
+        default=None, description="The system's request budget. Default: no limit."
+    )
+    retry: RetryPolicy = Field(
+        default_factory=RetryPolicy, description="Retries; fields default to `defaults.retry`."
+    )
+    breaker: BreakerPolicy = Field(
+        default_factory=BreakerPolicy,
+        description="Circuit breaker; fields default to `defaults.breaker`.",
+    )
+
+    @property
+    def kind(self) -> str:
+        """The connector kind (``postgres``, ``sqlite``)."""
+        return self.settings.kind
+
+
+class Flow(BaseModel):
+    """One stream of records from a source system to a destination system."""
+
+    model_config = _FROZEN
+
+    name: str = Field(description="The flow's name: its key under `flows:`.")
+    source: str = Field(description="The system records come from.")
+    destination: str = Field(description="The system records go to; not the source.")
+    stream: Column = Field(description="The table or stream read in the source.")
+    target: Column = Field(description="The table written in the destination. Default: stream.")
+    key: tuple[Column, ...] = Field(
+        min_length=1, description="Column(s) that identify a record; one name or a list."
+    )
+    cursor: Column | None = Field(
+        default=None,
+        description="Column incremental reads order by; required unless mode is manual.",
+    )
+    version: Column | None = Field(
+        default=None,
+        description="Column that orders versions of a record (older never overwrites newer). "
+        "Default: cursor.",
+    )
+    mode: Mode = Field(default=Mode.POLL, description="How changes are learned. Default poll.")
+    interval: PositiveDuration | None = Field(
+        default=None,
+        description="Time between reads (poll, batch) or reconciliations (realtime). "
+        "Default: poll 60s, realtime 15m, batch 1h, manual none.",
+    )
+    lookback: Duration = Field(
+        default=timedelta(minutes=5),
+        description="How far behind the cursor an incremental read starts again. Default 5m.",
+    )
+    batch_size: int = Field(
+        default=5000, ge=1, le=100_000, description="Records per read and write. Default 5000."
+    )
+    fields: Mapping[Column, Column] = Field(
+        default_factory=dict,
+        description="Columns moved, source name to destination name; a list keeps the names. "
+        "Default (empty): every column.",
+    )
+    slo: Slo = Field(default_factory=Slo, description="The flow's service level objective.")
+    core: str | None = Field(
+        default=None,
+        description="The workspace's core system, filled in by the loader (not written in a "
+        "flow); it decides `integration`.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_defaults(cls, data: object) -> object:
+        # Defaults that depend on other fields; a wrong mode is left for field validation.
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "stream" in data:
+            data.setdefault("target", data["stream"])
+        if "cursor" in data:
+            data.setdefault("version", data["cursor"])
+        if "interval" not in data:
+            with contextlib.suppress(ValueError, TypeError):
+                data["interval"] = DEFAULT_INTERVALS[Mode(data.get("mode", Mode.POLL))]
+        return data
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _one_key_or_many(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _list_keeps_names(cls, value: object) -> object:
+        if value is None:
+            return {}
+        if isinstance(value, list | tuple):
+            if not all(isinstance(column, str) for column in value):
+                raise ValueError(
+                    "fields must be a list of column names or a mapping of "
+                    "source_column: destination_column"
+                )
+            return {column: column for column in value}
+        return value
+
+    @property
+    def integration(self) -> str:
+        """The external system of this flow: the side that is not core (else the destination)."""
+        return self.source if self.destination == self.core else self.destination
+
+    def source_spec(self) -> StreamSpec:
+        """What the source connector reads, in the source's column names."""
+        return StreamSpec(
+            name=self.stream,
+            key=self.key,
+            columns=tuple(self.fields),
+            cursor=self.cursor,
+            version=self.version,
+            lookback_s=self.lookback.total_seconds(),
+            batch_size=self.batch_size,
+        )
+
+    def destination_spec(self) -> StreamSpec:
+        """What the destination connector writes, in the destination's column names."""
+        rename = self.fields.get
+        return StreamSpec(
+            name=self.target,
+            key=tuple(rename(column, column) for column in self.key),
+            columns=tuple(self.fields.values()),
+            cursor=rename(self.cursor, self.cursor) if self.cursor else None,
+            version=rename(self.version, self.version) if self.version else None,
+            lookback_s=self.lookback.total_seconds(),
+            batch_size=self.batch_size,
+        )
+
+
+class Workflow(BaseModel):
+    """An ordered path of flows that one piece of customer work travels."""
+
+    model_config = _FROZEN
+
+    name: str = Field(description="The workflow's name: its key under `workflows:`.")
+    description: str = Field(default="", description="What the work is, for people. Default ''.")
+    flows: tuple[str, ...] = Field(
+        min_length=1,
+        description="Flow names in order; each flow's destination is the next one's source.",
+    )
+
+
+class Workspace(BaseModel):
+    """A whole syncwell.yaml, loaded: build it with `load_workspace`."""
+
+    model_config = _FROZEN
+
+    name: str = Field(description="The workspace's name. Default: the folder's name.")
+    path: Path = Field(description="The workspace file.")
+    root: Path = Field(description="The folder relative paths start from.")
+    state: str = Field(
+        description="URL of the state store. Default: sqlite:///<root>/.syncwell/state.db."
+    )
+    core: str | None = Field(
+        default=None,
+        description="The core system. Default: the system named 'core' if there is one.",
+    )
+    systems: Mapping[str, System] = Field(description="Systems by name.")
+    flows: Mapping[str, Flow] = Field(default_factory=dict, description="Flows, in file order.")
+    workflows: Mapping[str, Workflow] = Field(
+        default_factory=dict, description="Workflows by name."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Workspace:
+        # The loader reports these with lines; this guards workspaces built in code.
+        problems = workspace_problems(self)
+        if problems:
+            raise ValueError("; ".join(problem.message for problem in problems))
+        return self

@@ -1,0 +1,72 @@
+"""Retry, rate-limit and breaker policies: frozen values set in syncwell.yaml.
+
+The mechanisms that apply them live in `syncwell.engine.policies`; these are only the numbers,
+with their defaults written down once (and rendered into docs/policies.md).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["BreakerPolicy", "RateLimitPolicy", "RetryPolicy"]
+
+
+class RetryPolicy(BaseModel):
+    """How a failed delivery is retried: capped exponential backoff with full jitter.
+
+    The n-th retry waits ``random(0, min(cap_s, base_s * 2**n))`` seconds, and never less than
+    a retry-after the destination asked for.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_s: float = Field(default=0.5, gt=0, description="First backoff ceiling, seconds. 0.5.")
+    cap_s: float = Field(default=60.0, gt=0, description="Largest backoff, seconds. Default 60.")
+    max_attempts: int = Field(
+        default=6,
+        ge=1,
+        description="Attempts of one delivery before it counts as failed for the breaker and "
+        "is tried again later from the journal (transient failures never dead-letter). "
+        "Default 6.",
+    )
+
+    @model_validator(mode="after")
+    def _cap_not_below_base(self) -> RetryPolicy:
+        if self.cap_s < self.base_s:
+            raise ValueError(f"cap_s ({self.cap_s}) must be at least base_s ({self.base_s})")
+        return self
+
+
+class RateLimitPolicy(BaseModel):
+    """A system's request budget, shared by all its flows (a token bucket)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    per_second: float = Field(gt=0, description="Sustained requests per second.")
+    burst: int | None = Field(
+        default=None,
+        ge=1,
+        description="Requests that may go at once after a quiet spell. "
+        "Default: per_second rounded up (at least 1).",
+    )
+
+
+class BreakerPolicy(BaseModel):
+    """When an integration's circuit breaker opens and how it probes for recovery."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    failure_threshold: int = Field(
+        default=5, ge=1, description="Failed deliveries in a row that open the breaker. 5."
+    )
+    open_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds the breaker stays open before one probe is let through "
+        "(half-open). Default 30.",
+    )
+    max_open_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="A failed probe doubles the open time up to this many seconds. Default 300.",
+    )

@@ -102,16 +102,20 @@ class FlowDelivery:
         progress.dead_lettered += record.dead_lettered
         progress.retries = self._retrier.stats.retries
 
-    async def _write_or_split(self, batch: ChangeBatch, tally: _Tally) -> None:
+    async def _write_or_split(self, batch: ChangeBatch, tally: _Tally, tries: int = 1) -> None:
+        """Write the batch; on a refused record, halve it until the record stands alone.
+
+        `tries` counts the writes that included this batch's records so far.
+        """
         try:
             await self._retrier.call(self._attempt, batch, tally)
         except RecordRejectedError as error:
             if len(batch) == 1:
-                tally.dead.append(self._dead_letter(batch, error, tally.attempts))
+                tally.dead.append(self._dead_letter(batch, error, tries))
                 return
             middle = len(batch) // 2
-            await self._write_or_split(batch.select(range(middle)), tally)
-            await self._write_or_split(batch.select(range(middle, len(batch))), tally)
+            await self._write_or_split(batch.select(range(middle)), tally, tries + 1)
+            await self._write_or_split(batch.select(range(middle, len(batch))), tally, tries + 1)
             return
         tally.written += len(batch)
 

@@ -30,9 +30,14 @@ async def take_in(
     *,
     stop: asyncio.Event,
     arrived: asyncio.Event,
-) -> None:
-    """Read from the last checkpoint until the source has nothing newer (or `stop` is set)."""
+) -> bool:
+    """Read from the last checkpoint until the source has nothing newer (or `stop` is set).
+
+    Returns whether the read was incremental: a first full read is followed at once by an
+    incremental one when the caller wants to be caught up (`syncwell run --once`).
+    """
     checkpoint = await journal.checkpoint(flow)
+    incremental = checkpoint is not None and checkpoint.get("phase") == "incremental"
     if checkpoint is None and progress.estimate is None:
         progress.estimate = await source.estimate(stream)
     reader = source.read(stream, checkpoint)
@@ -44,6 +49,7 @@ async def take_in(
                 arrived.set()
             if stop.is_set():
                 log.info("intake stopped", flow=flow)
-                return
+                break
     finally:
         await reader.aclose()  # type: ignore[attr-defined]
+    return incremental

@@ -145,7 +145,7 @@ class Engine:
         failures = 0
         while not stop.is_set():
             try:
-                await take_in(
+                incremental = await take_in(
                     flow.name, flow.source_spec(), source, store.journal, progress,
                     stop=stop, arrived=arrived,
                 )
@@ -157,8 +157,10 @@ class Engine:
                 await wait_any(stop, timeout=delay)
                 continue
             failures = 0
-            if once:
+            if once and (incremental or flow.cursor is None):
                 break
+            if once:
+                continue
             interval = flow.interval.total_seconds() if flow.interval else 60.0
             await wait_any(stop, timeout=interval)
         progress.intake_done = True

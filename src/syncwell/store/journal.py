@@ -132,10 +132,11 @@ class Journal:
                     flow=flow, first_entry=min(ids), last_entry=max(ids), **_fields(record)
                 )
             )
-            if dead:
+            fresh = await _not_yet_dead(connection, flow, dead)
+            if fresh:
                 await connection.execute(
                     insert(dead_letters),
-                    [_dead_letter_row(flow, draft, record.finished_at) for draft in dead],
+                    [_dead_letter_row(flow, draft, record.finished_at) for draft in fresh],
                 )
 
     async def backlog(self) -> dict[str, tuple[int, int, float | None]]:
@@ -170,6 +171,21 @@ async def _save_checkpoint(
         await connection.execute(
             insert(checkpoints).values(flow=flow, value=value, updated_at=now)
         )
+
+
+async def _not_yet_dead(
+    connection: AsyncConnection, flow: str, drafts: Sequence[DeadLetterDraft]
+) -> list[DeadLetterDraft]:
+    """The drafts not already kept open: a look-back re-read refuses the same record again."""
+    if not drafts:
+        return []
+    query = select(dead_letters.c.key, dead_letters.c.version).where(
+        dead_letters.c.flow == flow,
+        dead_letters.c.status == "open",
+        dead_letters.c.key.in_([draft.key for draft in drafts]),
+    )
+    kept = {(key, version) for key, version in (await connection.execute(query)).all()}
+    return [draft for draft in drafts if (draft.key, draft.version) not in kept]
 
 
 def _fields(record: DeliveryRecord) -> dict[str, object]:

@@ -45,7 +45,7 @@ def read_document(text: str, env: Mapping[str, str]) -> tuple[Document | None, l
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
-        return None, [_syntax_problem(error)]
+        return None, [_syntax_problem(error, text)]
     except yaml.YAMLError as error:
         return None, [Problem((), f"this is not valid YAML: {error}")]
     if root is None or (isinstance(root, ScalarNode) and root.value == ""):
@@ -161,13 +161,14 @@ def _tab_problems(text: str) -> list[Problem]:
     return problems
 
 
-def _syntax_problem(error: yaml.MarkedYAMLError) -> Problem:
+def _syntax_problem(error: yaml.MarkedYAMLError, text: str = "") -> Problem:
     mark = error.problem_mark or error.context_mark
     what = error.problem or error.context or "cannot be read"
     line = mark.line + 1 if mark else None
     column = f" at column {mark.column + 1}" if mark else ""
-    message = (
-        f"YAML syntax error{column}: {what}; check the indentation, the colons and the quotes "
-        "on this line and the one before"
-    )
-    return Problem((), message, line=line)
+    hint = "check the indentation, the colons and the quotes on this line and the one before"
+    written = text.splitlines()[line - 1] if line and line <= len(text.splitlines()) else ""
+    if "${" in written:
+        # `{` starts a mapping inside [ ] and { }, the most common way ${VAR} breaks a file.
+        hint = "inside [ ] or { } put a value that uses ${VAR} in quotes: '${VAR}'"
+    return Problem((), f"YAML syntax error{column}: {what}; {hint}", line=line)

@@ -238,3 +238,11 @@ async def test_unlimited_limiter_still_learns() -> None:
     assert clock.now() == pytest.approx(4.0)
     assert limit.rate is not None
     assert not math.isinf(limit.rate)
+
+
+async def test_a_wait_across_the_end_of_a_spread_uses_the_faster_rate_after_it() -> None:
+    """A request that cannot finish gathering its token in a spread gets the normal rate after."""
+    limit, clock = limiter(2.0, burst=2)
+    limit.learn(limit=100, remaining=1, reset_after_s=20.0)  # 0.05/s until t=20, bucket empty
+    await limit.acquire(2)  # one token gathered by t=20, the second at 2/s
+    assert clock.now() == pytest.approx(20.5)

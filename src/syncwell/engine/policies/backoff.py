@@ -179,7 +179,7 @@ class Retrier:
                 refuses a retry.
             Exception: any other error from `fn`, at once and unretried.
         """
-        self._count(calls=1)
+        self._stats = replace(self._stats, calls=self._stats.calls + 1)
         if self._budget is not None:
             self._budget.record_call()
         retry = 0
@@ -193,20 +193,15 @@ class Retrier:
 
     def _delay_or_raise(self, error: TransientError, retry: int) -> float:
         # Raises the caught error itself, so the caller sees the connector's error and traceback.
+        s = self._stats
         if retry + 1 >= self._policy.max_attempts:
-            self._count(gave_up=1)
+            self._stats = replace(s, gave_up=s.gave_up + 1)
             raise error
         if self._budget is not None and not self._budget.try_spend():
-            self._count(budget_denied=1)
+            self._stats = replace(s, budget_denied=s.budget_denied + 1)
             raise error
         if isinstance(error, RateLimitedError):
-            self._count(rate_limited=1)
+            self._stats = replace(s, rate_limited=s.rate_limited + 1)
         else:
-            self._count(transient=1)
+            self._stats = replace(s, transient=s.transient + 1)
         return backoff_delay(self._policy, retry, rng=self._rng, retry_after=error.retry_after)
-
-    def _count(self, **increments: int) -> None:
-        current = self._stats
-        self._stats = replace(
-            current, **{name: getattr(current, name) + n for name, n in increments.items()}
-        )

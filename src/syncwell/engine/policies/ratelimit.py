@@ -159,7 +159,18 @@ class RateLimiter:
         self._tokens -= cost
         # A cost above the burst could never be met; it goes once a full bucket's worth is in.
         floor = min(float(cost), self._burst) - cost
-        return max(0.0, (floor - self._tokens) / rate)
+        return self._time_to_gain(now, floor - self._tokens)
+
+    def _time_to_gain(self, now: float, tokens: float) -> float:
+        """Seconds until the bucket has gained `tokens`, across the end of a spread."""
+        if tokens <= 0:
+            return 0.0
+        spread_left = max(0.0, self._spread_until - now)
+        slow = min(self._base_rate, self._spread_rate)
+        in_spread = _gain(slow, spread_left)
+        if in_spread >= tokens:
+            return tokens / slow
+        return spread_left + (tokens - in_spread) / self._base_rate
 
     def _rate_at(self, now: float) -> float:
         if now < self._spread_until:

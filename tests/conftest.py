@@ -1,0 +1,35 @@
+"""Fixtures shared by every test: a real PostgreSQL schema per test, workspace files."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+PG_DSN = os.environ.get("SYNCWELL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+async def pg_schema() -> AsyncIterator[str]:
+    """A fresh schema in the machine's PostgreSQL, dropped after the test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(PG_DSN)
+    await connection.execute(f"CREATE SCHEMA {name}")
+    try:
+        yield name
+    finally:
+        await connection.execute(f"DROP SCHEMA {name} CASCADE")
+        await connection.close()
+
+
+@pytest.fixture
+async def pg() -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the test database."""
+    connection = await asyncpg.connect(PG_DSN)
+    try:
+        yield connection
+    finally:
+        await connection.close()

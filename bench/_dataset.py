@@ -73,7 +73,7 @@ FROM (
            'Cyberdyne Analytics','Soylent Foods'])[1 + (h / 256) % 10] AS co,
     timestamptz '2021-01-01 00:00:00+00' + ((h / 3) % (86400 * 365 * 3)) * interval '1 second'
       AS created
-  FROM (SELECT g, abs(hashint8extended(g, 42)) AS h FROM generate_series(1, %(rows)d) AS g) AS s
+  FROM (SELECT g, abs(hashint8extended(g, 42)) AS h FROM generate_series(1, __ROWS__) AS g) AS s
 ) AS r
 """
 
@@ -82,7 +82,7 @@ _EDIT = f"""
 SELECT setseed(0.25);
 WITH picked AS (
   SELECT id, row_number() OVER () AS n
-  FROM (SELECT id FROM {SOURCE}.{TABLE} ORDER BY random() LIMIT %(rows)d) AS r
+  FROM (SELECT id FROM {SOURCE}.{TABLE} ORDER BY random() LIMIT __ROWS__) AS r
 )
 UPDATE {SOURCE}.{TABLE} AS t
 SET stage = (ARRAY[{_STAGES}])[1 + (t.id + 3) % 8],
@@ -133,20 +133,21 @@ class Dataset:
         statements = [f"DROP SCHEMA IF EXISTS {s} CASCADE; CREATE SCHEMA {s};" for s in _SCHEMAS]
         statements += [f"CREATE TABLE {s}.{TABLE} ({_DEFINITION});" for s in _SCHEMAS]
         statements += [
-            _GENERATE % {"rows": rows} + ";",
+            _GENERATE.replace("__ROWS__", str(int(rows))) + ";",
             f"CREATE INDEX {TABLE}_updated_at_id ON {SOURCE}.{TABLE} (updated_at, id);",
             f"VACUUM ANALYZE {SOURCE}.{TABLE};",
             f"SELECT avg(pg_column_size(t.*))::int, pg_total_relation_size('{SOURCE}.{TABLE}') "
             f"FROM {SOURCE}.{TABLE} AS t;",
         ]
-        avg, size = self.postgres.run("SET client_min_messages = warning;\n" + "\n".join(statements)).split("|")
+        avg, size = self.postgres.run(
+            "SET client_min_messages = warning;\n" + "\n".join(statements)
+        ).split("|")
         return int(avg), int(size)
 
     def truncate(self, schema: str) -> None:
         """Empty a target table (and syncwell's tombstones beside it, when they exist)."""
         self.postgres.run(
-            f"TRUNCATE {schema}.{TABLE};\n"
-            f"DROP TABLE IF EXISTS {schema}._syncwell_deleted_{TABLE};"
+            f"TRUNCATE {schema}.{TABLE};\nDROP TABLE IF EXISTS {schema}._syncwell_deleted_{TABLE};"
         )
 
     def high_water(self) -> str:
@@ -155,7 +156,7 @@ class Dataset:
 
     def edit(self, rows: int) -> None:
         """Change stage, score and updated_at of `rows` random source rows."""
-        self.postgres.run(_EDIT % {"rows": rows})
+        self.postgres.run(_EDIT.replace("__ROWS__", str(int(rows))))
 
     def changed_since(self, mark: str) -> str:
         """The query of the source rows changed after `mark`."""

@@ -104,7 +104,9 @@ async def _run(engine: Engine, *, once: bool, live: bool) -> None:
         await runner
         return
     flows = list(engine.progress.values())
-    with Live(display.progress_table(flows, time.time()), console=out, refresh_per_second=4) as view:
+    with Live(
+        display.progress_table(flows, time.time()), console=out, refresh_per_second=4
+    ) as view:
         while not runner.done():
             await asyncio.wait({runner}, timeout=0.25)
             view.update(display.progress_table(flows, time.time()))

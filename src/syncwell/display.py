@@ -89,8 +89,13 @@ def dead_letters_table(letters: Sequence[DeadLetter]) -> Table:
         table.add_column(column)
     for letter in letters:
         table.add_row(
-            str(letter.id), letter.flow, letter.key, letter.op, letter.status,
-            _clock(letter.created_at), letter.reason.splitlines()[0][:80],
+            str(letter.id),
+            letter.flow,
+            letter.key,
+            letter.op,
+            letter.status,
+            _clock(letter.created_at),
+            letter.reason.splitlines()[0][:80],
         )
     return table
 

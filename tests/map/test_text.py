@@ -12,7 +12,9 @@ def test_flows_are_drawn_as_arrows_with_mode_interval_and_slo(workspace: Workspa
     """Each flow is one arrow line saying how often it runs and its SLO."""
     lines = render_text(workspace).splitlines()
     assert "  crm ──contacts (poll every 30s, SLO fresh ≤ 5m, ≥99%)──▶ app" in lines
-    assert "  app ──deals (realtime, reconciled every 15m, SLO fresh ≤ 15m, ≥99.5%)──▶ sheet" in lines
+    assert (
+        "  app ──deals (realtime, reconciled every 15m, SLO fresh ≤ 15m, ≥99.5%)──▶ sheet" in lines
+    )
     assert "  crm ──leads (batch every 1h30m, SLO fresh ≤ 15m, ≥99%)──▶ app" in lines
 
 

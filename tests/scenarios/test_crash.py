@@ -20,8 +20,13 @@ SYNCWELL = str(Path(sys.executable).parent / "syncwell")
 
 async def _start(path: Path, *args: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        SYNCWELL, "run", "-w", str(path), *args,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        SYNCWELL,
+        "run",
+        "-w",
+        str(path),
+        *args,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
 
 
@@ -54,8 +59,7 @@ async def test_kill_9_at_ten_random_moments_loses_nothing(
         assert time.monotonic() - started < 120
         # People keep working between crashes: edits land in rows already copied and not yet.
         await pg.execute(
-            f"UPDATE {pg_schema}.src SET score = score + 1, updated_at = now() "
-            f"WHERE id % 97 = $1",
+            f"UPDATE {pg_schema}.src SET score = score + 1, updated_at = now() WHERE id % 97 = $1",
             round_,
         )
     assert killed_mid_sync >= 8, "the kills must land while the engine works"

@@ -27,7 +27,9 @@ async def test_first_and_incremental_sync_make_destination_equal(
     path = write_workspace(tmp_path, pg_schema)
     await _sync(path)
     assert await checksum(pg, pg_schema, "dst") == await checksum(pg, pg_schema, "src")
-    await pg.execute(f"UPDATE {pg_schema}.src SET stage = 'won', updated_at = now() WHERE id % 10 = 0")
+    await pg.execute(
+        f"UPDATE {pg_schema}.src SET stage = 'won', updated_at = now() WHERE id % 10 = 0"
+    )
     await fill_contacts(pg, pg_schema, "src", 100, start=5001)
     engine = await _sync(path)
     assert await checksum(pg, pg_schema, "dst") == await checksum(pg, pg_schema, "src")
@@ -81,7 +83,8 @@ async def test_late_commit_is_missed_without_lookback(
         transaction = late.transaction()
         await transaction.start()
         await late.execute(
-            f"INSERT INTO {pg_schema}.src VALUES (900, 'l@x.com', 'L', 'lead', 1, '{{}}', '{{}}', now())"
+            f"INSERT INTO {pg_schema}.src VALUES "
+            "(900, 'l@x.com', 'L', 'lead', 1, '{}', '{}', now())"
         )
         await pg.execute(
             f"INSERT INTO {pg_schema}.src VALUES (901, 'e@x.com', 'E', 'lead', 1, '{{}}', '{{}}', "
@@ -104,7 +107,9 @@ async def test_rejected_rows_are_dead_lettered_and_replayed_after_the_fix(
     await create_contacts(pg, pg_schema, "dst", email_required=True)
     await fill_contacts(pg, pg_schema, "src", 3000)
     bad = {17, 1500, 2999}
-    await pg.execute(f"UPDATE {pg_schema}.src SET email = NULL WHERE id = ANY($1::bigint[])", list(bad))
+    await pg.execute(
+        f"UPDATE {pg_schema}.src SET email = NULL WHERE id = ANY($1::bigint[])", list(bad)
+    )
     path = write_workspace(tmp_path, pg_schema)
     engine = await _sync(path)
     workspace = load_workspace(path)

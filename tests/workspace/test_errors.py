@@ -38,74 +38,161 @@ class Case(NamedTuple):
 
 
 CASES = {
-    "unknown field": Case(flow(*GOOD_FLOW, "intervall: 30s"), 11, "flows.contacts.intervall",
-                          "did you mean 'interval'?"),
-    "unknown system": Case(flow("source: crn", *GOOD_FLOW[1:]), 6, "flows.contacts.source",
-                           "unknown system 'crn'; did you mean 'crm'? The systems in this file: "
-                           "'app', 'crm'"),
-    "unknown kind": Case("systems:\n  app:\n    kind: postgress\n    dsn: x\n", 3,
-                         "systems.app.kind", "did you mean 'postgres'? Supported kinds: "
-                         "postgres, sqlite"),
-    "bad duration": Case(flow(*GOOD_FLOW, "interval: 5 minutes"), 11, "flows.contacts.interval",
-                         "accepted forms: 500ms, 30s, 5m"),
-    "zero interval": Case(flow(*GOOD_FLOW, "interval: 0s"), 11, "flows.contacts.interval",
-                          "must be longer than zero"),
-    "negative lookback": Case(flow(*GOOD_FLOW, "lookback: -5"), 11, "flows.contacts.lookback",
-                              "cannot be negative"),
-    "yaml syntax": Case(f"{SYSTEMS}flows:\n  contacts: [a, b\n", 6, "", "YAML syntax error at column"),
-    "missing key": Case(flow(*GOOD_FLOW[:3], "cursor: u"), 5, "flows.contacts.key",
-                        "'key' is required; add it"),
-    "missing kind": Case("systems:\n  app:\n    path: app.db\n", 2, "systems.app.kind",
-                         "supported kinds: postgres, sqlite"),
-    "missing settings field": Case("systems:\n  app: {kind: sqlite}\n", 2, "systems.app.path",
-                                   "'path' is required"),
-    "unknown settings field": Case("systems:\n  app:\n    kind: sqlite\n    path: a\n"
-                                   "    rate_limt: {per_second: 1}\n", 5,
-                                   "systems.app.rate_limt", "did you mean 'rate_limit'?"),
-    "source is destination": Case(flow("source: app", *GOOD_FLOW[1:]), 7,
-                                  "flows.contacts.destination", "both 'app'"),
-    "cursor missing for poll": Case(flow(*GOOD_FLOW[:4]), 5, "flows.contacts.cursor",
-                                    "'cursor' is required when mode is poll"),
-    "fields without key": Case(flow(*GOOD_FLOW, "fields: [email, u]"), 11,
-                               "flows.contacts.fields", "fields leaves out 'id'"),
-    "bad mode": Case(flow(*GOOD_FLOW, "mode: fast"), 11, "flows.contacts.mode",
-                     "'fast' is not allowed here; use 'realtime', 'poll', 'batch' or 'manual'"),
-    "batch too large": Case(flow(*GOOD_FLOW, "batch_size: 100001"), 11,
-                            "flows.contacts.batch_size", "must be at most 100000"),
-    "slo rate above one": Case(flow(*GOOD_FLOW, "slo:", "  success_rate: 1.5"), 12,
-                               "flows.contacts.slo.success_rate", "must be at most 1"),
-    "unknown slo field": Case(flow(*GOOD_FLOW, "slo: {freshnes: 5m}"), 11,
-                              "flows.contacts.slo.freshnes", "did you mean 'freshness'?"),
-    "key item not text": Case(flow(*GOOD_FLOW[:3], "key:", "  - id", "  - [org]", "cursor: u"), 11,
-                              "flows.contacts.key[1]", "expected text"),
-    "workflow unknown flow": Case(flow(*GOOD_FLOW) + "workflows:\n  w: {flows: [contacts, dealz]}\n",
-                                  12, "workflows.w.flows[1]", "unknown flow 'dealz'"),
-    "workflow shorthand unknown flow": Case(flow(*GOOD_FLOW) + "workflows:\n  w:\n    - contact\n",
-                                            13, "workflows.w[0]", "did you mean 'contacts'?"),
-    "workflow without flows": Case(flow(*GOOD_FLOW) + "workflows:\n  w: {description: x}\n", 12,
-                                   "workflows.w.flows", "'flows' is required"),
-    "workflow not a list": Case(flow(*GOOD_FLOW) + "workflows:\n  w: 5\n", 12, "workflows.w",
-                                "a workflow is a list of flow names"),
+    "unknown field": Case(
+        flow(*GOOD_FLOW, "intervall: 30s"),
+        11,
+        "flows.contacts.intervall",
+        "did you mean 'interval'?",
+    ),
+    "unknown system": Case(
+        flow("source: crn", *GOOD_FLOW[1:]),
+        6,
+        "flows.contacts.source",
+        "unknown system 'crn'; did you mean 'crm'? The systems in this file: 'app', 'crm'",
+    ),
+    "unknown kind": Case(
+        "systems:\n  app:\n    kind: postgress\n    dsn: x\n",
+        3,
+        "systems.app.kind",
+        "did you mean 'postgres'? Supported kinds: postgres, sqlite",
+    ),
+    "bad duration": Case(
+        flow(*GOOD_FLOW, "interval: 5 minutes"),
+        11,
+        "flows.contacts.interval",
+        "accepted forms: 500ms, 30s, 5m",
+    ),
+    "zero interval": Case(
+        flow(*GOOD_FLOW, "interval: 0s"), 11, "flows.contacts.interval", "must be longer than zero"
+    ),
+    "negative lookback": Case(
+        flow(*GOOD_FLOW, "lookback: -5"), 11, "flows.contacts.lookback", "cannot be negative"
+    ),
+    "yaml syntax": Case(f"{SYSTEMS}flows:\n  contacts: [a, b\n", 6, "", "error at column"),
+    "missing key": Case(
+        flow(*GOOD_FLOW[:3], "cursor: u"), 5, "flows.contacts.key", "'key' is required; add it"
+    ),
+    "missing kind": Case(
+        "systems:\n  app:\n    path: app.db\n",
+        2,
+        "systems.app.kind",
+        "supported kinds: postgres, sqlite",
+    ),
+    "missing settings field": Case(
+        "systems:\n  app: {kind: sqlite}\n", 2, "systems.app.path", "'path' is required"
+    ),
+    "unknown settings field": Case(
+        "systems:\n  app:\n    kind: sqlite\n    path: a\n    rate_limt: {per_second: 1}\n",
+        5,
+        "systems.app.rate_limt",
+        "did you mean 'rate_limit'?",
+    ),
+    "source is destination": Case(
+        flow("source: app", *GOOD_FLOW[1:]), 7, "flows.contacts.destination", "both 'app'"
+    ),
+    "cursor missing for poll": Case(
+        flow(*GOOD_FLOW[:4]), 5, "flows.contacts.cursor", "'cursor' is required when mode is poll"
+    ),
+    "fields without key": Case(
+        flow(*GOOD_FLOW, "fields: [email, u]"),
+        11,
+        "flows.contacts.fields",
+        "fields leaves out 'id'",
+    ),
+    "bad mode": Case(
+        flow(*GOOD_FLOW, "mode: fast"),
+        11,
+        "flows.contacts.mode",
+        "'fast' is not allowed here; use 'realtime', 'poll', 'batch' or 'manual'",
+    ),
+    "batch too large": Case(
+        flow(*GOOD_FLOW, "batch_size: 100001"),
+        11,
+        "flows.contacts.batch_size",
+        "must be at most 100000",
+    ),
+    "slo rate above one": Case(
+        flow(*GOOD_FLOW, "slo:", "  success_rate: 1.5"),
+        12,
+        "flows.contacts.slo.success_rate",
+        "must be at most 1",
+    ),
+    "unknown slo field": Case(
+        flow(*GOOD_FLOW, "slo: {freshnes: 5m}"),
+        11,
+        "flows.contacts.slo.freshnes",
+        "did you mean 'freshness'?",
+    ),
+    "key item not text": Case(
+        flow(*GOOD_FLOW[:3], "key:", "  - id", "  - [org]", "cursor: u"),
+        11,
+        "flows.contacts.key[1]",
+        "expected text",
+    ),
+    "workflow unknown flow": Case(
+        flow(*GOOD_FLOW) + "workflows:\n  w: {flows: [contacts, dealz]}",
+        12,
+        "workflows.w.flows[1]",
+        "unknown flow 'dealz'",
+    ),
+    "workflow shorthand unknown flow": Case(
+        flow(*GOOD_FLOW) + "workflows:\n  w:\n    - contact\n",
+        13,
+        "workflows.w[0]",
+        "did you mean 'contacts'?",
+    ),
+    "workflow without flows": Case(
+        flow(*GOOD_FLOW) + "workflows:\n  w: {description: x}\n",
+        12,
+        "workflows.w.flows",
+        "'flows' is required",
+    ),
+    "workflow not a list": Case(
+        flow(*GOOD_FLOW) + "workflows:\n  w: 5\n",
+        12,
+        "workflows.w",
+        "a workflow is a list of flow names",
+    ),
     "tab indent": Case("systems:\n\tapp: {kind: sqlite, path: a}\n", 2, "", "replace the tab"),
     "empty file": Case("# nothing yet\n", 1, "", "the workspace file is empty"),
     "top level list": Case("- systems\n- flows\n", 1, "", "top level must be a mapping"),
     "unknown section": Case(f"{SYSTEMS}flow:\n  a: {{}}\n", 4, "flow", "did you mean 'flows'?"),
     "missing systems": Case("name: demo\n", 1, "systems", "no `systems:` section"),
-    "unset variable": Case("systems:\n  app:\n    kind: postgres\n    dsn: postgresql://${PGUSER}@h/db\n",
-                           4, "systems.app.dsn", "'PGUSER' is not set; export it"),
-    "duplicate key": Case(f"{SYSTEMS}  app: {{kind: sqlite, path: b.db}}\n", 4, "systems.app",
-                          "duplicate key 'app' (first on line 2)"),
+    "empty systems": Case("systems: {}\n", 1, "systems", "at least one system"),
+    "unset variable": Case(
+        "systems:\n  app:\n    kind: postgres\n    dsn: postgresql://${PGUSER}@h/db\n",
+        4,
+        "systems.app.dsn",
+        "'PGUSER' is not set; export it",
+    ),
+    "duplicate key": Case(
+        f"{SYSTEMS}  app: {{kind: sqlite, path: b.db}}\n",
+        4,
+        "systems.app",
+        "duplicate key 'app' (first on line 2)",
+    ),
     "version": Case(f"version: 2\n{SYSTEMS}", 1, "version", "write `version: 1`"),
     "unknown core": Case(f"core: ap\n{SYSTEMS}", 1, "core", "did you mean 'app'?"),
     "bad state": Case(f"state: mysql://db\n{SYSTEMS}", 1, "state", "sqlite:///.syncwell/state.db"),
-    "retry cap below base": Case("systems:\n  app:\n    kind: sqlite\n    path: a\n"
-                                 "    retry: {base_s: 5, cap_s: 1}\n", 5, "systems.app.retry",
-                                 "must be at least base_s"),
-    "bad default policy": Case(f"defaults:\n  breaker: {{open_s: 0}}\n{SYSTEMS}", 2,
-                               "defaults.breaker.open_s", "must be more than 0"),
-    "bad name": Case("systems:\n  my crm: {kind: sqlite, path: a}\n", 2, "systems.my crm",
-                     "must start with a letter"),
-}  # fmt: skip
+    "retry cap below base": Case(
+        "systems:\n  app:\n    kind: sqlite\n    path: a\n    retry: {base_s: 5, cap_s: 1}\n",
+        5,
+        "systems.app.retry",
+        "must be at least base_s",
+    ),
+    "bad default policy": Case(
+        f"defaults:\n  breaker: {{open_s: 0}}\n{SYSTEMS}",
+        2,
+        "defaults.breaker.open_s",
+        "must be more than 0",
+    ),
+    "bad name": Case(
+        "systems:\n  my crm: {kind: sqlite, path: a}\n",
+        2,
+        "systems.my crm",
+        "must start with a letter",
+    ),
+}
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())

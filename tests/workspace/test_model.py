@@ -36,10 +36,15 @@ def test_interval_defaults_follow_the_mode(mode: Mode) -> None:
     assert _flow(mode=mode).interval == DEFAULT_INTERVALS[mode]
 
 
+def test_explicit_null_interval_takes_the_default() -> None:
+    """`interval:` left empty means the mode's default, not "never"."""
+    assert _flow(mode="batch", interval=None).interval == DEFAULT_INTERVALS[Mode.BATCH]
+
+
 def test_flows_are_frozen() -> None:
     """A loaded flow cannot be changed in place."""
     with pytest.raises(ValidationError):
-        _flow().batch_size = 1  # type: ignore[misc]
+        _flow().batch_size = 1
 
 
 def test_workspace_built_in_code_is_checked() -> None:
@@ -67,4 +72,7 @@ def test_a_flow_reports_all_its_own_problems(problems: Problems) -> None:
         "    key: id\n"
         "    fields: [name]\n"
     )
-    assert [(p.line, p.key) for p in problems(text)] == [(3, "flows.f.cursor"), (8, "flows.f.fields")]
+    assert [(p.line, p.key) for p in problems(text)] == [
+        (3, "flows.f.cursor"),
+        (8, "flows.f.fields"),
+    ]

@@ -47,7 +47,9 @@ flows:
     cursor: updated_at
     mode: batch
     interval: 5m
-    fields: {{id: id, email: address, first_name: first_name, stage: segment, updated_at: updated_at}}
+    fields:
+      {{id: id, email: address, first_name: first_name, stage: segment,
+       updated_at: updated_at}}
   onboarding_call:
     source: app
     destination: crm
@@ -75,7 +77,7 @@ def prepare(folder: Path, *, seed: int = 7) -> Path:
     workspace.write_text(_WORKSPACE.format(folder=folder))
     crm = folder / "crm.db"
     if not crm.exists():
-        _seed_crm(crm, random.Random(seed))
+        _seed_crm(crm, random.Random(seed))  # noqa: S311 - demo data, not secrets
     with sqlite3.connect(folder / "app.db") as app:
         app.execute(
             "CREATE TABLE IF NOT EXISTS contacts (id INTEGER PRIMARY KEY, email TEXT NOT NULL,"
@@ -99,8 +101,16 @@ def _seed_crm(path: Path, rng: random.Random) -> None:
         # One contact in a thousand has no email: the core refuses it (a dead letter).
         email = None if i % 1000 == 0 else f"{first}.{last}.{i}@example.com".lower()
         rows.append(
-            (i, email, first, last, f"{last} & Co", rng.choice(_STAGES), rng.randint(0, 100),
-             _stamp(start + timedelta(seconds=i * 60)))
+            (
+                i,
+                email,
+                first,
+                last,
+                f"{last} & Co",
+                rng.choice(_STAGES),
+                rng.randint(0, 100),
+                _stamp(start + timedelta(seconds=i * 60)),
+            )
         )
     with sqlite3.connect(path) as crm:
         crm.execute(
@@ -113,13 +123,15 @@ def _seed_crm(path: Path, rng: random.Random) -> None:
 
 def change_some_contacts(folder: Path, share: float = 0.05, *, seed: int = 11) -> int:
     """People edit records in the CRM: move a share of contacts to a new stage, now."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
     ids = rng.sample(range(1, CONTACTS + 1), int(CONTACTS * share))
     now = datetime.now(UTC)
     with sqlite3.connect(folder / "crm.db") as crm:
         crm.executemany(
             "UPDATE contacts SET stage = ?, score = score + 1, updated_at = ? WHERE id = ?",
-            [(rng.choice(_STAGES), _stamp(now + timedelta(microseconds=n)), i)
-             for n, i in enumerate(ids)],
+            [
+                (rng.choice(_STAGES), _stamp(now + timedelta(microseconds=n)), i)
+                for n, i in enumerate(ids)
+            ],
         )
     return len(ids)

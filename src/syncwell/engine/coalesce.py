@@ -31,7 +31,8 @@ def coalesce(
     total = 0
     for batch in batches:
         ops = repeat(Op.UPSERT) if batch.ops is None else batch.ops
-        latest.update(zip(map(key_of, batch.rows), zip(batch.rows, ops)))
+        pairs = zip(batch.rows, ops, strict=False)  # ops may be an endless repeat
+        latest.update(zip(map(key_of, batch.rows), pairs, strict=False))
         total += len(batch.rows)
     if len(latest) < total and version is not None:
         latest = _newest_by_version(batches, key_of, columns.index(version))

@@ -133,6 +133,9 @@ class FlowDelivery:
         )
         try:
             await route.writer.write(route.destination, renamed)
+        except asyncio.CancelledError:
+            route.breaker.record_cancelled()  # a probe cut short by a stop must not wedge it
+            raise
         except RecordRejectedError:
             route.breaker.record_success()  # it answered: the system is up, the record is bad
             raise
@@ -141,6 +144,9 @@ class FlowDelivery:
             self._progress.failed_attempts += 1
             self._progress.last_error = str(error)
             log.warning("write failed", flow=route.flow, error=str(error))
+            if isinstance(error, TransientError) and error.retry_after is not None:
+                # The system asked everyone to wait, not just this flow.
+                route.limiter.pause_for(error.retry_after)
             if isinstance(error, IntegrationFatalError):
                 # A person must act; keep probing at the breaker's pace, never dead-letter.
                 raise TransientError(str(error), system=error.system, flow=route.flow) from error
@@ -171,8 +177,8 @@ class FlowDelivery:
         )
 
 
-async def wait_any(*events: asyncio.Event, timeout: float | None = None) -> None:
-    """Return when any event is set, or after `timeout` seconds."""
+async def wait_any(*events: asyncio.Event, timeout: float | None = None) -> None:  # noqa: ASYNC109
+    """Return when any event is set, or after `timeout` seconds (a stop cuts a wait short)."""
     waiters = [asyncio.ensure_future(event.wait()) for event in events]
     try:
         await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)

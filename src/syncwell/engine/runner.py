@@ -48,7 +48,9 @@ class Engine:
         self.grace_s = grace_s
         self.flows = [f for f in workspace.flows.values() if f.mode is not Mode.MANUAL]
         now = self.clock.wall()
-        self.progress: dict[str, FlowProgress] = {f.name: FlowProgress(f.name, now) for f in self.flows}
+        self.progress: dict[str, FlowProgress] = {
+            f.name: FlowProgress(f.name, now) for f in self.flows
+        }
         self._arrived = {f.name: asyncio.Event() for f in self.flows}
 
     async def run(self, *, once: bool = False, stop: asyncio.Event | None = None) -> None:
@@ -58,8 +60,8 @@ class Engine:
             store = await open_store(self.workspace.state)
             stack.push_async_callback(store.close)
             sources, destinations = await self._connect(stack)
-            tasks = [
-                task
+            tasks: list[asyncio.Future[object]] = [
+                task  # type: ignore[misc]  # Task[None] is a Future[object] in practice
                 for flow in self.flows
                 for task in (
                     asyncio.create_task(
@@ -67,17 +69,19 @@ class Engine:
                         name=f"intake:{flow.name}",
                     ),
                     asyncio.create_task(
-                        self._delivery_loop(self._delivery(flow, destinations, store), flow, stop, once),
+                        self._delivery_loop(
+                            self._delivery(flow, destinations, store), flow, stop, once
+                        ),
                         name=f"delivery:{flow.name}",
                     ),
                 )
             ]
             await self._supervise(tasks, stop)
 
-    async def _supervise(self, tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> None:
-        stopping = asyncio.ensure_future(stop.wait())
+    async def _supervise(self, tasks: list[asyncio.Future[object]], stop: asyncio.Event) -> None:
+        stopping: asyncio.Future[object] = asyncio.ensure_future(stop.wait())
         try:
-            pending = set(tasks)
+            pending: set[asyncio.Future[object]] = set(tasks)
             while pending:
                 done, pending = await asyncio.wait(
                     pending | {stopping}, return_when=asyncio.FIRST_COMPLETED
@@ -146,8 +150,13 @@ class Engine:
         while not stop.is_set():
             try:
                 incremental = await take_in(
-                    flow.name, flow.source_spec(), source, store.journal, progress,
-                    stop=stop, arrived=arrived,
+                    flow.name,
+                    flow.source_spec(),
+                    source,
+                    store.journal,
+                    progress,
+                    stop=stop,
+                    arrived=arrived,
                 )
             except ConnectorError as error:
                 failures += 1

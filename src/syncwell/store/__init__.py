@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncwell.store.dead_letters import DeadLetter, DeadLetters
 from syncwell.store.database import connect, migrate
+from syncwell.store.dead_letters import DeadLetter, DeadLetters
 from syncwell.store.journal import DeadLetterDraft, DeliveryRecord, Journal, JournalEntry
 from syncwell.store.reports import FlowReport, Reports
 

@@ -38,8 +38,14 @@ def _default(value: object) -> msgpack.ExtType:
         code = _TZ_TIME if value.tzinfo is not None else _TIME
         return msgpack.ExtType(code, value.isoformat().encode())
     if isinstance(value, dt.timedelta):
-        return msgpack.ExtType(_TIMEDELTA, msgpack.packb(value / dt.timedelta(microseconds=1)))
+        return msgpack.ExtType(_TIMEDELTA, _pack_parts(value))
     raise TypeError(f"cannot journal a value of type {type(value).__name__}: {value!r}")
+
+
+def _pack_parts(value: dt.timedelta) -> bytes:
+    # Exact over timedelta's whole range, which overflows a 64-bit count of microseconds.
+    packed: bytes = msgpack.packb((value.days, value.seconds, value.microseconds))
+    return packed
 
 
 def _ext_hook(code: int, data: bytes) -> object:
@@ -55,7 +61,8 @@ def _ext_hook(code: int, data: bytes) -> object:
     if code in (_TIME, _TZ_TIME):
         return dt.time.fromisoformat(text)
     if code == _TIMEDELTA:
-        return dt.timedelta(microseconds=msgpack.unpackb(data))
+        days, seconds, microseconds = msgpack.unpackb(data)
+        return dt.timedelta(days=days, seconds=seconds, microseconds=microseconds)
     return msgpack.ExtType(code, data)
 
 
@@ -67,7 +74,8 @@ def encode_batch(batch: ChangeBatch) -> bytes:
     """The journal's bytes for a batch."""
     ops = None if batch.ops is None else bytes(_OPS[op] for op in batch.ops)
     document = (_FORMAT, batch.columns, batch.rows, ops, batch.observed_at)
-    return cast(bytes, msgpack.packb(document, default=_default, datetime=True))
+    packed: bytes = msgpack.packb(document, default=_default, datetime=True)
+    return packed
 
 
 def decode_batch(payload: bytes) -> ChangeBatch:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from syncwell.store.codec import decode_batch
 from syncwell.store.schema import dead_letters, journal
 from syncwell.types import ChangeBatch
 
-__all__ = ["DeadLetter", "DeadLetters", "DeadLetterStatus"]
+__all__ = ["DeadLetter", "DeadLetterStatus", "DeadLetters"]
 
 DeadLetterStatus = Literal["open", "replayed", "discarded"]
 
@@ -50,7 +51,7 @@ class DeadLetters:
 
     async def list(
         self, *, flow: str | None = None, status: DeadLetterStatus | None = "open", limit: int = 100
-    ) -> list[DeadLetter]:
+    ) -> builtins.list[DeadLetter]:
         """The newest dead letters, optionally of one flow and one status."""
         query = select(dead_letters).order_by(dead_letters.c.id.desc()).limit(limit)
         if flow is not None:
@@ -76,9 +77,9 @@ class DeadLetters:
             .group_by(dead_letters.c.flow)
         )
         async with self._engine.connect() as connection:
-            return {flow: count for flow, count in (await connection.execute(query)).all()}
+            return dict((await connection.execute(query)).tuples().all())
 
-    async def replay(self, ids: Sequence[int]) -> list[int]:
+    async def replay(self, ids: Sequence[int]) -> builtins.list[int]:
         """Put open dead letters back in the journal, in one transaction; return the ids moved.
 
         The change goes to the back of its flow's journal with its original version, so the
@@ -86,13 +87,13 @@ class DeadLetters:
         """
         return await self._resolve(ids, "replayed", requeue=True)
 
-    async def discard(self, ids: Sequence[int]) -> list[int]:
+    async def discard(self, ids: Sequence[int]) -> builtins.list[int]:
         """Give up on open dead letters for good; return the ids discarded."""
         return await self._resolve(ids, "discarded", requeue=False)
 
     async def _resolve(
         self, ids: Sequence[int], status: DeadLetterStatus, *, requeue: bool
-    ) -> list[int]:
+    ) -> builtins.list[int]:
         now = time.time()
         query = select(dead_letters).where(
             dead_letters.c.id.in_(list(ids)), dead_letters.c.status == "open"

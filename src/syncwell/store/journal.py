@@ -79,7 +79,9 @@ class Journal:
                         payload=encode_batch(batch),
                     )
                 )
-                entry_id = int(result.inserted_primary_key[0])
+                key = result.inserted_primary_key
+                assert key is not None, "an insert into journal returns its id"
+                entry_id = int(key[0])
             if checkpoint is not None:
                 await _save_checkpoint(connection, flow, checkpoint, now)
         return entry_id
@@ -90,7 +92,8 @@ class Journal:
             value = await connection.scalar(
                 select(checkpoints.c.value).where(checkpoints.c.flow == flow)
             )
-        return None if value is None else json.loads(value)  # type: ignore[no-any-return]
+        mark: Checkpoint | None = None if value is None else json.loads(value)
+        return mark
 
     async def pending(self, flow: str, *, after: int = 0, max_changes: int) -> list[JournalEntry]:
         """The flow's oldest undelivered entries after id `after`, about `max_changes` in all.
@@ -123,7 +126,7 @@ class Journal:
         record: DeliveryRecord,
         dead: Sequence[DeadLetterDraft] = (),
     ) -> None:
-        """Mark entries delivered: remove them, record the delivery and its dead letters, at once."""
+        """Mark entries delivered: drop them, record the delivery and its dead letters, at once."""
         ids = [entry.id for entry in entries]
         async with self._engine.begin() as connection:
             await connection.execute(delete(journal).where(journal.c.id.in_(ids)))
@@ -163,14 +166,10 @@ async def _save_checkpoint(
 ) -> None:
     value = json.dumps(checkpoint, sort_keys=True)
     moved = await connection.execute(
-        update(checkpoints)
-        .where(checkpoints.c.flow == flow)
-        .values(value=value, updated_at=now)
+        update(checkpoints).where(checkpoints.c.flow == flow).values(value=value, updated_at=now)
     )
     if moved.rowcount == 0:
-        await connection.execute(
-            insert(checkpoints).values(flow=flow, value=value, updated_at=now)
-        )
+        await connection.execute(insert(checkpoints).values(flow=flow, value=value, updated_at=now))
 
 
 async def _not_yet_dead(

@@ -112,9 +112,9 @@ def _build(data: dict[str, object], file: Path, root: Path, found: Findings) -> 
     name = _name(data.get("name"), root, found)
     state = _state(data.get("state"), root, found)
     systems_raw = _section(data, "systems", found)
-    if "systems" not in data:
+    if data.get("systems") in (None, {}):
         message = "no `systems:` section; add one with at least one system (see docs/workspace.md)"
-        found.problems.append(Problem(("systems",), message, line=1))
+        found.problems.append(Problem(("systems",), message))
     defaults = build_defaults(data.get("defaults"), found)
     systems = build_systems(systems_raw, defaults, root, found)
     core = _core(data.get("core"), systems_raw, found)

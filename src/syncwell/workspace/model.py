@@ -152,7 +152,7 @@ class Flow(BaseModel):
             data.setdefault("target", data["stream"])
         if "cursor" in data:
             data.setdefault("version", data["cursor"])
-        if "interval" not in data:
+        if data.get("interval") is None:
             with contextlib.suppress(ValueError, TypeError):
                 data["interval"] = DEFAULT_INTERVALS[Mode(data.get("mode", Mode.POLL))]
         return data

@@ -51,9 +51,7 @@ class Table:
         return self.types[column].startswith(("timestamp", "date"))
 
 
-async def describe(
-    connection: asyncpg.Connection, schema: str, name: str, system: str
-) -> Table:
+async def describe(connection: asyncpg.Connection, schema: str, name: str, system: str) -> Table:
     """Read a table's columns and unique keys, or fail saying the table is missing."""
     qualified = f"{quote(schema)}.{quote(name)}"
     rows = await connection.fetch(_COLUMNS, qualified)

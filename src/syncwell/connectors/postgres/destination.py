@@ -111,9 +111,7 @@ def _distinct(columns: Sequence[str], left: str, right: str) -> str:
     return f"{row_of(columns, left)} IS DISTINCT FROM {row_of(columns, right)}"
 
 
-def _build(
-    stream: StreamSpec, table: Table, columns: tuple[str, ...], tombstones: str
-) -> _Plan:
+def _build(stream: StreamSpec, table: Table, columns: tuple[str, ...], tombstones: str) -> _Plan:
     digest = hashlib.sha1(repr((stream.name, columns)).encode()).hexdigest()[:12]  # noqa: S324
     stage = f"_sw_stage_{digest}"
     create_stage = (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -36,7 +35,7 @@ def translated(system: str, flow: str = "") -> Iterator[None]:
         if state.startswith(_FATAL_CLASSES):
             raise IntegrationFatalError(message, system=system, flow=flow) from error
         raise TransientError(message, system=system, flow=flow) from error
-    except (OSError, asyncio.TimeoutError, asyncpg.InterfaceError) as error:
+    except (TimeoutError, OSError, asyncpg.InterfaceError) as error:
         raise TransientError(
             f"{type(error).__name__}: {error}", system=system, flow=flow
         ) from error

@@ -32,6 +32,17 @@ def _text(value: object) -> str:
     return str(value)
 
 
+def _strings(value: JSONValue) -> list[str] | None:
+    """A checkpoint's list of texts (None when absent)."""
+    return (
+        None
+        if value is None
+        else [str(item) for item in value]
+        if isinstance(value, list)
+        else [str(value)]
+    )
+
+
 def _params(columns: Sequence[str], table: Table, start: int = 1) -> str:
     casts = (f"${start + i}::text::{table.types[column]}" for i, column in enumerate(columns))
     return "(" + ", ".join(casts) + ")"
@@ -88,12 +99,13 @@ class PostgresSource:
     async def _full(
         self, stream: StreamSpec, table: Table, checkpoint: Checkpoint | None
     ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
+        since: JSONValue
         if checkpoint is None:
             since = await self._high_water(stream, table)
-            after: list[str] | None = None
+            after = None
         else:
             since = checkpoint.get("since")
-            after = checkpoint.get("after")  # type: ignore[assignment]
+            after = _strings(checkpoint.get("after"))
         select = f"SELECT {column_list(self._columns(stream, table))} FROM {table.qualified}"
         order = f"ORDER BY {column_list(stream.key)} LIMIT {int(stream.batch_size)}"
         first = f"{select} {order}"
@@ -101,8 +113,8 @@ class PostgresSource:
         columns = self._columns(stream, table)
         key_at = [columns.index(column) for column in stream.key]
         async for rows in self._pages(first if after is None else keyset, keyset, after, key_at):
-            after = [_text(rows[-1][i]) for i in key_at]
-            yield _batch(columns, rows), {"phase": "full", "after": after, "since": since}
+            last_key: list[JSONValue] = [_text(rows[-1][i]) for i in key_at]
+            yield _batch(columns, rows), {"phase": "full", "after": last_key, "since": since}
         done: Checkpoint = (
             {"phase": "incremental", "cursor": since, "key": None, "window": None}
             if stream.cursor is not None
@@ -114,7 +126,8 @@ class PostgresSource:
         self, stream: StreamSpec, table: Table, checkpoint: Checkpoint
     ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
         assert stream.cursor is not None, "incremental reads need a cursor column"
-        cursor, key = checkpoint.get("cursor"), checkpoint.get("key")
+        found, key = checkpoint.get("cursor"), _strings(checkpoint.get("key"))
+        cursor = None if found is None else str(found)
         columns = self._columns(stream, table)
         order_by = (stream.cursor, *stream.key)
         position_at = [columns.index(column) for column in order_by]
@@ -124,25 +137,23 @@ class PostgresSource:
         if cursor is None:
             first, start = f"{select} WHERE {quote(stream.cursor)} IS NOT NULL {order}", None
         elif key is not None and checkpoint.get("window") == await self._window(
-            stream, table, [cursor, *key]  # type: ignore[list-item]
+            stream, table, [cursor, *key]
         ):
-            first, start = keyset, [cursor, *key]  # type: ignore[list-item]
+            first, start = keyset, [cursor, *key]
         else:
             back = self._lookback(stream, table)
             first = f"{select} WHERE {quote(stream.cursor)} >= {_params([stream.cursor], table)}"
             first, start = f"{first} {back} {order}", [cursor]
-        position: list[JSONValue] | None = None
-        async for rows in self._pages(first, keyset, start, position_at):  # type: ignore[arg-type]
+        position: list[str] | None = None
+        async for rows in self._pages(first, keyset, start, position_at):
             position = [_text(rows[-1][i]) for i in position_at]
-            mark = {"phase": "incremental", "cursor": position[0], "key": position[1:]}
-            yield _batch(columns, rows), {**mark, "window": None}
+            yield _batch(columns, rows), _incremental_mark(position, None)
         if position is None:
             if cursor is None or key is None:
                 return
-            position = [cursor, *key]  # type: ignore[list-item]
-        window = await self._window(stream, table, position)  # type: ignore[arg-type]
-        final = {"phase": "incremental", "cursor": position[0], "key": position[1:]}
-        yield ChangeBatch(columns, []), {**final, "window": window}
+            position = [cursor, *key]
+        window = await self._window(stream, table, position)
+        yield ChangeBatch(columns, []), _incremental_mark(position, window)
 
     async def _pages(
         self, first: str, keyset: str, start: list[str] | None, position_at: list[int]
@@ -186,7 +197,8 @@ class PostgresSource:
         """
         assert stream.cursor is not None
         order_by = (stream.cursor, *stream.key)
-        lower = f"{quote(stream.cursor)} >= {_params([stream.cursor], table)} {self._lookback(stream, table)}"
+        since = f"{_params([stream.cursor], table)} {self._lookback(stream, table)}"
+        lower = f"{quote(stream.cursor)} >= {since}"
         upper = f"{row_of(order_by)} <= {_params(order_by, table, start=2)}"
         query = (
             f"SELECT count(*)::text || ':' || coalesce(sum(hashtextextended("
@@ -195,6 +207,11 @@ class PostgresSource:
         )
         with translated(self._name):
             return str(await self._pool.fetchval(query, position[0], *position))
+
+
+def _incremental_mark(position: list[str], window: str | None) -> Checkpoint:
+    key: list[JSONValue] = list(position[1:])
+    return {"phase": "incremental", "cursor": position[0], "key": key, "window": window}
 
 
 def _batch(columns: tuple[str, ...], rows: list[Row]) -> ChangeBatch:

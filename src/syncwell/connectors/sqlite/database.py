@@ -59,7 +59,9 @@ class SqliteDatabase:
                         system=self.name,
                     )
                 self._connection = sqlite3.connect(
-                    self._path, timeout=self._timeout, isolation_level=None,
+                    self._path,
+                    timeout=self._timeout,
+                    isolation_level=None,
                     check_same_thread=False,
                 )
                 self._connection.execute("PRAGMA journal_mode=WAL")

@@ -33,8 +33,7 @@ class SqliteDestination:
     async def write(self, stream: StreamSpec, batch: ChangeBatch) -> None:
         ops = batch.ops or [Op.UPSERT] * len(batch.rows)
         records = [
-            (*map(to_sqlite, row), op is Op.DELETE)
-            for row, op in zip(batch.rows, ops, strict=True)
+            (*map(to_sqlite, row), op is Op.DELETE) for row, op in zip(batch.rows, ops, strict=True)
         ]
         has_deletes = Op.DELETE in ops
 

@@ -11,6 +11,7 @@ import hashlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
+from functools import partial
 
 from syncwell.connectors._sql import column_list, quote, row_of
 from syncwell.connectors.sqlite.database import SqliteDatabase
@@ -59,8 +60,9 @@ class SqliteSource:
         if checkpoint is None or checkpoint.get("phase") == "full":
             since = await self._high_water(stream) if checkpoint is None else checkpoint["since"]
             after = None if checkpoint is None else checkpoint.get("after")
-            async for rows, position in self._pages(stream, columns, stream.key, after):
-                yield _batch(columns, rows), {"phase": "full", "after": position, "since": since}
+            resume = after if isinstance(after, list) else None
+            async for rows, last_key in self._pages(stream, columns, stream.key, resume):
+                yield _batch(columns, rows), {"phase": "full", "after": last_key, "since": since}
             done: Checkpoint = {"phase": "incremental", "cursor": since, "key": None}
             if stream.cursor is None:
                 done = {"phase": "full", "after": None, "since": None}
@@ -74,7 +76,10 @@ class SqliteSource:
         if cursor is not None and isinstance(key, list):
             start = [cursor, *key]
             if checkpoint.get("window") != await self._window(stream, table, start):
-                start, lower = None, _behind(cursor, stream.lookback_s, table.declared(stream.cursor))
+                start, lower = (
+                    None,
+                    _behind(cursor, stream.lookback_s, table.declared(stream.cursor)),
+                )
         elif cursor is not None:
             lower = _behind(cursor, stream.lookback_s, table.declared(stream.cursor))
         position: list[JSONValue] | None = start
@@ -119,7 +124,7 @@ class SqliteSource:
                 clauses.append(f"{quote(order_by[0])} IS NOT NULL")
             where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
             query = f"{base} {where} {order}"
-            rows: list[Row] = await self._db.run(lambda c, q=query, a=args: c.execute(q, a).fetchall())  # type: ignore[misc]
+            rows = await self._db.run(partial(_fetch, query=query, args=args))
             if not rows:
                 return
             position = [rows[-1][i] for i in at]  # type: ignore[misc]
@@ -150,6 +155,10 @@ class SqliteSource:
             return f"{len(rows)}:{hashlib.sha256(repr(sorted(rows)).encode()).hexdigest()[:16]}"
 
         return await self._db.run(digest)
+
+
+def _fetch(connection: sqlite3.Connection, *, query: str, args: list[JSONValue]) -> list[Row]:
+    return list(connection.execute(query, args).fetchall())
 
 
 def _batch(columns: Sequence[str], rows: list[Row]) -> ChangeBatch:

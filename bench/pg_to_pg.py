@@ -1,0 +1,256 @@
+"""PostgreSQL to PostgreSQL: syncwell against psql's text COPY pipe, on the same rows.
+
+Phases, each timed for both and checked for equal data afterwards:
+
+1. full sync: every row of ``bench_src.contacts`` into an empty table; the reference is
+   ``psql -c "\\copy ... to stdout" | psql -c "\\copy ... from stdin"``.
+2. incremental: a share of the source rows is edited; syncwell runs again on its checkpoint,
+   the reference pipes just the changed rows into an empty table.
+
+Run: ``.venv/bin/python bench/pg_to_pg.py [--rows 1000000] [--json]`` (or ``make bench``).
+``--profile`` runs only the full sync, in this process under cProfile. docs/benchmarks.md
+explains the method and reads the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from _dataset import DESTINATION, REFERENCE, SOURCE, TABLE, Dataset, Postgres
+from _machine import machine_facts
+from _processes import Finished, run_measured, run_pipe
+from _report import RATIO_TARGET, Phase, render_table
+
+DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+T = TypeVar("T")
+
+_WORKSPACE = """\
+name: bench-pg-to-pg
+state: sqlite:///{state}
+systems:
+  src: {{kind: postgres, dsn: "{dsn}", schema: {source}}}
+  dst: {{kind: postgres, dsn: "{dsn}", schema: {destination}}}
+flows:
+  {table}:
+    source: src
+    destination: dst
+    stream: {table}
+    key: id
+    cursor: updated_at
+    batch_size: {batch_size}
+"""
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="source rows (1,000,000)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--batch-size", type=int, default=5000, help="the flow's batch_size")
+    parser.add_argument("--edit-share", type=float, default=0.1, help="rows edited (0.1)")
+    parser.add_argument("--dsn", default=DEFAULT_DSN, help=f"the database ({DEFAULT_DSN})")
+    parser.add_argument(
+        "--profile", action="store_true", help="profile the full sync in-process, nothing else"
+    )
+    parser.add_argument("--top", type=int, default=25, help="functions the profile lists (25)")
+    parser.add_argument("--keep", action="store_true", help="keep the workspace folder")
+    return parser.parse_args(argv)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _timed(label: str, work: Callable[[], T]) -> tuple[T, float]:
+    _say(f"{label} ...")
+    started = time.perf_counter()
+    result = work()
+    seconds = time.perf_counter() - started
+    _say(f"{label}: {seconds:.1f}s")
+    return result, seconds
+
+
+def _write_workspace(folder: Path, dsn: str, batch_size: int) -> Path:
+    path = folder / "syncwell.yaml"
+    path.write_text(
+        _WORKSPACE.format(
+            state=folder / "state.db",
+            dsn=dsn,
+            source=SOURCE,
+            destination=DESTINATION,
+            table=TABLE,
+            batch_size=batch_size,
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def _syncwell() -> str:
+    beside = Path(sys.executable).parent / "syncwell"
+    found = str(beside) if beside.exists() else shutil.which("syncwell")
+    if found is None:
+        raise SystemExit("syncwell is not installed: run `make bench` (it installs the venv)")
+    return found
+
+
+def _sync(workspace: Path, label: str) -> tuple[Finished, int]:
+    """Run `syncwell run --once`; return the run and how many rows it read."""
+    _say(f"{label} ...")
+    run = run_measured([_syncwell(), "run", "--once", "-w", str(workspace), "--json"])
+    if run.returncode != 0:
+        raise SystemExit(f"syncwell failed ({run.returncode}):\n{run.stderr}\n{run.stdout}")
+    flows = json.loads(run.stdout)
+    dead = sum(int(flow["dead_lettered"]) for flow in flows)
+    if dead:
+        raise SystemExit(f"syncwell dead-lettered {dead} rows:\n{run.stdout}")
+    _say(f"{label}: {run.seconds:.1f}s, peak {run.peak_rss_mb:.0f} MB, cpu {run.cpu_s:.1f}s")
+    return run, sum(int(flow["read"]) for flow in flows)
+
+
+def _pipe(postgres: Postgres, copy_out: str, label: str) -> Finished:
+    _say(f"{label} ...")
+    run = run_pipe(
+        postgres.psql("-c", f"\\copy {copy_out} to stdout"),
+        postgres.psql("-c", f"\\copy {REFERENCE}.{TABLE} from stdin"),
+    )
+    if run.returncode != 0:
+        raise SystemExit(f"the reference pipe failed ({run.returncode}): {run.stderr}")
+    _say(f"{label}: {run.seconds:.1f}s")
+    return run
+
+
+def _equal(dataset: Dataset, expected: str, actual: str, label: str) -> bool:
+    want, got = dataset.checksum(expected), dataset.checksum(actual)
+    _say(f"check {label}: {got.rows:,} rows, {'equal' if want == got else f'DIFFERENT {want}'}")
+    return want == got
+
+
+def _full_sync(dataset: Dataset, workspace: Path, rows: int) -> Phase:
+    dataset.truncate(DESTINATION)
+    dataset.truncate(REFERENCE)
+    reference = _pipe(dataset.postgres, f"{SOURCE}.{TABLE}", "reference: full copy")
+    source = dataset.table(SOURCE)
+    _equal(dataset, source, dataset.table(REFERENCE), "reference")
+    synced, read = _sync(workspace, "syncwell: full sync")
+    return _phase(
+        "full sync",
+        rows,
+        reference,
+        synced,
+        read,
+        RATIO_TARGET,
+        _equal(dataset, source, dataset.table(DESTINATION), "syncwell"),
+    )
+
+
+def _incremental(dataset: Dataset, workspace: Path, edits: int) -> Phase:
+    mark = dataset.high_water()
+    _timed(f"edit {edits:,} source rows", lambda: dataset.edit(edits))
+    changed = dataset.changed_since(mark)
+    dataset.truncate(REFERENCE)
+    reference = _pipe(dataset.postgres, f"({changed})", "reference: changed rows")
+    _equal(dataset, changed, dataset.table(REFERENCE), "reference")
+    synced, read = _sync(workspace, "syncwell: incremental sync")
+    verified = _equal(dataset, dataset.table(SOURCE), dataset.table(DESTINATION), "syncwell")
+    return _phase(f"incremental ({edits:,} edited)", edits, reference, synced, read, None, verified)
+
+
+def _phase(
+    name: str,
+    rows: int,
+    reference: Finished,
+    synced: Finished,
+    read: int,
+    ratio_target: float | None,
+    verified: bool,
+) -> Phase:
+    return Phase(
+        name=name,
+        rows=rows,
+        reference_s=reference.seconds,
+        reference_peak_mb=reference.peak_rss_mb,
+        syncwell_s=synced.seconds,
+        syncwell_peak_mb=synced.peak_rss_mb,
+        syncwell_cpu_s=synced.cpu_s,
+        syncwell_read=read,
+        verified=verified,
+        ratio_target=ratio_target,
+    )
+
+
+def _profile(dataset: Dataset, workspace: Path, rows: int, top: int) -> int:
+    from _profile import profile_full_sync
+
+    dataset.truncate(DESTINATION)
+    _say("syncwell: full sync under cProfile ...")
+    profiled = profile_full_sync(workspace, top)
+    equal = _equal(dataset, dataset.table(SOURCE), dataset.table(DESTINATION), "syncwell")
+    print(profiled.report)
+    print(
+        f"profiled full sync: {profiled.delivered:,} rows in {profiled.seconds:.1f}s "
+        f"({rows / profiled.seconds:,.0f} rows/s with the profiler's overhead)"
+    )
+    return 0 if equal else 1
+
+
+def _print(results: dict[str, object], phases: list[Phase], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({**results, "phases": [p.as_dict() for p in phases]}, indent=2))
+        return
+    for section in ("machine", "dataset", "settings"):
+        print(f"{section}:")
+        values = results[section]
+        assert isinstance(values, dict)
+        for key, value in values.items():
+            print(f"  {key}: {value:,}" if isinstance(value, int) else f"  {key}: {value}")
+    print()
+    print(render_table(phases))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; exit 1 when a target table does not equal its source."""
+    args = _arguments(argv)
+    postgres = Postgres(args.dsn)
+    dataset = Dataset(postgres)
+    machine = machine_facts(postgres)
+    (avg_bytes, table_bytes), generated_s = _timed(
+        f"generate {args.rows:,} rows", lambda: dataset.generate(args.rows)
+    )
+    _say(f"source: avg(pg_column_size(t.*)) = {avg_bytes} bytes a row, {table_bytes:,} bytes")
+    folder = Path(tempfile.mkdtemp(prefix="syncwell-bench-"))
+    try:
+        workspace = _write_workspace(folder, args.dsn, args.batch_size)
+        if args.profile:
+            return _profile(dataset, workspace, args.rows, args.top)
+        phases = [_full_sync(dataset, workspace, args.rows)]
+        edits = round(args.rows * args.edit_share)
+        phases.append(_incremental(dataset, workspace, edits))
+    finally:
+        if args.keep:
+            _say(f"workspace kept in {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+    results: dict[str, object] = {
+        "machine": machine,
+        "dataset": {
+            "rows": args.rows,
+            "avg_row_bytes": avg_bytes,
+            "table_mb": round(table_bytes / 2**20),
+            "generate_s": round(generated_s, 1),
+        },
+        "settings": {"batch_size": args.batch_size, "edit_share": args.edit_share},
+    }
+    _print(results, phases, args.json)
+    return 0 if all(p.verified for p in phases) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

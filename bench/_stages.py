@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["stage_times"]
+__all__ = ["render_stages", "stage_times"]
 
 
 def _targets() -> list[tuple[object, str, str]]:
@@ -24,8 +24,8 @@ def _targets() -> list[tuple[object, str, str]]:
     import asyncpg.pool
 
     from syncwell.connectors.postgres.destination import PostgresDestination
-    from syncwell.engine import coalesce, delivery
-    from syncwell.store import codec, journal
+    from syncwell.engine import delivery
+    from syncwell.store import journal
 
     return [
         (asyncpg.pool.Pool, "fetch", "source: fetch a page (asyncpg)"),
@@ -38,7 +38,6 @@ def _targets() -> list[tuple[object, str, str]]:
         (asyncpg.Connection, "copy_records_to_table", "  of which binary COPY to stage"),
         (asyncpg.Connection, "execute", "  of which execute (create stage, merge)"),
         (journal.Journal, "complete", "journal: complete (delete, record, commit)"),
-        (coalesce, "coalesce", ""),  # same function, imported twice: counted once above
     ]
 
 
@@ -77,8 +76,6 @@ def stage_times() -> Iterator[dict[str, list[float]]]:
     totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
     saved = []
     for owner, name, label in _targets():
-        if not label:
-            continue
         original = getattr(owner, name)
         saved.append((owner, name, original))
         setattr(owner, name, _wrapped(original, label, totals))
@@ -91,7 +88,7 @@ def stage_times() -> Iterator[dict[str, list[float]]]:
 
 def render_stages(totals: dict[str, list[float]], wall_s: float) -> str:
     """The stages in pipeline order, with seconds, calls and share of the run's wall time."""
-    order = [label for _, _, label in _targets() if label]
+    order = [label for _, _, label in _targets()]
     lines = [f"wall time per stage (overlapping; the run took {wall_s:.2f}s):"]
     for label in order:
         if label in totals:

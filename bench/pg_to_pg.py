@@ -60,6 +60,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--profile", action="store_true", help="profile the full sync in-process, nothing else"
     )
     parser.add_argument("--top", type=int, default=25, help="functions the profile lists (25)")
+    parser.add_argument(
+        "--sweep",
+        type=lambda text: [int(size) for size in text.split(",")],
+        help="batch sizes to compare on the full sync, e.g. 1000,5000,20000 (nothing else runs)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the workspace folder")
     return parser.parse_args(argv)
 
@@ -201,6 +206,25 @@ def _profile(dataset: Dataset, workspace: Path, rows: int, top: int) -> int:
     return 0 if equal else 1
 
 
+def _sweep(dataset: Dataset, folder: Path, dsn: str, rows: int, sizes: list[int]) -> int:
+    """The full sync at each batch size, from an empty target and a fresh state each time."""
+    lines = ["batch_size  seconds  syncwell rows/s  peak RSS MB  cpu s  equal"]
+    equal = True
+    for size in sizes:
+        run_folder = folder / f"batch-{size}"
+        run_folder.mkdir()
+        dataset.truncate(DESTINATION)
+        synced, _ = _sync(_write_workspace(run_folder, dsn, size), f"syncwell: batch_size {size}")
+        same = _equal(dataset, dataset.table(SOURCE), dataset.table(DESTINATION), "syncwell")
+        equal = equal and same
+        lines.append(
+            f"{size:>10}  {synced.seconds:7.1f}  {rows / synced.seconds:15,.0f}  "
+            f"{synced.peak_rss_mb:11.0f}  {synced.cpu_s:5.1f}  {'yes' if same else 'NO'}"
+        )
+    print("\n".join(lines))
+    return 0 if equal else 1
+
+
 def _print(results: dict[str, object], phases: list[Phase], as_json: bool) -> None:
     if as_json:
         print(json.dumps({**results, "phases": [p.as_dict() for p in phases]}, indent=2))
@@ -230,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         workspace = _write_workspace(folder, args.dsn, args.batch_size)
         if args.profile:
             return _profile(dataset, workspace, args.rows, args.top)
+        if args.sweep:
+            return _sweep(dataset, folder, args.dsn, args.rows, args.sweep)
         phases = [_full_sync(dataset, workspace, args.rows)]
         edits = round(args.rows * args.edit_share)
         phases.append(_incremental(dataset, workspace, edits))

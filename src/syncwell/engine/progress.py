@@ -21,6 +21,8 @@ class FlowProgress:
     retries: int = 0
     failed_attempts: int = 0
     last_error: str = ""
+    reads: int = 0
+    last_read_at: float | None = None
     intake_done: bool = False
 
     def rate(self, now: float) -> float:

@@ -16,7 +16,7 @@ from contextlib import AsyncExitStack
 import structlog
 
 from syncwell.connectors import Destination, Source, open_destination, open_source
-from syncwell.engine.delivery import FlowDelivery, Route, wait_any
+from syncwell.engine.delivery import FlowDelivery, Route, sleep_or_stop, wait_any
 from syncwell.engine.intake import take_in
 from syncwell.engine.policies import CircuitBreaker, RateLimiter, backoff_delay
 from syncwell.engine.progress import FlowProgress
@@ -163,15 +163,17 @@ class Engine:
                 progress.last_error = str(error)
                 log.warning("read failed", flow=flow.name, error=str(error))
                 delay = backoff_delay(retry, min(failures - 1, 30), rng=rng)
-                await wait_any(stop, timeout=delay)
+                await sleep_or_stop(self.clock, delay, stop)
                 continue
             failures = 0
+            progress.reads += 1
+            progress.last_read_at = self.clock.wall()
             if once and (incremental or flow.cursor is None):
                 break
             if once:
                 continue
             interval = flow.interval.total_seconds() if flow.interval else 60.0
-            await wait_any(stop, timeout=interval)
+            await sleep_or_stop(self.clock, interval, stop)
         progress.intake_done = True
         arrived.set()
 

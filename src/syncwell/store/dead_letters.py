@@ -77,7 +77,8 @@ class DeadLetters:
             .group_by(dead_letters.c.flow)
         )
         async with self._engine.connect() as connection:
-            return dict((await connection.execute(query)).tuples().all())
+            rows = (await connection.execute(query)).all()
+        return {str(flow): int(count) for flow, count in rows}
 
     async def replay(self, ids: Sequence[int]) -> builtins.list[int]:
         """Put open dead letters back in the journal, in one transaction; return the ids moved.

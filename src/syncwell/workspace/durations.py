@@ -41,7 +41,7 @@ def parse_duration(value: object) -> timedelta:
         micros = _micros_of(value)
     elif isinstance(value, bool):
         # bool is an int to Python, but `interval: true` is a mistake, not one second.
-        raise ValueError(f"expected a duration ({ACCEPTED_FORMS}), got {value!r}")
+        raise ValueError(f"expected a duration ({ACCEPTED_FORMS}), got {str(value).lower()}")
     elif isinstance(value, int | float):
         micros = _micros_of_number(value)
     elif isinstance(value, str):

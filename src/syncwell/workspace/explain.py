@@ -105,9 +105,13 @@ def _message(detail: ErrorDetails, field: str) -> str:
         return str(ctx.get("error", detail["msg"]))
     if kind in ("enum", "literal_error"):
         return f"{given} is not allowed here; use {ctx.get('expected', '')}"
+    if kind == "string_type" and not isinstance(detail["input"], dict | list | tuple):
+        return f"expected text, got {given}; put it in quotes if it is meant as text"
+    if kind == "too_short" and ctx.get("min_length") == 1:
+        return "must not be empty"
     simple = _SIMPLE.get(kind)
     if simple:
-        return simple.format(given=given, **ctx)
+        return simple.format(given=given, **{k: _number(v) for k, v in ctx.items()})
     return f"{detail['msg']} (got {given})"
 
 
@@ -119,7 +123,7 @@ _SIMPLE: Mapping[str, str] = {
     "float_type": "expected a number, got {given}",
     "bool_parsing": "expected true or false, got {given}",
     "bool_type": "expected true or false, got {given}",
-    "string_type": "expected text, got {given}; put it in quotes if it is meant as text",
+    "string_type": "expected text, got {given}",
     "string_too_short": "must not be empty",
     "string_pattern_mismatch": "{given} must match the pattern {pattern}",
     "dict_type": "expected a mapping (`name: value` lines), got {given}",
@@ -128,7 +132,7 @@ _SIMPLE: Mapping[str, str] = {
     "mapping_type": "expected a mapping (`name: value` lines), got {given}",
     "list_type": "expected a list, got {given}",
     "tuple_type": "expected a list, got {given}",
-    "too_short": "needs at least {min_length} item(s)",
+    "too_short": "needs at least {min_length} items",
     "greater_than": "must be more than {gt}, got {given}",
     "greater_than_equal": "must be at least {ge}, got {given}",
     "less_than": "must be less than {lt}, got {given}",
@@ -136,9 +140,16 @@ _SIMPLE: Mapping[str, str] = {
 }
 
 
+def _number(value: object) -> object:
+    # Pydantic reports bounds of float fields as 0.0 and 1.0; the file says 0 and 1.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _show(value: object) -> str:
     if value is None:
         return "nothing"
+    if isinstance(value, bool):
+        return str(value).lower()
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list | tuple):

@@ -148,9 +148,10 @@ class Flow(BaseModel):
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        if "stream" in data:
+        # Only copy good values: a bad stream is reported once, at `stream`, not again at `target`.
+        if isinstance(data.get("stream"), str):
             data.setdefault("target", data["stream"])
-        if "cursor" in data:
+        if isinstance(data.get("cursor"), str):
             data.setdefault("version", data["cursor"])
         if data.get("interval") is None:
             with contextlib.suppress(ValueError, TypeError):

@@ -85,7 +85,8 @@ def build_systems(
         policies = {
             key: found.validate(model, _merged(defaults.get(key), entry.get(key)), (*at, key))
             for key, model in _POLICIES.items()
-            if key in entry or key in defaults
+            # An empty `retry:` means "the defaults", as if it were not written.
+            if entry.get(key) is not None or key in defaults
         }
         if settings is not None and None not in policies.values():
             systems[name] = System.model_validate({"name": name, "settings": settings, **policies})

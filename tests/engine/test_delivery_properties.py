@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import tempfile
+from itertools import pairwise
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -73,7 +74,7 @@ async def deliver(folder: Path, changes: list[Change], cuts: list[int], rounds: 
     bounds = [0, *cuts, len(changes)]
     try:
         for _ in range(rounds):
-            for start, end in zip(bounds, bounds[1:], strict=False):
+            for start, end in pairwise(bounds):
                 part = changes[start:end]
                 rows = [(k, v, p) for k, v, p, _ in part]
                 batch = ChangeBatch(COLUMNS, rows, [op for *_, op in part])

@@ -8,7 +8,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-import psutil
+import psutil  # type: ignore[import-untyped]  # no stubs in the dev deps
 
 from _dataset import Postgres
 

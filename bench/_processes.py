@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import psutil
+import psutil  # type: ignore[import-untyped]  # no stubs in the dev deps
 
 __all__ = ["Finished", "run_measured", "run_pipe"]
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import median
+
+from _processes import Finished
 
 __all__ = ["PEAK_TARGET_MB", "RATIO_TARGET", "Phase", "render_table"]
 
@@ -15,18 +18,30 @@ PEAK_TARGET_MB = 300.0
 
 @dataclass(frozen=True, slots=True)
 class Phase:
-    """One phase: the same rows moved by the reference pipe and by syncwell."""
+    """One phase: the same rows moved by the reference pipe and by syncwell, maybe repeatedly.
+
+    Times are the median of the repeats; peak memory is the highest of them.
+    """
 
     name: str
     rows: int
-    reference_s: float
-    reference_peak_mb: float
-    syncwell_s: float
-    syncwell_peak_mb: float
-    syncwell_cpu_s: float
+    reference: tuple[Finished, ...]
+    syncwell: tuple[Finished, ...]
     syncwell_read: int
     verified: bool
     ratio_target: float | None
+
+    @property
+    def reference_s(self) -> float:
+        return median(run.seconds for run in self.reference)
+
+    @property
+    def syncwell_s(self) -> float:
+        return median(run.seconds for run in self.syncwell)
+
+    @property
+    def syncwell_peak_mb(self) -> float:
+        return max(run.peak_rss_mb for run in self.syncwell)
 
     @property
     def reference_rate(self) -> float:
@@ -57,17 +72,25 @@ class Phase:
             "rows": self.rows,
             "reference_s": round(self.reference_s, 3),
             "reference_rows_per_s": round(self.reference_rate),
-            "reference_peak_rss_mb": round(self.reference_peak_mb, 1),
+            "reference_runs": [_run(run) for run in self.reference],
             "syncwell_s": round(self.syncwell_s, 3),
             "syncwell_rows_per_s": round(self.syncwell_rate),
+            "syncwell_runs": [_run(run) for run in self.syncwell],
             "syncwell_rows_read": self.syncwell_read,
-            "syncwell_cpu_s": round(self.syncwell_cpu_s, 2),
             "ratio": round(self.ratio, 3),
             "syncwell_peak_rss_mb": round(self.syncwell_peak_mb, 1),
             "verified": self.verified,
             "target": self.target,
             "result": "PASS" if self.passed else "FAIL",
         }
+
+
+def _run(run: Finished) -> dict[str, float]:
+    return {
+        "seconds": round(run.seconds, 3),
+        "peak_rss_mb": round(run.peak_rss_mb, 1),
+        "cpu_s": round(run.cpu_s, 2),
+    }
 
 
 _HEADERS = (

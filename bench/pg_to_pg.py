@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -54,6 +55,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=1_000_000, help="source rows (1,000,000)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--batch-size", type=int, default=5000, help="the flow's batch_size")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="full syncs, each side; the median counts (3)"
+    )
     parser.add_argument("--edit-share", type=float, default=0.1, help="rows edited (0.1)")
     parser.add_argument("--dsn", default=DEFAULT_DSN, help=f"the database ({DEFAULT_DSN})")
     parser.add_argument(
@@ -138,22 +142,26 @@ def _equal(dataset: Dataset, expected: str, actual: str, label: str) -> bool:
     return want == got
 
 
-def _full_sync(dataset: Dataset, workspace: Path, rows: int) -> Phase:
-    dataset.truncate(DESTINATION)
-    dataset.truncate(REFERENCE)
-    reference = _pipe(dataset.postgres, f"{SOURCE}.{TABLE}", "reference: full copy")
+def _fresh_workspace(folder: Path, dsn: str, batch_size: int, run: str) -> Path:
+    """A workspace with a state store of its own: every full sync starts from nothing."""
+    run_folder = folder / run
+    run_folder.mkdir()
+    return _write_workspace(run_folder, dsn, batch_size)
+
+
+def _full_sync(dataset: Dataset, workspaces: list[Path], rows: int) -> Phase:
+    """Reference and syncwell take turns, once per workspace; the last one's state is kept."""
+    references, syncs, read, verified = [], [], 0, True
     source = dataset.table(SOURCE)
-    _equal(dataset, source, dataset.table(REFERENCE), "reference")
-    synced, read = _sync(workspace, "syncwell: full sync")
-    return _phase(
-        "full sync",
-        rows,
-        reference,
-        synced,
-        read,
-        RATIO_TARGET,
-        _equal(dataset, source, dataset.table(DESTINATION), "syncwell"),
-    )
+    for turn, workspace in enumerate(workspaces, 1):
+        dataset.truncate(REFERENCE)
+        references.append(_pipe(dataset.postgres, f"{SOURCE}.{TABLE}", f"reference: full #{turn}"))
+        verified &= _equal(dataset, source, dataset.table(REFERENCE), "reference")
+        dataset.truncate(DESTINATION)
+        synced, read = _sync(workspace, f"syncwell: full sync #{turn}")
+        syncs.append(synced)
+        verified &= _equal(dataset, source, dataset.table(DESTINATION), "syncwell")
+    return Phase("full sync", rows, tuple(references), tuple(syncs), read, verified, RATIO_TARGET)
 
 
 def _incremental(dataset: Dataset, workspace: Path, edits: int) -> Phase:
@@ -162,33 +170,11 @@ def _incremental(dataset: Dataset, workspace: Path, edits: int) -> Phase:
     changed = dataset.changed_since(mark)
     dataset.truncate(REFERENCE)
     reference = _pipe(dataset.postgres, f"({changed})", "reference: changed rows")
-    _equal(dataset, changed, dataset.table(REFERENCE), "reference")
+    verified = _equal(dataset, changed, dataset.table(REFERENCE), "reference")
     synced, read = _sync(workspace, "syncwell: incremental sync")
-    verified = _equal(dataset, dataset.table(SOURCE), dataset.table(DESTINATION), "syncwell")
-    return _phase(f"incremental ({edits:,} edited)", edits, reference, synced, read, None, verified)
-
-
-def _phase(
-    name: str,
-    rows: int,
-    reference: Finished,
-    synced: Finished,
-    read: int,
-    ratio_target: float | None,
-    verified: bool,
-) -> Phase:
-    return Phase(
-        name=name,
-        rows=rows,
-        reference_s=reference.seconds,
-        reference_peak_mb=reference.peak_rss_mb,
-        syncwell_s=synced.seconds,
-        syncwell_peak_mb=synced.peak_rss_mb,
-        syncwell_cpu_s=synced.cpu_s,
-        syncwell_read=read,
-        verified=verified,
-        ratio_target=ratio_target,
-    )
+    verified &= _equal(dataset, dataset.table(SOURCE), dataset.table(DESTINATION), "syncwell")
+    name = f"incremental ({edits:,} edited)"
+    return Phase(name, edits, (reference,), (synced,), read, verified, None)
 
 
 def _profile(dataset: Dataset, workspace: Path, rows: int, top: int) -> int:
@@ -206,23 +192,27 @@ def _profile(dataset: Dataset, workspace: Path, rows: int, top: int) -> int:
     return 0 if equal else 1
 
 
-def _sweep(dataset: Dataset, folder: Path, dsn: str, rows: int, sizes: list[int]) -> int:
+def _sweep(dataset: Dataset, folder: Path, args: argparse.Namespace) -> int:
     """The full sync at each batch size, from an empty target and a fresh state each time."""
     lines = ["batch_size  seconds  syncwell rows/s  peak RSS MB  cpu s  equal"]
     equal = True
-    for size in sizes:
-        run_folder = folder / f"batch-{size}"
-        run_folder.mkdir()
+    for size in args.sweep:
+        workspace = _fresh_workspace(folder, args.dsn, size, f"batch-{size}")
         dataset.truncate(DESTINATION)
-        synced, _ = _sync(_write_workspace(run_folder, dsn, size), f"syncwell: batch_size {size}")
+        synced, _ = _sync(workspace, f"syncwell: batch_size {size}")
         same = _equal(dataset, dataset.table(SOURCE), dataset.table(DESTINATION), "syncwell")
         equal = equal and same
         lines.append(
-            f"{size:>10}  {synced.seconds:7.1f}  {rows / synced.seconds:15,.0f}  "
+            f"{size:>10}  {synced.seconds:7.1f}  {args.rows / synced.seconds:15,.0f}  "
             f"{synced.peak_rss_mb:11.0f}  {synced.cpu_s:5.1f}  {'yes' if same else 'NO'}"
         )
     print("\n".join(lines))
     return 0 if equal else 1
+
+
+def _startup_s(workspace: Path) -> float:
+    """How long `syncwell check` takes: the fixed cost in every run (imports, loading)."""
+    return run_measured([_syncwell(), "check", "-w", str(workspace)]).seconds
 
 
 def _print(results: dict[str, object], phases: list[Phase], as_json: bool) -> None:
@@ -239,31 +229,39 @@ def _print(results: dict[str, object], phases: list[Phase], as_json: bool) -> No
     print(render_table(phases))
 
 
+def _benchmark(dataset: Dataset, folder: Path, args: argparse.Namespace) -> list[Phase]:
+    turns = [
+        _fresh_workspace(folder, args.dsn, args.batch_size, f"full-{turn}")
+        for turn in range(1, args.repeat + 1)
+    ]
+    full = _full_sync(dataset, turns, args.rows)
+    return [full, _incremental(dataset, turns[-1], round(args.rows * args.edit_share))]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; exit 1 when a target table does not equal its source."""
     args = _arguments(argv)
-    postgres = Postgres(args.dsn)
-    dataset = Dataset(postgres)
-    machine = machine_facts(postgres)
+    dataset = Dataset(Postgres(args.dsn))
+    machine = machine_facts(dataset.postgres)
     (avg_bytes, table_bytes), generated_s = _timed(
         f"generate {args.rows:,} rows", lambda: dataset.generate(args.rows)
     )
     _say(f"source: avg(pg_column_size(t.*)) = {avg_bytes} bytes a row, {table_bytes:,} bytes")
     folder = Path(tempfile.mkdtemp(prefix="syncwell-bench-"))
     try:
-        workspace = _write_workspace(folder, args.dsn, args.batch_size)
         if args.profile:
+            workspace = _fresh_workspace(folder, args.dsn, args.batch_size, "profile")
             return _profile(dataset, workspace, args.rows, args.top)
         if args.sweep:
-            return _sweep(dataset, folder, args.dsn, args.rows, args.sweep)
-        phases = [_full_sync(dataset, workspace, args.rows)]
-        edits = round(args.rows * args.edit_share)
-        phases.append(_incremental(dataset, workspace, edits))
+            return _sweep(dataset, folder, args)
+        startup_s = _startup_s(_fresh_workspace(folder, args.dsn, args.batch_size, "check"))
+        phases = _benchmark(dataset, folder, args)
     finally:
         if args.keep:
             _say(f"workspace kept in {folder}")
         else:
             shutil.rmtree(folder, ignore_errors=True)
+    machine["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
     results: dict[str, object] = {
         "machine": machine,
         "dataset": {
@@ -272,7 +270,12 @@ def main(argv: list[str] | None = None) -> int:
             "table_mb": round(table_bytes / 2**20),
             "generate_s": round(generated_s, 1),
         },
-        "settings": {"batch_size": args.batch_size, "edit_share": args.edit_share},
+        "settings": {
+            "batch_size": args.batch_size,
+            "edit_share": args.edit_share,
+            "full_sync_repeats": args.repeat,
+            "syncwell_startup_s": round(startup_s, 2),
+        },
     }
     _print(results, phases, args.json)
     return 0 if all(p.verified for p in phases) else 1

@@ -25,9 +25,9 @@ class RetryPolicy(BaseModel):
     max_attempts: int = Field(
         default=6,
         ge=1,
-        description="Attempts of one delivery before it counts as failed for the breaker and "
-        "is tried again later from the journal (transient failures never dead-letter). "
-        "Default 6.",
+        description="Attempts of one delivery before it is handed back: its changes stay in the "
+        "journal and are tried again behind the breaker (transient failures never "
+        "dead-letter). Default 6.",
     )
 
     @model_validator(mode="after")

@@ -218,6 +218,7 @@ def _startup_s(workspace: Path) -> float:
 def _print(results: dict[str, object], phases: list[Phase], as_json: bool) -> None:
     if as_json:
         print(json.dumps({**results, "phases": [p.as_dict() for p in phases]}, indent=2))
+        _say(render_table(phases))  # people watching a scripted run see the verdict too
         return
     for section in ("machine", "dataset", "settings"):
         print(f"{section}:")

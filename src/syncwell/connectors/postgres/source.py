@@ -61,14 +61,16 @@ class PostgresSource:
         await self._pool.close()
 
     async def estimate(self, stream: StreamSpec) -> int | None:
-        """The planner's row count of the table (cheap, roughly right)."""
+        """The planner's row count (cheap, roughly right); a real count if never analysed."""
         table = await self._table(stream)
         with translated(self._name):
             count = await self._pool.fetchval(
                 "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)",
                 table.qualified,
             )
-        return None if count is None or count < 0 else int(count)
+            if count is None or count < 0:  # -1: the table was never vacuumed or analysed
+                count = await self._pool.fetchval(f"SELECT count(*) FROM {table.qualified}")
+        return None if count is None else int(count)
 
     async def read(
         self, stream: StreamSpec, checkpoint: Checkpoint | None

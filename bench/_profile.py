@@ -1,8 +1,9 @@
-"""A full sync in this process under cProfile: where syncwell's Python time goes.
+"""A full sync in this process, measured twice: stage by stage, then under cProfile.
 
-cProfile sees the event loop's thread only; SQLite work runs in aiosqlite's threads. So the
-report also gives the process's CPU time split into the event loop and the other threads,
-and the wall time per stage (see _stages.py), which shows what the loop waits for.
+The first run wraps the stages' entry points with timers (see _stages.py) and shows what the
+event loop waits for, at nearly full speed. The second runs under cProfile, which sees the
+event loop's thread only (SQLite work runs in aiosqlite's threads) and slows Python down, so
+its times are for ranking functions, not for rows/s.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import io
 import os
 import pstats
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,12 +22,12 @@ import psutil  # type: ignore[import-untyped]  # no stubs in the dev deps
 
 from _stages import render_stages, stage_times
 
-__all__ = ["Profiled", "profile_full_sync"]
+__all__ = ["Measured", "run_profiled", "run_staged"]
 
 
 @dataclass(frozen=True, slots=True)
-class Profiled:
-    """A profiled run: its wall time, the rows it delivered and the printed findings."""
+class Measured:
+    """An in-process run: its wall time, the rows it delivered and the printed findings."""
 
     seconds: float
     delivered: int
@@ -41,32 +43,48 @@ def _cpu() -> tuple[float, float]:
     return times.user + times.system, main_s
 
 
-def profile_full_sync(workspace: Path, top: int = 25) -> Profiled:
-    """Run `syncwell run --once` on `workspace` here, profiled; report the top functions."""
+def _sync(workspace: Path, around: Callable[[Callable[[], None]], None]) -> tuple[float, int]:
     from syncwell.engine import Engine
     from syncwell.workspace import load_workspace
 
     engine = Engine(load_workspace(workspace))
-    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    around(lambda: asyncio.run(engine.run(once=True)))
+    seconds = time.perf_counter() - started
+    return seconds, sum(p.delivered_changes for p in engine.progress.values())
+
+
+def run_staged(workspace: Path) -> Measured:
+    """A full sync with timers on its stages, and its CPU split by thread."""
     total_before, main_before = _cpu()
     with stage_times() as stages:
-        started = time.perf_counter()
-        profiler.enable()
-        asyncio.run(engine.run(once=True))
-        profiler.disable()
-        seconds = time.perf_counter() - started
+        seconds, delivered = _sync(workspace, lambda sync: sync())
     total_after, main_after = _cpu()
     main_s, total_s = main_after - main_before, total_after - total_before
-    text = io.StringIO()
-    text.write(
+    report = (
         f"CPU during the sync: {total_s:.2f}s in all, {main_s:.2f}s on the event loop, "
-        f"{total_s - main_s:.2f}s on other threads (aiosqlite, the profiler's own)\n\n"
+        f"{total_s - main_s:.2f}s on other threads (aiosqlite's SQLite work)\n\n"
+        + render_stages(stages, seconds)
     )
-    text.write(render_stages(stages, seconds) + "\n\n")
+    return Measured(seconds, delivered, report)
+
+
+def run_profiled(workspace: Path, top: int = 25) -> Measured:
+    """A full sync under cProfile; the report lists the top functions by own and total time."""
+    profiler = cProfile.Profile()
+
+    def profiled(sync: Callable[[], None]) -> None:
+        profiler.enable()
+        try:
+            sync()
+        finally:
+            profiler.disable()
+
+    seconds, delivered = _sync(workspace, profiled)
+    text = io.StringIO()
     stats = pstats.Stats(profiler, stream=text).strip_dirs()
     text.write(f"== top {top} by own time (tottime) ==\n")
     stats.sort_stats(pstats.SortKey.TIME).print_stats(top)
     text.write(f"== top {top} by cumulative time ==\n")
     stats.sort_stats(pstats.SortKey.CUMULATIVE).print_stats(top)
-    delivered = sum(p.delivered_changes for p in engine.progress.values())
-    return Profiled(seconds, delivered, text.getvalue())
+    return Measured(seconds, delivered, text.getvalue())

@@ -177,18 +177,23 @@ def _incremental(dataset: Dataset, workspace: Path, edits: int) -> Phase:
     return Phase(name, edits, (reference,), (synced,), read, verified, None)
 
 
-def _profile(dataset: Dataset, workspace: Path, rows: int, top: int) -> int:
-    from _profile import profile_full_sync
+def _profile(dataset: Dataset, folder: Path, args: argparse.Namespace) -> int:
+    """The full sync in-process: once with stage timers, once under cProfile."""
+    from _profile import run_profiled, run_staged
 
-    dataset.truncate(DESTINATION)
-    _say("syncwell: full sync under cProfile ...")
-    profiled = profile_full_sync(workspace, top)
-    equal = _equal(dataset, dataset.table(SOURCE), dataset.table(DESTINATION), "syncwell")
-    print(profiled.report)
-    print(
-        f"profiled full sync: {profiled.delivered:,} rows in {profiled.seconds:.1f}s "
-        f"({rows / profiled.seconds:,.0f} rows/s with the profiler's overhead)"
-    )
+    equal = True
+    for label, run in (
+        ("with stage timers", run_staged),
+        ("under cProfile", lambda workspace: run_profiled(workspace, args.top)),
+    ):
+        workspace = _fresh_workspace(folder, args.dsn, args.batch_size, label.split()[-1])
+        dataset.truncate(DESTINATION)
+        _say(f"syncwell in-process: full sync {label} ...")
+        measured = run(workspace)
+        equal &= _equal(dataset, dataset.table(SOURCE), dataset.table(DESTINATION), "syncwell")
+        print(f"== full sync {label}: {measured.delivered:,} changes delivered in ", end="")
+        print(f"{measured.seconds:.1f}s, {args.rows / measured.seconds:,.0f} rows/s ==")
+        print(measured.report)
     return 0 if equal else 1
 
 
@@ -251,8 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="syncwell-bench-"))
     try:
         if args.profile:
-            workspace = _fresh_workspace(folder, args.dsn, args.batch_size, "profile")
-            return _profile(dataset, workspace, args.rows, args.top)
+            return _profile(dataset, folder, args)
         if args.sweep:
             return _sweep(dataset, folder, args)
         startup_s = _startup_s(_fresh_workspace(folder, args.dsn, args.batch_size, "check"))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import pytest
 
+from syncwell.connectors.postgres import PostgresSource
 from syncwell.engine import Engine, admin
 from syncwell.workspace import load_workspace
 from tests.pgdata import checksum, create_contacts, fill_contacts, write_workspace
@@ -132,3 +135,33 @@ def _dsn(connection: asyncpg.Connection) -> str:
     from tests.conftest import PG_DSN
 
     return PG_DSN
+
+
+async def test_a_commit_landing_between_the_last_page_and_the_window_digest_is_not_lost(
+    pg: asyncpg.Connection, pg_schema: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A late row committed while a read ends is read next time (the read is one snapshot)."""
+    await create_contacts(pg, pg_schema, "src")
+    await create_contacts(pg, pg_schema, "dst")
+    await fill_contacts(pg, pg_schema, "src", 50)
+    path = write_workspace(tmp_path, pg_schema)
+    await _sync(path)
+    original = PostgresSource._window
+    calls: list[int] = []
+
+    async def commit_late_row_first(self: PostgresSource, *args: Any) -> str:
+        calls.append(1)
+        if len(calls) == 2:  # the digest taken at the end of the read, after the last page
+            await pg.execute(
+                f"INSERT INTO {pg_schema}.src SELECT 999, 'late@x.com', 'Late', 'lead', 1, "
+                f"'{{}}', '{{}}', max(updated_at) - interval '1 second' FROM {pg_schema}.src"
+            )
+        return await original(self, *args)
+
+    monkeypatch.setattr(PostgresSource, "_window", commit_late_row_first)
+    await pg.execute(f"UPDATE {pg_schema}.src SET score = 7, updated_at = now() WHERE id = 3")
+    await _sync(path)
+    monkeypatch.undo()
+    assert len(calls) >= 2
+    await _sync(path)
+    assert await checksum(pg, pg_schema, "dst") == await checksum(pg, pg_schema, "src")

@@ -20,6 +20,7 @@ from syncwell.connectors._sql import column_list, quote, row_of
 from syncwell.connectors.postgres.catalog import Table, describe
 from syncwell.connectors.postgres.errors import translated
 from syncwell.connectors.postgres.settings import Settings
+from syncwell.errors import IntegrationFatalError
 from syncwell.types import ChangeBatch, Checkpoint, JSONValue, Row, StreamSpec
 
 __all__ = ["PostgresSource"]
@@ -76,12 +77,20 @@ class PostgresSource:
         self, stream: StreamSpec, checkpoint: Checkpoint | None
     ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
         table = await self._table(stream)
-        if checkpoint is None or checkpoint.get("phase") == "full":
-            async for batch, mark in self._full(stream, table, checkpoint):
-                yield batch, mark
-            return
-        async for batch, mark in self._incremental(stream, table, checkpoint):
-            yield batch, mark
+        # One snapshot for the whole read: the window digest stored at its end then describes
+        # exactly the rows the pages saw, so a transaction committing during the read changes
+        # the digest and is caught by the next read's look-back.
+        with translated(self._name):
+            async with (
+                self._pool.acquire() as connection,
+                connection.transaction(isolation="repeatable_read", readonly=True),
+            ):
+                if checkpoint is None or checkpoint.get("phase") == "full":
+                    reading = self._full(connection, stream, table, checkpoint)
+                else:
+                    reading = self._incremental(connection, stream, table, checkpoint)
+                async for batch, mark in reading:
+                    yield batch, mark
 
     async def _table(self, stream: StreamSpec) -> Table:
         if stream.name not in self._tables:
@@ -99,11 +108,15 @@ class PostgresSource:
         return stream.columns or tuple(table.types)
 
     async def _full(
-        self, stream: StreamSpec, table: Table, checkpoint: Checkpoint | None
+        self,
+        connection: asyncpg.Connection,
+        stream: StreamSpec,
+        table: Table,
+        checkpoint: Checkpoint | None,
     ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
         since: JSONValue
         if checkpoint is None:
-            since = await self._high_water(stream, table)
+            since = await self._high_water(connection, stream, table)
             after = None
         else:
             since = checkpoint.get("since")
@@ -114,7 +127,9 @@ class PostgresSource:
         keyset = f"{select} WHERE {row_of(stream.key)} > {_params(stream.key, table)} {order}"
         columns = self._columns(stream, table)
         key_at = [columns.index(column) for column in stream.key]
-        async for rows in self._pages(first if after is None else keyset, keyset, after, key_at):
+        async for rows in self._pages(
+            connection, (first if after is None else keyset, keyset), after, key_at
+        ):
             last_key: list[JSONValue] = [_text(rows[-1][i]) for i in key_at]
             yield _batch(columns, rows), {"phase": "full", "after": last_key, "since": since}
         done: Checkpoint = (
@@ -125,7 +140,11 @@ class PostgresSource:
         yield ChangeBatch(columns, []), done
 
     async def _incremental(
-        self, stream: StreamSpec, table: Table, checkpoint: Checkpoint
+        self,
+        connection: asyncpg.Connection,
+        stream: StreamSpec,
+        table: Table,
+        checkpoint: Checkpoint,
     ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
         assert stream.cursor is not None, "incremental reads need a cursor column"
         found, key = checkpoint.get("cursor"), _strings(checkpoint.get("key"))
@@ -139,7 +158,7 @@ class PostgresSource:
         if cursor is None:
             first, start = f"{select} WHERE {quote(stream.cursor)} IS NOT NULL {order}", None
         elif key is not None and checkpoint.get("window") == await self._window(
-            stream, table, [cursor, *key]
+            connection, stream, table, [cursor, *key]
         ):
             first, start = keyset, [cursor, *key]
         else:
@@ -147,41 +166,57 @@ class PostgresSource:
             first = f"{select} WHERE {quote(stream.cursor)} >= {_params([stream.cursor], table)}"
             first, start = f"{first} {back} {order}", [cursor]
         position: list[str] | None = None
-        async for rows in self._pages(first, keyset, start, position_at):
+        async for rows in self._pages(connection, (first, keyset), start, position_at):
             position = [_text(rows[-1][i]) for i in position_at]
             yield _batch(columns, rows), _incremental_mark(position, None)
         if position is None:
             if cursor is None or key is None:
                 return
             position = [cursor, *key]
-        window = await self._window(stream, table, position)
+        window = await self._window(connection, stream, table, position)
         yield ChangeBatch(columns, []), _incremental_mark(position, window)
 
     async def _pages(
-        self, first: str, keyset: str, start: list[str] | None, position_at: list[int]
+        self,
+        connection: asyncpg.Connection,
+        queries: tuple[str, str],
+        start: list[str] | None,
+        position_at: list[int],
     ) -> AsyncIterator[list[Row]]:
         """Pages of rows; the next page is fetched while the engine journals this one."""
 
         async def fetch(query: str, args: list[str]) -> list[Row]:
             with translated(self._name):
-                records = await self._pool.fetch(query, *args)
+                records = await connection.fetch(query, *args)
             return [tuple(record) for record in records]
 
+        first, keyset = queries
         pending = asyncio.ensure_future(fetch(first, start or []))
+        previous: list[str] | None = None
         try:
             while rows := await pending:
                 position = [_text(rows[-1][i]) for i in position_at]
+                if position == previous:
+                    raise IntegrationFatalError(
+                        f"the read made no progress at position {position}: a cursor or key "
+                        "value (such as 'infinity') does not survive the round trip; exclude "
+                        "such rows or choose another cursor column",
+                        system=self._name,
+                    )
+                previous = position
                 pending = asyncio.ensure_future(fetch(keyset, position))
                 yield rows
         finally:
             pending.cancel()
 
-    async def _high_water(self, stream: StreamSpec, table: Table) -> str | None:
+    async def _high_water(
+        self, connection: asyncpg.Connection, stream: StreamSpec, table: Table
+    ) -> str | None:
         if stream.cursor is None:
             return None
         query = f"SELECT max({quote(stream.cursor)})::text FROM {table.qualified}"
         with translated(self._name):
-            value = await self._pool.fetchval(query)
+            value = await connection.fetchval(query)
         return None if value is None else str(value)
 
     def _lookback(self, stream: StreamSpec, table: Table) -> str:
@@ -191,7 +226,13 @@ class PostgresSource:
         seconds = float(stream.lookback_s)
         return f"- interval '{seconds} seconds'"
 
-    async def _window(self, stream: StreamSpec, table: Table, position: list[str]) -> str:
+    async def _window(
+        self,
+        connection: asyncpg.Connection,
+        stream: StreamSpec,
+        table: Table,
+        position: list[str],
+    ) -> str:
         """A count and hash of the rows in the look-back window behind `position`.
 
         Unchanged since the last read means no transaction committed late into the window,
@@ -208,7 +249,7 @@ class PostgresSource:
             f"WHERE {lower} AND {upper}"
         )
         with translated(self._name):
-            return str(await self._pool.fetchval(query, position[0], *position))
+            return str(await connection.fetchval(query, position[0], *position))
 
 
 def _incremental_mark(position: list[str], window: str | None) -> Checkpoint:

@@ -6,6 +6,7 @@ re-read only when a count and hash of it changed since the last read.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import sqlite3
@@ -43,6 +44,7 @@ class SqliteSource:
     def __init__(self, database: SqliteDatabase) -> None:
         self._db = database
         self._tables: dict[str, SqliteTable] = {}
+        self._reading = asyncio.Lock()
 
     async def aclose(self) -> None:
         await self._db.close()
@@ -53,6 +55,20 @@ class SqliteSource:
         return int(await self._db.run(lambda c: c.execute(query).fetchone()[0]))
 
     async def read(
+        self, stream: StreamSpec, checkpoint: Checkpoint | None
+    ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
+        # One read transaction (a WAL snapshot) per read, as in the postgres source: the window
+        # digest taken at the end then covers exactly the rows the pages saw. Reads of one file
+        # take turns, since they share its connection.
+        async with self._reading:
+            await self._db.run(_begin)
+            try:
+                async for batch, mark in self._read(stream, checkpoint):
+                    yield batch, mark
+            finally:
+                await self._db.run(_end)
+
+    async def _read(
         self, stream: StreamSpec, checkpoint: Checkpoint | None
     ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
         table = await self._table(stream)
@@ -155,6 +171,15 @@ class SqliteSource:
             return f"{len(rows)}:{hashlib.sha256(repr(sorted(rows)).encode()).hexdigest()[:16]}"
 
         return await self._db.run(digest)
+
+
+def _begin(connection: sqlite3.Connection) -> None:
+    connection.execute("BEGIN")
+
+
+def _end(connection: sqlite3.Connection) -> None:
+    if connection.in_transaction:
+        connection.execute("COMMIT")
 
 
 def _fetch(connection: sqlite3.Connection, *, query: str, args: list[JSONValue]) -> list[Row]:

@@ -59,3 +59,16 @@ def test_garbage_is_a_store_error_not_a_crash() -> None:
     """Bytes that are not a journal entry raise StoreError with what went wrong."""
     with pytest.raises(StoreError, match="cannot be read"):
         decode_batch(b"\xc1not msgpack")
+
+
+def test_network_addresses_survive_and_unknown_types_travel_as_text() -> None:
+    """inet/cidr values come back as themselves; a type the codec does not know becomes text."""
+    import ipaddress
+
+    class Range:
+        def __str__(self) -> str:
+            return "[1,5)"
+
+    row = (ipaddress.ip_address("10.0.0.1"), ipaddress.ip_network("10.0.0.0/8"), Range())
+    back = decode_batch(encode_batch(ChangeBatch(("a", "b", "c"), [row]))).rows[0]
+    assert back == (row[0], row[1], "[1,5)")

@@ -44,7 +44,9 @@ def build_merge(
     same_key = f"{row_of(key, 'd')} = {row_of(key, 's')}"
     changed = distinct(values, "t", "excluded") if values else "FALSE"
     if version is None:
-        newer, tombstoned, delete_guard = changed, same_key, "1 = 1"
+        # Without versions nothing orders a delete against a later upsert: the upsert wins,
+        # so tombstones are neither kept nor consulted.
+        newer, tombstoned, delete_guard = changed, "1 = 0", "1 = 1"
     else:
         v = quote(version)
         newer = f"t.{v} IS NULL OR t.{v} < excluded.{v} OR (t.{v} = excluded.{v} AND ({changed}))"
@@ -73,5 +75,7 @@ def build_merge(
         f"INSERT INTO {tombstones} AS d ({column_list(kept)}) "
         f"SELECT {column_list(kept, 's')} FROM {stage} s WHERE s._sw_delete "
         f"ON CONFLICT ({column_list(key)}) {keep_newest}"
+        if version
+        else "SELECT 1"
     )
     return MergeSql(remember_deleted, merge, delete)

@@ -13,6 +13,7 @@ import asyncio
 import json
 import random
 from dataclasses import dataclass, field
+from itertools import takewhile
 
 import structlog
 
@@ -74,7 +75,9 @@ class FlowDelivery:
         entries = await self._journal.pending(route.flow, max_changes=route.source.batch_size)
         if not entries:
             return 0
-        entries = [e for e in entries if e.batch.columns == entries[0].batch.columns]
+        # A batch holds one column set; the next set waits its turn, keeping journal order.
+        columns = entries[0].batch.columns
+        entries = list(takewhile(lambda entry: entry.batch.columns == columns, entries))
         started, before = self._clock.wall(), self._retrier.stats
         batch = coalesce([e.batch for e in entries], route.source.key, route.source.version)
         tally = _Tally()

@@ -9,6 +9,7 @@ and come back as the same Python type, so a destination receives exactly what th
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import uuid
 from decimal import Decimal
 from typing import cast
@@ -21,7 +22,16 @@ from syncwell.types import ChangeBatch, Op, Row
 __all__ = ["decode_batch", "encode_batch"]
 
 _FORMAT = 1
-_NAIVE_DATETIME, _DATE, _TIME, _DECIMAL, _UUID, _TIMEDELTA, _TZ_TIME = range(1, 8)
+_NAIVE_DATETIME, _DATE, _TIME, _DECIMAL, _UUID, _TIMEDELTA, _TZ_TIME, _IP, _TEXT = range(1, 10)
+_IP_TYPES = (
+    ipaddress.IPv4Address,
+    ipaddress.IPv6Address,
+    ipaddress.IPv4Network,
+    ipaddress.IPv6Network,
+    ipaddress.IPv4Interface,
+    ipaddress.IPv6Interface,
+)
+_IP_BY_NAME = {kind.__name__: kind for kind in _IP_TYPES}
 
 
 def _default(value: object) -> msgpack.ExtType:
@@ -39,7 +49,11 @@ def _default(value: object) -> msgpack.ExtType:
         return msgpack.ExtType(code, value.isoformat().encode())
     if isinstance(value, dt.timedelta):
         return msgpack.ExtType(_TIMEDELTA, _pack_parts(value))
-    raise TypeError(f"cannot journal a value of type {type(value).__name__}: {value!r}")
+    if isinstance(value, _IP_TYPES):
+        return msgpack.ExtType(_IP, f"{type(value).__name__}:{value}".encode())
+    # Anything else (ranges, bit strings, a driver's own types) travels as its text, which
+    # the destination parses or refuses (a dead letter with the reason), never a crash.
+    return msgpack.ExtType(_TEXT, str(value).encode())
 
 
 def _pack_parts(value: dt.timedelta) -> bytes:
@@ -60,6 +74,11 @@ def _ext_hook(code: int, data: bytes) -> object:
         return uuid.UUID(bytes=data)
     if code in (_TIME, _TZ_TIME):
         return dt.time.fromisoformat(text)
+    if code == _IP:
+        name, _, address = text.partition(":")
+        return _IP_BY_NAME[name](address)
+    if code == _TEXT:
+        return text
     if code == _TIMEDELTA:
         days, seconds, microseconds = msgpack.unpackb(data)
         return dt.timedelta(days=days, seconds=seconds, microseconds=microseconds)

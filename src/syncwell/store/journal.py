@@ -178,13 +178,17 @@ async def _not_yet_dead(
     """The drafts not already kept open: a look-back re-read refuses the same record again."""
     if not drafts:
         return []
-    query = select(dead_letters.c.key, dead_letters.c.version).where(
+    query = select(dead_letters.c.key, dead_letters.c.version, dead_letters.c.payload).where(
         dead_letters.c.flow == flow,
         dead_letters.c.status == "open",
         dead_letters.c.key.in_([draft.key for draft in drafts]),
     )
-    kept = {(key, version) for key, version in (await connection.execute(query)).all()}
-    return [draft for draft in drafts if (draft.key, draft.version) not in kept]
+    kept = {tuple(row) for row in (await connection.execute(query)).all()}
+    return [
+        draft
+        for draft in drafts
+        if (draft.key, draft.version, encode_batch(draft.batch)) not in kept
+    ]
 
 
 def _fields(record: DeliveryRecord) -> dict[str, object]:

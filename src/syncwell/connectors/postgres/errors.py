@@ -12,7 +12,9 @@ from syncwell.errors import IntegrationFatalError, RecordRejectedError, Transien
 __all__ = ["translated"]
 
 # SQLSTATE classes (https://www.postgresql.org/docs/current/errcodes-appendix.html).
-_REJECTED_CLASSES = ("22", "23")  # data exception, integrity constraint violation
+# data exception, integrity violation, cardinality (21000), program limit such as an index row
+# too large (54000), and an exception raised by the destination's own trigger (P0001).
+_REJECTED_CLASSES = ("21", "22", "23", "54", "P0")
 _TRANSIENT_CLASSES = ("08", "40", "53", "55", "57")  # connection, rollback, resources, state,
 # operator intervention (57014 is a statement timeout; 57P01 an admin shutdown)
 _FATAL_CLASSES = ("28", "42", "3D", "3F")  # auth, undefined object or privilege, no database
@@ -35,6 +37,11 @@ def translated(system: str, flow: str = "") -> Iterator[None]:
         if state.startswith(_FATAL_CLASSES):
             raise IntegrationFatalError(message, system=system, flow=flow) from error
         raise TransientError(message, system=system, flow=flow) from error
+    except (asyncpg.DataError, TypeError, ValueError, OverflowError) as error:
+        # Raised while encoding a value for the wire (text for an int column, an int past
+        # int32): the record does not fit the destination; splitting the batch finds it.
+        message = f"{type(error).__name__}: {error}"
+        raise RecordRejectedError(message, system=system, flow=flow, reason=message) from error
     except (TimeoutError, OSError, asyncpg.InterfaceError) as error:
         raise TransientError(
             f"{type(error).__name__}: {error}", system=system, flow=flow

@@ -1,7 +1,9 @@
 """Running the measured commands: wall time and peak memory of each process.
 
 Peak memory is the kernel's own high-water mark (``ru_maxrss`` from ``wait4`` on that very
-child), checked against psutil sampling the resident set every 50 ms while it runs.
+child), checked against psutil sampling the resident set every 50 ms while it runs. The CPU
+the PostgreSQL server spent meanwhile is measured too: on a small machine the client and the
+server share the cores, and who used them explains the wall time.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Finished:
     peak_rss_mb: float
     returncode: int
     cpu_s: float
+    server_cpu_s: float
     stdout: str = ""
     stderr: str = ""
 
@@ -57,6 +60,20 @@ class _RssSampler(threading.Thread):
         self.join()
 
 
+def _server_cpu() -> float:
+    """CPU seconds used so far by the local PostgreSQL server, exited backends included."""
+    total = 0.0
+    for process in psutil.process_iter(["name", "ppid", "cpu_times"]):
+        if process.info["name"] != "postgres" or process.info["cpu_times"] is None:
+            continue
+        times = process.info["cpu_times"]
+        total += times.user + times.system
+        parent = process.info["ppid"]
+        if parent and psutil.Process(parent).name() != "postgres":  # the postmaster
+            total += times.children_user + times.children_system  # its reaped backends
+    return total
+
+
 def _reap(process: subprocess.Popen[bytes]) -> tuple[int, int, float]:
     """Wait for the child; return its exit code, peak RSS in bytes and CPU seconds."""
     _, status, usage = os.wait4(process.pid, 0)
@@ -68,12 +85,14 @@ def _reap(process: subprocess.Popen[bytes]) -> tuple[int, int, float]:
 def run_measured(argv: Sequence[str]) -> Finished:
     """Run a command to its end, with its output kept for the caller."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        server_before = _server_cpu()
         started = time.perf_counter()
         process = subprocess.Popen(argv, stdout=out, stderr=err)
         sampler = _RssSampler(process.pid)
         sampler.start()
         code, peak, cpu = _reap(process)
         seconds = time.perf_counter() - started
+        server_s = _server_cpu() - server_before
         sampler.stop()
         out.seek(0)
         err.seek(0)
@@ -82,6 +101,7 @@ def run_measured(argv: Sequence[str]) -> Finished:
             max(peak, sampler.peak) / 2**20,
             code,
             cpu,
+            server_s,
             out.read().decode(errors="replace"),
             err.read().decode(errors="replace"),
         )
@@ -89,6 +109,7 @@ def run_measured(argv: Sequence[str]) -> Finished:
 
 def run_pipe(producer: Sequence[str], consumer: Sequence[str]) -> Finished:
     """Run ``producer | consumer``; the peak is the sum of both processes' peaks."""
+    server_before = _server_cpu()
     started = time.perf_counter()
     left = subprocess.Popen(producer, stdout=subprocess.PIPE)
     right = subprocess.Popen(consumer, stdin=left.stdout, stderr=subprocess.PIPE)
@@ -98,11 +119,13 @@ def run_pipe(producer: Sequence[str], consumer: Sequence[str]) -> Finished:
     left_code, left_peak, left_cpu = _reap(left)
     right_code, right_peak, right_cpu = _reap(right)
     seconds = time.perf_counter() - started
+    server_s = _server_cpu() - server_before
     right.stderr.close()
     return Finished(
         seconds,
         (left_peak + right_peak) / 2**20,
         left_code or right_code,
         left_cpu + right_cpu,
+        server_s,
         stderr=errors,
     )

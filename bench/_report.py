@@ -86,10 +86,12 @@ class Phase:
 
 
 def _run(run: Finished) -> dict[str, float]:
+    # cpu_s is the client's (psql's or syncwell's); postgres_cpu_s the server's meanwhile.
     return {
         "seconds": round(run.seconds, 3),
         "peak_rss_mb": round(run.peak_rss_mb, 1),
         "cpu_s": round(run.cpu_s, 2),
+        "postgres_cpu_s": round(run.server_cpu_s, 2),
     }
 
 

@@ -120,7 +120,10 @@ def _sync(workspace: Path, label: str) -> tuple[Finished, int]:
     dead = sum(int(flow["dead_lettered"]) for flow in flows)
     if dead:
         raise SystemExit(f"syncwell dead-lettered {dead} rows:\n{run.stdout}")
-    _say(f"{label}: {run.seconds:.1f}s, peak {run.peak_rss_mb:.0f} MB, cpu {run.cpu_s:.1f}s")
+    _say(
+        f"{label}: {run.seconds:.1f}s, peak {run.peak_rss_mb:.0f} MB, cpu {run.cpu_s:.1f}s, "
+        f"postgres cpu {run.server_cpu_s:.1f}s"
+    )
     return run, sum(int(flow["read"]) for flow in flows)
 
 
@@ -132,7 +135,7 @@ def _pipe(postgres: Postgres, copy_out: str, label: str) -> Finished:
     )
     if run.returncode != 0:
         raise SystemExit(f"the reference pipe failed ({run.returncode}): {run.stderr}")
-    _say(f"{label}: {run.seconds:.1f}s")
+    _say(f"{label}: {run.seconds:.1f}s, cpu {run.cpu_s:.1f}s, postgres cpu {run.server_cpu_s:.1f}s")
     return run
 
 
@@ -199,7 +202,7 @@ def _profile(dataset: Dataset, folder: Path, args: argparse.Namespace) -> int:
 
 def _sweep(dataset: Dataset, folder: Path, args: argparse.Namespace) -> int:
     """The full sync at each batch size, from an empty target and a fresh state each time."""
-    lines = ["batch_size  seconds  syncwell rows/s  peak RSS MB  cpu s  equal"]
+    lines = ["batch_size  seconds  syncwell rows/s  peak RSS MB  cpu s  postgres cpu s  equal"]
     equal = True
     for size in args.sweep:
         workspace = _fresh_workspace(folder, args.dsn, size, f"batch-{size}")
@@ -209,7 +212,8 @@ def _sweep(dataset: Dataset, folder: Path, args: argparse.Namespace) -> int:
         equal = equal and same
         lines.append(
             f"{size:>10}  {synced.seconds:7.1f}  {args.rows / synced.seconds:15,.0f}  "
-            f"{synced.peak_rss_mb:11.0f}  {synced.cpu_s:5.1f}  {'yes' if same else 'NO'}"
+            f"{synced.peak_rss_mb:11.0f}  {synced.cpu_s:5.1f}  {synced.server_cpu_s:14.1f}  "
+            f"{'yes' if same else 'NO'}"
         )
     print("\n".join(lines))
     return 0 if equal else 1

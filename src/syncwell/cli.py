@@ -60,7 +60,8 @@ def _logging(verbose: bool) -> None:
     level = logging.INFO if verbose else logging.WARNING
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        # Looked up at each log call, so a replaced sys.stderr (tests, rich's Live) is honoured.
+        logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
     )
 
 

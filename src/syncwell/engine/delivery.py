@@ -154,6 +154,13 @@ class FlowDelivery:
                 # A person must act; keep probing at the breaker's pace, never dead-letter.
                 raise TransientError(str(error), system=error.system, flow=route.flow) from error
             raise
+        except Exception as error:
+            # A connector bug must not take the engine down: treat it like a fatal error, loudly.
+            route.breaker.record_failure()
+            self._progress.failed_attempts += 1
+            self._progress.last_error = f"{type(error).__name__}: {error}"
+            log.exception("connector raised an unexpected error", flow=route.flow)
+            raise TransientError(self._progress.last_error, flow=route.flow) from error
         route.breaker.record_success()
 
     async def _wait_for_breaker(self) -> None:

@@ -20,7 +20,7 @@ from syncwell.engine.delivery import FlowDelivery, Route, sleep_or_stop, wait_an
 from syncwell.engine.intake import take_in
 from syncwell.engine.policies import CircuitBreaker, RateLimiter, backoff_delay
 from syncwell.engine.progress import FlowProgress
-from syncwell.errors import ConnectorError, TransientError
+from syncwell.errors import ConnectorError, StoreError, TransientError
 from syncwell.store import Store, open_store
 from syncwell.types import Clock, SystemClock
 from syncwell.workspace import Flow, Mode, Workspace
@@ -158,10 +158,13 @@ class Engine:
                     stop=stop,
                     arrived=arrived,
                 )
-            except ConnectorError as error:
+            except Exception as error:
                 failures += 1
-                progress.last_error = str(error)
-                log.warning("read failed", flow=flow.name, error=str(error))
+                progress.last_error = f"{type(error).__name__}: {error}"
+                if isinstance(error, ConnectorError | StoreError):
+                    log.warning("read failed", flow=flow.name, error=str(error))
+                else:
+                    log.exception("read raised an unexpected error", flow=flow.name)
                 delay = backoff_delay(retry, min(failures - 1, 30), rng=rng)
                 await sleep_or_stop(self.clock, delay, stop)
                 continue
@@ -186,8 +189,8 @@ class Engine:
             arrived.clear()
             try:
                 moved = await delivery.deliver_next()
-            except TransientError as error:
-                # The retrier gave up for now; the entries stay in the journal for the next try.
+            except (TransientError, StoreError) as error:
+                # Given up for now; the entries stay in the journal for the next try.
                 log.warning("delivery deferred", flow=flow.name, error=str(error))
                 await wait_any(stop, timeout=1.0)
                 continue

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -14,7 +16,28 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from syncwell.errors import StoreError
 
-__all__ = ["connect", "migrate"]
+__all__ = ["connect", "migrate", "store_errors"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def store_errors(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Raise `StoreError` for whatever the database layer raises inside `method`.
+
+    The engine then treats a busy or unreachable store like any passing failure: it waits and
+    tries again, and nothing it had not committed is lost.
+    """
+
+    @functools.wraps(method)
+    async def translated(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except (SQLAlchemyError, OSError) as error:
+            raise StoreError(f"the state store failed: {error}") from error
+
+    return translated
+
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 

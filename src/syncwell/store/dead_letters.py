@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncwell.store.codec import decode_batch
+from syncwell.store.database import store_errors
 from syncwell.store.schema import dead_letters, journal
 from syncwell.types import ChangeBatch
 
@@ -49,6 +50,7 @@ class DeadLetters:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
+    @store_errors
     async def list(
         self, *, flow: str | None = None, status: DeadLetterStatus | None = "open", limit: int = 100
     ) -> builtins.list[DeadLetter]:
@@ -62,6 +64,7 @@ class DeadLetters:
             rows = (await connection.execute(query)).mappings().all()
         return [_dead_letter(row) for row in rows]
 
+    @store_errors
     async def get(self, dead_letter_id: int) -> DeadLetter | None:
         """One dead letter by id."""
         query = select(dead_letters).where(dead_letters.c.id == dead_letter_id)
@@ -69,6 +72,7 @@ class DeadLetters:
             row = (await connection.execute(query)).mappings().first()
         return None if row is None else _dead_letter(row)
 
+    @store_errors
     async def counts(self) -> dict[str, int]:
         """Open dead letters per flow."""
         query = (
@@ -80,6 +84,7 @@ class DeadLetters:
             rows = (await connection.execute(query)).all()
         return {str(flow): int(count) for flow, count in rows}
 
+    @store_errors
     async def replay(self, ids: Sequence[int]) -> builtins.list[int]:
         """Put open dead letters back in the journal, in one transaction; return the ids moved.
 
@@ -88,6 +93,7 @@ class DeadLetters:
         """
         return await self._resolve(ids, "replayed", requeue=True)
 
+    @store_errors
     async def discard(self, ids: Sequence[int]) -> builtins.list[int]:
         """Give up on open dead letters for good; return the ids discarded."""
         return await self._resolve(ids, "discarded", requeue=False)
@@ -96,30 +102,31 @@ class DeadLetters:
         self, ids: Sequence[int], status: DeadLetterStatus, *, requeue: bool
     ) -> builtins.list[int]:
         now = time.time()
-        query = select(dead_letters).where(
-            dead_letters.c.id.in_(list(ids)), dead_letters.c.status == "open"
+        # Claim first: the UPDATE takes the write lock, so two operators replaying the same
+        # dead letter at once cannot both put it back in the journal.
+        claim = (
+            update(dead_letters)
+            .where(dead_letters.c.id.in_(list(ids)), dead_letters.c.status == "open")
+            .values(status=status, resolved_at=now)
+            .returning(dead_letters.c.id, dead_letters.c.flow, dead_letters.c.payload)
         )
         async with self._engine.begin() as connection:
-            rows = (await connection.execute(query.order_by(dead_letters.c.id))).mappings().all()
-            for row in rows:
-                if requeue:
-                    await connection.execute(
-                        insert(journal).values(
-                            flow=row["flow"],
-                            changes=1,
-                            observed_at=now,
-                            created_at=now,
-                            payload=row["payload"],
-                        )
-                    )
-            moved = [row["id"] for row in rows]
-            if moved:
+            claimed = sorted((await connection.execute(claim)).all())
+            if requeue and claimed:
                 await connection.execute(
-                    update(dead_letters)
-                    .where(dead_letters.c.id.in_(moved))
-                    .values(status=status, resolved_at=now)
+                    insert(journal),
+                    [
+                        {
+                            "flow": flow,
+                            "changes": 1,
+                            "observed_at": now,
+                            "created_at": now,
+                            "payload": payload,
+                        }
+                        for _, flow, payload in claimed
+                    ],
                 )
-        return moved
+        return [dead_letter_id for dead_letter_id, _, _ in claimed]
 
 
 def _dead_letter(row: object) -> DeadLetter:

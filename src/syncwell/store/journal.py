@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from syncwell.store.codec import decode_batch, encode_batch
+from syncwell.store.database import store_errors
 from syncwell.store.schema import checkpoints, dead_letters, deliveries, journal
 from syncwell.types import ChangeBatch, Checkpoint, Op
 
@@ -59,6 +60,7 @@ class Journal:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
+    @store_errors
     async def append(
         self, flow: str, batch: ChangeBatch, checkpoint: Checkpoint | None
     ) -> int | None:
@@ -86,6 +88,7 @@ class Journal:
                 await _save_checkpoint(connection, flow, checkpoint, now)
         return entry_id
 
+    @store_errors
     async def checkpoint(self, flow: str) -> Checkpoint | None:
         """The flow's last committed checkpoint, or None before its first read."""
         async with self._engine.connect() as connection:
@@ -95,6 +98,7 @@ class Journal:
         mark: Checkpoint | None = None if value is None else json.loads(value)
         return mark
 
+    @store_errors
     async def pending(self, flow: str, *, after: int = 0, max_changes: int) -> list[JournalEntry]:
         """The flow's oldest undelivered entries after id `after`, about `max_changes` in all.
 
@@ -119,6 +123,7 @@ class Journal:
             await result.close()
         return entries
 
+    @store_errors
     async def complete(
         self,
         flow: str,
@@ -142,6 +147,7 @@ class Journal:
                     [_dead_letter_row(flow, draft, record.finished_at) for draft in fresh],
                 )
 
+    @store_errors
     async def backlog(self) -> dict[str, tuple[int, int, float | None]]:
         """Per flow: pending entries, pending changes, and the oldest pending change's time."""
         query = select(
@@ -154,6 +160,7 @@ class Journal:
             rows = (await connection.execute(query)).all()
         return {flow: (entries, int(changes), oldest) for flow, entries, changes, oldest in rows}
 
+    @store_errors
     async def checkpoints(self) -> dict[str, tuple[Checkpoint, float]]:
         """Every flow's checkpoint with the time it was committed."""
         async with self._engine.connect() as connection:

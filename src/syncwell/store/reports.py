@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from syncwell.store.database import store_errors
 from syncwell.store.dead_letters import DeadLetters
 from syncwell.store.journal import Journal
 from syncwell.store.schema import deliveries
@@ -36,6 +37,7 @@ class Reports:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
+    @store_errors
     async def flows(self, names: list[str]) -> list[FlowReport]:
         """A report for each named flow, in the given order."""
         journal, dead = Journal(self._engine), DeadLetters(self._engine)

@@ -13,7 +13,7 @@ from syncwell.errors import IntegrationFatalError
 __all__ = ["Table", "describe"]
 
 _COLUMNS = """
-SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
 FROM pg_attribute a
 WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
@@ -35,6 +35,7 @@ class Table:
     qualified: str
     types: dict[str, str]
     unique_keys: tuple[frozenset[str], ...]
+    not_null: frozenset[str]
 
     def check_columns(self, columns: Sequence[str], role: str, system: str) -> None:
         """Fail with the fix when a configured column is not in the table."""
@@ -43,6 +44,21 @@ class Table:
             raise IntegrationFatalError(
                 f"{role} column(s) {', '.join(missing)} not in table {self.qualified}; "
                 f"it has: {', '.join(self.types)}. Fix the flow in syncwell.yaml.",
+                system=system,
+            )
+
+    def check_key(self, key: Sequence[str], system: str) -> None:
+        """Fail with the fix when a key column allows NULL: such a record has no identity."""
+        nullable = [column for column in key if column not in self.not_null]
+        if nullable:
+            alter = "; ".join(
+                f"ALTER TABLE {self.qualified} ALTER COLUMN {quote(c)} SET NOT NULL"
+                for c in nullable
+            )
+            raise IntegrationFatalError(
+                f"key column(s) {', '.join(nullable)} of {self.qualified} allow NULL, and a "
+                f"record without a key cannot be synced idempotently; run {alter}, "
+                "or choose another key",
                 system=system,
             )
 
@@ -66,4 +82,5 @@ async def describe(connection: asyncpg.Connection, schema: str, name: str, syste
         qualified,
         {row[0]: row[1] for row in rows},
         tuple(frozenset(row[0]) for row in keys),
+        frozenset(row[0] for row in rows if row[2]),
     )

@@ -101,6 +101,7 @@ class PostgresSource:
                     )
             configured = [*stream.key, *filter(None, (stream.cursor, stream.version))]
             table.check_columns([*configured, *stream.columns], "source", self._name)
+            table.check_key(stream.key, self._name)
             self._tables[stream.name] = table
         return self._tables[stream.name]
 

@@ -112,6 +112,7 @@ class SqliteSource:
             table = await self._db.run(lambda c: describe(c, stream.name, self._db.name))
             configured = [*stream.key, *filter(None, (stream.cursor, stream.version))]
             table.check_columns([*configured, *stream.columns], "source", self._db.name)
+            table.check_key(stream.key, self._db.name)
             self._tables[stream.name] = table
         return self._tables[stream.name]
 

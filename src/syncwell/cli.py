@@ -45,7 +45,11 @@ DEFAULT_WORKSPACE = Path("syncwell.yaml")
 
 def main() -> None:
     """Entry point of the console script."""
-    app()
+    try:
+        app()
+    except StoreError as error:
+        err.print(f"[red]state store:[/red] {error}", highlight=False)
+        sys.exit(1)
 
 
 def _load(path: Path) -> Workspace:
@@ -83,11 +87,7 @@ def run(
     """Run the workspace's flows until stopped (Ctrl-C or SIGTERM stop it cleanly)."""
     _logging(verbose)
     engine = Engine(_load(workspace))
-    try:
-        asyncio.run(_run(engine, once=once, live=out.is_terminal and not as_json))
-    except StoreError as error:
-        err.print(f"[red]state store:[/red] {error}")
-        raise typer.Exit(1) from error
+    asyncio.run(_run(engine, once=once, live=out.is_terminal and not as_json))
     progress = list(engine.progress.values())
     if as_json:
         out.print_json(json.dumps([_progress_dict(p) for p in progress]))

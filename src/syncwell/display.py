@@ -60,7 +60,8 @@ def status_table(reports: Sequence[FlowReport], now: float | None = None) -> Tab
     """A row per flow: checkpoint, backlog, last success, retries, dead letters."""
     now = time.time() if now is None else now
     table = Table(title="flows")
-    for column in ("flow", "checkpoint", "backlog", "last success", "written", "retries", "dead"):
+    columns = ("flow", "checkpoint", "backlog", "last success", "written", "retries", "errors 24h")
+    for column in (*columns, "dead", "last error"):
         table.add_column(column, justify="left" if column in ("flow", "checkpoint") else "right")
     for report in reports:
         mark = report.checkpoint or {}
@@ -72,9 +73,17 @@ def status_table(reports: Sequence[FlowReport], now: float | None = None) -> Tab
             _ago(report.last_success_at, now),
             f"{report.written:,}",
             f"{report.retries:,}",
+            f"[red]{report.failures_24h:,}[/red]" if report.failures_24h else "0",
             f"[red]{report.dead_letters:,}[/red]" if report.dead_letters else "0",
+            _last_error(report, now),
         )
     return table
+
+
+def _last_error(report: FlowReport, now: float) -> str:
+    if not report.last_failure:
+        return "-"
+    return f"{_ago(report.last_failure_at, now)}: {report.last_failure.splitlines()[0][:60]}"
 
 
 def report_dict(report: FlowReport) -> dict[str, object]:

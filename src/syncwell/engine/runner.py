@@ -70,7 +70,7 @@ class Engine:
                     ),
                     asyncio.create_task(
                         self._delivery_loop(
-                            self._delivery(flow, destinations, store), flow, stop, once
+                            self._delivery(flow, destinations, store), flow, store, stop, once
                         ),
                         name=f"delivery:{flow.name}",
                     ),
@@ -165,6 +165,7 @@ class Engine:
                     log.warning("read failed", flow=flow.name, error=str(error))
                 else:
                     log.exception("read raised an unexpected error", flow=flow.name)
+                await _note_failure(store, flow.name, "read", error)
                 delay = backoff_delay(retry, min(failures - 1, 30), rng=rng)
                 await sleep_or_stop(self.clock, delay, stop)
                 continue
@@ -181,7 +182,7 @@ class Engine:
         arrived.set()
 
     async def _delivery_loop(
-        self, delivery: FlowDelivery, flow: Flow, stop: asyncio.Event, once: bool
+        self, delivery: FlowDelivery, flow: Flow, store: Store, stop: asyncio.Event, once: bool
     ) -> None:
         progress, arrived = self.progress[flow.name], self._arrived[flow.name]
         while not stop.is_set():
@@ -192,9 +193,17 @@ class Engine:
             except (TransientError, StoreError) as error:
                 # Given up for now; the entries stay in the journal for the next try.
                 log.warning("delivery deferred", flow=flow.name, error=str(error))
+                await _note_failure(store, flow.name, "write", error)
                 await wait_any(stop, timeout=1.0)
                 continue
             if moved == 0:
                 if once and intake_done:
                     return
                 await wait_any(arrived, stop, timeout=1.0)
+
+
+async def _note_failure(store: Store, flow: str, stage: str, error: BaseException) -> None:
+    try:
+        await store.failures.record(flow, stage, error)
+    except StoreError:
+        log.warning("could not record a failure", flow=flow, stage=stage)  # the store is down

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncwell.store.database import connect, migrate
 from syncwell.store.dead_letters import DeadLetter, DeadLetters
+from syncwell.store.failures import Failures
 from syncwell.store.journal import DeadLetterDraft, DeliveryRecord, Journal, JournalEntry
 from syncwell.store.reports import FlowReport, Reports
 
@@ -17,6 +18,7 @@ __all__ = [
     "DeadLetterDraft",
     "DeadLetters",
     "DeliveryRecord",
+    "Failures",
     "FlowReport",
     "Journal",
     "JournalEntry",
@@ -33,6 +35,7 @@ class Store:
     engine: AsyncEngine
     journal: Journal
     dead_letters: DeadLetters
+    failures: Failures
     reports: Reports
 
     async def close(self) -> None:
@@ -44,4 +47,4 @@ async def open_store(url: str) -> Store:
     """Connect to the state store at `url`, migrating its tables to the newest revision."""
     engine = connect(url)
     await migrate(engine)
-    return Store(engine, Journal(engine), DeadLetters(engine), Reports(engine))
+    return Store(engine, Journal(engine), DeadLetters(engine), Failures(engine), Reports(engine))

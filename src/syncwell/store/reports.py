@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncwell.store.database import store_errors
 from syncwell.store.dead_letters import DeadLetters
 from syncwell.store.journal import Journal
-from syncwell.store.schema import deliveries
+from syncwell.store.schema import deliveries, failures
 from syncwell.types import Checkpoint
 
 __all__ = ["FlowReport", "Reports"]
@@ -29,6 +30,20 @@ class FlowReport:
     written: int
     retries: int
     dead_letters: int
+    failures_24h: int
+    last_failure: str
+    last_failure_at: float | None
+
+
+def _last_failures() -> Select[str, str, float]:
+    newest = (
+        select(failures.c.flow, func.max(failures.c.id).label("id"))
+        .group_by(failures.c.flow)
+        .subquery()
+    )
+    return select(failures.c.flow, failures.c.message, failures.c.at).join(
+        newest, failures.c.id == newest.c.id
+    )
 
 
 class Reports:
@@ -50,13 +65,26 @@ class Reports:
             func.sum(deliveries.c.written),
             func.sum(deliveries.c.retries_transient + deliveries.c.retries_rate_limited),
         ).group_by(deliveries.c.flow)
+        since = time.time() - 86400
+        failed = (
+            select(failures.c.flow, func.count(), func.max(failures.c.at))
+            .where(failures.c.at >= since)
+            .group_by(failures.c.flow)
+        )
         async with self._engine.connect() as connection:
             delivered = {row[0]: row[1:] for row in (await connection.execute(query)).all()}
+            recent = {row[0]: row[1:] for row in (await connection.execute(failed)).all()}
+            last = {
+                flow: (message, at)
+                for flow, message, at in (await connection.execute(_last_failures())).all()
+            }
         reports = []
         for name in names:
             _entries, pending, oldest = backlog.get(name, (0, 0, None))
             mark, mark_at = marks.get(name, (None, None))
-            last, written, retries = delivered.get(name, (None, 0, 0))
+            last_ok, written, retries = delivered.get(name, (None, 0, 0))
+            failed_count, _ = recent.get(name, (0, None))
+            message, failed_at = last.get(name, ("", None))
             reports.append(
                 FlowReport(
                     flow=name,
@@ -64,10 +92,13 @@ class Reports:
                     checkpoint_at=mark_at,
                     backlog=pending,
                     oldest_pending_at=oldest,
-                    last_success_at=last,
+                    last_success_at=last_ok,
                     written=int(written or 0),
                     retries=int(retries or 0),
                     dead_letters=dead_counts.get(name, 0),
+                    failures_24h=int(failed_count),
+                    last_failure=message,
+                    last_failure_at=failed_at,
                 )
             )
         return reports

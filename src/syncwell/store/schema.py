@@ -18,7 +18,7 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["checkpoints", "dead_letters", "deliveries", "journal", "metadata", "record_versions"]
+__all__ = ["checkpoints", "dead_letters", "deliveries", "failures", "journal", "metadata"]
 
 metadata = MetaData()
 
@@ -83,13 +83,15 @@ dead_letters = Table(
     Index("dead_letters_flow_status", "flow", "status"),
 )
 
-record_versions = Table(
-    "record_versions",
+failures = Table(
+    "failures",
     metadata,
-    Column("flow", String(200), primary_key=True),
-    Column("key", Text, primary_key=True),
-    Column("version", Text, nullable=False),
-    Column("deleted", Integer, nullable=False, default=0),
-    Column("updated_at", Float, nullable=False),
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("flow", String(200), nullable=False),
+    Column("stage", String(10), nullable=False, doc="read or write"),
+    Column("error_class", String(100), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("at", Float, nullable=False),
+    Index("failures_flow_at", "flow", "at"),
 )
-"""The newest version seen per key, for destinations that cannot guard versions themselves."""
+"""A read or a delivery that failed (after its retries): one row per failure, never per record."""

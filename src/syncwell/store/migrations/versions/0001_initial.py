@@ -1,4 +1,4 @@
-"""The first tables: journal, checkpoints, deliveries, dead letters, record versions.
+"""The first tables: journal, checkpoints, deliveries, dead letters, failures.
 
 Revision ID: 0001
 Revises:
@@ -67,15 +67,17 @@ def upgrade() -> None:
     )
     op.create_index("dead_letters_flow_status", "dead_letters", ["flow", "status"])
     op.create_table(
-        "record_versions",
-        sa.Column("flow", sa.String(200), primary_key=True),
-        sa.Column("key", sa.Text, primary_key=True),
-        sa.Column("version", sa.Text, nullable=False),
-        sa.Column("deleted", sa.Integer, nullable=False),
-        sa.Column("updated_at", sa.Float, nullable=False),
+        "failures",
+        sa.Column("id", _Id, primary_key=True, autoincrement=True),
+        sa.Column("flow", sa.String(200), nullable=False),
+        sa.Column("stage", sa.String(10), nullable=False),
+        sa.Column("error_class", sa.String(100), nullable=False),
+        sa.Column("message", sa.Text, nullable=False),
+        sa.Column("at", sa.Float, nullable=False),
     )
+    op.create_index("failures_flow_at", "failures", ["flow", "at"])
 
 
 def downgrade() -> None:
-    for table in ("record_versions", "dead_letters", "deliveries", "checkpoints", "journal"):
+    for table in ("failures", "dead_letters", "deliveries", "checkpoints", "journal"):
         op.drop_table(table)

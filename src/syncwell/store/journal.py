@@ -190,12 +190,20 @@ async def _not_yet_dead(
         dead_letters.c.status == "open",
         dead_letters.c.key.in_([draft.key for draft in drafts]),
     )
-    kept = {tuple(row) for row in (await connection.execute(query)).all()}
+    kept = {
+        (key, version, _content(decode_batch(payload)))
+        for key, version, payload in (await connection.execute(query)).all()
+    }
     return [
         draft
         for draft in drafts
-        if (draft.key, draft.version, encode_batch(draft.batch)) not in kept
+        if (draft.key, draft.version, _content(draft.batch)) not in kept
     ]
+
+
+def _content(batch: ChangeBatch) -> tuple[object, ...]:
+    """What a change says, without when it was seen."""
+    return (batch.columns, tuple(batch.rows), tuple(batch.ops or ()))
 
 
 def _fields(record: DeliveryRecord) -> dict[str, object]:

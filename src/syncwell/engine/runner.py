@@ -18,6 +18,7 @@ import structlog
 from syncwell.connectors import Destination, Source, open_destination, open_source
 from syncwell.engine.delivery import FlowDelivery, Route, sleep_or_stop, wait_any
 from syncwell.engine.intake import take_in
+from syncwell.engine.order import upstream_flows
 from syncwell.engine.policies import CircuitBreaker, RateLimiter, backoff_delay
 from syncwell.engine.progress import FlowProgress
 from syncwell.errors import ConnectorError, StoreError, TransientError
@@ -52,6 +53,8 @@ class Engine:
             f.name: FlowProgress(f.name, now) for f in self.flows
         }
         self._arrived = {f.name: asyncio.Event() for f in self.flows}
+        self._delivered = {f.name: asyncio.Event() for f in self.flows}
+        self._upstream = upstream_flows(self.flows)
 
     async def run(self, *, once: bool = False, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set, or with `once` until every flow is read and delivered."""
@@ -145,6 +148,9 @@ class Engine:
     ) -> None:
         progress, arrived = self.progress[flow.name], self._arrived[flow.name]
         retry = self.workspace.systems[flow.source].retry
+        if once:  # read what the flows feeding this one have delivered, not what they will
+            for feeder in self._upstream[flow.name]:
+                await wait_any(self._delivered[feeder], stop)
         rng = random.Random()  # noqa: S311 - jitter, not security
         failures = 0
         while not stop.is_set():
@@ -198,6 +204,7 @@ class Engine:
                 continue
             if moved == 0:
                 if once and intake_done:
+                    self._delivered[flow.name].set()
                     return
                 await wait_any(arrived, stop, timeout=1.0)
 

@@ -195,9 +195,7 @@ async def _not_yet_dead(
         for key, version, payload in (await connection.execute(query)).all()
     }
     return [
-        draft
-        for draft in drafts
-        if (draft.key, draft.version, _content(draft.batch)) not in kept
+        draft for draft in drafts if (draft.key, draft.version, _content(draft.batch)) not in kept
     ]
 
 

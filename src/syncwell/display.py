@@ -8,6 +8,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 from rich.console import Console
+from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from syncwell.engine import FlowProgress
@@ -37,14 +38,16 @@ def _clock(at: float | None) -> str:
 
 
 def progress_table(progress: Sequence[FlowProgress], now: float, title: str = "") -> Table:
-    """A row per flow: read, delivered, rate, ETA on a first sync, retries, dead letters."""
+    """A row per flow: progress of a first sync, read, delivered, rate, ETA, retries, dead."""
     table = Table(title=title or None, expand=False)
-    for column in ("flow", "read", "delivered", "rows/s", "ETA", "retries", "dead", "last error"):
+    columns = ("flow", "first sync", "read", "delivered", "rows/s", "ETA", "retries", "dead")
+    for column in (*columns, "last error"):
         table.add_column(column, justify="left" if column in ("flow", "last error") else "right")
     for flow in progress:
         eta = flow.eta_s(now)
         table.add_row(
             flow.flow,
+            _bar(flow),
             f"{flow.read:,}" + (f" / ~{flow.estimate:,}" if flow.estimate else ""),
             f"{flow.delivered_changes:,}",
             f"{flow.rate(now):,.0f}",
@@ -54,6 +57,13 @@ def progress_table(progress: Sequence[FlowProgress], now: float, title: str = ""
             flow.last_error[:60],
         )
     return table
+
+
+def _bar(flow: FlowProgress) -> ProgressBar | str:
+    if not flow.estimate:
+        return "-"
+    done = min(flow.delivered_changes, flow.estimate)
+    return ProgressBar(total=flow.estimate, completed=done, width=20)
 
 
 def status_table(reports: Sequence[FlowReport], now: float | None = None) -> Table:

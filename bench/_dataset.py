@@ -131,7 +131,12 @@ class Dataset:
     def generate(self, rows: int) -> tuple[int, int]:
         """Create the three schemas and fill the source; return (avg row bytes, table bytes)."""
         statements = [f"DROP SCHEMA IF EXISTS {s} CASCADE; CREATE SCHEMA {s};" for s in _SCHEMAS]
-        statements += [f"CREATE TABLE {s}.{TABLE} ({_DEFINITION});" for s in _SCHEMAS]
+        # Autovacuum off: a vacuum woken by one phase's million inserts would run during the
+        # next phase and take a core from whichever side runs then. The source is vacuumed here.
+        statements += [
+            f"CREATE TABLE {s}.{TABLE} ({_DEFINITION}) WITH (autovacuum_enabled = false);"
+            for s in _SCHEMAS
+        ]
         statements += [
             _GENERATE.replace("__ROWS__", str(int(rows))) + ";",
             f"CREATE INDEX {TABLE}_updated_at_id ON {SOURCE}.{TABLE} (updated_at, id);",

@@ -8,8 +8,9 @@ Phases, each timed for both and checked for equal data afterwards:
    the reference pipes just the changed rows into an empty table.
 
 Run: ``.venv/bin/python bench/pg_to_pg.py [--rows 1000000] [--json]`` (or ``make bench``).
-``--profile`` runs only the full sync, in this process under cProfile. docs/benchmarks.md
-explains the method and reads the results.
+``--profile`` runs only the full sync, in this process: once with timers on its stages, once
+under cProfile. ``--sweep 2000,5000,10000`` compares batch sizes on the full sync.
+docs/benchmarks.md explains the method and reads the results.
 """
 
 from __future__ import annotations

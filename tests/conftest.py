@@ -33,3 +33,16 @@ async def pg() -> AsyncIterator[asyncpg.Connection]:
         yield connection
     finally:
         await connection.close()
+
+
+@pytest.fixture
+async def pg_state_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for syncwell's own state, dropped after the test."""
+    name = f"sw_state_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(PG_DSN)
+    await admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield PG_DSN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        await admin.close()

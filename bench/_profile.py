@@ -21,6 +21,8 @@ from pathlib import Path
 import psutil  # type: ignore[import-untyped]  # no stubs in the dev deps
 
 from _stages import render_stages, stage_times
+from syncwell.engine import Engine
+from syncwell.workspace import load_workspace
 
 __all__ = ["Measured", "run_profiled", "run_staged"]
 
@@ -44,9 +46,6 @@ def _cpu() -> tuple[float, float]:
 
 
 def _sync(workspace: Path, around: Callable[[Callable[[], None]], None]) -> tuple[float, int]:
-    from syncwell.engine import Engine
-    from syncwell.workspace import load_workspace
-
     engine = Engine(load_workspace(workspace))
     started = time.perf_counter()
     around(lambda: asyncio.run(engine.run(once=True)))
@@ -56,10 +55,10 @@ def _sync(workspace: Path, around: Callable[[Callable[[], None]], None]) -> tupl
 
 def run_staged(workspace: Path) -> Measured:
     """A full sync with timers on its stages, and its CPU split by thread."""
-    total_before, main_before = _cpu()
-    with stage_times() as stages:
+    with stage_times() as stages:  # imports what it wraps: before the CPU is counted
+        total_before, main_before = _cpu()
         seconds, delivered = _sync(workspace, lambda sync: sync())
-    total_after, main_after = _cpu()
+        total_after, main_after = _cpu()
     main_s, total_s = main_after - main_before, total_after - total_before
     report = (
         f"CPU during the sync: {total_s:.2f}s in all, {main_s:.2f}s on the event loop, "

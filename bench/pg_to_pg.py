@@ -205,8 +205,8 @@ def _sweep(dataset: Dataset, folder: Path, args: argparse.Namespace) -> int:
     """The full sync at each batch size, from an empty target and a fresh state each time."""
     lines = ["batch_size  seconds  syncwell rows/s  peak RSS MB  cpu s  postgres cpu s  equal"]
     equal = True
-    for size in args.sweep:
-        workspace = _fresh_workspace(folder, args.dsn, size, f"batch-{size}")
+    for turn, size in enumerate(args.sweep, 1):
+        workspace = _fresh_workspace(folder, args.dsn, size, f"sweep-{turn}-batch-{size}")
         dataset.truncate(DESTINATION)
         synced, _ = _sync(workspace, f"syncwell: batch_size {size}")
         same = _equal(dataset, dataset.table(SOURCE), dataset.table(DESTINATION), "syncwell")

@@ -71,3 +71,17 @@ def test_run_once_json_prints_progress_per_flow(demo: Path) -> None:
     assert result.exit_code == 0, result.output
     flows = {item["flow"] for item in json.loads(result.output)}
     assert flows == {"contacts", "audience"}
+
+
+def test_run_once_gives_up_on_a_broken_flow_with_exit_1(tmp_path: Path) -> None:
+    """A one-off run whose source table is missing stops after its retries and says why."""
+    (tmp_path / "syncwell.yaml").write_text(
+        "systems:\n"
+        "  a: {kind: sqlite, path: a.db, retry: {base_s: 0.01, cap_s: 0.02, max_attempts: 2}}\n"
+        "  b: {kind: sqlite, path: b.db}\n"
+        "flows:\n"
+        "  f: {source: a, destination: b, stream: missing, key: id, cursor: at}\n"
+    )
+    result = runner.invoke(app, ["run", "--once", "-w", str(tmp_path / "syncwell.yaml")])
+    assert result.exit_code == 1
+    assert "f gave up" in result.output and "table missing does not exist" in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import signal
@@ -17,7 +18,7 @@ from rich.console import Console
 from rich.live import Live
 
 from syncwell import display
-from syncwell.engine import Engine, admin
+from syncwell.engine import Engine, FlowProgress, admin
 from syncwell.errors import StoreError, WorkspaceError
 from syncwell.map import render_text
 from syncwell.workspace import Workspace, load_workspace
@@ -93,9 +94,23 @@ def run(
         out.print_json(json.dumps([_progress_dict(p) for p in progress]))
     else:
         display.print_progress(out, progress)
+    _fail_if_gave_up(progress)
 
 
-async def _run(engine: Engine, *, once: bool, live: bool) -> None:
+def _fail_if_gave_up(progress: list[FlowProgress]) -> None:
+    failed = [p for p in progress if p.gave_up]
+    for flow in failed:
+        err.print(
+            f"[red]{flow.flow} gave up[/red] after repeated failures: {flow.last_error}\n"
+            "  Its changes wait in the journal; fix the cause and run again.",
+            highlight=False,
+        )
+    if failed:
+        raise typer.Exit(1)
+
+
+async def _run(engine: Engine, *, once: bool, live: bool) -> bool:
+    """Run the engine, showing progress when `live`; return whether a signal stopped it."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -103,7 +118,7 @@ async def _run(engine: Engine, *, once: bool, live: bool) -> None:
     runner = asyncio.create_task(engine.run(once=once, stop=stop))
     if not live:
         await runner
-        return
+        return stop.is_set()
     flows = list(engine.progress.values())
     with Live(
         display.progress_table(flows, time.time()), console=out, refresh_per_second=4
@@ -112,12 +127,11 @@ async def _run(engine: Engine, *, once: bool, live: bool) -> None:
             await asyncio.wait({runner}, timeout=0.25)
             view.update(display.progress_table(flows, time.time()))
     await runner
+    return stop.is_set()
 
 
-def _progress_dict(progress: object) -> dict[str, object]:
-    from dataclasses import asdict
-
-    return asdict(progress)  # type: ignore[call-overload,no-any-return]
+def _progress_dict(progress: FlowProgress) -> dict[str, object]:
+    return dataclasses.asdict(progress)
 
 
 @app.command()
@@ -208,11 +222,15 @@ def demo(
     _logging(verbose=False)
     path = prepare(folder)
     out.rule("1. first sync: 20,000 contacts from the CRM into the core app, then the audience")
-    asyncio.run(_run(Engine(_load(path)), once=True, live=True))
+    first = Engine(_load(path))
+    if asyncio.run(_run(first, once=True, live=True)):
+        raise typer.Exit(130)  # Ctrl-C: stop the whole demo, not just this step
+    _fail_if_gave_up(list(first.progress.values()))
     edited = change_some_contacts(folder)
     out.rule(f"2. people edited {edited:,} contacts in the CRM: an incremental sync")
     engine = Engine(_load(path))
-    asyncio.run(_run(engine, once=True, live=True))
+    if asyncio.run(_run(engine, once=True, live=True)):
+        raise typer.Exit(130)
     display.print_progress(out, list(engine.progress.values()))
     out.rule("3. where every flow stands")
     out.print(display.status_table(asyncio.run(admin.flow_reports(_load(path)))))

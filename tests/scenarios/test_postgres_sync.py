@@ -11,6 +11,7 @@ import pytest
 from syncwell.connectors.postgres import PostgresSource
 from syncwell.engine import Engine, admin
 from syncwell.workspace import load_workspace
+from tests.conftest import PG_DSN
 from tests.pgdata import checksum, create_contacts, fill_contacts, write_workspace
 
 
@@ -39,16 +40,17 @@ async def test_first_and_incremental_sync_make_destination_equal(
     assert engine.progress["contacts"].read < 5000, "the second read was incremental"
 
 
-async def test_late_commit_with_older_cursor_is_delivered(
-    pg: asyncpg.Connection, pg_schema: str, tmp_path: Path
-) -> None:
-    """A row committed after newer rows were read, carrying an older updated_at, still arrives."""
+async def _late_commit_scenario(
+    pg: asyncpg.Connection, pg_schema: str, tmp_path: Path, lookback: str
+) -> set[int]:
+    """Commit row 900 after row 901 was synced, with an older cursor; return the ids >= 900."""
     await create_contacts(pg, pg_schema, "src")
     await create_contacts(pg, pg_schema, "dst")
     await fill_contacts(pg, pg_schema, "src", 100)
     path = write_workspace(tmp_path, pg_schema)
+    path.write_text(path.read_text().replace("lookback: 5m", f"lookback: {lookback}"))
     await _sync(path)
-    late = await asyncpg.connect(dsn=_dsn(pg))
+    late = await asyncpg.connect(PG_DSN)
     try:
         transaction = late.transaction()
         await transaction.start()
@@ -66,8 +68,14 @@ async def test_late_commit_with_older_cursor_is_delivered(
     finally:
         await late.close()
     await _sync(path)
-    ids = {row[0] for row in await pg.fetch(f"SELECT id FROM {pg_schema}.dst WHERE id >= 900")}
-    assert ids == {900, 901}
+    return {row[0] for row in await pg.fetch(f"SELECT id FROM {pg_schema}.dst WHERE id >= 900")}
+
+
+async def test_late_commit_with_older_cursor_is_delivered(
+    pg: asyncpg.Connection, pg_schema: str, tmp_path: Path
+) -> None:
+    """A row committed after newer rows were read, carrying an older updated_at, still arrives."""
+    assert await _late_commit_scenario(pg, pg_schema, tmp_path, "5m") == {900, 901}
     assert await checksum(pg, pg_schema, "dst") == await checksum(pg, pg_schema, "src")
 
 
@@ -75,31 +83,7 @@ async def test_late_commit_is_missed_without_lookback(
     pg: asyncpg.Connection, pg_schema: str, tmp_path: Path
 ) -> None:
     """The control: with no look-back window the late row is lost, so the test above can fail."""
-    await create_contacts(pg, pg_schema, "src")
-    await create_contacts(pg, pg_schema, "dst")
-    await fill_contacts(pg, pg_schema, "src", 10)
-    path = write_workspace(tmp_path, pg_schema)
-    path.write_text(path.read_text().replace("lookback: 5m", "lookback: 0s"))
-    await _sync(path)
-    late = await asyncpg.connect(dsn=_dsn(pg))
-    try:
-        transaction = late.transaction()
-        await transaction.start()
-        await late.execute(
-            f"INSERT INTO {pg_schema}.src VALUES "
-            "(900, 'l@x.com', 'L', 'lead', 1, '{}', '{}', now())"
-        )
-        await pg.execute(
-            f"INSERT INTO {pg_schema}.src VALUES (901, 'e@x.com', 'E', 'lead', 1, '{{}}', '{{}}', "
-            "now() + interval '1 second')"
-        )
-        await _sync(path)
-        await transaction.commit()
-    finally:
-        await late.close()
-    await _sync(path)
-    ids = {row[0] for row in await pg.fetch(f"SELECT id FROM {pg_schema}.dst WHERE id >= 900")}
-    assert ids == {901}
+    assert await _late_commit_scenario(pg, pg_schema, tmp_path, "0s") == {901}
 
 
 async def test_rejected_rows_are_dead_lettered_and_replayed_after_the_fix(
@@ -129,12 +113,6 @@ async def test_rejected_rows_are_dead_lettered_and_replayed_after_the_fix(
     await _sync(path)
     assert await checksum(pg, pg_schema, "dst") == await checksum(pg, pg_schema, "src")
     assert await admin.list_dead_letters(workspace, flow=None, status="open", limit=10) == []
-
-
-def _dsn(connection: asyncpg.Connection) -> str:
-    from tests.conftest import PG_DSN
-
-    return PG_DSN
 
 
 async def test_a_commit_landing_between_the_last_page_and_the_window_digest_is_not_lost(

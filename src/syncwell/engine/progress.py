@@ -24,6 +24,7 @@ class FlowProgress:
     reads: int = 0
     last_read_at: float | None = None
     intake_done: bool = False
+    gave_up: bool = False
 
     def rate(self, now: float) -> float:
         """Changes delivered per second since the run started."""

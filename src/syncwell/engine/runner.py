@@ -57,7 +57,12 @@ class Engine:
         self._upstream = upstream_flows(self.flows)
 
     async def run(self, *, once: bool = False, stop: asyncio.Event | None = None) -> None:
-        """Run until `stop` is set, or with `once` until every flow is read and delivered."""
+        """Run until `stop` is set, or with `once` until every flow is read and delivered.
+
+        With `once`, a flow whose reads or deliveries keep failing (the system's
+        `retry.max_attempts` times in a row) gives up instead of waiting forever: its progress
+        says `gave_up`, and its journaled changes wait for the next run.
+        """
         stop = stop or asyncio.Event()
         async with AsyncExitStack() as stack:
             store = await open_store(self.workspace.state)
@@ -172,6 +177,9 @@ class Engine:
                 else:
                     log.exception("read raised an unexpected error", flow=flow.name)
                 await _note_failure(store, flow.name, "read", error)
+                if once and failures >= retry.max_attempts:
+                    progress.gave_up = True  # a one-off run ends; what was read is journaled
+                    break
                 delay = backoff_delay(retry, min(failures - 1, 30), rng=rng)
                 await sleep_or_stop(self.clock, delay, stop)
                 continue
@@ -191,6 +199,8 @@ class Engine:
         self, delivery: FlowDelivery, flow: Flow, store: Store, stop: asyncio.Event, once: bool
     ) -> None:
         progress, arrived = self.progress[flow.name], self._arrived[flow.name]
+        attempts = self.workspace.systems[flow.destination].retry.max_attempts
+        deferred = 0
         while not stop.is_set():
             intake_done = progress.intake_done
             arrived.clear()
@@ -200,13 +210,18 @@ class Engine:
                 # Given up for now; the entries stay in the journal for the next try.
                 log.warning("delivery deferred", flow=flow.name, error=str(error))
                 await _note_failure(store, flow.name, "write", error)
+                deferred += 1
+                if once and deferred >= attempts:
+                    progress.gave_up = True  # a one-off run ends; the journal keeps the rest
+                    break
                 await wait_any(stop, timeout=1.0)
                 continue
+            deferred = 0
             if moved == 0:
                 if once and intake_done:
-                    self._delivered[flow.name].set()
-                    return
+                    break
                 await wait_any(arrived, stop, timeout=1.0)
+        self._delivered[flow.name].set()
 
 
 async def _note_failure(store: Store, flow: str, stage: str, error: BaseException) -> None:

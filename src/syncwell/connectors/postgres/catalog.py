@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import asyncpg
 
 from syncwell.connectors._sql import quote
+from syncwell.connectors._table import Table
 from syncwell.errors import IntegrationFatalError
 
-__all__ = ["Table", "describe"]
+__all__ = ["Table", "describe", "is_time", "not_null_fix"]
 
 _COLUMNS = """
 SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
@@ -28,43 +28,18 @@ GROUP BY i.indexrelid
 """
 
 
-@dataclass(frozen=True, slots=True)
-class Table:
-    """A table's qualified name, its columns with their SQL types, and its unique keys."""
+def is_time(table: Table, column: str) -> bool:
+    """Whether a look-back in seconds makes sense for this column."""
+    return table.types[column].startswith(("timestamp", "date"))
 
-    qualified: str
-    types: dict[str, str]
-    unique_keys: tuple[frozenset[str], ...]
-    not_null: frozenset[str]
 
-    def check_columns(self, columns: Sequence[str], role: str, system: str) -> None:
-        """Fail with the fix when a configured column is not in the table."""
-        missing = [column for column in columns if column not in self.types]
-        if missing:
-            raise IntegrationFatalError(
-                f"{role} column(s) {', '.join(missing)} not in table {self.qualified}; "
-                f"it has: {', '.join(self.types)}. Fix the flow in syncwell.yaml.",
-                system=system,
-            )
-
-    def check_key(self, key: Sequence[str], system: str) -> None:
-        """Fail with the fix when a key column allows NULL: such a record has no identity."""
-        nullable = [column for column in key if column not in self.not_null]
-        if nullable:
-            alter = "; ".join(
-                f"ALTER TABLE {self.qualified} ALTER COLUMN {quote(c)} SET NOT NULL"
-                for c in nullable
-            )
-            raise IntegrationFatalError(
-                f"key column(s) {', '.join(nullable)} of {self.qualified} allow NULL, and a "
-                f"record without a key cannot be synced idempotently; run {alter}, "
-                "or choose another key",
-                system=system,
-            )
-
-    def is_time(self, column: str) -> bool:
-        """Whether a look-back in seconds makes sense for this column."""
-        return self.types[column].startswith(("timestamp", "date"))
+def not_null_fix(table: Table, key: Sequence[str]) -> str:
+    """The statements that make a key's columns NOT NULL."""
+    return "run " + "; ".join(
+        f"ALTER TABLE {table.name} ALTER COLUMN {quote(c)} SET NOT NULL"
+        for c in key
+        if c not in table.not_null
+    )
 
 
 async def describe(connection: asyncpg.Connection, schema: str, name: str, system: str) -> Table:

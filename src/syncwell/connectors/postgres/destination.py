@@ -20,7 +20,6 @@ from syncwell.connectors._sql import column_list, quote, row_of
 from syncwell.connectors.postgres.catalog import Table, describe
 from syncwell.connectors.postgres.errors import translated
 from syncwell.connectors.postgres.settings import Settings
-from syncwell.errors import IntegrationFatalError
 from syncwell.types import ChangeBatch, Op, StreamSpec
 
 __all__ = ["PostgresDestination"]
@@ -75,20 +74,11 @@ class PostgresDestination:
                     table = await describe(
                         connection, self._settings.db_schema, stream.name, self._name
                     )
-                    self._check(stream, table, columns)
+                    table.check_columns(columns, "destination", self._name)
+                    table.check_unique(stream.key, self._name)
                     tombstones = await self._tombstones(connection, stream, table)
             self._plans[shape] = _build(stream, table, columns, tombstones)
         return self._plans[shape]
-
-    def _check(self, stream: StreamSpec, table: Table, columns: tuple[str, ...]) -> None:
-        table.check_columns(columns, "destination", self._name)
-        if frozenset(stream.key) not in table.unique_keys:
-            keys = ", ".join(quote(column) for column in stream.key)
-            raise IntegrationFatalError(
-                f"table {table.qualified} has no unique index on ({keys}), which idempotent "
-                f"upserts need; create one: CREATE UNIQUE INDEX ON {table.qualified} ({keys})",
-                system=self._name,
-            )
 
     async def _tombstones(
         self, connection: asyncpg.Connection, stream: StreamSpec, table: Table
@@ -98,7 +88,7 @@ class PostgresDestination:
         kept = [*stream.key, *([stream.version] if stream.version else [])]
         await connection.execute(
             f"CREATE TABLE IF NOT EXISTS {qualified} AS "
-            f"SELECT {column_list(kept)} FROM {table.qualified} WITH NO DATA"
+            f"SELECT {column_list(kept)} FROM {table.name} WITH NO DATA"
         )
         await connection.execute(
             f"CREATE UNIQUE INDEX IF NOT EXISTS {quote(name[:55] + '_key')} "
@@ -117,10 +107,10 @@ def _build(stream: StreamSpec, table: Table, columns: tuple[str, ...], tombstone
     create_stage = (
         f"CREATE TEMP TABLE IF NOT EXISTS {quote(stage)} ON COMMIT DELETE ROWS AS "
         f"SELECT {column_list(columns)}, NULL::boolean AS _sw_delete "
-        f"FROM {table.qualified} WITH NO DATA"
+        f"FROM {table.name} WITH NO DATA"
     )
     sql = build_merge(
-        target=table.qualified,
+        target=table.name,
         stage=quote(stage),
         tombstones=tombstones,
         columns=columns,

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Sequence
 import asyncpg
 
 from syncwell.connectors._sql import column_list, quote, row_of
-from syncwell.connectors.postgres.catalog import Table, describe
+from syncwell.connectors.postgres.catalog import Table, describe, is_time, not_null_fix
 from syncwell.connectors.postgres.errors import translated
 from syncwell.connectors.postgres.settings import Settings
 from syncwell.errors import IntegrationFatalError
@@ -67,10 +67,10 @@ class PostgresSource:
         with translated(self._name):
             count = await self._pool.fetchval(
                 "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)",
-                table.qualified,
+                table.name,
             )
             if count is None or count < 0:  # -1: the table was never vacuumed or analysed
-                count = await self._pool.fetchval(f"SELECT count(*) FROM {table.qualified}")
+                count = await self._pool.fetchval(f"SELECT count(*) FROM {table.name}")
         return None if count is None else int(count)
 
     async def read(
@@ -101,7 +101,7 @@ class PostgresSource:
                     )
             configured = [*stream.key, *filter(None, (stream.cursor, stream.version))]
             table.check_columns([*configured, *stream.columns], "source", self._name)
-            table.check_key(stream.key, self._name)
+            table.check_key(stream.key, self._name, not_null_fix(table, stream.key))
             self._tables[stream.name] = table
         return self._tables[stream.name]
 
@@ -122,7 +122,7 @@ class PostgresSource:
         else:
             since = checkpoint.get("since")
             after = _strings(checkpoint.get("after"))
-        select = f"SELECT {column_list(self._columns(stream, table))} FROM {table.qualified}"
+        select = f"SELECT {column_list(self._columns(stream, table))} FROM {table.name}"
         order = f"ORDER BY {column_list(stream.key)} LIMIT {int(stream.batch_size)}"
         first = f"{select} {order}"
         keyset = f"{select} WHERE {row_of(stream.key)} > {_params(stream.key, table)} {order}"
@@ -153,7 +153,7 @@ class PostgresSource:
         columns = self._columns(stream, table)
         order_by = (stream.cursor, *stream.key)
         position_at = [columns.index(column) for column in order_by]
-        select = f"SELECT {column_list(columns)} FROM {table.qualified}"
+        select = f"SELECT {column_list(columns)} FROM {table.name}"
         order = f"ORDER BY {column_list(order_by)} LIMIT {int(stream.batch_size)}"
         keyset = f"{select} WHERE {row_of(order_by)} > {_params(order_by, table)} {order}"
         if cursor is None:
@@ -215,14 +215,14 @@ class PostgresSource:
     ) -> str | None:
         if stream.cursor is None:
             return None
-        query = f"SELECT max({quote(stream.cursor)})::text FROM {table.qualified}"
+        query = f"SELECT max({quote(stream.cursor)})::text FROM {table.name}"
         with translated(self._name):
             value = await connection.fetchval(query)
         return None if value is None else str(value)
 
     def _lookback(self, stream: StreamSpec, table: Table) -> str:
         assert stream.cursor is not None
-        if not table.is_time(stream.cursor) or stream.lookback_s <= 0:
+        if not is_time(table, stream.cursor) or stream.lookback_s <= 0:
             return ""
         seconds = float(stream.lookback_s)
         return f"- interval '{seconds} seconds'"
@@ -246,7 +246,7 @@ class PostgresSource:
         upper = f"{row_of(order_by)} <= {_params(order_by, table, start=2)}"
         query = (
             f"SELECT count(*)::text || ':' || coalesce(sum(hashtextextended("
-            f"{row_of(order_by)}::text, 0)), 0)::text FROM {table.qualified} "
+            f"{row_of(order_by)}::text, 0)), 0)::text FROM {table.name} "
             f"WHERE {lower} AND {upper}"
         )
         with translated(self._name):

@@ -10,7 +10,6 @@ from syncwell.connectors._merge import MergeSql, build_merge
 from syncwell.connectors._sql import column_list, quote
 from syncwell.connectors.sqlite.database import SqliteDatabase, to_sqlite
 from syncwell.connectors.sqlite.schema import describe
-from syncwell.errors import IntegrationFatalError
 from syncwell.types import ChangeBatch, Op, StreamSpec
 
 __all__ = ["SqliteDestination"]
@@ -68,13 +67,7 @@ class SqliteDestination:
         if shape not in self._plans:
             table = describe(connection, stream.name, self._db.name)
             table.check_columns(columns, "destination", self._db.name)
-            if frozenset(stream.key) not in table.unique_keys:
-                keys = column_list(stream.key)
-                raise IntegrationFatalError(
-                    f"table {stream.name} has no unique index on ({keys}), which idempotent "
-                    f"upserts need: CREATE UNIQUE INDEX ON {quote(stream.name)} ({keys})",
-                    system=self._db.name,
-                )
+            table.check_unique(stream.key, self._db.name)
             tombstones = quote(f"_syncwell_deleted_{stream.name}")
             kept = [*stream.key, *([stream.version] if stream.version else [])]
             connection.execute(

@@ -16,10 +16,14 @@ from functools import partial
 
 from syncwell.connectors._sql import column_list, quote, row_of
 from syncwell.connectors.sqlite.database import SqliteDatabase
-from syncwell.connectors.sqlite.schema import SqliteTable, describe
+from syncwell.connectors.sqlite.schema import NOT_NULL_FIX, Table, describe
 from syncwell.types import ChangeBatch, Checkpoint, JSONValue, Row, StreamSpec
 
 __all__ = ["SqliteSource"]
+
+
+def _declared(table: Table, column: str) -> str:
+    return table.types.get(column, "").upper()
 
 
 def _behind(value: JSONValue, seconds: float, declared: str) -> JSONValue:
@@ -43,7 +47,7 @@ class SqliteSource:
 
     def __init__(self, database: SqliteDatabase) -> None:
         self._db = database
-        self._tables: dict[str, SqliteTable] = {}
+        self._tables: dict[str, Table] = {}
         self._reading = asyncio.Lock()
 
     async def aclose(self) -> None:
@@ -51,7 +55,7 @@ class SqliteSource:
 
     async def estimate(self, stream: StreamSpec) -> int | None:
         table = await self._table(stream)
-        query = f"SELECT count(*) FROM {quote(table.name)}"
+        query = f"SELECT count(*) FROM {table.name}"
         return int(await self._db.run(lambda c: c.execute(query).fetchone()[0]))
 
     async def read(
@@ -94,10 +98,10 @@ class SqliteSource:
             if checkpoint.get("window") != await self._window(stream, table, start):
                 start, lower = (
                     None,
-                    _behind(cursor, stream.lookback_s, table.declared(stream.cursor)),
+                    _behind(cursor, stream.lookback_s, _declared(table, stream.cursor)),
                 )
         elif cursor is not None:
-            lower = _behind(cursor, stream.lookback_s, table.declared(stream.cursor))
+            lower = _behind(cursor, stream.lookback_s, _declared(table, stream.cursor))
         position: list[JSONValue] | None = start
         async for rows, position in self._pages(stream, columns, order_by, start, lower):
             mark = {"phase": "incremental", "cursor": position[0], "key": position[1:]}
@@ -107,12 +111,12 @@ class SqliteSource:
             final = {"phase": "incremental", "cursor": position[0], "key": position[1:]}
             yield ChangeBatch(columns, []), {**final, "window": window}
 
-    async def _table(self, stream: StreamSpec) -> SqliteTable:
+    async def _table(self, stream: StreamSpec) -> Table:
         if stream.name not in self._tables:
             table = await self._db.run(lambda c: describe(c, stream.name, self._db.name))
             configured = [*stream.key, *filter(None, (stream.cursor, stream.version))]
             table.check_columns([*configured, *stream.columns], "source", self._db.name)
-            table.check_key(stream.key, self._db.name)
+            table.check_key(stream.key, self._db.name, NOT_NULL_FIX)
             self._tables[stream.name] = table
         return self._tables[stream.name]
 
@@ -154,13 +158,11 @@ class SqliteSource:
         value: JSONValue = await self._db.run(lambda c: c.execute(query).fetchone()[0])
         return value
 
-    async def _window(
-        self, stream: StreamSpec, table: SqliteTable, position: list[JSONValue]
-    ) -> str:
+    async def _window(self, stream: StreamSpec, table: Table, position: list[JSONValue]) -> str:
         """A count and hash of the rows in the look-back window behind `position`."""
         assert stream.cursor is not None
         order_by = (stream.cursor, *stream.key)
-        lower = _behind(position[0], stream.lookback_s, table.declared(stream.cursor))
+        lower = _behind(position[0], stream.lookback_s, _declared(table, stream.cursor))
         marks = ", ".join("?" * len(order_by))
         query = (
             f"SELECT {column_list(order_by)} FROM {quote(stream.name)} "

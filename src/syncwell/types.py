@@ -14,6 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from syncwell import copytext
+
 __all__ = [
     "Change",
     "ChangeBatch",
@@ -53,6 +55,8 @@ class StreamSpec:
         version: the column that orders versions of a record; newer never loses to older.
         lookback_s: how far behind its cursor an incremental read starts again, in seconds.
         batch_size: records per read page and per write.
+        copy_text: read pages as PostgreSQL text COPY (`ChangeBatch.copy_text`); the engine
+            asks for it when both ends of a flow are PostgreSQL.
     """
 
     name: str
@@ -62,6 +66,7 @@ class StreamSpec:
     version: str | None = None
     lookback_s: float = 0.0
     batch_size: int = 5000
+    copy_text: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +78,19 @@ class ChangeBatch:
         rows: the records' values.
         ops: one `Op` per row; `None` means every row is an upsert, the common case kept cheap.
         observed_at: when the source saw these changes (Unix seconds), for freshness.
+        copy_text: instead of `rows`, the records as PostgreSQL text COPY lines (upserts
+            only, values as PostgreSQL prints them); see `syncwell.copytext`.
     """
 
     columns: tuple[str, ...]
     rows: Sequence[Row]
     ops: Sequence[Op] | None = None
     observed_at: float = field(default_factory=time.time)
+    copy_text: bytes | None = None
 
     def __len__(self) -> int:
+        if self.copy_text is not None:
+            return copytext.line_count(self.copy_text)
         return len(self.rows)
 
     def op(self, index: int) -> Op:
@@ -89,8 +99,19 @@ class ChangeBatch:
 
     def select(self, indexes: Sequence[int]) -> ChangeBatch:
         """A batch of just these rows, in the given order."""
+        if self.copy_text is not None:
+            lines = copytext.split_lines(self.copy_text)
+            chosen = copytext.join_lines([lines[i] for i in indexes])
+            return ChangeBatch(self.columns, (), None, self.observed_at, chosen)
         ops = None if self.ops is None else [self.ops[i] for i in indexes]
         return ChangeBatch(self.columns, [self.rows[i] for i in indexes], ops, self.observed_at)
+
+    def decoded(self) -> ChangeBatch:
+        """The same changes as rows of values (text, for a COPY batch)."""
+        if self.copy_text is None:
+            return self
+        rows = [copytext.parse_line(line) for line in copytext.split_lines(self.copy_text)]
+        return ChangeBatch(self.columns, rows, None, self.observed_at)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,8 +38,13 @@ def build_merge(
     key: Sequence[str],
     version: str | None,
     distinct: Distinct,
+    newest_first: str | None = None,
 ) -> MergeSql:
-    """The merge of `stage` into `target` (all names already quoted and qualified)."""
+    """The merge of `stage` into `target` (all names already quoted and qualified).
+
+    With `newest_first` (an ORDER BY tail such as ``s._sw_seq DESC``), the stage may hold
+    several changes per key: the merge keeps the newest of each (PostgreSQL's DISTINCT ON).
+    """
     values = [column for column in columns if column not in key]
     same_key = f"{row_of(key, 'd')} = {row_of(key, 's')}"
     changed = distinct(values, "t", "excluded") if values else "FALSE"
@@ -54,10 +59,16 @@ def build_merge(
         delete_guard = f"(t.{v} IS NULL OR t.{v} <= s.{v})"
     updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in values)
     on_conflict = f"DO UPDATE SET {updates} WHERE {newer}" if values else "DO NOTHING"
+    select = f"SELECT {column_list(columns, 's')}"
+    order = ""
+    if newest_first is not None:
+        select = f"SELECT DISTINCT ON ({column_list(key, 's')}) {column_list(columns, 's')}"
+        by_version = f"s.{quote(version)} DESC NULLS LAST, " if version else ""
+        order = f" ORDER BY {column_list(key, 's')}, {by_version}{newest_first}"
     merge = (
         f"INSERT INTO {target} AS t ({column_list(columns)}) "
-        f"SELECT {column_list(columns, 's')} FROM {stage} s "
-        f"WHERE NOT s._sw_delete AND NOT EXISTS (SELECT 1 FROM {tombstones} d WHERE {tombstoned}) "
+        f"{select} FROM {stage} s WHERE NOT coalesce(s._sw_delete, FALSE) AND NOT EXISTS "
+        f"(SELECT 1 FROM {tombstones} d WHERE {tombstoned}){order} "
         f"ON CONFLICT ({column_list(key)}) {on_conflict}"
     )
     delete = (

@@ -24,8 +24,15 @@ def key_getter(columns: Sequence[str], key: Sequence[str]) -> Callable[[Row], ob
 def coalesce(
     batches: Sequence[ChangeBatch], key: Sequence[str], version: str | None
 ) -> ChangeBatch:
-    """One change per key, the newest, from batches that share their columns (in source order)."""
+    """One change per key, the newest, from batches that share their columns (in source order).
+
+    COPY-text batches are joined as they are: their destination keeps the newest per key in
+    SQL (DISTINCT ON), where it costs nothing per record in Python.
+    """
     columns = batches[0].columns
+    if batches[0].copy_text is not None:
+        joined = b"".join(batch.copy_text or b"" for batch in batches)
+        return ChangeBatch(columns, (), None, min(b.observed_at for b in batches), joined)
     key_of = key_getter(columns, key)
     latest: dict[object, tuple[Row, Op]] = {}
     total = 0

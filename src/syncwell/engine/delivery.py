@@ -10,6 +10,7 @@ written. Entries leave the journal only in the transaction that records their de
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
 from dataclasses import dataclass, field
@@ -75,9 +76,9 @@ class FlowDelivery:
         entries = await self._journal.pending(route.flow, max_changes=route.source.batch_size)
         if not entries:
             return 0
-        # A batch holds one column set; the next set waits its turn, keeping journal order.
-        columns = entries[0].batch.columns
-        entries = list(takewhile(lambda entry: entry.batch.columns == columns, entries))
+        # A batch holds one shape (columns, rows or COPY text); the next waits its turn.
+        shape = _shape(entries[0].batch)
+        entries = list(takewhile(lambda entry: _shape(entry.batch) == shape, entries))
         started, before = self._clock.wall(), self._retrier.stats
         batch = coalesce([e.batch for e in entries], route.source.key, route.source.version)
         tally = _Tally()
@@ -128,11 +129,8 @@ class FlowDelivery:
         await self._wait_for_breaker()
         await route.limiter.acquire()
         tally.attempts += 1
-        renamed = ChangeBatch(
-            tuple(route.renames.get(c, c) for c in batch.columns),
-            batch.rows,
-            batch.ops,
-            batch.observed_at,
+        renamed = dataclasses.replace(
+            batch, columns=tuple(route.renames.get(c, c) for c in batch.columns)
         )
         try:
             await route.writer.write(route.destination, renamed)
@@ -172,12 +170,12 @@ class FlowDelivery:
         self, batch: ChangeBatch, error: RecordRejectedError, attempts: int
     ) -> DeadLetterDraft:
         route = self._route
-        row = batch.rows[0]
+        row = batch.decoded().rows[0]  # kept as it came, so a replay travels the same way
         key = key_getter(batch.columns, route.source.key)(row)
         version = route.source.version
         log.warning("dead-lettered", flow=route.flow, key=key, reason=error.reason)
         return DeadLetterDraft(
-            key=json.dumps(key, default=str),
+            key=_key_text(key),
             op=batch.op(0),
             version="" if version is None else str(row[batch.columns.index(version)]),
             batch=batch,
@@ -185,6 +183,17 @@ class FlowDelivery:
             error_class=type(error).__name__,
             attempts=attempts,
         )
+
+
+def _key_text(key: object) -> str:
+    """A key as people read it: `42`, or `["eu", "42"]` for a key of several columns."""
+    if isinstance(key, tuple):
+        return json.dumps([str(part) for part in key])
+    return str(key)
+
+
+def _shape(batch: ChangeBatch) -> tuple[tuple[str, ...], bool]:
+    return batch.columns, batch.copy_text is None
 
 
 async def sleep_or_stop(clock: Clock, seconds: float, stop: asyncio.Event) -> None:

@@ -9,6 +9,7 @@ system and the circuit breaker of each destination.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
@@ -23,7 +24,7 @@ from syncwell.engine.policies import CircuitBreaker, RateLimiter, backoff_delay
 from syncwell.engine.progress import FlowProgress
 from syncwell.errors import ConnectorError, StoreError, TransientError
 from syncwell.store import Store, open_store
-from syncwell.types import Clock, SystemClock
+from syncwell.types import Clock, StreamSpec, SystemClock
 from syncwell.workspace import Flow, Mode, Workspace
 
 __all__ = ["Engine"]
@@ -138,7 +139,7 @@ class Engine:
         system = self.workspace.systems[flow.destination]
         route = Route(
             flow=flow.name,
-            source=flow.source_spec(),
+            source=self._source_spec(flow),
             destination=flow.destination_spec(),
             renames=dict(flow.fields),
             writer=destinations[flow.destination],
@@ -147,6 +148,12 @@ class Engine:
             retry=system.retry,
         )
         return FlowDelivery(route, store.journal, self.progress[flow.name], self.clock)
+
+    def _source_spec(self, flow: Flow) -> StreamSpec:
+        """The flow's read; pages travel as COPY text when both ends are PostgreSQL."""
+        systems = self.workspace.systems
+        both_postgres = systems[flow.source].kind == systems[flow.destination].kind == "postgres"
+        return dataclasses.replace(flow.source_spec(), copy_text=both_postgres)
 
     async def _intake_loop(
         self, flow: Flow, source: Source, store: Store, stop: asyncio.Event, once: bool
@@ -162,7 +169,7 @@ class Engine:
             try:
                 incremental = await take_in(
                     flow.name,
-                    flow.source_spec(),
+                    self._source_spec(flow),
                     source,
                     store.journal,
                     progress,

@@ -92,7 +92,7 @@ _OPS_BACK = (Op.UPSERT, Op.DELETE)
 def encode_batch(batch: ChangeBatch) -> bytes:
     """The journal's bytes for a batch."""
     ops = None if batch.ops is None else bytes(_OPS[op] for op in batch.ops)
-    document = (_FORMAT, batch.columns, batch.rows, ops, batch.observed_at)
+    document = (_FORMAT, batch.columns, batch.rows, ops, batch.observed_at, batch.copy_text)
     packed: bytes = msgpack.packb(document, default=_default, datetime=True)
     return packed
 
@@ -100,7 +100,7 @@ def encode_batch(batch: ChangeBatch) -> bytes:
 def decode_batch(payload: bytes) -> ChangeBatch:
     """The batch that `encode_batch` wrote."""
     try:
-        version, columns, rows, ops, observed_at = msgpack.unpackb(
+        version, columns, rows, ops, observed_at, copy_text = msgpack.unpackb(
             payload, ext_hook=_ext_hook, timestamp=3, use_list=False, strict_map_key=False
         )
     except (ValueError, msgpack.UnpackException) as error:
@@ -115,4 +115,5 @@ def decode_batch(payload: bytes) -> ChangeBatch:
         cast("tuple[Row, ...]", rows),
         None if ops is None else [_OPS_BACK[b] for b in ops],
         observed_at,
+        copy_text,
     )

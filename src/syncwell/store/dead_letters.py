@@ -41,7 +41,7 @@ class DeadLetter:
     @property
     def data(self) -> dict[str, object]:
         """The change's values by column."""
-        return dict(zip(self.batch.columns, self.batch.rows[0], strict=True))
+        return dict(zip(self.batch.columns, self.batch.decoded().rows[0], strict=True))
 
 
 class DeadLetters:

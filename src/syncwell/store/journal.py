@@ -201,7 +201,7 @@ async def _not_yet_dead(
 
 def _content(batch: ChangeBatch) -> tuple[object, ...]:
     """What a change says, without when it was seen."""
-    return (batch.columns, tuple(batch.rows), tuple(batch.ops or ()))
+    return (batch.columns, tuple(batch.rows), tuple(batch.ops or ()), batch.copy_text)
 
 
 def _fields(record: DeliveryRecord) -> dict[str, object]:

@@ -70,7 +70,7 @@ dead_letters = Table(
     metadata,
     Column("id", _Id, primary_key=True, autoincrement=True),
     Column("flow", String(200), nullable=False),
-    Column("key", Text, nullable=False, doc="the record key, as JSON text"),
+    Column("key", Text, nullable=False, doc="the key as text; a JSON list if several columns"),
     Column("op", String(10), nullable=False),
     Column("version", Text, nullable=False),
     Column("payload", LargeBinary, nullable=False, doc="a one-change ChangeBatch"),

@@ -22,6 +22,9 @@ async def _pool(name: str, settings: Settings) -> asyncpg.Pool:
             server_settings={
                 "statement_timeout": str(int(settings.statement_timeout_s * 1000)),
                 "application_name": f"syncwell:{name}",
+                # Text COPY between systems: dates in ISO form, floats exact, everywhere.
+                "DateStyle": "ISO",
+                "extra_float_digits": "3",
             },
         )
     assert pool is not None

@@ -10,6 +10,7 @@ replay, a retry) cannot bring the record back.
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,9 @@ from syncwell.connectors.postgres.settings import Settings
 from syncwell.types import ChangeBatch, Op, StreamSpec
 
 __all__ = ["PostgresDestination"]
+
+
+_STAGE_MISSING = "SELECT to_regclass($1) IS NULL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,22 +53,38 @@ class PostgresDestination:
 
     async def write(self, stream: StreamSpec, batch: ChangeBatch) -> None:
         plan = await self._plan(stream, batch.columns)
-        if batch.ops is None:
-            records: list[tuple[object, ...]] = [(*row, False) for row in batch.rows]
+        deletes = batch.ops is not None and Op.DELETE in batch.ops
+        with translated(self._name):
+            async with self._pool.acquire() as connection, connection.transaction():
+                # Made once per connection (temporary objects live as long as it does).
+                if await connection.fetchval(_STAGE_MISSING, f"pg_temp.{quote(plan.stage)}"):
+                    await connection.execute(plan.create_stage)
+                await self._stage(connection, plan, batch)
+                if deletes:
+                    await connection.execute(plan.sql.remember_deleted)
+                    await connection.execute(plan.sql.delete)
+                await connection.execute(plan.sql.merge)
+
+    async def _stage(self, connection: asyncpg.Connection, plan: _Plan, batch: ChangeBatch) -> None:
+        """COPY the batch into the staging table, as it came when it is COPY text already."""
+        if batch.copy_text is not None:
+            await connection.copy_to_table(
+                plan.stage,
+                source=io.BytesIO(batch.copy_text),  # bytes alone would be read as a path
+                columns=list(plan.columns),
+                format="text",
+            )
+        elif batch.ops is None:  # upserts only: _sw_delete stays NULL, no row is copied
+            await connection.copy_records_to_table(
+                plan.stage, records=batch.rows, columns=list(plan.columns)
+            )
         else:
             records = [
                 (*row, op is Op.DELETE) for row, op in zip(batch.rows, batch.ops, strict=True)
             ]
-        with translated(self._name):
-            async with self._pool.acquire() as connection, connection.transaction():
-                await connection.execute(plan.create_stage)
-                await connection.copy_records_to_table(
-                    plan.stage, records=records, columns=[*plan.columns, "_sw_delete"]
-                )
-                if batch.ops is not None and Op.DELETE in batch.ops:
-                    await connection.execute(plan.sql.remember_deleted)
-                    await connection.execute(plan.sql.delete)
-                await connection.execute(plan.sql.merge)
+            await connection.copy_records_to_table(
+                plan.stage, records=records, columns=[*plan.columns, "_sw_delete"]
+            )
 
     async def _plan(self, stream: StreamSpec, columns: tuple[str, ...]) -> _Plan:
         shape = (stream.name, columns)
@@ -105,9 +125,13 @@ def _build(stream: StreamSpec, table: Table, columns: tuple[str, ...], tombstone
     digest = hashlib.sha1(repr((stream.name, columns)).encode()).hexdigest()[:12]  # noqa: S324
     stage = f"_sw_stage_{digest}"
     create_stage = (
-        f"CREATE TEMP TABLE IF NOT EXISTS {quote(stage)} ON COMMIT DELETE ROWS AS "
-        f"SELECT {column_list(columns)}, NULL::boolean AS _sw_delete "
-        f"FROM {table.name} WITH NO DATA"
+        f"CREATE TEMP TABLE {quote(stage)} ON COMMIT DELETE ROWS AS "
+        f"SELECT {column_list(columns)}, NULL::boolean AS _sw_delete, "
+        f"0::bigint AS _sw_seq FROM {table.name} WITH NO DATA; "
+        # Arrival order, for keeping the newest of several changes to a key in one batch.
+        f"CREATE TEMP SEQUENCE {quote(stage + '_seq')}; "
+        f"ALTER TABLE {quote(stage)} ALTER COLUMN _sw_seq "
+        f"SET DEFAULT nextval('{quote(stage + '_seq')}')"
     )
     sql = build_merge(
         target=table.name,
@@ -117,5 +141,6 @@ def _build(stream: StreamSpec, table: Table, columns: tuple[str, ...], tombstone
         key=stream.key,
         version=stream.version,
         distinct=_distinct,
+        newest_first="s._sw_seq DESC",
     )
     return _Plan(stage, create_stage, sql, columns)

@@ -27,10 +27,10 @@ def translated(system: str, flow: str = "") -> Iterator[None]:
         yield
     except asyncpg.PostgresError as error:
         state = str(getattr(error, "sqlstate", "") or "")
-        message = f"{type(error).__name__} ({state}): {error}"
+        message = _short(f"{type(error).__name__} ({state}): {error}")
         if state.startswith(_REJECTED_CLASSES):
             raise RecordRejectedError(
-                message, system=system, flow=flow, reason=str(error)
+                message, system=system, flow=flow, reason=_short(str(error))
             ) from error
         if state.startswith(_TRANSIENT_CLASSES):
             raise TransientError(message, system=system, flow=flow) from error
@@ -40,9 +40,14 @@ def translated(system: str, flow: str = "") -> Iterator[None]:
     except (asyncpg.DataError, TypeError, ValueError, OverflowError) as error:
         # Raised while encoding a value for the wire (text for an int column, an int past
         # int32): the record does not fit the destination; splitting the batch finds it.
-        message = f"{type(error).__name__}: {error}"
+        message = _short(f"{type(error).__name__}: {error}")
         raise RecordRejectedError(message, system=system, flow=flow, reason=message) from error
     except (TimeoutError, OSError, asyncpg.InterfaceError) as error:
         raise TransientError(
-            f"{type(error).__name__}: {error}", system=system, flow=flow
+            _short(f"{type(error).__name__}: {error}"), system=system, flow=flow
         ) from error
+
+
+def _short(text: str, limit: int = 600) -> str:
+    """An error's text, cut so a driver that quotes a whole batch cannot flood the logs."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more chars)"

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
 
+from syncwell import copytext
 from syncwell.connectors._sql import column_list, quote, row_of
 from syncwell.connectors.postgres.catalog import Table, describe, is_time, not_null_fix
 from syncwell.connectors.postgres.errors import translated
@@ -128,11 +129,11 @@ class PostgresSource:
         keyset = f"{select} WHERE {row_of(stream.key)} > {_params(stream.key, table)} {order}"
         columns = self._columns(stream, table)
         key_at = [columns.index(column) for column in stream.key]
-        async for rows in self._pages(
-            connection, (first if after is None else keyset, keyset), after, key_at
-        ):
-            last_key: list[JSONValue] = [_text(rows[-1][i]) for i in key_at]
-            yield _batch(columns, rows), {"phase": "full", "after": last_key, "since": since}
+        queries = (first if after is None else keyset, keyset)
+        pages = self._pages(connection, stream, columns, queries, after, key_at)
+        async for batch, last_key in pages:
+            after_key: list[JSONValue] = list(last_key)
+            yield batch, {"phase": "full", "after": after_key, "since": since}
         done: Checkpoint = (
             {"phase": "incremental", "cursor": since, "key": None, "window": None}
             if stream.cursor is not None
@@ -167,9 +168,10 @@ class PostgresSource:
             first = f"{select} WHERE {quote(stream.cursor)} >= {_params([stream.cursor], table)}"
             first, start = f"{first} {back} {order}", [cursor]
         position: list[str] | None = None
-        async for rows in self._pages(connection, (first, keyset), start, position_at):
-            position = [_text(rows[-1][i]) for i in position_at]
-            yield _batch(columns, rows), _incremental_mark(position, None)
+        queries = (first, keyset)
+        pages = self._pages(connection, stream, columns, queries, start, position_at)
+        async for batch, position in pages:
+            yield batch, _incremental_mark(position, None)
         if position is None:
             if cursor is None or key is None:
                 return
@@ -180,23 +182,32 @@ class PostgresSource:
     async def _pages(
         self,
         connection: asyncpg.Connection,
+        stream: StreamSpec,
+        columns: tuple[str, ...],
         queries: tuple[str, str],
         start: list[str] | None,
         position_at: list[int],
-    ) -> AsyncIterator[list[Row]]:
-        """Pages of rows; the next page is fetched while the engine journals this one."""
+    ) -> AsyncIterator[tuple[ChangeBatch, list[str]]]:
+        """Pages with the position after each; the next page is fetched while the engine
+        journals this one."""
 
-        async def fetch(query: str, args: list[str]) -> list[Row]:
+        async def fetch(query: str, args: list[str]) -> tuple[ChangeBatch, list[str]] | None:
             with translated(self._name):
+                if stream.copy_text:
+                    return await _copy_page(connection, query, args, position_at, columns)
                 records = await connection.fetch(query, *args)
-            return [tuple(record) for record in records]
+            if not records:
+                return None
+            rows = [tuple(record) for record in records]
+            position = [_text(rows[-1][i]) for i in position_at]
+            return _batch(columns, rows), position
 
         first, keyset = queries
         pending = asyncio.ensure_future(fetch(first, start or []))
         previous: list[str] | None = None
         try:
-            while rows := await pending:
-                position = [_text(rows[-1][i]) for i in position_at]
+            while page := await pending:
+                batch, position = page
                 if position == previous:
                     raise IntegrationFatalError(
                         f"the read made no progress at position {position}: a cursor or key "
@@ -206,7 +217,7 @@ class PostgresSource:
                     )
                 previous = position
                 pending = asyncio.ensure_future(fetch(keyset, position))
-                yield rows
+                yield batch, position
         finally:
             pending.cancel()
 
@@ -256,6 +267,28 @@ class PostgresSource:
 def _incremental_mark(position: list[str], window: str | None) -> Checkpoint:
     key: list[JSONValue] = list(position[1:])
     return {"phase": "incremental", "cursor": position[0], "key": key, "window": window}
+
+
+async def _copy_page(
+    connection: asyncpg.Connection,
+    query: str,
+    args: list[str],
+    position_at: list[int],
+    columns: tuple[str, ...],
+) -> tuple[ChangeBatch, list[str]] | None:
+    """One page as PostgreSQL text COPY, and the position its last line holds."""
+    chunks: list[bytes] = []
+
+    async def sink(chunk: bytes) -> None:
+        chunks.append(chunk)
+
+    await connection.copy_from_query(query, *args, output=sink, format="text")
+    data = b"".join(chunks)
+    if not data:
+        return None
+    last = copytext.parse_line(data[data.rfind(b"\n", 0, len(data) - 1) + 1 : -1])
+    position = [str(last[i]) for i in position_at]
+    return ChangeBatch(columns, (), None, time.time(), data), position
 
 
 def _batch(columns: tuple[str, ...], rows: list[Row]) -> ChangeBatch:

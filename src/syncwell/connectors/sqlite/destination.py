@@ -30,6 +30,7 @@ class SqliteDestination:
         await self._db.close()
 
     async def write(self, stream: StreamSpec, batch: ChangeBatch) -> None:
+        batch = batch.decoded()  # a COPY-text batch (a replayed postgres dead letter) as text
         ops = batch.ops or [Op.UPSERT] * len(batch.rows)
         records = [
             (*map(to_sqlite, row), op is Op.DELETE) for row, op in zip(batch.rows, ops, strict=True)

@@ -80,6 +80,8 @@ class ChangeBatch:
         observed_at: when the source saw these changes (Unix seconds), for freshness.
         copy_text: instead of `rows`, the records as PostgreSQL text COPY lines (upserts
             only, values as PostgreSQL prints them); see `syncwell.copytext`.
+        keys_repeat: the batch may hold several changes to one key (COPY-text pages joined
+            for one delivery); the destination must keep the newest of each.
     """
 
     columns: tuple[str, ...]
@@ -87,6 +89,7 @@ class ChangeBatch:
     ops: Sequence[Op] | None = None
     observed_at: float = field(default_factory=time.time)
     copy_text: bytes | None = None
+    keys_repeat: bool = False
 
     def __len__(self) -> int:
         if self.copy_text is not None:
@@ -102,7 +105,7 @@ class ChangeBatch:
         if self.copy_text is not None:
             lines = copytext.split_lines(self.copy_text)
             chosen = copytext.join_lines([lines[i] for i in indexes])
-            return ChangeBatch(self.columns, (), None, self.observed_at, chosen)
+            return ChangeBatch(self.columns, (), None, self.observed_at, chosen, self.keys_repeat)
         ops = None if self.ops is None else [self.ops[i] for i in indexes]
         return ChangeBatch(self.columns, [self.rows[i] for i in indexes], ops, self.observed_at)
 

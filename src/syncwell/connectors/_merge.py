@@ -23,6 +23,8 @@ class MergeSql:
     remember_deleted: str
     merge: str
     delete: str
+    merge_newest: str
+    """The merge for a stage with several changes per key: keeps the newest of each."""
 
 
 Distinct = Callable[[Sequence[str], str, str], str]
@@ -59,18 +61,23 @@ def build_merge(
         delete_guard = f"(t.{v} IS NULL OR t.{v} <= s.{v})"
     updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in values)
     on_conflict = f"DO UPDATE SET {updates} WHERE {newer}" if values else "DO NOTHING"
-    select = f"SELECT {column_list(columns, 's')}"
-    order = ""
+
+    def merge(select: str, order: str) -> str:
+        return (
+            f"INSERT INTO {target} AS t ({column_list(columns)}) "
+            f"{select} FROM {stage} s WHERE NOT coalesce(s._sw_delete, FALSE) AND NOT EXISTS "
+            f"(SELECT 1 FROM {tombstones} d WHERE {tombstoned}){order} "
+            f"ON CONFLICT ({column_list(key)}) {on_conflict}"
+        )
+
+    plain = merge(f"SELECT {column_list(columns, 's')}", "")
+    newest = plain
     if newest_first is not None:
-        select = f"SELECT DISTINCT ON ({column_list(key, 's')}) {column_list(columns, 's')}"
         by_version = f"s.{quote(version)} DESC NULLS LAST, " if version else ""
-        order = f" ORDER BY {column_list(key, 's')}, {by_version}{newest_first}"
-    merge = (
-        f"INSERT INTO {target} AS t ({column_list(columns)}) "
-        f"{select} FROM {stage} s WHERE NOT coalesce(s._sw_delete, FALSE) AND NOT EXISTS "
-        f"(SELECT 1 FROM {tombstones} d WHERE {tombstoned}){order} "
-        f"ON CONFLICT ({column_list(key)}) {on_conflict}"
-    )
+        newest = merge(
+            f"SELECT DISTINCT ON ({column_list(key, 's')}) {column_list(columns, 's')}",
+            f" ORDER BY {column_list(key, 's')}, {by_version}{newest_first}",
+        )
     delete = (
         f"DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {stage} s WHERE s._sw_delete "
         f"AND {row_of(key, 's')} = {row_of(key, 't')} AND {delete_guard})"
@@ -89,4 +96,4 @@ def build_merge(
         if version
         else "SELECT 1"
     )
-    return MergeSql(remember_deleted, merge, delete)
+    return MergeSql(remember_deleted, plain, delete, newest)

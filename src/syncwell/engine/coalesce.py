@@ -32,7 +32,8 @@ def coalesce(
     columns = batches[0].columns
     if batches[0].copy_text is not None:
         joined = b"".join(batch.copy_text or b"" for batch in batches)
-        return ChangeBatch(columns, (), None, min(b.observed_at for b in batches), joined)
+        observed = min(b.observed_at for b in batches)
+        return ChangeBatch(columns, (), None, observed, joined, keys_repeat=len(batches) > 1)
     key_of = key_getter(columns, key)
     latest: dict[object, tuple[Row, Op]] = {}
     total = 0

@@ -10,6 +10,7 @@ written. Entries leave the journal only in the transaction that records their de
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import random
@@ -64,6 +65,10 @@ class FlowDelivery:
         self._progress = progress
         self._clock = clock
         self._retrier = Retrier(route.retry, clock, rng=random.Random())  # noqa: S311
+        self._ahead: asyncio.Future[list[JournalEntry]] | None = None
+        self._completing: asyncio.Future[None] | None = None
+        self._after = 0  # entries up to this id are written (their completion may be in flight)
+        self._completing_from = 0
 
     @property
     def retry_stats(self) -> RetryStats:
@@ -71,18 +76,32 @@ class FlowDelivery:
         return self._retrier.stats
 
     async def deliver_next(self) -> int:
-        """Deliver the oldest pending entries of the flow; return how many changes they held."""
+        """Deliver the oldest pending entries of the flow; return how many changes they held.
+
+        While this batch is written, the next is already read from the journal, and while the
+        next is written, this one's completion commits: the journal is off the critical path.
+        A failed write drops the read-ahead; a failed completion takes its entries again.
+        """
         route = self._route
-        entries = await self._journal.pending(route.flow, max_changes=route.source.batch_size)
+        entries = await self._take()
         if not entries:
             return 0
         # A batch holds one shape (columns, rows or COPY text); the next waits its turn.
         shape = _shape(entries[0].batch)
         entries = list(takewhile(lambda entry: _shape(entry.batch) == shape, entries))
+        self._ahead = asyncio.ensure_future(
+            self._journal.pending(
+                route.flow, after=entries[-1].id, max_changes=route.source.batch_size
+            )
+        )
         started, before = self._clock.wall(), self._retrier.stats
         batch = coalesce([e.batch for e in entries], route.source.key, route.source.version)
         tally = _Tally()
-        await self._write_or_split(batch, tally)
+        try:
+            await self._write_or_split(batch, tally)
+        except BaseException:
+            self._drop_read_ahead()  # these entries stay first in line
+            raise
         after = self._retrier.stats
         changes = sum(len(entry.batch) for entry in entries)
         record = DeliveryRecord(
@@ -95,9 +114,51 @@ class FlowDelivery:
             started_at=started,
             finished_at=self._clock.wall(),
         )
-        await self._journal.complete(route.flow, entries, record, tally.dead)
+        await self._settle()  # one completion in flight at a time, in journal order
+        self._completing = asyncio.ensure_future(
+            self._journal.complete(route.flow, entries, record, tally.dead)
+        )
+        self._completing_from, self._after = self._after, entries[-1].id
         self._count(entries, record)
         return changes
+
+    async def _take(self) -> list[JournalEntry]:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            entries = await ahead
+            if entries:
+                return entries
+        await self._settle()
+        route = self._route
+        return await self._journal.pending(
+            route.flow, after=self._after, max_changes=route.source.batch_size
+        )
+
+    async def _settle(self) -> None:
+        """Wait for the completion in flight; if it failed, its entries are taken again."""
+        completing, self._completing = self._completing, None
+        if completing is None:
+            return
+        try:
+            await completing
+        except BaseException:
+            self._after = self._completing_from
+            self._drop_read_ahead()
+            raise
+
+    def _drop_read_ahead(self) -> None:
+        if self._ahead is not None:
+            self._ahead.cancel()
+            self._ahead = None
+
+    async def close(self) -> None:
+        """Finish the completion in flight and stop reading ahead."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead.cancel()
+            await asyncio.gather(ahead, return_exceptions=True)
+        with contextlib.suppress(Exception):  # not completed: delivered again next time
+            await self._settle()
 
     def _count(self, entries: list[JournalEntry], record: DeliveryRecord) -> None:
         progress = self._progress

@@ -42,8 +42,11 @@ async def take_in(
         progress.estimate = await source.estimate(stream)
     reader = source.read(stream, checkpoint)
     try:
-        async for batch, checkpoint in reader:
-            await journal.append(flow, batch, checkpoint)
+        async for batch, mark in reader:
+            if len(batch) == 0 and mark == checkpoint:
+                continue  # an idle poll: nothing to commit, so no write to the store
+            await journal.append(flow, batch, mark)
+            checkpoint = mark
             if len(batch):
                 progress.read += len(batch)
                 arrived.set()

@@ -208,27 +208,30 @@ class Engine:
         progress, arrived = self.progress[flow.name], self._arrived[flow.name]
         attempts = self.workspace.systems[flow.destination].retry.max_attempts
         deferred = 0
-        while not stop.is_set():
-            intake_done = progress.intake_done
-            arrived.clear()
-            try:
-                moved = await delivery.deliver_next()
-            except (TransientError, StoreError) as error:
-                # Given up for now; the entries stay in the journal for the next try.
-                log.warning("delivery deferred", flow=flow.name, error=str(error))
-                await _note_failure(store, flow.name, "write", error)
-                deferred += 1
-                if once and deferred >= attempts:
-                    progress.gave_up = True  # a one-off run ends; the journal keeps the rest
-                    break
-                await wait_any(stop, timeout=1.0)
-                continue
-            deferred = 0
-            if moved == 0:
-                if once and intake_done:
-                    break
-                await wait_any(arrived, stop, timeout=1.0)
-        self._delivered[flow.name].set()
+        try:
+            while not stop.is_set():
+                intake_done = progress.intake_done
+                arrived.clear()
+                try:
+                    moved = await delivery.deliver_next()
+                except (TransientError, StoreError) as error:
+                    # Given up for now; the entries stay in the journal for the next try.
+                    log.warning("delivery deferred", flow=flow.name, error=str(error))
+                    await _note_failure(store, flow.name, "write", error)
+                    deferred += 1
+                    if once and deferred >= attempts:
+                        progress.gave_up = True  # a one-off run ends; the journal keeps the rest
+                        break
+                    await wait_any(stop, timeout=1.0)
+                    continue
+                deferred = 0
+                if moved == 0:
+                    if once and intake_done:
+                        break
+                    await wait_any(arrived, stop, timeout=1.0)
+            self._delivered[flow.name].set()
+        finally:
+            await delivery.close()
 
 
 async def _note_failure(store: Store, flow: str, stage: str, error: BaseException) -> None:

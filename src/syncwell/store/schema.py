@@ -35,6 +35,7 @@ journal = Table(
     Column("created_at", Float, nullable=False),
     Column("payload", LargeBinary, nullable=False, doc="a ChangeBatch, see store/codec.py"),
     Index("journal_flow_id", "flow", "id"),
+    sqlite_autoincrement=True,
 )
 """Changes taken in and not yet delivered. A row is one batch from a source, in source order."""
 
@@ -62,6 +63,7 @@ deliveries = Table(
     Column("started_at", Float, nullable=False),
     Column("finished_at", Float, nullable=False),
     Index("deliveries_flow_finished", "flow", "finished_at"),
+    sqlite_autoincrement=True,
 )
 """One row per delivered batch (never per record): attempts, outcome and timing."""
 
@@ -81,6 +83,7 @@ dead_letters = Table(
     Column("created_at", Float, nullable=False),
     Column("resolved_at", Float, nullable=True),
     Index("dead_letters_flow_status", "flow", "status"),
+    sqlite_autoincrement=True,
 )
 
 failures = Table(
@@ -93,5 +96,6 @@ failures = Table(
     Column("message", Text, nullable=False),
     Column("at", Float, nullable=False),
     Index("failures_flow_at", "flow", "at"),
+    sqlite_autoincrement=True,
 )
 """A read or a delivery that failed (after its retries): one row per failure, never per record."""

@@ -63,7 +63,9 @@ class PostgresDestination:
                 if deletes:
                     await connection.execute(plan.sql.remember_deleted)
                     await connection.execute(plan.sql.delete)
-                await connection.execute(plan.sql.merge)
+                await connection.execute(
+                    plan.sql.merge_newest if batch.keys_repeat else plan.sql.merge
+                )
 
     async def _stage(self, connection: asyncpg.Connection, plan: _Plan, batch: ChangeBatch) -> None:
         """COPY the batch into the staging table, as it came when it is COPY text already."""

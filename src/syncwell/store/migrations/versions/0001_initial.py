@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("observed_at", sa.Float, nullable=False),
         sa.Column("created_at", sa.Float, nullable=False),
         sa.Column("payload", sa.LargeBinary, nullable=False),
+        sqlite_autoincrement=True,  # ids are never reused, even after deletes
     )
     op.create_index("journal_flow_id", "journal", ["flow", "id"])
     op.create_table(
@@ -48,6 +49,7 @@ def upgrade() -> None:
         sa.Column("retries_rate_limited", sa.Integer, nullable=False),
         sa.Column("started_at", sa.Float, nullable=False),
         sa.Column("finished_at", sa.Float, nullable=False),
+        sqlite_autoincrement=True,  # ids are never reused, even after deletes
     )
     op.create_index("deliveries_flow_finished", "deliveries", ["flow", "finished_at"])
     op.create_table(
@@ -64,6 +66,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("created_at", sa.Float, nullable=False),
         sa.Column("resolved_at", sa.Float, nullable=True),
+        sqlite_autoincrement=True,  # ids are never reused, even after deletes
     )
     op.create_index("dead_letters_flow_status", "dead_letters", ["flow", "status"])
     op.create_table(
@@ -74,6 +77,7 @@ def upgrade() -> None:
         sa.Column("error_class", sa.String(100), nullable=False),
         sa.Column("message", sa.Text, nullable=False),
         sa.Column("at", sa.Float, nullable=False),
+        sqlite_autoincrement=True,  # ids are never reused, even after deletes
     )
     op.create_index("failures_flow_at", "failures", ["flow", "at"])
 

@@ -1,0 +1,39 @@
+"""COPY-text batches (PostgreSQL to PostgreSQL) keep the newest change per key in SQL."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from syncwell.connectors import postgres
+from syncwell.engine.coalesce import coalesce
+from syncwell.types import ChangeBatch, StreamSpec
+from tests.conftest import PG_DSN
+
+SPEC = StreamSpec("t", ("id",), ("id", "name", "v"), version="v")
+
+
+def page(*lines: str) -> ChangeBatch:
+    return ChangeBatch(SPEC.columns, (), None, 0.0, "".join(f"{line}\n" for line in lines).encode())
+
+
+async def test_joined_pages_keep_the_newest_version_of_each_key(
+    pg: asyncpg.Connection, pg_schema: str
+) -> None:
+    """Two pages with the same keys, the older version arriving last: the newer one stays."""
+    await pg.execute(f"CREATE TABLE {pg_schema}.t (id int PRIMARY KEY, name text, v int)")
+    destination = await postgres.open_destination(
+        "core", postgres.Settings(kind="postgres", dsn=PG_DSN, schema=pg_schema)
+    )
+    try:
+        joined = coalesce(
+            [page("1\tnew\t5", "2\tb\t1"), page("1\told\t3", "2\tb2\t2", "3\tc\\tab\t1")],
+            SPEC.key,
+            SPEC.version,
+        )
+        assert joined.keys_repeat
+        await destination.write(SPEC, joined)
+        await destination.write(SPEC, page("1\tolder\t4"))  # a single page: the plain merge
+    finally:
+        await destination.aclose()
+    rows = await pg.fetch(f"SELECT id, name, v FROM {pg_schema}.t ORDER BY id")
+    assert [tuple(row) for row in rows] == [(1, "new", 5), (2, "b2", 2), (3, "c\tab", 1)]

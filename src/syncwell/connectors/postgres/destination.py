@@ -27,6 +27,8 @@ __all__ = ["PostgresDestination"]
 
 
 _STAGE_MISSING = "SELECT to_regclass($1) IS NULL"
+_APPEND_PAUSE = 20
+"""Batches that skip the straight COPY after one met a key already in the target."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,8 @@ class _Plan:
     create_stage: str
     sql: MergeSql
     columns: tuple[str, ...]
+    target: str
+    has_tombstones: str
 
 
 class PostgresDestination:
@@ -47,6 +51,7 @@ class PostgresDestination:
         self._settings = settings
         self._pool = pool
         self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
+        self._append_pause: dict[str, int] = {}
 
     async def aclose(self) -> None:
         await self._pool.close()
@@ -56,10 +61,12 @@ class PostgresDestination:
         deletes = batch.ops is not None and Op.DELETE in batch.ops
         with translated(self._name):
             async with self._pool.acquire() as connection, connection.transaction():
+                if self._may_append(plan, batch) and await self._append(connection, plan, batch):
+                    return
                 # Made once per connection (temporary objects live as long as it does).
                 if await connection.fetchval(_STAGE_MISSING, f"pg_temp.{quote(plan.stage)}"):
                     await connection.execute(plan.create_stage)
-                await self._stage(connection, plan, batch)
+                await _copy(connection, plan.stage, None, plan.columns, batch)
                 if deletes:
                     await connection.execute(plan.sql.remember_deleted)
                     await connection.execute(plan.sql.delete)
@@ -67,26 +74,31 @@ class PostgresDestination:
                     plan.sql.merge_newest if batch.keys_repeat else plan.sql.merge
                 )
 
-    async def _stage(self, connection: asyncpg.Connection, plan: _Plan, batch: ChangeBatch) -> None:
-        """COPY the batch into the staging table, as it came when it is COPY text already."""
-        if batch.copy_text is not None:
-            await connection.copy_to_table(
-                plan.stage,
-                source=io.BytesIO(batch.copy_text),  # bytes alone would be read as a path
-                columns=list(plan.columns),
-                format="text",
-            )
-        elif batch.ops is None:  # upserts only: _sw_delete stays NULL, no row is copied
-            await connection.copy_records_to_table(
-                plan.stage, records=batch.rows, columns=list(plan.columns)
-            )
-        else:
-            records = [
-                (*row, op is Op.DELETE) for row, op in zip(batch.rows, batch.ops, strict=True)
-            ]
-            await connection.copy_records_to_table(
-                plan.stage, records=records, columns=[*plan.columns, "_sw_delete"]
-            )
+    def _may_append(self, plan: _Plan, batch: ChangeBatch) -> bool:
+        if batch.keys_repeat or batch.ops is not None:
+            return False
+        pause = self._append_pause.get(plan.target, 0)
+        self._append_pause[plan.target] = max(0, pause - 1)
+        return pause == 0
+
+    async def _append(
+        self, connection: asyncpg.Connection, plan: _Plan, batch: ChangeBatch
+    ) -> bool:
+        """COPY straight into the target, when none of the batch's keys is there yet.
+
+        The merge would insert exactly these rows, so a first sync pays a plain COPY instead
+        of a staged one plus a merge. A key already present (or any tombstone) sends the batch
+        through the guarded merge, and the next batches skip this try for a while.
+        """
+        if await connection.fetchval(plan.has_tombstones):
+            return False
+        try:
+            async with connection.transaction():  # a savepoint: a conflict undoes only this
+                await _copy(connection, plan.target, self._settings.db_schema, plan.columns, batch)
+        except asyncpg.UniqueViolationError:
+            self._append_pause[plan.target] = _APPEND_PAUSE
+            return False
+        return True
 
     async def _plan(self, stream: StreamSpec, columns: tuple[str, ...]) -> _Plan:
         shape = (stream.name, columns)
@@ -119,6 +131,33 @@ class PostgresDestination:
         return qualified
 
 
+async def _copy(
+    connection: asyncpg.Connection,
+    table: str,
+    schema: str | None,
+    columns: tuple[str, ...],
+    batch: ChangeBatch,
+) -> None:
+    """COPY the batch into `table`: as it came when it is COPY text already."""
+    if batch.copy_text is not None:
+        await connection.copy_to_table(
+            table,
+            schema_name=schema,
+            source=io.BytesIO(batch.copy_text),  # bytes alone would be read as a path
+            columns=list(columns),
+            format="text",
+        )
+    elif batch.ops is None:  # upserts only: _sw_delete stays NULL, no row is copied
+        await connection.copy_records_to_table(
+            table, schema_name=schema, records=batch.rows, columns=list(columns)
+        )
+    else:
+        records = [(*row, op is Op.DELETE) for row, op in zip(batch.rows, batch.ops, strict=True)]
+        await connection.copy_records_to_table(
+            table, schema_name=schema, records=records, columns=[*columns, "_sw_delete"]
+        )
+
+
 def _distinct(columns: Sequence[str], left: str, right: str) -> str:
     return f"{row_of(columns, left)} IS DISTINCT FROM {row_of(columns, right)}"
 
@@ -145,4 +184,5 @@ def _build(stream: StreamSpec, table: Table, columns: tuple[str, ...], tombstone
         distinct=_distinct,
         newest_first="s._sw_seq DESC",
     )
-    return _Plan(stage, create_stage, sql, columns)
+    has_tombstones = f"SELECT EXISTS (SELECT 1 FROM {tombstones})"
+    return _Plan(stage, create_stage, sql, columns, stream.name, has_tombstones)

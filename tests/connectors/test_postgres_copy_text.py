@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import asyncpg
+import pytest
 
 from syncwell.connectors import postgres
 from syncwell.engine.coalesce import coalesce
@@ -12,46 +15,47 @@ from tests.conftest import PG_DSN
 SPEC = StreamSpec("t", ("id",), ("id", "name", "v"), version="v")
 
 
+@pytest.fixture
+async def destination(
+    pg: asyncpg.Connection, pg_schema: str
+) -> AsyncIterator[postgres.PostgresDestination]:
+    """A table t(id, name, v) and a destination writing to it."""
+    await pg.execute(f"CREATE TABLE {pg_schema}.t (id int PRIMARY KEY, name text, v int)")
+    opened = await postgres.open_destination(
+        "core", postgres.Settings(kind="postgres", dsn=PG_DSN, schema=pg_schema)
+    )
+    try:
+        yield opened
+    finally:
+        await opened.aclose()
+
+
 def page(*lines: str) -> ChangeBatch:
     return ChangeBatch(SPEC.columns, (), None, 0.0, "".join(f"{line}\n" for line in lines).encode())
 
 
 async def test_joined_pages_keep_the_newest_version_of_each_key(
-    pg: asyncpg.Connection, pg_schema: str
+    pg: asyncpg.Connection, pg_schema: str, destination: postgres.PostgresDestination
 ) -> None:
     """Two pages with the same keys, the older version arriving last: the newer one stays."""
-    await pg.execute(f"CREATE TABLE {pg_schema}.t (id int PRIMARY KEY, name text, v int)")
-    destination = await postgres.open_destination(
-        "core", postgres.Settings(kind="postgres", dsn=PG_DSN, schema=pg_schema)
+    joined = coalesce(
+        [page("1\tnew\t5", "2\tb\t1"), page("1\told\t3", "2\tb2\t2", "3\tc\\tab\t1")],
+        SPEC.key,
+        SPEC.version,
     )
-    try:
-        joined = coalesce(
-            [page("1\tnew\t5", "2\tb\t1"), page("1\told\t3", "2\tb2\t2", "3\tc\\tab\t1")],
-            SPEC.key,
-            SPEC.version,
-        )
-        assert joined.keys_repeat
-        await destination.write(SPEC, joined)
-        await destination.write(SPEC, page("1\tolder\t4"))  # a single page: the plain merge
-    finally:
-        await destination.aclose()
+    assert joined.keys_repeat
+    await destination.write(SPEC, joined)
+    await destination.write(SPEC, page("1\tolder\t4"))  # a single page: the plain merge
     rows = await pg.fetch(f"SELECT id, name, v FROM {pg_schema}.t ORDER BY id")
     assert [tuple(row) for row in rows] == [(1, "new", 5), (2, "b2", 2), (3, "c\tab", 1)]
 
 
 async def test_straight_copy_into_a_new_range_then_guarded_merge_on_conflict(
-    pg: asyncpg.Connection, pg_schema: str
+    pg: asyncpg.Connection, pg_schema: str, destination: postgres.PostgresDestination
 ) -> None:
     """New keys go straight in; a page meeting existing keys falls back to the version guard."""
-    await pg.execute(f"CREATE TABLE {pg_schema}.t (id int PRIMARY KEY, name text, v int)")
-    destination = await postgres.open_destination(
-        "core", postgres.Settings(kind="postgres", dsn=PG_DSN, schema=pg_schema)
-    )
-    try:
-        await destination.write(SPEC, page("1\ta\t5", "2\tb\t5"))  # empty target: straight in
-        await destination.write(SPEC, page("2\tstale\t1", "3\tc\t1"))  # conflict: guarded merge
-        await destination.write(SPEC, page("4\td\t1"))  # still paused: merge, same outcome
-    finally:
-        await destination.aclose()
+    await destination.write(SPEC, page("1\ta\t5", "2\tb\t5"))  # empty target: straight in
+    await destination.write(SPEC, page("2\tstale\t1", "3\tc\t1"))  # conflict: guarded merge
+    await destination.write(SPEC, page("4\td\t1"))  # still paused: merge, same outcome
     rows = await pg.fetch(f"SELECT id, name, v FROM {pg_schema}.t ORDER BY id")
     assert [tuple(row) for row in rows] == [(1, "a", 5), (2, "b", 5), (3, "c", 1), (4, "d", 1)]

@@ -2,7 +2,7 @@
 
 A source hands the engine changes a batch at a time, as rows aligned to a tuple of column names.
 That keeps the hot path free of a Python object per record: a million rows cross the engine as
-a few hundred tuples-of-tuples, and only a dead letter is ever turned into a `Change`.
+a few hundred tuples-of-tuples (or, between PostgreSQL systems, a few hundred COPY pages).
 """
 
 from __future__ import annotations
@@ -10,14 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
 from syncwell import copytext
 
 __all__ = [
-    "Change",
     "ChangeBatch",
     "Checkpoint",
     "Clock",
@@ -115,29 +113,6 @@ class ChangeBatch:
             return self
         rows = [copytext.parse_line(line) for line in copytext.split_lines(self.copy_text)]
         return ChangeBatch(self.columns, rows, None, self.observed_at)
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One record-level event, the unit a person looks at (a dead letter, a replay).
-
-    Attributes:
-        flow: the flow it belongs to.
-        key: the record's key, rendered as text.
-        op: upsert or delete.
-        data: the record's values by column.
-        version: its source version, rendered as text (empty when the source has none).
-        event_id: a stable id for this event; the same event always has the same id.
-        observed_at: when the source saw it.
-    """
-
-    flow: str
-    key: str
-    op: Op
-    data: Mapping[str, object]
-    version: str
-    event_id: str
-    observed_at: datetime
 
 
 class Clock(Protocol):

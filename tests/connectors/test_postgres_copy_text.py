@@ -9,7 +9,7 @@ import pytest
 
 from syncwell.connectors import postgres
 from syncwell.engine.coalesce import coalesce
-from syncwell.types import ChangeBatch, StreamSpec
+from syncwell.types import ChangeBatch, Op, StreamSpec
 from tests.conftest import PG_DSN
 
 SPEC = StreamSpec("t", ("id",), ("id", "name", "v"), version="v")
@@ -59,3 +59,26 @@ async def test_straight_copy_into_a_new_range_then_guarded_merge_on_conflict(
     await destination.write(SPEC, page("4\td\t1"))  # still paused: merge, same outcome
     rows = await pg.fetch(f"SELECT id, name, v FROM {pg_schema}.t ORDER BY id")
     assert [tuple(row) for row in rows] == [(1, "a", 5), (2, "b", 5), (3, "c", 1), (4, "d", 1)]
+
+
+async def test_tables_with_row_security_are_written_through_the_merge(
+    pg: asyncpg.Connection, pg_schema: str, destination: postgres.PostgresDestination
+) -> None:
+    """COPY refuses tables under forced row-level security; the merge writes them instead."""
+    await pg.execute(
+        f"ALTER TABLE {pg_schema}.t ENABLE ROW LEVEL SECURITY;"
+        f"ALTER TABLE {pg_schema}.t FORCE ROW LEVEL SECURITY;"
+        f"CREATE POLICY everyone ON {pg_schema}.t USING (true) WITH CHECK (true)"
+    )
+    await destination.write(SPEC, page("1\ta\t1"))
+    assert await pg.fetchval(f"SELECT name FROM {pg_schema}.t WHERE id = 1") == "a"
+
+
+async def test_a_tombstone_is_not_dodged_by_an_older_change_in_a_joined_batch(
+    pg: asyncpg.Connection, pg_schema: str, destination: postgres.PostgresDestination
+) -> None:
+    """Deleted at version 5: neither version 3 nor a NULL version of the key comes back."""
+    await destination.write(SPEC, ChangeBatch(SPEC.columns, [(1, "gone", 5)], [Op.DELETE]))
+    joined = coalesce([page("1\tv3\t3"), page("1\tnull-version\t\\N")], SPEC.key, SPEC.version)
+    await destination.write(SPEC, joined)
+    assert await pg.fetchval(f"SELECT count(*) FROM {pg_schema}.t") == 0

@@ -6,6 +6,7 @@ import asyncio
 import os
 import random
 import signal
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,31 @@ async def _start(path: Path, *args: str) -> asyncio.subprocess.Process:
     )
 
 
+def _deliveries(folder: Path) -> int:
+    state = folder / ".syncwell" / "state.db"
+    if not state.exists():
+        return 0
+    with sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=5) as connection:
+        try:
+            return int(connection.execute("SELECT count(*) FROM deliveries").fetchone()[0])
+        except sqlite3.OperationalError:  # not migrated yet
+            return 0
+
+
+async def _kill_while_delivering(
+    folder: Path, process: asyncio.subprocess.Process, rng: random.Random
+) -> bool:
+    """kill -9 at a random moment after this run's first delivery; whether it was still running."""
+    before = _deliveries(folder)
+    while process.returncode is None and _deliveries(folder) == before:  # noqa: ASYNC110 - another process
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(rng.uniform(0.0, 0.6))
+    if process.returncode is not None:
+        return False
+    process.send_signal(signal.SIGKILL)
+    return True
+
+
 async def _finish(path: Path) -> None:
     process = await _start(path, "--once")
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=240)
@@ -51,15 +77,13 @@ async def test_kill_9_at_ten_random_moments_loses_nothing(
     for round_ in range(10):
         process = await _start(path, "--once")
         started = time.monotonic()
-        await asyncio.sleep(rng.uniform(0.3, 4.0))
-        if process.returncode is None:
-            process.send_signal(signal.SIGKILL)
-            killed_mid_sync += 1
+        killed_mid_sync += await _kill_while_delivering(tmp_path, process, rng)
         await process.wait()
         assert time.monotonic() - started < 120
-        # People keep working between crashes: edits land in rows already copied and not yet.
+        # People keep working between crashes: a tenth of the rows changes each round, some
+        # already copied and some not, so every restart has real work to be killed in.
         await pg.execute(
-            f"UPDATE {pg_schema}.src SET score = score + 1, updated_at = now() WHERE id % 97 = $1",
+            f"UPDATE {pg_schema}.src SET score = score + 1, updated_at = now() WHERE id % 10 = $1",
             round_,
         )
     assert killed_mid_sync >= 8, "the kills must land while the engine works"

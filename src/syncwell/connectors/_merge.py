@@ -62,21 +62,24 @@ def build_merge(
     updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in values)
     on_conflict = f"DO UPDATE SET {updates} WHERE {newer}" if values else "DO NOTHING"
 
-    def merge(select: str, order: str) -> str:
+    def merge(rows: str) -> str:
         return (
             f"INSERT INTO {target} AS t ({column_list(columns)}) "
-            f"{select} FROM {stage} s WHERE NOT coalesce(s._sw_delete, FALSE) AND NOT EXISTS "
-            f"(SELECT 1 FROM {tombstones} d WHERE {tombstoned}){order} "
+            f"SELECT {column_list(columns, 's')} FROM {rows} s "
+            f"WHERE NOT coalesce(s._sw_delete, FALSE) AND NOT EXISTS "
+            f"(SELECT 1 FROM {tombstones} d WHERE {tombstoned}) "
             f"ON CONFLICT ({column_list(key)}) {on_conflict}"
         )
 
-    plain = merge(f"SELECT {column_list(columns, 's')}", "")
+    plain = merge(stage)
     newest = plain
     if newest_first is not None:
+        # The newest change per key is chosen first, then guarded: filtering first could let
+        # an older change stand in for a newer one the tombstone refused.
         by_version = f"s.{quote(version)} DESC NULLS LAST, " if version else ""
         newest = merge(
-            f"SELECT DISTINCT ON ({column_list(key, 's')}) {column_list(columns, 's')}",
-            f" ORDER BY {column_list(key, 's')}, {by_version}{newest_first}",
+            f"(SELECT DISTINCT ON ({column_list(key, 's')}) s.* FROM {stage} s "
+            f"ORDER BY {column_list(key, 's')}, {by_version}{newest_first})"
         )
     delete = (
         f"DELETE FROM {target} AS t WHERE EXISTS (SELECT 1 FROM {stage} s WHERE s._sw_delete "

@@ -67,8 +67,6 @@ class FlowDelivery:
         self._retrier = Retrier(route.retry, clock, rng=random.Random())  # noqa: S311
         self._ahead: asyncio.Future[list[JournalEntry]] | None = None
         self._completing: asyncio.Future[None] | None = None
-        self._after = 0  # entries up to this id are written (their completion may be in flight)
-        self._completing_from = 0
 
     @property
     def retry_stats(self) -> RetryStats:
@@ -118,7 +116,6 @@ class FlowDelivery:
         self._completing = asyncio.ensure_future(
             self._journal.complete(route.flow, entries, record, tally.dead)
         )
-        self._completing_from, self._after = self._after, entries[-1].id
         self._count(entries, record)
         return changes
 
@@ -128,11 +125,12 @@ class FlowDelivery:
             entries = await ahead
             if entries:
                 return entries
+        # From the start, not from the last id taken: ids need not become visible in order (a
+        # replay on a PostgreSQL store can commit after a later page), and with nothing in
+        # flight every entry still in the journal is one to deliver.
         await self._settle()
         route = self._route
-        return await self._journal.pending(
-            route.flow, after=self._after, max_changes=route.source.batch_size
-        )
+        return await self._journal.pending(route.flow, max_changes=route.source.batch_size)
 
     async def _settle(self) -> None:
         """Wait for the completion in flight; if it failed, its entries are taken again."""
@@ -142,8 +140,7 @@ class FlowDelivery:
         try:
             await completing
         except BaseException:
-            self._after = self._completing_from
-            self._drop_read_ahead()
+            self._drop_read_ahead()  # read past entries that are still in the journal
             raise
 
     def _drop_read_ahead(self) -> None:

@@ -112,9 +112,10 @@ def decode_batch(payload: bytes) -> ChangeBatch:
     try:
         if payload.startswith(_LZ4_MAGIC):
             payload = lz4.frame.decompress(payload)
-        version, columns, rows, ops, observed_at, copy_text = msgpack.unpackb(
+        version, columns, rows, ops, observed_at, *rest = msgpack.unpackb(
             payload, ext_hook=_ext_hook, timestamp=3, use_list=False, strict_map_key=False
         )
+        copy_text = rest[0] if rest else None  # entries written before COPY text have 5 fields
     except (ValueError, RuntimeError, msgpack.UnpackException) as error:
         raise StoreError(f"a journal entry cannot be read: {error}") from error
     if version != _FORMAT:

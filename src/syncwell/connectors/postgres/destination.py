@@ -27,6 +27,7 @@ __all__ = ["PostgresDestination"]
 
 
 _STAGE_MISSING = "SELECT to_regclass($1) IS NULL"
+_RULES_OR_RLS = "SELECT relhasrules OR relrowsecurity FROM pg_class WHERE oid = to_regclass($1)"
 _APPEND_PAUSE = 20
 """Batches that skip the straight COPY after one met a key already in the target."""
 
@@ -41,6 +42,8 @@ class _Plan:
     columns: tuple[str, ...]
     target: str
     has_tombstones: str
+    may_append: bool
+    """False when COPY would bypass what INSERT obeys (rewrite rules, row-level security)."""
 
 
 class PostgresDestination:
@@ -75,7 +78,7 @@ class PostgresDestination:
                 )
 
     def _may_append(self, plan: _Plan, batch: ChangeBatch) -> bool:
-        if batch.keys_repeat or batch.ops is not None:
+        if batch.keys_repeat or batch.ops is not None or not plan.may_append:
             return False
         pause = self._append_pause.get(plan.target, 0)
         self._append_pause[plan.target] = max(0, pause - 1)
@@ -95,7 +98,9 @@ class PostgresDestination:
         try:
             async with connection.transaction():  # a savepoint: a conflict undoes only this
                 await _copy(connection, plan.target, self._settings.db_schema, plan.columns, batch)
-        except asyncpg.UniqueViolationError:
+        except asyncpg.PostgresError:
+            # A key already there, or anything else COPY refuses where INSERT would not
+            # (row-level security): the merge decides, and raises what it must.
             self._append_pause[plan.target] = _APPEND_PAUSE
             return False
         return True
@@ -111,7 +116,8 @@ class PostgresDestination:
                     table.check_columns(columns, "destination", self._name)
                     table.check_unique(stream.key, self._name)
                     tombstones = await self._tombstones(connection, stream, table)
-            self._plans[shape] = _build(stream, table, columns, tombstones)
+                    plain_table = not await connection.fetchval(_RULES_OR_RLS, table.name)
+            self._plans[shape] = _build(stream, table, columns, tombstones, plain_table)
         return self._plans[shape]
 
     async def _tombstones(
@@ -162,7 +168,9 @@ def _distinct(columns: Sequence[str], left: str, right: str) -> str:
     return f"{row_of(columns, left)} IS DISTINCT FROM {row_of(columns, right)}"
 
 
-def _build(stream: StreamSpec, table: Table, columns: tuple[str, ...], tombstones: str) -> _Plan:
+def _build(
+    stream: StreamSpec, table: Table, columns: tuple[str, ...], tombstones: str, plain: bool
+) -> _Plan:
     digest = hashlib.sha1(repr((stream.name, columns)).encode()).hexdigest()[:12]  # noqa: S324
     stage = f"_sw_stage_{digest}"
     create_stage = (
@@ -185,4 +193,4 @@ def _build(stream: StreamSpec, table: Table, columns: tuple[str, ...], tombstone
         newest_first="s._sw_seq DESC",
     )
     has_tombstones = f"SELECT EXISTS (SELECT 1 FROM {tombstones})"
-    return _Plan(stage, create_stage, sql, columns, stream.name, has_tombstones)
+    return _Plan(stage, create_stage, sql, columns, stream.name, has_tombstones, plain)

@@ -100,3 +100,10 @@ flows:
 """
     )
     return path
+
+
+async def contacts_pair(connection: asyncpg.Connection, schema: str, rows: int) -> None:
+    """A source table `src` with `rows` contacts and an empty destination `dst`."""
+    await create_contacts(connection, schema, "src")
+    await create_contacts(connection, schema, "dst")
+    await fill_contacts(connection, schema, "src", rows)

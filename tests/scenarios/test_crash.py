@@ -14,7 +14,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.pgdata import checksum, create_contacts, fill_contacts, write_workspace
+from tests.pgdata import checksum, contacts_pair, write_workspace
 
 SYNCWELL = str(Path(sys.executable).parent / "syncwell")
 
@@ -69,9 +69,7 @@ async def test_kill_9_at_ten_random_moments_loses_nothing(
 ) -> None:
     """kill -9 ten times during a 200,000-row sync (with edits between); the copy ends equal."""
     rng = random.Random(20261127)
-    await create_contacts(pg, pg_schema, "src")
-    await create_contacts(pg, pg_schema, "dst")
-    await fill_contacts(pg, pg_schema, "src", 200_000)
+    await contacts_pair(pg, pg_schema, 200_000)
     path = write_workspace(tmp_path, pg_schema)
     killed_mid_sync = 0
     for round_ in range(10):
@@ -96,9 +94,7 @@ async def test_sigterm_mid_batch_exits_zero_and_the_restart_resumes(
     pg: asyncpg.Connection, pg_schema: str, tmp_path: Path
 ) -> None:
     """SIGTERM while batches are in flight: exit 0 within the grace period; a rerun completes."""
-    await create_contacts(pg, pg_schema, "src")
-    await create_contacts(pg, pg_schema, "dst")
-    await fill_contacts(pg, pg_schema, "src", 100_000)
+    await contacts_pair(pg, pg_schema, 100_000)
     path = write_workspace(tmp_path, pg_schema)
     process = await _start(path)  # not --once: only a signal ends it
     for _ in range(400):

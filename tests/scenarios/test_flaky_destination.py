@@ -14,7 +14,7 @@ from syncwell.store.schema import deliveries
 from syncwell.workspace import load_workspace
 from tests.conftest import PG_DSN
 from tests.faults import FlakyProxy
-from tests.pgdata import checksum, create_contacts, fill_contacts, write_workspace
+from tests.pgdata import checksum, contacts_pair, write_workspace
 
 # Fast retries and a breaker that recovers quickly, so the test takes seconds.
 POLICIES = """    retry: {base_s: 0.01, cap_s: 0.2, max_attempts: 4}
@@ -28,9 +28,7 @@ async def test_dropped_connections_and_timeouts_deliver_everything_and_count_ret
     pg: asyncpg.Connection, pg_schema: str, tmp_path: Path
 ) -> None:
     """With 2% of chunks cut and 25% of merges slowed past the timeout, all rows arrive."""
-    await create_contacts(pg, pg_schema, "src")
-    await create_contacts(pg, pg_schema, "dst")
-    await fill_contacts(pg, pg_schema, "src", 20_000)
+    await contacts_pair(pg, pg_schema, 20_000)
     # A statement-level trigger that sometimes sleeps past the destination's statement timeout.
     await pg.execute(
         f"""

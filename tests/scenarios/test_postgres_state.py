@@ -12,7 +12,7 @@ import pytest
 
 from syncwell.engine import Engine, admin
 from syncwell.workspace import load_workspace
-from tests.pgdata import checksum, create_contacts, fill_contacts, write_workspace
+from tests.pgdata import checksum, contacts_pair, create_contacts, fill_contacts, write_workspace
 from tests.scenarios.test_crash import _finish, _start
 
 
@@ -50,9 +50,7 @@ async def test_kill_9_with_a_postgres_state_store_loses_nothing(
 ) -> None:
     """Five kill -9 during a 60,000-row sync with state in PostgreSQL; the copy ends equal."""
     rng = random.Random(7)
-    await create_contacts(pg, pg_schema, "src")
-    await create_contacts(pg, pg_schema, "dst")
-    await fill_contacts(pg, pg_schema, "src", 60_000)
+    await contacts_pair(pg, pg_schema, 60_000)
     path = _with_state(write_workspace(tmp_path, pg_schema), pg_state_url)
     for _ in range(5):
         process = await _start(path, "--once")

@@ -12,7 +12,7 @@ from syncwell.connectors.postgres import PostgresSource
 from syncwell.engine import Engine, admin
 from syncwell.workspace import load_workspace
 from tests.conftest import PG_DSN
-from tests.pgdata import checksum, create_contacts, fill_contacts, write_workspace
+from tests.pgdata import checksum, contacts_pair, create_contacts, fill_contacts, write_workspace
 
 
 async def _sync(path: Path) -> Engine:
@@ -25,9 +25,7 @@ async def test_first_and_incremental_sync_make_destination_equal(
     pg: asyncpg.Connection, pg_schema: str, tmp_path: Path
 ) -> None:
     """A full read, then an incremental one after updates and inserts, leaves equal tables."""
-    await create_contacts(pg, pg_schema, "src")
-    await create_contacts(pg, pg_schema, "dst")
-    await fill_contacts(pg, pg_schema, "src", 5000)
+    await contacts_pair(pg, pg_schema, 5000)
     path = write_workspace(tmp_path, pg_schema)
     await _sync(path)
     assert await checksum(pg, pg_schema, "dst") == await checksum(pg, pg_schema, "src")
@@ -44,9 +42,7 @@ async def _late_commit_scenario(
     pg: asyncpg.Connection, pg_schema: str, tmp_path: Path, lookback: str
 ) -> set[int]:
     """Commit row 900 after row 901 was synced, with an older cursor; return the ids >= 900."""
-    await create_contacts(pg, pg_schema, "src")
-    await create_contacts(pg, pg_schema, "dst")
-    await fill_contacts(pg, pg_schema, "src", 100)
+    await contacts_pair(pg, pg_schema, 100)
     path = write_workspace(tmp_path, pg_schema)
     path.write_text(path.read_text().replace("lookback: 5m", f"lookback: {lookback}"))
     await _sync(path)
@@ -119,9 +115,7 @@ async def test_a_commit_landing_between_the_last_page_and_the_window_digest_is_n
     pg: asyncpg.Connection, pg_schema: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A late row committed while a read ends is read next time (the read is one snapshot)."""
-    await create_contacts(pg, pg_schema, "src")
-    await create_contacts(pg, pg_schema, "dst")
-    await fill_contacts(pg, pg_schema, "src", 50)
+    await contacts_pair(pg, pg_schema, 50)
     path = write_workspace(tmp_path, pg_schema)
     await _sync(path)
     original = PostgresSource._window

@@ -9,6 +9,8 @@ import signal
 import sqlite3
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import asyncpg
@@ -31,7 +33,7 @@ async def _start(path: Path, *args: str) -> asyncio.subprocess.Process:
     )
 
 
-def _deliveries(folder: Path) -> int:
+async def _sqlite_deliveries(folder: Path) -> int:
     state = folder / ".syncwell" / "state.db"
     if not state.exists():
         return 0
@@ -43,11 +45,16 @@ def _deliveries(folder: Path) -> int:
 
 
 async def _kill_while_delivering(
-    folder: Path, process: asyncio.subprocess.Process, rng: random.Random
+    deliveries: Callable[[], Awaitable[int]],
+    process: asyncio.subprocess.Process,
+    rng: random.Random,
 ) -> bool:
-    """kill -9 at a random moment after this run's first delivery; whether it was still running."""
-    before = _deliveries(folder)
-    while process.returncode is None and _deliveries(folder) == before:  # noqa: ASYNC110 - another process
+    """kill -9 at a random moment after this run's first delivery; whether it was still running.
+
+    `deliveries` counts the rows of the state store's deliveries table (another process's).
+    """
+    before = await deliveries()
+    while process.returncode is None and await deliveries() == before:  # noqa: ASYNC110
         await asyncio.sleep(0.02)
     await asyncio.sleep(rng.uniform(0.0, 0.6))
     if process.returncode is not None:
@@ -75,7 +82,9 @@ async def test_kill_9_at_ten_random_moments_loses_nothing(
     for round_ in range(10):
         process = await _start(path, "--once")
         started = time.monotonic()
-        killed_mid_sync += await _kill_while_delivering(tmp_path, process, rng)
+        killed_mid_sync += await _kill_while_delivering(
+            partial(_sqlite_deliveries, tmp_path), process, rng
+        )
         await process.wait()
         assert time.monotonic() - started < 120
         # People keep working between crashes: a tenth of the rows changes each round, some

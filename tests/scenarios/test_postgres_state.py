@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
-import signal
 from pathlib import Path
 
 import asyncpg
@@ -13,7 +11,7 @@ import pytest
 from syncwell.engine import Engine, admin
 from syncwell.workspace import load_workspace
 from tests.pgdata import checksum, contacts_pair, create_contacts, fill_contacts, write_workspace
-from tests.scenarios.test_crash import _finish, _start
+from tests.scenarios.test_crash import _finish, _kill_while_delivering, _start
 
 
 def _with_state(path: Path, state_url: str) -> Path:
@@ -48,15 +46,31 @@ async def test_a_postgres_state_store_is_migrated_and_keeps_dead_letters(
 async def test_kill_9_with_a_postgres_state_store_loses_nothing(
     pg: asyncpg.Connection, pg_schema: str, pg_state_url: str, tmp_path: Path
 ) -> None:
-    """Five kill -9 during a 60,000-row sync with state in PostgreSQL; the copy ends equal."""
+    """Five kill -9 mid-delivery with state in PostgreSQL (edits between); the copy ends equal."""
     rng = random.Random(7)
-    await contacts_pair(pg, pg_schema, 60_000)
+    await contacts_pair(pg, pg_schema, 100_000)
     path = _with_state(write_workspace(tmp_path, pg_schema), pg_state_url)
-    for _ in range(5):
-        process = await _start(path, "--once")
-        await asyncio.sleep(rng.uniform(0.5, 2.0))
-        if process.returncode is None:
-            process.send_signal(signal.SIGKILL)
-        await process.wait()
+    state = await asyncpg.connect(pg_state_url)
+
+    async def deliveries() -> int:
+        try:
+            return int(await state.fetchval("SELECT count(*) FROM deliveries"))
+        except asyncpg.UndefinedTableError:  # not migrated yet
+            return 0
+
+    killed = 0
+    try:
+        for round_ in range(5):
+            process = await _start(path, "--once")
+            killed += await _kill_while_delivering(deliveries, process, rng)
+            await process.wait()
+            await pg.execute(
+                f"UPDATE {pg_schema}.src SET score = score + 1, updated_at = now() "
+                "WHERE id % 10 = $1",
+                round_,
+            )
+    finally:
+        await state.close()
+    assert killed >= 4, "the kills must land while the engine delivers"
     await _finish(path)
     assert await checksum(pg, pg_schema, "dst") == await checksum(pg, pg_schema, "src")

@@ -17,11 +17,12 @@ from contextlib import AsyncExitStack
 import structlog
 
 from syncwell.connectors import Destination, Source, open_destination, open_source
-from syncwell.engine.delivery import FlowDelivery, Route, sleep_or_stop, wait_any
+from syncwell.engine.delivery import FlowDelivery, Route
 from syncwell.engine.intake import take_in
 from syncwell.engine.order import upstream_flows
 from syncwell.engine.policies import CircuitBreaker, RateLimiter, backoff_delay
 from syncwell.engine.progress import FlowProgress
+from syncwell.engine.waiting import sleep_or_stop, wait_any
 from syncwell.errors import ConnectorError, StoreError, TransientError
 from syncwell.store import Store, open_store
 from syncwell.types import Clock, StreamSpec, SystemClock

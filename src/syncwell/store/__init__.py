@@ -47,4 +47,6 @@ async def open_store(url: str) -> Store:
     """Connect to the state store at `url`, migrating its tables to the newest revision."""
     engine = connect(url)
     await migrate(engine)
-    return Store(engine, Journal(engine), DeadLetters(engine), Failures(engine), Reports(engine))
+    journal, dead_letters = Journal(engine), DeadLetters(engine)
+    reports = Reports(engine, journal, dead_letters)
+    return Store(engine, journal, dead_letters, Failures(engine), reports)

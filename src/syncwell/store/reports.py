@@ -49,16 +49,17 @@ def _last_failures() -> Select[str, str, float]:
 class Reports:
     """Reads the store into `FlowReport`s."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, journal: Journal, dead_letters: DeadLetters) -> None:
         self._engine = engine
+        self._journal = journal
+        self._dead_letters = dead_letters
 
     @store_errors
     async def flows(self, names: list[str]) -> list[FlowReport]:
         """A report for each named flow, in the given order."""
-        journal, dead = Journal(self._engine), DeadLetters(self._engine)
-        backlog = await journal.backlog()
-        marks = await journal.checkpoints()
-        dead_counts = await dead.counts()
+        backlog = await self._journal.backlog()
+        marks = await self._journal.checkpoints()
+        dead_counts = await self._dead_letters.counts()
         query = select(
             deliveries.c.flow,
             func.max(deliveries.c.finished_at),

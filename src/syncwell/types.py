@@ -21,6 +21,7 @@ __all__ = [
     "Clock",
     "JSONValue",
     "Op",
+    "RequestBudget",
     "Row",
     "StreamSpec",
     "SystemClock",
@@ -128,6 +129,33 @@ class Clock(Protocol):
 
     async def sleep(self, seconds: float) -> None:
         """Wait this long (a fake clock returns at once and moves its time)."""
+        ...
+
+
+class RequestBudget(Protocol):
+    """A system's shared request budget (the engine's rate limiter), as a connector sees it.
+
+    A connector that makes one request per page or per chunk spends the budget itself and
+    reports what the system's answers said about it, so every flow of the system adapts.
+    """
+
+    async def acquire(self, cost: int = 1) -> None:
+        """Wait until `cost` requests may go, then take them from the budget."""
+        ...
+
+    def pause_for(self, seconds: float) -> None:
+        """Let no request go for `seconds` (the system sent a Retry-After)."""
+        ...
+
+    def learn(
+        self,
+        limit: int | None,
+        remaining: int | None,
+        reset_after_s: float | None,
+        *,
+        window_s: float | None = None,
+    ) -> None:
+        """Adapt to the system's rate-limit headers (limit per window, remaining, reset)."""
         ...
 
 

@@ -1,27 +1,54 @@
-"""Connectors: the code that talks to one kind of system. `open_source` and
-`open_destination` pick the kind from a system's settings."""
+"""Connectors: the code that talks to one kind of system.
+
+`open_source` and `open_destination` pick the connector from the type of a system's settings.
+Adding a kind is one entry in `_KINDS` (and its `Settings` in `syncwell.workspace.kinds`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from types import ModuleType
+from typing import cast
+
+from pydantic import BaseModel
+
 from syncwell.connectors import postgres, sqlite
 from syncwell.connectors.base import Destination, Source
+from syncwell.types import RequestBudget
 
 __all__ = ["KINDS", "Destination", "Source", "open_destination", "open_source"]
 
-KINDS = ("postgres", "sqlite")
+_KINDS: dict[type[BaseModel], ModuleType] = {
+    postgres.Settings: postgres,
+    sqlite.Settings: sqlite,
+}
+"""Each kind's `Settings` model and the module that opens its sources and destinations."""
 
-ConnectorSettings = postgres.Settings | sqlite.Settings
-
-
-async def open_source(name: str, settings: ConnectorSettings) -> Source:
-    """Connect to system `name` for reading, with the connector its settings' kind names."""
-    if isinstance(settings, postgres.Settings):
-        return await postgres.open_source(name, settings)
-    return await sqlite.open_source(name, settings)
+KINDS = tuple(module.__name__.rsplit(".", 1)[-1] for module in _KINDS.values())
 
 
-async def open_destination(name: str, settings: ConnectorSettings) -> Destination:
+def _module(settings: BaseModel) -> ModuleType:
+    try:
+        return _KINDS[type(settings)]
+    except KeyError:
+        raise TypeError(f"no connector for settings of type {type(settings).__name__}") from None
+
+
+async def open_source(
+    name: str, settings: BaseModel, budget: RequestBudget | None = None
+) -> Source:
+    """Connect to system `name` for reading, with the connector its settings' kind names.
+
+    `budget` is the system's shared request budget; connectors that make a request per page
+    (http) spend it themselves, database connectors ignore it.
+    """
+    opener = cast("Callable[..., Awaitable[Source]]", _module(settings).open_source)
+    return await opener(name, settings, budget=budget)
+
+
+async def open_destination(
+    name: str, settings: BaseModel, budget: RequestBudget | None = None
+) -> Destination:
     """Connect to system `name` for writing, with the connector its settings' kind names."""
-    if isinstance(settings, postgres.Settings):
-        return await postgres.open_destination(name, settings)
-    return await sqlite.open_destination(name, settings)
+    opener = cast("Callable[..., Awaitable[Destination]]", _module(settings).open_destination)
+    return await opener(name, settings, budget=budget)

@@ -185,7 +185,8 @@ class FlowDelivery:
         """One write, when the breaker allows it and the budget has room."""
         route = self._route
         await self._wait_for_breaker()
-        await route.limiter.acquire()
+        if not getattr(route.writer, "paces_itself", False):
+            await route.limiter.acquire()  # one write, one request; http paces each request
         tally.attempts += 1
         renamed = dataclasses.replace(
             batch, columns=tuple(route.renames.get(c, c) for c in batch.columns)

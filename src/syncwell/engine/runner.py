@@ -115,16 +115,6 @@ class Engine:
         self, stack: AsyncExitStack
     ) -> tuple[dict[str, Source], dict[str, Destination]]:
         systems = self.workspace.systems
-        sources: dict[str, Source] = {}
-        destinations: dict[str, Destination] = {}
-        for flow in self.flows:
-            if flow.source not in sources:
-                sources[flow.source] = await open_source(flow.source, systems[flow.source].settings)
-                stack.push_async_callback(sources[flow.source].aclose)
-            if flow.destination not in destinations:
-                name = flow.destination
-                destinations[name] = await open_destination(name, systems[name].settings)
-                stack.push_async_callback(destinations[name].aclose)
         self._limiters = {
             name: RateLimiter(system.rate_limit, self.clock) for name, system in systems.items()
         }
@@ -132,6 +122,21 @@ class Engine:
             name: CircuitBreaker(system.breaker, self.clock, name=name)
             for name, system in systems.items()
         }
+        sources: dict[str, Source] = {}
+        destinations: dict[str, Destination] = {}
+        for flow in self.flows:
+            name = flow.source
+            if name not in sources:
+                sources[name] = await open_source(
+                    name, systems[name].settings, self._limiters[name]
+                )
+                stack.push_async_callback(sources[name].aclose)
+            name = flow.destination
+            if name not in destinations:
+                destinations[name] = await open_destination(
+                    name, systems[name].settings, self._limiters[name]
+                )
+                stack.push_async_callback(destinations[name].aclose)
         return sources, destinations
 
     def _delivery(

@@ -8,6 +8,7 @@ from syncwell.connectors.postgres.destination import PostgresDestination
 from syncwell.connectors.postgres.errors import translated
 from syncwell.connectors.postgres.settings import Settings
 from syncwell.connectors.postgres.source import PostgresSource
+from syncwell.types import RequestBudget
 
 __all__ = ["PostgresDestination", "PostgresSource", "Settings", "open_destination", "open_source"]
 
@@ -31,11 +32,15 @@ async def _pool(name: str, settings: Settings) -> asyncpg.Pool:
     return pool
 
 
-async def open_source(name: str, settings: Settings) -> PostgresSource:
-    """Connect to the system `name` for reading."""
+async def open_source(
+    name: str, settings: Settings, *, budget: RequestBudget | None = None
+) -> PostgresSource:
+    """Connect to the system `name` for reading (a database needs no request budget)."""
     return PostgresSource(name, settings, await _pool(name, settings))
 
 
-async def open_destination(name: str, settings: Settings) -> PostgresDestination:
+async def open_destination(
+    name: str, settings: Settings, *, budget: RequestBudget | None = None
+) -> PostgresDestination:
     """Connect to the system `name` for writing."""
     return PostgresDestination(name, settings, await _pool(name, settings))

@@ -6,15 +6,20 @@ from syncwell.connectors.sqlite.database import SqliteDatabase
 from syncwell.connectors.sqlite.destination import SqliteDestination
 from syncwell.connectors.sqlite.settings import Settings
 from syncwell.connectors.sqlite.source import SqliteSource
+from syncwell.types import RequestBudget
 
 __all__ = ["Settings", "SqliteDestination", "SqliteSource", "open_destination", "open_source"]
 
 
-async def open_source(name: str, settings: Settings) -> SqliteSource:
-    """Open the system `name` for reading."""
+async def open_source(
+    name: str, settings: Settings, *, budget: RequestBudget | None = None
+) -> SqliteSource:
+    """Open the system `name` for reading (a file needs no request budget)."""
     return SqliteSource(SqliteDatabase(name, settings))
 
 
-async def open_destination(name: str, settings: Settings) -> SqliteDestination:
+async def open_destination(
+    name: str, settings: Settings, *, budget: RequestBudget | None = None
+) -> SqliteDestination:
     """Open the system `name` for writing."""
     return SqliteDestination(SqliteDatabase(name, settings))

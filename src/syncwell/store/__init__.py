@@ -1,5 +1,5 @@
 """Durable state on SQLite (embedded) or PostgreSQL: journal, checkpoints, deliveries, dead
-letters. Everything the engine must not lose lives here."""
+letters, webhook ids, record versions. Everything the engine must not lose lives here."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncwell.store.database import connect, migrate
 from syncwell.store.dead_letters import DeadLetter, DeadLetters
 from syncwell.store.failures import Failures
+from syncwell.store.inbox import InboundChange, InboundEvent, Inbox
 from syncwell.store.journal import DeadLetterDraft, DeliveryRecord, Journal, JournalEntry
+from syncwell.store.reconciliations import Reconciliations
+from syncwell.store.record_versions import RecordState, RecordVersions
 from syncwell.store.reports import FlowReport, Reports
 
 __all__ = [
@@ -20,8 +23,14 @@ __all__ = [
     "DeliveryRecord",
     "Failures",
     "FlowReport",
+    "InboundChange",
+    "InboundEvent",
+    "Inbox",
     "Journal",
     "JournalEntry",
+    "Reconciliations",
+    "RecordState",
+    "RecordVersions",
     "Reports",
     "Store",
     "open_store",
@@ -37,6 +46,9 @@ class Store:
     dead_letters: DeadLetters
     failures: Failures
     reports: Reports
+    inbox: Inbox
+    record_versions: RecordVersions
+    reconciliations: Reconciliations
 
     async def close(self) -> None:
         """Close every connection."""
@@ -49,4 +61,13 @@ async def open_store(url: str) -> Store:
     await migrate(engine)
     journal, dead_letters = Journal(engine), DeadLetters(engine)
     reports = Reports(engine, journal, dead_letters)
-    return Store(engine, journal, dead_letters, Failures(engine), reports)
+    return Store(
+        engine,
+        journal,
+        dead_letters,
+        Failures(engine),
+        reports,
+        Inbox(engine),
+        RecordVersions(engine),
+        Reconciliations(engine),
+    )

@@ -15,7 +15,7 @@ from syncwell.store.database import store_errors
 from syncwell.store.schema import checkpoints, dead_letters, deliveries, journal
 from syncwell.types import ChangeBatch, Checkpoint, Op
 
-__all__ = ["DeadLetterDraft", "DeliveryRecord", "Journal", "JournalEntry"]
+__all__ = ["DeadLetterDraft", "DeliveryRecord", "Journal", "JournalEntry", "insert_entry"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,20 +70,7 @@ class Journal:
         """
         now = time.time()
         async with self._engine.begin() as connection:
-            entry_id = None
-            if len(batch):
-                result = await connection.execute(
-                    insert(journal).values(
-                        flow=flow,
-                        changes=len(batch),
-                        observed_at=batch.observed_at,
-                        created_at=now,
-                        payload=encode_batch(batch),
-                    )
-                )
-                key = result.inserted_primary_key
-                assert key is not None, "an insert into journal returns its id"
-                entry_id = int(key[0])
+            entry_id = await insert_entry(connection, flow, batch, now) if len(batch) else None
             if checkpoint is not None:
                 await _save_checkpoint(connection, flow, checkpoint, now)
         return entry_id
@@ -166,6 +153,24 @@ class Journal:
         async with self._engine.connect() as connection:
             rows = (await connection.execute(select(checkpoints))).all()
         return {flow: (json.loads(value), at) for flow, value, at in rows}
+
+
+async def insert_entry(
+    connection: AsyncConnection, flow: str, batch: ChangeBatch, now: float
+) -> int:
+    """Add one journal entry in the caller's transaction; return its id."""
+    result = await connection.execute(
+        insert(journal).values(
+            flow=flow,
+            changes=len(batch),
+            observed_at=batch.observed_at,
+            created_at=now,
+            payload=encode_batch(batch),
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None, "an insert into journal returns its id"
+    return int(key[0])
 
 
 async def _save_checkpoint(

@@ -18,7 +18,17 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["checkpoints", "dead_letters", "deliveries", "failures", "journal", "metadata"]
+__all__ = [
+    "checkpoints",
+    "dead_letters",
+    "deliveries",
+    "failures",
+    "journal",
+    "metadata",
+    "reconciliations",
+    "record_versions",
+    "webhook_events",
+]
 
 metadata = MetaData()
 
@@ -99,3 +109,40 @@ failures = Table(
     sqlite_autoincrement=True,
 )
 """A read or a delivery that failed (after its retries): one row per failure, never per record."""
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("system", String(200), primary_key=True),
+    Column("event_id", String(300), primary_key=True),
+    Column("received_at", Float, nullable=False),
+    Index("webhook_events_received", "received_at"),
+)
+"""Event ids taken in by webhook, kept for the system's `dedupe_for` so redeliveries are dropped."""
+
+record_versions = Table(
+    "record_versions",
+    metadata,
+    Column("system", String(200), primary_key=True),
+    Column("stream", String(200), primary_key=True),
+    Column("key", Text, primary_key=True, doc="as in dead_letters"),
+    Column("seen_version", LargeBinary, nullable=True, doc="newest version taken in from here"),
+    Column("written_version", LargeBinary, nullable=True, doc="version syncwell last wrote here"),
+    Column("written_values", LargeBinary, nullable=True, doc="what it wrote, to know its echo"),
+    Column("updated_at", Float, nullable=False),
+)
+"""Per record of a system that can't guard itself or syncs both ways: what syncwell saw and
+wrote there (msgpack values). Never touched for one-way flows between databases."""
+
+reconciliations = Table(
+    "reconciliations",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("flow", String(200), nullable=False),
+    Column("checked", Integer, nullable=False, doc="changes the reconciliation read"),
+    Column("missed", Integer, nullable=False, doc="of those, changes no webhook had brought"),
+    Column("at", Float, nullable=False),
+    Index("reconciliations_flow_at", "flow", "at"),
+    sqlite_autoincrement=True,
+)
+"""One row per reconciliation pass of a realtime flow: how much the webhooks had missed."""

@@ -82,6 +82,12 @@ def flow_problems(flow: Flow) -> list[Problem]:
             "every change (e.g. `cursor: updated_at`), or set `mode: manual`"
         )
         problems.append(Problem((*where, "cursor"), message))
+    if flow.conflict not in ("newest", flow.source, flow.destination):
+        message = (
+            f"conflict '{flow.conflict}' is neither `newest` nor one of this flow's systems "
+            f"({flow.source}, {flow.destination}); name the system whose changes win"
+        )
+        problems.append(Problem((*where, "conflict"), message))
     if flow.fields:
         needed = [*flow.key, flow.cursor, flow.version]
         missing = [c for c in dict.fromkeys(needed) if c is not None and c not in flow.fields]

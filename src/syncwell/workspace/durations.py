@@ -11,8 +11,17 @@ import math
 import re
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Annotated
 
-__all__ = ["ACCEPTED_FORMS", "format_duration", "parse_duration"]
+from pydantic import AfterValidator, BeforeValidator
+
+__all__ = [
+    "ACCEPTED_FORMS",
+    "Duration",
+    "PositiveDuration",
+    "format_duration",
+    "parse_duration",
+]
 
 ACCEPTED_FORMS = "500ms, 30s, 5m, 4h, 1d, 1h30m, or a plain number of seconds"
 
@@ -28,6 +37,12 @@ _ORDER = list(_UNITS)
 # "ms" is tried before "m" and "s" so that "5ms" is never read as five minutes and an "s".
 _PART = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|d|h|m|s)")
 _NUMBER = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*")
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError(f"must be longer than zero; write one like {ACCEPTED_FORMS}")
+    return value
 
 
 def parse_duration(value: object) -> timedelta:
@@ -115,3 +130,9 @@ def _round(micros: Decimal) -> int:
 def _plain(number: Decimal) -> str:
     text = format(number, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+"""A pydantic field type: a duration as written in the file."""
+PositiveDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
+"""A pydantic field type: a duration longer than zero."""

@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
@@ -25,10 +23,11 @@ from pydantic import (
 
 from syncwell.types import StreamSpec
 from syncwell.workspace.checks import workspace_problems
-from syncwell.workspace.durations import ACCEPTED_FORMS, parse_duration
+from syncwell.workspace.durations import Duration, PositiveDuration
 from syncwell.workspace.kinds import ConnectorSettings
 from syncwell.workspace.modes import DEFAULT_INTERVALS, Mode
 from syncwell.workspace.policies import BreakerPolicy, RateLimitPolicy, RetryPolicy
+from syncwell.workspace.webhooks import WebhookIntake
 
 __all__ = [
     "ConnectorSettings",
@@ -40,14 +39,6 @@ __all__ = [
 ]
 
 
-def _positive(value: timedelta) -> timedelta:
-    if value <= timedelta(0):
-        raise ValueError(f"must be longer than zero; write one like {ACCEPTED_FORMS}")
-    return value
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-PositiveDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
 Column = Annotated[str, Field(min_length=1)]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -86,6 +77,11 @@ class System(BaseModel):
     breaker: BreakerPolicy = Field(
         default_factory=BreakerPolicy,
         description="Circuit breaker; fields default to `defaults.breaker`.",
+    )
+    webhooks: WebhookIntake | None = Field(
+        default=None,
+        description="How the system's webhooks are received at POST /hooks/<system>. "
+        "Default: it sends none.",
     )
 
     @property
@@ -135,6 +131,11 @@ class Flow(BaseModel):
         "Default (empty): every column.",
     )
     slo: Slo = Field(default_factory=Slo, description="The flow's service level objective.")
+    conflict: str = Field(
+        default="newest",
+        description="When both sides of a two-way sync changed a record: `newest` (the newer "
+        "version wins), or the name of the system whose changes win. Default newest.",
+    )
     core: str | None = Field(
         default=None,
         description="The workspace's core system, filled in by the loader (not written in a "

@@ -6,9 +6,14 @@ with their defaults written down once (and rendered into docs/policies.md).
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["BreakerPolicy", "RateLimitPolicy", "RetryPolicy"]
+from syncwell.workspace.durations import PositiveDuration
+
+__all__ = ["STANDARD_WEBHOOKS_SCHEDULE", "BreakerPolicy", "RateLimitPolicy", "RetryPolicy"]
 
 
 class RetryPolicy(BaseModel):
@@ -30,11 +35,34 @@ class RetryPolicy(BaseModel):
         "dead-letter). Default 6.",
     )
 
+    schedule: tuple[PositiveDuration, ...] = Field(
+        default=(),
+        description="Waits before each retry instead of exponential backoff, e.g. "
+        "[5s, 5m, 30m, 2h]; each is jittered by up to a fifth either way and max_attempts "
+        "becomes one more than its length. Default: none (exponential).",
+    )
+    exhausted: Literal["hand_back", "dead_letter"] = Field(
+        default="hand_back",
+        description="What happens when a delivery ran out of attempts: `hand_back` (its "
+        "changes stay in the journal and are tried again behind the breaker) or "
+        "`dead_letter` (they go to the dead letters with the last error). Default hand_back; "
+        "webhook_out systems default to dead_letter after the Standard Webhooks schedule.",
+    )
+
     @model_validator(mode="after")
     def _cap_not_below_base(self) -> RetryPolicy:
         if self.cap_s < self.base_s:
             raise ValueError(f"cap_s ({self.cap_s}) must be at least base_s ({self.base_s})")
+        if self.schedule and self.max_attempts != len(self.schedule) + 1:
+            # The schedule decides the attempts; a frozen model is rebuilt with the count.
+            object.__setattr__(self, "max_attempts", len(self.schedule) + 1)
         return self
+
+
+STANDARD_WEBHOOKS_SCHEDULE = tuple(
+    timedelta(seconds=seconds) for seconds in (5, 300, 1800, 7200, 18000, 36000, 36000)
+)
+"""The retry schedule Standard Webhooks recommends: 5s, 5m, 30m, 2h, 5h, 10h, 10h (about a day)."""
 
 
 class RateLimitPolicy(BaseModel):

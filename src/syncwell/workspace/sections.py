@@ -17,8 +17,14 @@ from syncwell.workspace.checks import flow_problems, system_ref_problems, workfl
 from syncwell.workspace.explain import explain, fields_of, unknown_field
 from syncwell.workspace.kinds import SETTINGS_BY_KIND, resolve_paths
 from syncwell.workspace.model import Flow, System, Workflow
-from syncwell.workspace.policies import BreakerPolicy, RateLimitPolicy, RetryPolicy
+from syncwell.workspace.policies import (
+    STANDARD_WEBHOOKS_SCHEDULE,
+    BreakerPolicy,
+    RateLimitPolicy,
+    RetryPolicy,
+)
 from syncwell.workspace.problems import KeyPath, Problem, did_you_mean
+from syncwell.workspace.webhooks import WebhookIntake
 
 __all__ = ["Findings", "build_defaults", "build_flows", "build_systems", "build_workflows"]
 
@@ -27,6 +33,12 @@ _POLICIES: Mapping[str, type[BaseModel]] = {
     "rate_limit": RateLimitPolicy,
     "retry": RetryPolicy,
     "breaker": BreakerPolicy,
+}
+# System fields beside the connector's settings that are not policies.
+_SYSTEM_EXTRAS: Mapping[str, type[BaseModel]] = {"webhooks": WebhookIntake}
+# A signed webhook sent out is retried over about a day, then dead-lettered (Standard Webhooks).
+_KIND_RETRY: Mapping[str, Mapping[str, object]] = {
+    "webhook_out": {"schedule": STANDARD_WEBHOOKS_SCHEDULE, "exhausted": "dead_letter"},
 }
 # Fields the loader fills in from the entry's key and the workspace; the file must not set them.
 _HIDDEN = ("name", "core")
@@ -82,14 +94,25 @@ def build_systems(
             found.problems.append(Problem(at, f"system '{name}' must be a mapping with `kind:`"))
             continue
         settings = _settings(entry, at, root, found)
+        kind_defaults = {
+            **defaults,
+            "retry": _merged(_KIND_RETRY.get(str(entry.get("kind"))), defaults.get("retry")),
+        }
         policies = {
-            key: found.validate(model, _merged(defaults.get(key), entry.get(key)), (*at, key))
+            key: found.validate(model, _merged(kind_defaults.get(key), entry.get(key)), (*at, key))
             for key, model in _POLICIES.items()
             # An empty `retry:` means "the defaults", as if it were not written.
-            if entry.get(key) is not None or key in defaults
+            if entry.get(key) is not None or kind_defaults.get(key) is not None
         }
-        if settings is not None and None not in policies.values():
-            systems[name] = System.model_validate({"name": name, "settings": settings, **policies})
+        extras = {
+            key: found.validate(model, entry[key], (*at, key))
+            for key, model in _SYSTEM_EXTRAS.items()
+            if entry.get(key) is not None
+        }
+        if settings is not None and None not in (*policies.values(), *extras.values()):
+            systems[name] = System.model_validate(
+                {"name": name, "settings": settings, **policies, **extras}
+            )
     return systems
 
 
@@ -106,8 +129,9 @@ def _settings(entry: dict[str, object], at: KeyPath, root: Path, found: Findings
         message = f"unknown kind '{kind}'{guess or '.'} Supported kinds: {supported}"
         found.problems.append(Problem((*at, "kind"), message))
         return None
-    data = {key: value for key, value in entry.items() if key not in _POLICIES}
-    settings = found.validate(model, data, at, also=tuple(_POLICIES))
+    beside = (*_POLICIES, *_SYSTEM_EXTRAS)
+    data = {key: value for key, value in entry.items() if key not in beside}
+    settings = found.validate(model, data, at, also=beside)
     return None if settings is None else resolve_paths(settings, root)
 
 

@@ -1,0 +1,1 @@
+"""The HTTP interface: REST under /api/v1, webhook ingress under /hooks/{system}, health."""

@@ -1,0 +1,143 @@
+"""The webhook inbox: events taken in, deduplicated by id, and journaled in one transaction.
+
+Many requests share one commit (the engine's committer groups them), so an fsync is paid per
+group, not per webhook. The event ids, the journal entries and the versions seen all land in
+that one transaction: a sender is answered 2xx only after it commits, and a redelivered id
+finds its first delivery already recorded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from syncwell.store.database import store_errors
+from syncwell.store.journal import insert_entry
+from syncwell.store.record_versions import note_seen, seen_versions
+from syncwell.store.schema import webhook_events
+from syncwell.types import ChangeBatch, Op, Row
+from syncwell.versions import Comparable, is_newer
+
+__all__ = ["InboundChange", "InboundEvent", "Inbox"]
+
+
+@dataclass(frozen=True, slots=True)
+class InboundChange:
+    """One change an event brings to one flow."""
+
+    flow: str
+    stream: str
+    columns: tuple[str, ...]
+    row: Row
+    op: Op
+    key: str
+    version: Comparable | None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundEvent:
+    """A verified webhook, translated into the changes it brings."""
+
+    system: str
+    event_id: str
+    observed_at: float
+    changes: Sequence[InboundChange] = field(default_factory=tuple)
+
+
+class Inbox:
+    """Writes groups of inbound events; forgets their ids after the dedupe period."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @store_errors
+    async def take(self, events: Sequence[InboundEvent]) -> list[bool]:
+        """Journal the events not seen before, in one transaction; True for each new one."""
+        now = time.time()
+        async with self._engine.begin() as connection:
+            fresh = await _claim_ids(connection, events, now)
+            accepted = [event for event, new in zip(events, fresh, strict=True) if new]
+            for flow, batch in _pages(accepted):
+                await insert_entry(connection, flow, batch, now)
+            for (system, stream), seen in _newest_seen(accepted).items():
+                known = await seen_versions(connection, system, stream, list(seen))
+                newer = {k: v for k, v in seen.items() if is_newer(v, known.get(k))}
+                await note_seen(connection, system, stream, newer)
+        return fresh
+
+    @store_errors
+    async def forget_before(self, cutoff: float) -> int:
+        """Drop event ids received before `cutoff` (Unix seconds); return how many."""
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                delete(webhook_events).where(webhook_events.c.received_at < cutoff)
+            )
+        return int(result.rowcount or 0)
+
+
+async def _claim_ids(
+    connection: AsyncConnection, events: Sequence[InboundEvent], now: float
+) -> list[bool]:
+    """Record each event id; False for ids already recorded (before, or earlier in `events`)."""
+    wanted = list(dict.fromkeys((event.system, event.event_id) for event in events))
+    table = webhook_events.c
+    query = select(table.system, table.event_id).where(
+        tuple_(table.system, table.event_id).in_(wanted)
+    )
+    known = {(system, event_id) for system, event_id in (await connection.execute(query)).all()}
+    fresh: list[bool] = []
+    rows: list[dict[str, object]] = []
+    for event in events:
+        ident = (event.system, event.event_id)
+        fresh.append(ident not in known)
+        if ident not in known:
+            known.add(ident)
+            rows.append({"system": event.system, "event_id": event.event_id, "received_at": now})
+    if rows:
+        # Another process (a second worker) may have claimed one meanwhile: the key is unique,
+        # and losing that race must not fail the whole group.
+        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+        await connection.execute(dialect.insert(webhook_events).on_conflict_do_nothing(), rows)
+    return fresh
+
+
+def _pages(events: Sequence[InboundEvent]) -> list[tuple[str, ChangeBatch]]:
+    """One journal page per flow and column set, changes in arrival order."""
+    grouped: dict[tuple[str, tuple[str, ...]], tuple[list[Row], list[Op], list[float]]] = {}
+    for event in events:
+        for change in event.changes:
+            rows, ops, seen = grouped.setdefault((change.flow, change.columns), ([], [], []))
+            rows.append(change.row)
+            ops.append(change.op)
+            seen.append(event.observed_at)
+    return [
+        (
+            flow,
+            ChangeBatch(
+                columns,
+                rows,
+                None if all(op is Op.UPSERT for op in ops) else ops,
+                observed_at=min(seen),
+            ),
+        )
+        for (flow, columns), (rows, ops, seen) in grouped.items()
+    ]
+
+
+def _newest_seen(
+    events: Sequence[InboundEvent],
+) -> Mapping[tuple[str, str], dict[str, Comparable | None]]:
+    # The newest version per key, whatever the arrival order: senders reorder.
+    seen: defaultdict[tuple[str, str], dict[str, Comparable | None]] = defaultdict(dict)
+    for event in events:
+        for change in event.changes:
+            known = seen[(event.system, change.stream)]
+            if change.key not in known or is_newer(change.version, known[change.key]):
+                known[change.key] = change.version
+    return seen

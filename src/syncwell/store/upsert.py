@@ -1,0 +1,30 @@
+"""Insert-or-update in the dialect of the store: both SQLite and PostgreSQL say ON CONFLICT."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+__all__ = ["upsert"]
+
+
+async def upsert(
+    connection: AsyncConnection,
+    table: Table,
+    rows: Sequence[Mapping[str, object]],
+    *,
+    keys: Sequence[str],
+    update: Sequence[str],
+) -> None:
+    """Insert `rows`; where a row's `keys` exist, set only the `update` columns."""
+    if not rows:
+        return
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={column: statement.excluded[column] for column in update}
+    )
+    await connection.execute(statement, list(rows))

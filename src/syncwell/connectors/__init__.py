@@ -12,7 +12,7 @@ from typing import cast
 
 from pydantic import BaseModel
 
-from syncwell.connectors import postgres, sqlite
+from syncwell.connectors import postgres, sqlite, webhook_out
 from syncwell.connectors.base import Destination, Source
 from syncwell.types import RequestBudget
 
@@ -21,6 +21,7 @@ __all__ = ["KINDS", "Destination", "Source", "open_destination", "open_source"]
 _KINDS: dict[type[BaseModel], ModuleType] = {
     postgres.Settings: postgres,
     sqlite.Settings: sqlite,
+    webhook_out.Settings: webhook_out,
 }
 """Each kind's `Settings` model and the module that opens its sources and destinations."""
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import random
 from dataclasses import dataclass, field
 from itertools import takewhile
@@ -21,6 +20,7 @@ import structlog
 
 from syncwell.connectors import Destination
 from syncwell.engine.coalesce import coalesce, key_getter
+from syncwell.engine.guard import RecordGuard, key_text
 from syncwell.engine.policies import CircuitBreaker, RateLimiter, Retrier, RetryStats
 from syncwell.engine.progress import FlowProgress
 from syncwell.errors import IntegrationFatalError, RecordRejectedError, TransientError
@@ -45,6 +45,7 @@ class Route:
     limiter: RateLimiter
     breaker: CircuitBreaker
     retry: RetryPolicy
+    guard: RecordGuard | None = None
 
 
 @dataclass(slots=True)
@@ -96,7 +97,9 @@ class FlowDelivery:
         batch = coalesce([e.batch for e in entries], route.source.key, route.source.version)
         tally = _Tally()
         try:
-            await self._write_or_split(batch, tally)
+            batch = await self._screen(batch)
+            if len(batch):
+                await self._write_or_split(batch, tally)
         except BaseException:
             self._drop_read_ahead()  # these entries stay first in line
             raise
@@ -118,6 +121,19 @@ class FlowDelivery:
         )
         self._count(entries, record)
         return changes
+
+    async def _screen(self, batch: ChangeBatch) -> ChangeBatch:
+        """Drop what the record guard says must not be written, and note what will be."""
+        guard = self._route.guard
+        if guard is None:
+            return batch
+        batch, screened = await guard.screen(batch)
+        progress = self._progress
+        progress.echoes += screened.echoes
+        progress.stale += screened.stale
+        progress.lost_conflicts += screened.lost_conflicts
+        await guard.remember(batch, self._route.renames)
+        return batch
 
     async def _take(self) -> list[JournalEntry]:
         ahead, self._ahead = self._ahead, None
@@ -171,9 +187,17 @@ class FlowDelivery:
         """
         try:
             await self._retrier.call(self._attempt, batch, tally)
+        except TransientError as error:
+            if self._route.retry.exhausted != "dead_letter":
+                raise  # handed back: the changes stay in the journal
+            # Out of attempts on a schedule that ends in dead letters (webhooks after a day).
+            reason = f"gave up after {self._route.retry.max_attempts} attempts: {error}"
+            for index in range(len(batch)):
+                tally.dead.append(self._dead_letter(batch.select([index]), error, reason, tries))
+            return
         except RecordRejectedError as error:
             if len(batch) == 1:
-                tally.dead.append(self._dead_letter(batch, error, tries))
+                tally.dead.append(self._dead_letter(batch, error, error.reason, tries))
                 return
             middle = len(batch) // 2
             await self._write_or_split(batch.select(range(middle)), tally, tries + 1)
@@ -226,29 +250,22 @@ class FlowDelivery:
             await self._clock.sleep(max(breaker.wait_s(), 0.05))
 
     def _dead_letter(
-        self, batch: ChangeBatch, error: RecordRejectedError, attempts: int
+        self, batch: ChangeBatch, error: Exception, reason: str, attempts: int
     ) -> DeadLetterDraft:
         route = self._route
         row = batch.decoded().rows[0]  # kept as it came, so a replay travels the same way
         key = key_getter(batch.columns, route.source.key)(row)
         version = route.source.version
-        log.warning("dead-lettered", flow=route.flow, key=key, reason=error.reason)
+        log.warning("dead-lettered", flow=route.flow, key=key, reason=reason)
         return DeadLetterDraft(
-            key=_key_text(key),
+            key=key_text(key),
             op=batch.op(0),
             version="" if version is None else str(row[batch.columns.index(version)]),
             batch=batch,
-            reason=error.reason,
+            reason=reason,
             error_class=type(error).__name__,
             attempts=attempts,
         )
-
-
-def _key_text(key: object) -> str:
-    """A key as people read it: `42`, or `["eu", "42"]` for a key of several columns."""
-    if isinstance(key, tuple):
-        return json.dumps([str(part) for part in key])
-    return str(key)
 
 
 def _shape(batch: ChangeBatch) -> tuple[tuple[str, ...], bool]:

@@ -13,6 +13,7 @@ import structlog
 
 from syncwell.connectors import Source
 from syncwell.engine.progress import FlowProgress
+from syncwell.engine.reconcile import Reconciler
 from syncwell.store import Journal
 from syncwell.types import StreamSpec
 
@@ -30,11 +31,13 @@ async def take_in(
     *,
     stop: asyncio.Event,
     arrived: asyncio.Event,
+    reconciler: Reconciler | None = None,
 ) -> bool:
     """Read from the last checkpoint until the source has nothing newer (or `stop` is set).
 
     Returns whether the read was incremental: a first full read is followed at once by an
-    incremental one when the caller wants to be caught up (`syncwell run --once`).
+    incremental one when the caller wants to be caught up (`syncwell run --once`). With a
+    `reconciler` (a realtime flow), an incremental read journals only what webhooks missed.
     """
     checkpoint = await journal.checkpoint(flow)
     incremental = checkpoint is not None and checkpoint.get("phase") == "incremental"
@@ -45,6 +48,8 @@ async def take_in(
         async for batch, mark in reader:
             if len(batch) == 0 and mark == checkpoint:
                 continue  # an idle poll: nothing to commit, so no write to the store
+            if reconciler is not None:
+                batch = await reconciler.screen(batch, counting=incremental)
             await journal.append(flow, batch, mark)
             checkpoint = mark
             if len(batch):

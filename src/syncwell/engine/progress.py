@@ -25,6 +25,16 @@ class FlowProgress:
     last_read_at: float | None = None
     intake_done: bool = False
     gave_up: bool = False
+    hooked: int = 0
+    """Changes that arrived by webhook."""
+    echoes: int = 0
+    """Changes dropped as syncwell's own writes coming back (two-way)."""
+    stale: int = 0
+    """Changes dropped as older than what the destination already has."""
+    lost_conflicts: int = 0
+    """Changes dropped because the other side, which wins conflicts, changed the record too."""
+    missed_by_webhooks: int = 0
+    """Changes a reconciliation found that no webhook had brought."""
 
     def rate(self, now: float) -> float:
         """Changes delivered per second since the run started."""

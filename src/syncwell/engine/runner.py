@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
+from collections import Counter
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 
@@ -18,11 +19,15 @@ import structlog
 
 from syncwell.connectors import Destination, Source, open_destination, open_source
 from syncwell.engine.delivery import FlowDelivery, Route
+from syncwell.engine.guard import RecordGuard
 from syncwell.engine.intake import take_in
 from syncwell.engine.order import upstream_flows
+from syncwell.engine.pairs import guard_plan
 from syncwell.engine.policies import CircuitBreaker, RateLimiter, backoff_delay
 from syncwell.engine.progress import FlowProgress
+from syncwell.engine.reconcile import Reconciler
 from syncwell.engine.waiting import sleep_or_stop, wait_any
+from syncwell.engine.webhooks import EventRouter, GroupCommitter
 from syncwell.errors import ConnectorError, StoreError, TransientError
 from syncwell.store import Store, open_store
 from syncwell.types import Clock, StreamSpec, SystemClock
@@ -57,6 +62,11 @@ class Engine:
         self._arrived = {f.name: asyncio.Event() for f in self.flows}
         self._delivered = {f.name: asyncio.Event() for f in self.flows}
         self._upstream = upstream_flows(self.flows)
+        self.webhooks = EventRouter(workspace)
+        """Reads webhook events of the systems that send them (the API's ingress uses it)."""
+        self.committer: GroupCommitter | None = None
+        """Journals webhook events while the engine runs; None before it started."""
+        self._guards = {f.name: guard_plan(f, workspace) for f in self.flows}
 
     async def run(self, *, once: bool = False, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set, or with `once` until every flow is read and delivered.
@@ -70,7 +80,18 @@ class Engine:
             store = await open_store(self.workspace.state)
             stack.push_async_callback(store.close)
             sources, destinations = await self._connect(stack)
-            tasks: list[asyncio.Future[object]] = [
+            tasks: list[asyncio.Future[object]] = []
+            if self.webhooks.intakes:
+                self.committer = GroupCommitter(
+                    store.inbox,
+                    {
+                        name: intake.dedupe_for.total_seconds()
+                        for name, intake in self.webhooks.intakes.items()
+                    },
+                    self._journaled,
+                )
+                tasks.append(asyncio.ensure_future(self.committer.run(stop)))
+            tasks += [
                 task  # type: ignore[misc]  # Task[None] is a Future[object] in practice
                 for flow in self.flows
                 for task in (
@@ -86,7 +107,17 @@ class Engine:
                     ),
                 )
             ]
-            await self._supervise(tasks, stop)
+            try:
+                await self._supervise(tasks, stop)
+            finally:
+                self.committer = None
+
+    def _journaled(self, changes: Counter[str]) -> None:
+        """Webhook changes are durable: count them and wake their flows' delivery."""
+        for flow, count in changes.items():
+            if flow in self.progress:
+                self.progress[flow].hooked += count
+                self._arrived[flow].set()
 
     async def _supervise(self, tasks: list[asyncio.Future[object]], stop: asyncio.Event) -> None:
         stopping: asyncio.Future[object] = asyncio.ensure_future(stop.wait())
@@ -146,20 +177,27 @@ class Engine:
         route = Route(
             flow=flow.name,
             source=self._source_spec(flow),
-            destination=flow.destination_spec(),
+            destination=_destination_spec(flow),
             renames=dict(flow.fields),
             writer=destinations[flow.destination],
             limiter=self._limiters[flow.destination],
             breaker=self._breakers[flow.destination],
             retry=system.retry,
+            guard=self._guard(flow, store),
         )
         return FlowDelivery(route, store.journal, self.progress[flow.name], self.clock)
+
+    def _guard(self, flow: Flow, store: Store) -> RecordGuard | None:
+        plan = self._guards[flow.name]
+        return None if plan is None else RecordGuard(plan, store.record_versions, store.journal)
 
     def _source_spec(self, flow: Flow) -> StreamSpec:
         """The flow's read; pages travel as COPY text when both ends are PostgreSQL."""
         systems = self.workspace.systems
         both_postgres = systems[flow.source].kind == systems[flow.destination].kind == "postgres"
-        return dataclasses.replace(flow.source_spec(), copy_text=both_postgres)
+        # The record guard reads values, so its flows travel as rows.
+        as_text = both_postgres and self._guards[flow.name] is None
+        return dataclasses.replace(flow.source_spec(), copy_text=as_text)
 
     async def _intake_loop(
         self, flow: Flow, source: Source, store: Store, stop: asyncio.Event, once: bool
@@ -172,6 +210,7 @@ class Engine:
         rng = random.Random()  # noqa: S311 - jitter, not security
         failures = 0
         while not stop.is_set():
+            reconciler = self._reconciler(flow, store)
             try:
                 incremental = await take_in(
                     flow.name,
@@ -181,7 +220,13 @@ class Engine:
                     progress,
                     stop=stop,
                     arrived=arrived,
+                    reconciler=reconciler,
                 )
+                if reconciler is not None and incremental:
+                    progress.missed_by_webhooks += reconciler.missed
+                    await store.reconciliations.record(
+                        flow.name, reconciler.checked, reconciler.missed
+                    )
             except Exception as error:
                 failures += 1
                 progress.last_error = f"{type(error).__name__}: {error}"
@@ -207,6 +252,12 @@ class Engine:
             await sleep_or_stop(self.clock, interval, stop)
         progress.intake_done = True
         arrived.set()
+
+    def _reconciler(self, flow: Flow, store: Store) -> Reconciler | None:
+        """For a realtime flow fed by webhooks: what its polls find that they missed."""
+        if flow.mode is not Mode.REALTIME or flow.source not in self.webhooks.intakes:
+            return None
+        return Reconciler(store.record_versions, flow.source, flow.stream, flow.key, flow.version)
 
     async def _delivery_loop(
         self, delivery: FlowDelivery, flow: Flow, store: Store, stop: asyncio.Event, once: bool
@@ -238,6 +289,13 @@ class Engine:
             self._delivered[flow.name].set()
         finally:
             await delivery.close()
+
+
+def _destination_spec(flow: Flow) -> StreamSpec:
+    spec = flow.destination_spec()
+    if flow.conflict == flow.source:
+        return dataclasses.replace(spec, version=None)  # its changes win: no version guard
+    return spec
 
 
 async def _note_failure(store: Store, flow: str, stage: str, error: BaseException) -> None:

@@ -13,10 +13,13 @@ from pydantic import BaseModel, Field
 
 from syncwell.connectors.postgres.settings import Settings as PostgresSettings
 from syncwell.connectors.sqlite.settings import Settings as SqliteSettings
+from syncwell.connectors.webhook_out.settings import Settings as WebhookOutSettings
 
 __all__ = ["SETTINGS_BY_KIND", "ConnectorSettings", "resolve_paths"]
 
-ConnectorSettings = Annotated[PostgresSettings | SqliteSettings, Field(discriminator="kind")]
+ConnectorSettings = Annotated[
+    PostgresSettings | SqliteSettings | WebhookOutSettings, Field(discriminator="kind")
+]
 """A system's connector settings; the `kind` field picks the model."""
 
 

@@ -33,7 +33,8 @@ def backoff_delay(
     """Seconds to wait before retry number `attempt` (0 is the first retry).
 
     Full jitter: a uniform draw from ``[0, min(cap_s, base_s * 2**attempt)]``, so clients that
-    failed together do not come back together. A `retry_after` from the other side wins over a
+    failed together do not come back together. A policy with a `schedule` waits its n-th
+    entry instead, give or take a fifth. A `retry_after` from the other side wins over a
     shorter draw: it knows when it will take requests again.
 
     Args:
@@ -47,7 +48,13 @@ def backoff_delay(
     """
     if attempt < 0:
         raise ValueError(f"attempt must be 0 or more, got {attempt}")
-    delay = rng.uniform(0.0, _ceiling(policy, attempt))
+    if policy.schedule:
+        # A fixed schedule (webhooks over a day): each wait jittered by a fifth either way,
+        # so receivers that went down together are not all retried at one instant.
+        planned = policy.schedule[min(attempt, len(policy.schedule) - 1)].total_seconds()
+        delay = planned * rng.uniform(0.8, 1.2)
+    else:
+        delay = rng.uniform(0.0, _ceiling(policy, attempt))
     # A comparison, not max(): a NaN retry_after (a garbled header) is then ignored.
     if retry_after is not None and retry_after > delay:
         delay = retry_after

@@ -1,0 +1,111 @@
+"""`POST /hooks/{system}`: verify, translate, journal, then answer (DESIGN.md, lessons).
+
+The order is the point. The signature is checked over the raw bytes before anything is parsed;
+a body over the limit is refused while it is still arriving; the event is journaled and
+committed before the 2xx. Every refusal is a 4xx with the reason; a store that can't commit is
+a 503 with Retry-After, so the sender tries again and nothing it sent is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+
+import structlog
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+
+from syncwell.api.signatures import SignatureSettings, WebhookRefused, verify
+from syncwell.engine import Engine
+from syncwell.engine.webhooks import EventRefusedError
+from syncwell.errors import StoreError
+from syncwell.workspace.webhooks import WebhookIntake
+
+__all__ = ["HookEndpoint"]
+
+log = structlog.get_logger("syncwell.api.hooks")
+
+
+class HookEndpoint:
+    """The webhook ingress of one engine, as a Starlette request handler."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._signatures: Mapping[str, SignatureSettings] = {
+            name: _signature_settings(intake) for name, intake in engine.webhooks.intakes.items()
+        }
+
+    async def __call__(self, request: Request) -> Response:
+        system = str(request.path_params["system"])
+        settings = self._signatures.get(system)
+        if settings is None:
+            return _refuse(
+                404,
+                f"system '{system}' takes no webhooks; add `webhooks:` to "
+                f"systems.{system} in syncwell.yaml",
+            )
+        try:
+            body = await _read_body(request, settings.max_body_bytes)
+            verified = verify(settings, request.headers, body, time.time())
+        except WebhookRefused as refused:
+            log.info("webhook refused", system=system, status=refused.status, reason=refused.reason)
+            return _refuse(refused.status, refused.reason)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        return await self._take(system, body, verified.event_id, verified.timestamp)
+
+    async def _take(
+        self, system: str, body: bytes, event_id: str | None, signed_at: float | None
+    ) -> Response:
+        try:
+            document = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as error:
+            return _refuse(400, f"the body is not JSON: {error}")
+        try:
+            event = self._engine.webhooks.event(
+                system, event_id, signed_at or time.time(), document
+            )
+        except EventRefusedError as refused:
+            return _refuse(400, refused.reason)
+        if not event.changes:
+            return JSONResponse({"status": "ignored", "id": event.event_id}, status_code=202)
+        committer = self._engine.committer
+        if committer is None:
+            return _refuse(503, "syncwell is starting; try again shortly", retry_after=1)
+        try:
+            new = await committer.submit(event)
+        except StoreError as error:
+            log.warning("webhook not journaled", system=system, error=str(error))
+            return _refuse(503, "the state store is unavailable; try again", retry_after=5)
+        status = "accepted" if new else "duplicate"
+        return JSONResponse({"status": status, "id": event.event_id, "changes": len(event.changes)})
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refused as soon as it passes `limit` bytes (never buffered past it)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise WebhookRefused(413, f"body is {declared} bytes; the limit is {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise WebhookRefused(413, f"body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _refuse(status: int, reason: str, *, retry_after: int | None = None) -> Response:
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return JSONResponse({"error": reason}, status_code=status, headers=headers)
+
+
+def _signature_settings(intake: WebhookIntake) -> SignatureSettings:
+    return SignatureSettings(
+        scheme=intake.scheme,
+        secrets=intake.secrets,
+        tolerance_s=intake.tolerance.total_seconds(),
+        max_body_bytes=intake.max_body_bytes,
+    )

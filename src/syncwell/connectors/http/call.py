@@ -1,0 +1,42 @@
+"""One request the connector sends, and what it is for: the context its errors are read in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["Call", "Purpose"]
+
+Purpose = Literal["read", "write", "delete"]
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A request and its purpose.
+
+    Attributes:
+        method: the HTTP method.
+        url: a path under base_url, or an absolute URL (a next-page link).
+        purpose: read a page, write records, or delete one; errors map differently for each.
+        flow: the flow it serves, for error messages.
+        params: query parameters.
+        body: the JSON body, or None for none.
+        keys: the keys of the records a write carries (key text, as the engine writes it).
+        passthrough: statuses handed back to the caller instead of raised (a create's 409
+            that falls back to an update).
+    """
+
+    method: str
+    url: str
+    purpose: Purpose
+    flow: str = ""
+    params: Mapping[str, str] = field(default_factory=dict)
+    body: object = None
+    keys: tuple[str, ...] = ()
+    passthrough: frozenset[int] = frozenset()
+
+    @property
+    def key(self) -> str | None:
+        """The record's key when the call carries exactly one record."""
+        return self.keys[0] if len(self.keys) == 1 else None

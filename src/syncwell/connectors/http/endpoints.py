@@ -1,0 +1,279 @@
+"""What an http system's streams read and write: endpoints, pagination, incremental filters.
+
+These models sit under ``streams:`` in a ``kind: http`` system (see `settings.Settings`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+
+__all__ = [
+    "CursorPages",
+    "Incremental",
+    "ItemErrors",
+    "LinkHeaderPages",
+    "NextUrlPages",
+    "OffsetPages",
+    "PageNumberPages",
+    "Pagination",
+    "ReadEndpoint",
+    "Stream",
+    "WriteConfig",
+    "WriteEndpoint",
+    "placeholders",
+]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+Scalar = str | int | float | bool
+
+
+def placeholders(path: str) -> list[str]:
+    """The record fields a path names, ``/contacts/{id}`` -> ``["id"]``."""
+    return _PLACEHOLDER.findall(path)
+
+
+class CursorPages(BaseModel):
+    """The body names the next page's cursor; it goes back in a query parameter."""
+
+    model_config = _FROZEN
+
+    style: Literal["cursor"]
+    cursor_path: str = Field(
+        min_length=1, description="Dotted path to the next cursor, e.g. paging.next.after."
+    )
+    param: str = Field(min_length=1, description="Query parameter the cursor is sent in.")
+
+
+class NextUrlPages(BaseModel):
+    """The body holds the next page's URL (absolute, or a path under base_url)."""
+
+    model_config = _FROZEN
+
+    style: Literal["next_url"]
+    next_url_path: str = Field(min_length=1, description="Dotted path to the next URL.")
+
+
+class LinkHeaderPages(BaseModel):
+    """The ``Link`` header's ``rel="next"`` URL (RFC 8288), as GitHub and many others do."""
+
+    model_config = _FROZEN
+
+    style: Literal["link_header"]
+
+
+class OffsetPages(BaseModel):
+    """``?offset=<n>&limit=<page_size>``; the read ends at a short page (or at `total`)."""
+
+    model_config = _FROZEN
+
+    style: Literal["offset"]
+    offset_param: str = Field(default="offset", description="Default offset.")
+    limit_param: str = Field(default="limit", description="Default limit.")
+    page_size: int = Field(
+        default=100,
+        ge=1,
+        description="Records asked for per page; at most the API's maximum. Default 100.",
+    )
+
+
+class PageNumberPages(BaseModel):
+    """``?page=<n>&per_page=<page_size>``; the read ends at a short page (or at `total`)."""
+
+    model_config = _FROZEN
+
+    style: Literal["page"]
+    page_param: str = Field(default="page", description="Default page.")
+    size_param: str | None = Field(
+        default="per_page",
+        description="Parameter for the page size; null when the API's size is fixed. "
+        "Default per_page.",
+    )
+    page_size: int = Field(
+        default=100,
+        ge=1,
+        description="Records per page (the API's fixed size when size_param is null). Default 100.",
+    )
+    first_page: int = Field(default=1, ge=0, description="Number of the first page. Default 1.")
+
+
+Pagination = Annotated[
+    CursorPages | NextUrlPages | LinkHeaderPages | OffsetPages | PageNumberPages,
+    Field(discriminator="style"),
+]
+
+
+class Incremental(BaseModel):
+    """How a read asks for records changed since the flow's cursor."""
+
+    model_config = _FROZEN
+
+    param: str = Field(min_length=1, description="Query parameter, e.g. updated_since.")
+    format: Literal["iso", "unix_s", "unix_ms"] = Field(
+        default="iso",
+        description="How its value is written: iso (2024-05-01T12:00:00Z), unix_s or "
+        "unix_ms. Default iso.",
+    )
+
+
+class ReadEndpoint(BaseModel):
+    """Where a stream's records are read, page by page."""
+
+    model_config = _FROZEN
+
+    path: str = Field(min_length=1, description="Path under base_url, e.g. /v1/contacts.")
+    method: Literal["GET", "POST"] = Field(default="GET", description="Default GET.")
+    params: Mapping[str, Scalar] = Field(
+        default_factory=dict,
+        description="Query parameters, e.g. {limit: 100}; next_url and link_header pages "
+        "carry their own. Default none.",
+    )
+    body: JsonValue = Field(
+        default=None, description="JSON body of a POST read, sent with every page. Default none."
+    )
+    records: str = Field(
+        default="",
+        description="Dotted path to the list of records in the body, e.g. data.items; empty "
+        "when the body is the list. Default: the body.",
+    )
+    total: str | None = Field(
+        default=None,
+        description="Dotted path to the total record count, for progress. Default: none.",
+    )
+    pagination: Pagination | None = Field(
+        default=None,
+        description="cursor, next_url, link_header, offset or page (by `style:`). "
+        "Default: one page.",
+    )
+    incremental: Incremental | None = Field(
+        default=None,
+        description="Filter by the flow's cursor. Default: read everything and keep the "
+        "newer records.",
+    )
+
+
+class WriteEndpoint(BaseModel):
+    """One request per record, or per chunk of records when its body names ``{{records}}``."""
+
+    model_config = _FROZEN
+
+    method: Literal["POST", "PUT", "PATCH", "DELETE"] | None = Field(
+        default=None,
+        description="Default by role: create POST, update PATCH, upsert PUT, delete DELETE.",
+    )
+    path: str = Field(
+        min_length=1,
+        description="Path under base_url; {field} is filled from the record, URL-escaped.",
+    )
+    body: JsonValue = Field(
+        default=None,
+        description="Body template; placeholders {{record}}, {{records}}, {{key}}, {{keys}}, "
+        "{{version}}, {{record.<path>}}. Default: the record (no body for DELETE).",
+    )
+    item: JsonValue = Field(
+        default="{{record}}",
+        description="Template of each element of {{records}}. Default: the record.",
+    )
+    max_batch: int = Field(
+        default=100, ge=1, description="Records per request of a bulk endpoint. Default 100."
+    )
+
+    @property
+    def bulk(self) -> bool:
+        """Whether one request carries many records."""
+        return _names_many(self.body)
+
+    @model_validator(mode="after")
+    def _bulk_paths_name_no_record(self) -> WriteEndpoint:
+        if self.bulk and placeholders(self.path):
+            raise ValueError(
+                "a bulk endpoint (body with {{records}} or {{keys}}) cannot take "
+                f"{{field}} from a record in its path: {self.path}"
+            )
+        return self
+
+
+def _names_many(template: JsonValue) -> bool:
+    if isinstance(template, str):
+        return template in ("{{records}}", "{{keys}}")
+    if isinstance(template, list):
+        return any(_names_many(part) for part in template)
+    if isinstance(template, dict):
+        return any(_names_many(part) for part in template.values())
+    return False
+
+
+class ItemErrors(BaseModel):
+    """Where a bulk answer lists the records it refused, each by index or by key."""
+
+    model_config = _FROZEN
+
+    path: str = Field(min_length=1, description="Dotted path to the list of errors.")
+    index: str | None = Field(
+        default="index",
+        description="Field of an error that holds the record's position in the request. "
+        "Default index.",
+    )
+    index_base: Literal[0, 1] = Field(default=0, description="First position: 0 or 1. 0.")
+    key: str | None = Field(
+        default=None,
+        description="Field of an error that holds the record's key value instead, e.g. email. "
+        "Default: none.",
+    )
+    message: str | None = Field(
+        default="message",
+        description="Field of an error that says why. Default message.",
+    )
+
+
+class WriteConfig(BaseModel):
+    """How a stream's changes are written: upserts, or create then update, and deletes."""
+
+    model_config = _FROZEN
+
+    upsert: WriteEndpoint | None = Field(
+        default=None, description="Creates or updates by key. Preferred when the API has one."
+    )
+    create: WriteEndpoint | None = Field(
+        default=None, description="Creates; a 409 then falls back to `update`. Default none."
+    )
+    update: WriteEndpoint | None = Field(
+        default=None, description="Updates by key; alone, it is used as the upsert."
+    )
+    delete: WriteEndpoint | None = Field(
+        default=None,
+        description="Deletes by key; a 404 counts as done. Default: deletes are dead-lettered.",
+    )
+    errors: ItemErrors | None = Field(
+        default=None, description="Per-record errors in bulk answers. Default: none."
+    )
+
+    @model_validator(mode="after")
+    def _writes_something(self) -> WriteConfig:
+        if not (self.upsert or self.create or self.update or self.delete):
+            raise ValueError("write: needs at least one of upsert, create, update or delete")
+        return self
+
+
+class Stream(BaseModel):
+    """One stream of the API: where it is read and/or written."""
+
+    model_config = _FROZEN
+
+    read: ReadEndpoint | None = Field(
+        default=None, description="Reading (when a flow's source). Default: none."
+    )
+    write: WriteConfig | None = Field(
+        default=None, description="Writing (when a flow's destination). Default: none."
+    )
+
+    @model_validator(mode="after")
+    def _some_way(self) -> Stream:
+        if self.read is None and self.write is None:
+            raise ValueError("a stream needs `read:`, `write:` or both")
+        return self

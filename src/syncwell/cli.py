@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
 import signal
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -84,11 +86,19 @@ def run(
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
     as_json: JsonOption = False,
+    host: Annotated[str, typer.Option(help="Address the HTTP API listens on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(help="Port of the HTTP API (webhooks at /hooks/<system>).")
+    ] = 8100,
 ) -> None:
-    """Run the workspace's flows until stopped (Ctrl-C or SIGTERM stop it cleanly)."""
+    """Run the workspace's flows until stopped (Ctrl-C or SIGTERM stop it cleanly).
+
+    When a system sends webhooks, the HTTP API listens too, at http://HOST:PORT/hooks/<system>.
+    """
     _logging(verbose)
     engine = Engine(_load(workspace))
-    asyncio.run(_run(engine, once=once, live=out.is_terminal and not as_json))
+    serve = (host, port) if engine.webhooks.intakes else None
+    asyncio.run(_run(engine, once=once, live=out.is_terminal and not as_json, serve=serve))
     progress = list(engine.progress.values())
     if as_json:
         out.print_json(json.dumps([_progress_dict(p) for p in progress]))
@@ -109,13 +119,42 @@ def _fail_if_gave_up(progress: list[FlowProgress]) -> None:
         raise typer.Exit(1)
 
 
-async def _run(engine: Engine, *, once: bool, live: bool) -> bool:
-    """Run the engine, showing progress when `live`; return whether a signal stopped it."""
+async def _run(
+    engine: Engine, *, once: bool, live: bool, serve: tuple[str, int] | None = None
+) -> bool:
+    """Run the engine, showing progress when `live`; return whether a signal stopped it.
+
+    With `serve` (host, port), the HTTP API runs beside it and stops after it.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     runner = asyncio.create_task(engine.run(once=once, stop=stop))
+    async with _serving(engine, serve):
+        return await _watch(engine, runner, stop, live=live)
+
+
+@contextlib.asynccontextmanager
+async def _serving(engine: Engine, serve: tuple[str, int] | None) -> AsyncIterator[None]:
+    if serve is None:
+        yield
+        return
+    from syncwell.api import ApiServer, create_app  # only runs that take webhooks pay for it
+
+    halt = asyncio.Event()
+    server = ApiServer(create_app(engine), *serve)
+    serving = asyncio.create_task(server.serve(halt))
+    try:
+        yield
+    finally:
+        halt.set()
+        await serving
+
+
+async def _watch(
+    engine: Engine, runner: asyncio.Task[None], stop: asyncio.Event, *, live: bool
+) -> bool:
     if not live:
         await runner
         return stop.is_set()

@@ -12,7 +12,7 @@ from typing import cast
 
 from pydantic import BaseModel
 
-from syncwell.connectors import postgres, sqlite, webhook_out
+from syncwell.connectors import http, postgres, sqlite, webhook_out
 from syncwell.connectors.base import Destination, Source
 from syncwell.types import RequestBudget
 
@@ -22,6 +22,7 @@ _KINDS: dict[type[BaseModel], ModuleType] = {
     postgres.Settings: postgres,
     sqlite.Settings: sqlite,
     webhook_out.Settings: webhook_out,
+    http.Settings: http,
 }
 """Each kind's `Settings` model and the module that opens its sources and destinations."""
 

@@ -19,8 +19,11 @@ __all__ = [
     "NotFoundError",
     "instant_param",
     "int_param",
+    "read_count",
     "read_json_object",
 ]
+
+_MAX_COUNT = 1000
 
 
 class ApiError(Exception):
@@ -76,4 +79,13 @@ async def read_json_object(request: Request) -> dict[str, object]:
         raise BadRequestError("the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise BadRequestError("the body must be a JSON object")
-    return cast(dict[str, object], body)
+    return cast("dict[str, object]", body)
+
+
+async def read_count(request: Request, default: int = 10) -> int:
+    """`count` from an optional JSON body such as `{"count": 25}` (admin routes)."""
+    body = await read_json_object(request) if await request.body() else {}
+    count = body.get("count", default)
+    if not isinstance(count, int) or not 0 <= count <= _MAX_COUNT:
+        raise BadRequestError(f"count must be an integer from 0 to {_MAX_COUNT}")
+    return count

@@ -22,23 +22,167 @@ __all__ = [
     "tasks",
 ]
 
-_FIRST = (
-    "Ada Alan Amara Ana Andre Anna Arjun Beatriz Ben Carla Chen Chloe Daniel David Diego Elena "
-    "Emma Fatima Felix Grace Hana Hugo Ines Isaac Ivan Jade James Javier Julia Kai Karim Laura "
-    "Leo Lina Lucas Maja Marco Maria Mateo Maya Mia Nadia Noah Nora Olga Omar Paula Priya Rafael "
-    "Rosa Sam Sara Sofia Tariq Tom Uma Victor Wei Yara Yusuf Zoe"
-).split()
-_LAST = (
-    "Abbott Alvarez Andersen Bauer Becker Brown Castro Chen Costa Dubois Edwards Eriksen Fischer "
-    "Garcia Gomez Hansen Hoffmann Ivanova Jensen Kaur Khan Kim Kowalski Larsen Lee Lopez Martin "
-    "Meyer Moreau Murphy Nakamura Nguyen Novak Okafor Olsen Patel Perez Petrov Quinn Rossi Santos "
-    "Schmidt Silva Singh Smith Sousa Tanaka Taylor Thomas Wagner Walsh Weber Wilson Wong Yilmaz"
-).split()
-_WORDS = (
-    "acme apex arbor atlas beacon birch blue bright cedar cobalt coral crest delta ember falcon "
-    "fern forge granite harbor helix iron juniper keystone lumen maple meridian nimbus north "
-    "oak orbit pine pixel quartz river summit tidal vertex willow zenith"
-).split()
+_FIRST = [
+    "Ada",
+    "Alan",
+    "Amara",
+    "Ana",
+    "Andre",
+    "Anna",
+    "Arjun",
+    "Beatriz",
+    "Ben",
+    "Carla",
+    "Chen",
+    "Chloe",
+    "Daniel",
+    "David",
+    "Diego",
+    "Elena",
+    "Emma",
+    "Fatima",
+    "Felix",
+    "Grace",
+    "Hana",
+    "Hugo",
+    "Ines",
+    "Isaac",
+    "Ivan",
+    "Jade",
+    "James",
+    "Javier",
+    "Julia",
+    "Kai",
+    "Karim",
+    "Laura",
+    "Leo",
+    "Lina",
+    "Lucas",
+    "Maja",
+    "Marco",
+    "Maria",
+    "Mateo",
+    "Maya",
+    "Mia",
+    "Nadia",
+    "Noah",
+    "Nora",
+    "Olga",
+    "Omar",
+    "Paula",
+    "Priya",
+    "Rafael",
+    "Rosa",
+    "Sam",
+    "Sara",
+    "Sofia",
+    "Tariq",
+    "Tom",
+    "Uma",
+    "Victor",
+    "Wei",
+    "Yara",
+    "Yusuf",
+    "Zoe",
+]
+_LAST = [
+    "Abbott",
+    "Alvarez",
+    "Andersen",
+    "Bauer",
+    "Becker",
+    "Brown",
+    "Castro",
+    "Chen",
+    "Costa",
+    "Dubois",
+    "Edwards",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Gomez",
+    "Hansen",
+    "Hoffmann",
+    "Ivanova",
+    "Jensen",
+    "Kaur",
+    "Khan",
+    "Kim",
+    "Kowalski",
+    "Larsen",
+    "Lee",
+    "Lopez",
+    "Martin",
+    "Meyer",
+    "Moreau",
+    "Murphy",
+    "Nakamura",
+    "Nguyen",
+    "Novak",
+    "Okafor",
+    "Olsen",
+    "Patel",
+    "Perez",
+    "Petrov",
+    "Quinn",
+    "Rossi",
+    "Santos",
+    "Schmidt",
+    "Silva",
+    "Singh",
+    "Smith",
+    "Sousa",
+    "Tanaka",
+    "Taylor",
+    "Thomas",
+    "Wagner",
+    "Walsh",
+    "Weber",
+    "Wilson",
+    "Wong",
+    "Yilmaz",
+]
+_WORDS = [
+    "acme",
+    "apex",
+    "arbor",
+    "atlas",
+    "beacon",
+    "birch",
+    "blue",
+    "bright",
+    "cedar",
+    "cobalt",
+    "coral",
+    "crest",
+    "delta",
+    "ember",
+    "falcon",
+    "fern",
+    "forge",
+    "granite",
+    "harbor",
+    "helix",
+    "iron",
+    "juniper",
+    "keystone",
+    "lumen",
+    "maple",
+    "meridian",
+    "nimbus",
+    "north",
+    "oak",
+    "orbit",
+    "pine",
+    "pixel",
+    "quartz",
+    "river",
+    "summit",
+    "tidal",
+    "vertex",
+    "willow",
+    "zenith",
+]
 _SUFFIXES = ("Labs", "Systems", "Group", "Health", "Logistics", "Software", "Partners", "Works")
 _TLDS = ("com", "io", "co", "net", "dev")
 _INDUSTRIES = (
@@ -179,9 +323,9 @@ def task_title(rng: random.Random, contact_email: str | None) -> str:
 
 
 def next_status(rng: random.Random, status: str) -> str:
-    """A task's likely next status (work moves forward, sometimes back)."""
+    """A task's next status, never the same one: work moves forward, sometimes back."""
     if status == "todo":
         return "doing"
     if status == "doing":
         return rng.choice(("done", "done", "todo"))
-    return rng.choice(("done", "doing"))
+    return "doing"

@@ -11,6 +11,7 @@ from typing import Annotated, get_args
 
 from pydantic import BaseModel, Field
 
+from syncwell.connectors.http.settings import Settings as HttpSettings
 from syncwell.connectors.postgres.settings import Settings as PostgresSettings
 from syncwell.connectors.sqlite.settings import Settings as SqliteSettings
 from syncwell.connectors.webhook_out.settings import Settings as WebhookOutSettings
@@ -18,7 +19,8 @@ from syncwell.connectors.webhook_out.settings import Settings as WebhookOutSetti
 __all__ = ["SETTINGS_BY_KIND", "ConnectorSettings", "resolve_paths"]
 
 ConnectorSettings = Annotated[
-    PostgresSettings | SqliteSettings | WebhookOutSettings, Field(discriminator="kind")
+    PostgresSettings | SqliteSettings | WebhookOutSettings | HttpSettings,
+    Field(discriminator="kind"),
 ]
 """A system's connector settings; the `kind` field picks the model."""
 

@@ -134,22 +134,22 @@ def _token_of(response: httpx.Response, url: str, system: str) -> tuple[str, flo
 def _lifetime(value: object) -> float:
     if isinstance(value, str) and value.isdigit():
         value = int(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if 0 < value < math.inf:
-            return float(value)
-    return _DEFAULT_LIFETIME_S
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return _DEFAULT_LIFETIME_S
+    return float(value) if 0 < value < math.inf else _DEFAULT_LIFETIME_S
 
 
 def _basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-def authenticator(auth: Auth | None, post: TokenPost, clock: Clock) -> Authenticator:
-    """The authenticator the settings ask for."""
+def authenticator(
+    system: str, auth: Auth | None, post: TokenPost, clock: Clock
+) -> Authenticator:
+    """The authenticator the settings ask for; `post` sends token requests."""
     if isinstance(auth, BearerAuth):
-        return Authenticator(
-            Credentials({"Authorization": f"Bearer {auth.token.get_secret_value()}"})
-        )
+        token = auth.token.get_secret_value()
+        return Authenticator(Credentials({"Authorization": f"Bearer {token}"}))
     if isinstance(auth, BasicAuth):
         password = auth.password.get_secret_value()
         return Authenticator(Credentials({"Authorization": _basic(auth.username, password)}))

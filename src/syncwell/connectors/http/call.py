@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from syncwell.connectors.http.endpoints import ItemErrors
+
 __all__ = ["Call", "Purpose"]
 
 Purpose = Literal["read", "write", "delete"]
@@ -25,6 +27,7 @@ class Call:
         keys: the keys of the records a write carries (key text, as the engine writes it).
         passthrough: statuses handed back to the caller instead of raised (a create's 409
             that falls back to an update).
+        item_errors: where a bulk answer lists the records it refused.
     """
 
     method: str
@@ -35,6 +38,7 @@ class Call:
     body: object = None
     keys: tuple[str, ...] = ()
     passthrough: frozenset[int] = frozenset()
+    item_errors: ItemErrors | None = None
 
     @property
     def key(self) -> str | None:

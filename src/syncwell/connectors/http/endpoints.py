@@ -190,6 +190,8 @@ class WriteEndpoint(BaseModel):
 
     @model_validator(mode="after")
     def _bulk_paths_name_no_record(self) -> WriteEndpoint:
+        if _names_many(self.item):
+            raise ValueError("`item:` is one record; it cannot hold {{records}} or {{keys}}")
         if self.bulk and placeholders(self.path):
             raise ValueError(
                 "a bulk endpoint (body with {{records}} or {{keys}}) cannot take "

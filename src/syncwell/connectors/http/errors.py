@@ -30,6 +30,8 @@ __all__ = ["Outcome", "check", "item_rejection", "translated"]
 
 Outcome = Literal["ok", "ignored"]
 _EXCERPT = 200
+# An all-or-nothing bulk API lists the records it refused with one of these.
+_LISTING = frozenset({400, 409, 422})
 # Any other 4xx refuses the request's records (on a read: needs a person, see `_apply`).
 _FATAL = frozenset({401, 403, 404, 405, 410})
 _TRANSIENT = frozenset({408, 425})
@@ -54,9 +56,13 @@ def check(
     rule = next((rule for rule in rules if _matches(rule, response)), None)
     if rule is not None:
         return _apply(rule.error_class, response, call, system, retry_after)
-    if response.is_success or response.status_code in call.passthrough:
-        return "ok"
     status = response.status_code
+    if response.is_success or status in _LISTING:
+        refused = item_rejection(response, call, system=system)
+        if refused is not None:
+            raise refused
+    if response.is_success or status in call.passthrough:
+        return "ok"
     if status == 404 and call.purpose == "delete":
         return "ok"  # already gone: what the delete wanted
     if status == 429:
@@ -104,9 +110,12 @@ def _matches(rule: ErrorRule, response: httpx.Response) -> bool:
 
 
 def item_rejection(
-    response: httpx.Response, call: Call, config: ItemErrors, *, system: str
+    response: httpx.Response, call: Call, *, system: str
 ) -> RecordRejectedError | None:
     """The first record a bulk answer lists as refused, as an error naming its key."""
+    config = call.item_errors
+    if config is None:
+        return None
     errors = dig(_json(response), config.path)
     if not isinstance(errors, list) or not errors:
         return None

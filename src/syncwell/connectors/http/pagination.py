@@ -24,7 +24,7 @@ from syncwell.connectors.http.endpoints import (
 from syncwell.connectors.http.records import dig
 from syncwell.types import JSONValue
 
-__all__ = ["PageRequest", "Pager", "next_link"]
+__all__ = ["Page", "PageRequest", "Pager", "next_link"]
 
 _LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,<]*)*)")
 _REL = re.compile(r"""(?:^|;)\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,"]+))""", re.IGNORECASE)
@@ -61,8 +61,9 @@ class Pager:
         self._style = endpoint.pagination
         self._params = dict(params)
         style = self._style
-        sized = isinstance(style, OffsetPages | PageNumberPages)
-        self.page_size = min(style.page_size, batch_size) if sized else batch_size
+        self.page_size = batch_size
+        if isinstance(style, OffsetPages | PageNumberPages):
+            self.page_size = min(style.page_size, batch_size)
         if isinstance(style, PageNumberPages) and style.size_param is None:
             self.page_size = style.page_size  # the API's fixed size: ours cannot change it
 

@@ -1,0 +1,38 @@
+"""The ``http`` connector: any JSON-over-HTTP API, configured in syncwell.yaml without code.
+
+See docs/connectors/http.md for the settings, the error mapping, how rate limits are learned
+and the shape of the checkpoints.
+"""
+
+from __future__ import annotations
+
+from syncwell.connectors.http.destination import HttpDestination
+from syncwell.connectors.http.session import Session
+from syncwell.connectors.http.settings import Settings
+from syncwell.connectors.http.source import HttpSource
+from syncwell.types import Clock, RequestBudget, SystemClock
+
+__all__ = ["HttpDestination", "HttpSource", "Settings", "open_destination", "open_source"]
+
+
+async def open_source(
+    name: str,
+    settings: Settings,
+    *,
+    budget: RequestBudget | None = None,
+    clock: Clock | None = None,
+) -> HttpSource:
+    """Open the system `name` for reading; every request spends `budget` (None: no wait)."""
+    clock = clock or SystemClock()
+    return HttpSource(Session(name, settings, budget, clock), clock)
+
+
+async def open_destination(
+    name: str,
+    settings: Settings,
+    *,
+    budget: RequestBudget | None = None,
+    clock: Clock | None = None,
+) -> HttpDestination:
+    """Open the system `name` for writing; every request spends `budget` (None: no wait)."""
+    return HttpDestination(Session(name, settings, budget, clock or SystemClock()))

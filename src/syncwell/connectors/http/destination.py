@@ -1,0 +1,170 @@
+"""Writing to a stream of an http system: upserts by key, or create then update, and deletes.
+
+Rows become JSON records (dotted column names build nested objects). A bulk endpoint takes
+the batch in chunks of its `max_batch`; others take one request per record. Every request
+spends the system's budget itself, so the engine does not (`paces_itself`).
+
+An HTTP API can rarely compare versions, so these writes are not guarded by version: the
+engine will guard such destinations itself. Writes are idempotent by key: an upsert endpoint,
+or a create whose 409 conflict falls back to an update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import httpx
+
+from syncwell.connectors.http.call import Call
+from syncwell.connectors.http.endpoints import WriteConfig, WriteEndpoint
+from syncwell.connectors.http.records import key_text, record_of
+from syncwell.connectors.http.session import Session
+from syncwell.connectors.http.templates import Item, fill_path, render
+from syncwell.errors import IntegrationFatalError, RecordRejectedError
+from syncwell.types import ChangeBatch, Op, StreamSpec
+
+__all__ = ["HttpDestination"]
+
+Role = Literal["create", "update", "upsert", "delete"]
+_METHODS: dict[Role, str] = {
+    "create": "POST",
+    "update": "PATCH",
+    "upsert": "PUT",
+    "delete": "DELETE",
+}
+_CONFLICT = 409
+
+
+class HttpDestination:
+    """The `Destination` of a ``kind: http`` system."""
+
+    paces_itself = True
+    """Each request spends the budget here, so the engine does not acquire per write."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    async def aclose(self) -> None:
+        await self._session.aclose()
+
+    async def write(self, stream: StreamSpec, batch: ChangeBatch) -> None:
+        config = self._config(stream)
+        upserts, deletes = self._items(stream, batch.decoded())
+        if upserts:
+            await self._upsert(config, upserts)
+        if deletes:
+            if config.delete is None:
+                raise self._refused(deletes[0], "no delete endpoint; add the stream's write.delete")
+            await self._each(config, config.delete, "delete", deletes)
+
+    async def _upsert(self, config: WriteConfig, items: list[Item]) -> None:
+        if config.upsert is not None:
+            await self._each(config, config.upsert, "upsert", items)
+        elif config.create is not None:
+            await self._create(config, config.create, items)
+        elif config.update is not None:
+            await self._each(config, config.update, "update", items)
+        else:
+            raise self._refused(items[0], "no endpoint writes records; add write.upsert")
+
+    async def _create(self, config: WriteConfig, create: WriteEndpoint, items: list[Item]) -> None:
+        """Create; where it already exists (409) and an update endpoint is set, update."""
+        update = config.update
+        fallback = frozenset({_CONFLICT}) if update is not None else frozenset()
+        for chunk in _chunks(create, items):
+            response = await self._send(config, create, "create", chunk, fallback)
+            if response.status_code != _CONFLICT or update is None:
+                continue
+            if len(chunk) > 1:
+                # Which record conflicts is unknown: the engine halves the batch until one
+                # stands alone, and that one is then updated.
+                raise RecordRejectedError(
+                    f"{create.path} answered 409 for a chunk of {len(chunk)}; finding the "
+                    "conflicting record",
+                    system=self._session.name,
+                )
+            await self._send(config, update, "update", chunk)
+
+    async def _each(
+        self, config: WriteConfig, endpoint: WriteEndpoint, role: Role, items: list[Item]
+    ) -> None:
+        for chunk in _chunks(endpoint, items):
+            await self._send(config, endpoint, role, chunk)
+
+    async def _send(
+        self,
+        config: WriteConfig,
+        endpoint: WriteEndpoint,
+        role: Role,
+        chunk: Sequence[Item],
+        passthrough: frozenset[int] = frozenset(),
+    ) -> httpx.Response:
+        url = endpoint.path if endpoint.bulk else fill_path(endpoint.path, chunk[0])
+        if url is None:
+            raise self._refused(chunk[0], f"a field that {endpoint.path} names has no value")
+        template = endpoint.body
+        if template is None and role != "delete":
+            template = "{{record}}"
+        call = Call(
+            endpoint.method or _METHODS[role],
+            url,
+            "delete" if role == "delete" else "write",
+            body=None if template is None else render(template, chunk, endpoint.item),
+            keys=tuple(item.key_text for item in chunk),
+            passthrough=passthrough,
+            item_errors=config.errors if endpoint.bulk else None,
+        )
+        response, _ = await self._session.send(call)
+        return response
+
+    def _items(self, stream: StreamSpec, batch: ChangeBatch) -> tuple[list[Item], list[Item]]:
+        """The batch's records to upsert and to delete."""
+        missing = [column for column in stream.key if column not in batch.columns]
+        if missing:
+            raise IntegrationFatalError(
+                f"key column(s) {', '.join(missing)} are not among the flow's fields "
+                f"({', '.join(batch.columns)}); add them to the flow's fields",
+                system=self._session.name,
+            )
+        at = [batch.columns.index(column) for column in stream.key]
+        version = None
+        if stream.version is not None and stream.version in batch.columns:
+            version = batch.columns.index(stream.version)
+        upserts: list[Item] = []
+        deletes: list[Item] = []
+        for index, row in enumerate(batch.rows):
+            values = [row[i] for i in at]
+            item = Item({}, values[0] if len(values) == 1 else values, key_text(values))
+            try:
+                record = record_of(batch.columns, row)
+            except ValueError as error:
+                raise self._refused(item, str(error)) from error
+            kept = Item(record, item.key, item.key_text, None if version is None else row[version])
+            (deletes if batch.op(index) is Op.DELETE else upserts).append(kept)
+        return upserts, deletes
+
+    def _config(self, stream: StreamSpec) -> WriteConfig:
+        streams = self._session.settings.streams
+        configured = streams.get(stream.name)
+        if configured is None or configured.write is None:
+            writable = ", ".join(name for name, s in streams.items() if s.write) or "none"
+            raise IntegrationFatalError(
+                f"stream '{stream.name}' has no write endpoints; add streams.{stream.name}.write "
+                f"to the system in syncwell.yaml (writable streams: {writable})",
+                system=self._session.name,
+            )
+        return configured.write
+
+    def _refused(self, item: Item, reason: str) -> RecordRejectedError:
+        return RecordRejectedError(
+            f"record {item.key_text} cannot be written: {reason}",
+            system=self._session.name,
+            key=item.key_text,
+            reason=reason,
+        )
+
+
+def _chunks(endpoint: WriteEndpoint, items: list[Item]) -> list[list[Item]]:
+    size = endpoint.max_batch if endpoint.bulk else 1
+    return [items[start : start + size] for start in range(0, len(items), size)]

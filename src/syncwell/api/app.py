@@ -28,7 +28,8 @@ def create_app(engine: Engine) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.router.routes.append(Route("/hooks/{system}", HookEndpoint(engine).receive, methods=["POST"]))
+    hooks = HookEndpoint(engine)
+    app.router.routes.append(Route("/hooks/{system}", hooks.receive, methods=["POST"]))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:

@@ -1,0 +1,128 @@
+"""Two-way sync between two databases: changes cross once, never echo, conflicts by policy."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from syncwell import Engine, load_workspace
+
+WORKSPACE = """
+name: two-way
+core: core
+systems:
+  core: {{kind: sqlite, path: core.db}}
+  crm: {{kind: sqlite, path: crm.db}}
+flows:
+  to_crm:
+    source: core
+    destination: crm
+    stream: contacts
+    key: email
+    cursor: updated_at
+    lookback: 0s
+    conflict: {conflict}
+  from_crm:
+    source: crm
+    destination: core
+    stream: contacts
+    key: email
+    cursor: updated_at
+    lookback: 0s
+    conflict: {conflict}
+"""
+
+
+def _db(root: Path, name: str) -> sqlite3.Connection:
+    return sqlite3.connect(root / f"{name}.db", isolation_level=None)
+
+
+def _setup(root: Path, conflict: str = "newest") -> Path:
+    for name in ("core", "crm"):
+        with _db(root, name) as db:
+            db.execute(
+                "CREATE TABLE contacts (email TEXT NOT NULL PRIMARY KEY, name TEXT, "
+                "updated_at TEXT NOT NULL)"
+            )
+            # Every write that changes a row is logged: the effect, whatever was sent.
+            db.execute("CREATE TABLE writes (email TEXT, name TEXT)")
+            for event in ("INSERT", "UPDATE"):
+                db.execute(
+                    f"CREATE TRIGGER log_{event} AFTER {event} ON contacts "
+                    "BEGIN INSERT INTO writes VALUES (NEW.email, NEW.name); END"
+                )
+    path = root / "syncwell.yaml"
+    path.write_text(WORKSPACE.format(conflict=conflict))
+    return path
+
+
+def _put(root: Path, system: str, email: str, name: str, at: str) -> None:
+    with _db(root, system) as db:
+        db.execute(
+            "INSERT INTO contacts VALUES (?, ?, ?) ON CONFLICT(email) DO UPDATE "
+            "SET name = excluded.name, updated_at = excluded.updated_at",
+            (email, name, at),
+        )
+
+
+def _rows(root: Path, system: str) -> dict[str, tuple[str, str]]:
+    with _db(root, system) as db:
+        return {e: (n, u) for e, n, u in db.execute("SELECT * FROM contacts")}
+
+
+def _writes(root: Path, system: str) -> list[tuple[str, str]]:
+    with _db(root, system) as db:
+        return list(db.execute("SELECT email, name FROM writes"))
+
+
+async def _sync(path: Path) -> Engine:
+    engine = Engine(load_workspace(path))
+    await engine.run(once=True)
+    return engine
+
+
+async def test_a_change_on_either_side_arrives_once_and_does_not_come_back(
+    tmp_path: Path,
+) -> None:
+    """Core's and the CRM's new records cross over; the next runs find nothing to write."""
+    path = _setup(tmp_path)
+    _put(tmp_path, "core", "ada@x.io", "Ada", "2026-01-01 10:00:00")
+    _put(tmp_path, "crm", "bob@x.io", "Bob", "2026-01-01 10:00:01")
+    first = await _sync(path)
+    assert _rows(tmp_path, "core") == _rows(tmp_path, "crm")
+    assert _writes(tmp_path, "core") == [("ada@x.io", "Ada"), ("bob@x.io", "Bob")]
+    assert _writes(tmp_path, "crm") == [("bob@x.io", "Bob"), ("ada@x.io", "Ada")]
+    _put(tmp_path, "crm", "ada@x.io", "Ada Lovelace", "2026-01-01 11:00:00")
+    second = await _sync(path)
+    assert _rows(tmp_path, "core")["ada@x.io"] == ("Ada Lovelace", "2026-01-01 11:00:00")
+    assert _writes(tmp_path, "core")[2:] == [("ada@x.io", "Ada Lovelace")]
+    # The edit came back to core through the CRM's flow; it must not go out again.
+    before = (_writes(tmp_path, "core"), _writes(tmp_path, "crm"))
+    third = await _sync(path)
+    assert (_writes(tmp_path, "core"), _writes(tmp_path, "crm")) == before
+    assert _writes(tmp_path, "crm")[2:] == [("ada@x.io", "Ada Lovelace")]  # the edit itself
+    assert _rows(tmp_path, "core") == _rows(tmp_path, "crm")
+    # Each record that crossed was read back from where it landed, and known as an echo.
+    echoes = sum(p.echoes for run in (first, second, third) for p in run.progress.values())
+    assert echoes >= 2
+
+
+@pytest.mark.parametrize(
+    ("conflict", "winner"), [("newest", "core"), ("crm", "crm"), ("core", "core")]
+)
+async def test_a_record_changed_on_both_sides_resolves_by_the_conflict_policy(
+    tmp_path: Path, conflict: str, winner: str
+) -> None:
+    """Core's edit is newer; `newest` and `core` keep it, `crm` keeps the CRM's older edit."""
+    path = _setup(tmp_path, conflict)
+    _put(tmp_path, "core", "ada@x.io", "Ada", "2026-01-01 10:00:00")
+    await _sync(path)
+    _put(tmp_path, "crm", "ada@x.io", "Ada (crm)", "2026-01-01 11:00:00")
+    _put(tmp_path, "core", "ada@x.io", "Ada (core)", "2026-01-01 12:00:00")
+    await _sync(path)
+    await _sync(path)
+    expected = f"Ada ({winner})"
+    assert _rows(tmp_path, "core")["ada@x.io"][0] == expected
+    assert _rows(tmp_path, "crm")["ada@x.io"][0] == expected

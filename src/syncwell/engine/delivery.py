@@ -187,13 +187,11 @@ class FlowDelivery:
         """
         try:
             await self._retrier.call(self._attempt, batch, tally)
-        except TransientError as error:
+        except TransientError:
             if self._route.retry.exhausted != "dead_letter":
                 raise  # handed back: the changes stay in the journal
             # Out of attempts on a schedule that ends in dead letters (webhooks after a day).
-            reason = f"gave up after {self._route.retry.max_attempts} attempts: {error}"
-            for index in range(len(batch)):
-                tally.dead.append(self._dead_letter(batch.select([index]), error, reason, tries))
+            await self._give_up(batch, tally, tries)
             return
         except RecordRejectedError as error:
             if len(batch) == 1:
@@ -205,6 +203,29 @@ class FlowDelivery:
             return
         tally.written += len(batch)
 
+    async def _give_up(self, batch: ChangeBatch, tally: _Tally, tries: int) -> None:
+        """Dead-letter what still fails after the last attempt, one change at a time.
+
+        One last try per change, past the breaker: a destination that remembers what it
+        already delivered (webhook_out) answers those at once, so only the changes that
+        really failed become dead letters, each with its own last error.
+        """
+        attempts = self._route.retry.max_attempts
+        for index in range(len(batch)):
+            one = batch.select([index])
+            try:
+                await self._route.writer.write(self._route.destination, self._renamed(one))
+            except (TransientError, RecordRejectedError, IntegrationFatalError) as last:
+                reason = f"gave up after {attempts} attempts: {last}"
+                tally.dead.append(self._dead_letter(one, last, reason, tries))
+            else:
+                tally.written += 1
+            tally.attempts += 1
+
+    def _renamed(self, batch: ChangeBatch) -> ChangeBatch:
+        renames = self._route.renames
+        return dataclasses.replace(batch, columns=tuple(renames.get(c, c) for c in batch.columns))
+
     async def _attempt(self, batch: ChangeBatch, tally: _Tally) -> None:
         """One write, when the breaker allows it and the budget has room."""
         route = self._route
@@ -212,11 +233,8 @@ class FlowDelivery:
         if not getattr(route.writer, "paces_itself", False):
             await route.limiter.acquire()  # one write, one request; http paces each request
         tally.attempts += 1
-        renamed = dataclasses.replace(
-            batch, columns=tuple(route.renames.get(c, c) for c in batch.columns)
-        )
         try:
-            await route.writer.write(route.destination, renamed)
+            await route.writer.write(route.destination, self._renamed(batch))
         except asyncio.CancelledError:
             route.breaker.record_cancelled()  # a probe cut short by a stop must not wedge it
             raise

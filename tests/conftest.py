@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+pytest_plugins = ["tests.webhook_receiver"]
+
 PG_DSN = os.environ.get("SYNCWELL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 

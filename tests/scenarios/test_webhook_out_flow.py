@@ -7,7 +7,7 @@ from pathlib import Path
 
 from syncwell import Engine, load_workspace
 from syncwell.store import open_store
-from tests.connectors.test_webhook_out import SECRET, Receiver, receiver  # noqa: F401
+from tests.webhook_receiver import SECRET, Receiver
 
 WORKSPACE = """
 name: out

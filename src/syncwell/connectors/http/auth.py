@@ -143,9 +143,7 @@ def _basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-def authenticator(
-    system: str, auth: Auth | None, post: TokenPost, clock: Clock
-) -> Authenticator:
+def authenticator(system: str, auth: Auth | None, post: TokenPost, clock: Clock) -> Authenticator:
     """The authenticator the settings ask for; `post` sends token requests."""
     if isinstance(auth, BearerAuth):
         token = auth.token.get_secret_value()

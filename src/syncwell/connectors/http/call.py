@@ -21,7 +21,6 @@ class Call:
         method: the HTTP method.
         url: a path under base_url, or an absolute URL (a next-page link).
         purpose: read a page, write records, or delete one; errors map differently for each.
-        flow: the flow it serves, for error messages.
         params: query parameters.
         body: the JSON body, or None for none.
         keys: the keys of the records a write carries (key text, as the engine writes it).
@@ -33,7 +32,6 @@ class Call:
     method: str
     url: str
     purpose: Purpose
-    flow: str = ""
     params: Mapping[str, str] = field(default_factory=dict)
     body: object = None
     keys: tuple[str, ...] = ()

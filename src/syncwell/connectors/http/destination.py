@@ -74,7 +74,7 @@ class HttpDestination:
         fallback = frozenset({_CONFLICT}) if update is not None else frozenset()
         for chunk in _chunks(create, items):
             response = await self._send(config, create, "create", chunk, fallback)
-            if response.status_code != _CONFLICT or update is None:
+            if response is None or response.status_code != _CONFLICT or update is None:
                 continue
             if len(chunk) > 1:
                 # Which record conflicts is unknown: the engine halves the batch until one
@@ -99,7 +99,8 @@ class HttpDestination:
         role: Role,
         chunk: Sequence[Item],
         passthrough: frozenset[int] = frozenset(),
-    ) -> httpx.Response:
+    ) -> httpx.Response | None:
+        """Send one request for `chunk`; the answer, or None when an error rule ignored it."""
         url = endpoint.path if endpoint.bulk else fill_path(endpoint.path, chunk[0])
         if url is None:
             raise self._refused(chunk[0], f"a field that {endpoint.path} names has no value")
@@ -115,8 +116,8 @@ class HttpDestination:
             passthrough=passthrough,
             item_errors=config.errors if endpoint.bulk else None,
         )
-        response, _ = await self._session.send(call)
-        return response
+        response, outcome = await self._session.send(call)
+        return None if outcome == "ignored" else response
 
     def _items(self, stream: StreamSpec, batch: ChangeBatch) -> tuple[list[Item], list[Item]]:
         """The batch's records to upsert and to delete."""

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
 __all__ = [
     "CursorPages",
@@ -25,12 +25,26 @@ __all__ = [
     "WriteConfig",
     "WriteEndpoint",
     "placeholders",
+    "tagged",
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
 Scalar = str | int | float | bool
+
+
+def tagged(value: object, tag: str, choices: tuple[str, ...], what: str) -> object:
+    """`value`, checked to name one of `choices` by `tag` (so the error says which to write).
+
+    Pydantic's own words for a wrong tag are written for programmers; this says the fix.
+    """
+    if isinstance(value, dict) and value.get(tag) not in choices:
+        options = ", ".join(choices)
+        given = value.get(tag)
+        said = f"'{given}' is not one" if given is not None else f"`{tag}:` is missing; write one"
+        raise ValueError(f"{what} {tag}: {said} of {options}")
+    return value
 
 
 def placeholders(path: str) -> list[str]:
@@ -43,7 +57,7 @@ class CursorPages(BaseModel):
 
     model_config = _FROZEN
 
-    style: Literal["cursor"]
+    style: Literal["cursor"] = Field(description="cursor")
     cursor_path: str = Field(
         min_length=1, description="Dotted path to the next cursor, e.g. paging.next.after."
     )
@@ -55,7 +69,7 @@ class NextUrlPages(BaseModel):
 
     model_config = _FROZEN
 
-    style: Literal["next_url"]
+    style: Literal["next_url"] = Field(description="next_url")
     next_url_path: str = Field(min_length=1, description="Dotted path to the next URL.")
 
 
@@ -64,7 +78,7 @@ class LinkHeaderPages(BaseModel):
 
     model_config = _FROZEN
 
-    style: Literal["link_header"]
+    style: Literal["link_header"] = Field(description="link_header")
 
 
 class OffsetPages(BaseModel):
@@ -72,9 +86,13 @@ class OffsetPages(BaseModel):
 
     model_config = _FROZEN
 
-    style: Literal["offset"]
-    offset_param: str = Field(default="offset", description="Default offset.")
-    limit_param: str = Field(default="limit", description="Default limit.")
+    style: Literal["offset"] = Field(description="offset")
+    offset_param: str = Field(
+        default="offset", description="Query parameter of the offset. Default offset."
+    )
+    limit_param: str = Field(
+        default="limit", description="Query parameter of the page size. Default limit."
+    )
     page_size: int = Field(
         default=100,
         ge=1,
@@ -87,8 +105,10 @@ class PageNumberPages(BaseModel):
 
     model_config = _FROZEN
 
-    style: Literal["page"]
-    page_param: str = Field(default="page", description="Default page.")
+    style: Literal["page"] = Field(description="page")
+    page_param: str = Field(
+        default="page", description="Query parameter of the page number. Default page."
+    )
     size_param: str | None = Field(
         default="per_page",
         description="Parameter for the page size; null when the API's size is fixed. "
@@ -127,7 +147,7 @@ class ReadEndpoint(BaseModel):
     model_config = _FROZEN
 
     path: str = Field(min_length=1, description="Path under base_url, e.g. /v1/contacts.")
-    method: Literal["GET", "POST"] = Field(default="GET", description="Default GET.")
+    method: Literal["GET", "POST"] = Field(default="GET", description="GET or POST. Default GET.")
     params: Mapping[str, Scalar] = Field(
         default_factory=dict,
         description="Query parameters, e.g. {limit: 100}; next_url and link_header pages "
@@ -155,6 +175,12 @@ class ReadEndpoint(BaseModel):
         description="Filter by the flow's cursor. Default: read everything and keep the "
         "newer records.",
     )
+
+    @field_validator("pagination", mode="before")
+    @classmethod
+    def _known_style(cls, value: object) -> object:
+        styles = ("cursor", "next_url", "link_header", "offset", "page")
+        return tagged(value, "style", styles, "pagination")
 
 
 class WriteEndpoint(BaseModel):
@@ -221,7 +247,9 @@ class ItemErrors(BaseModel):
         description="Field of an error that holds the record's position in the request. "
         "Default index.",
     )
-    index_base: Literal[0, 1] = Field(default=0, description="First position: 0 or 1. 0.")
+    index_base: Literal[0, 1] = Field(
+        default=0, description="The number of the first position: 0 or 1. Default 0."
+    )
     key: str | None = Field(
         default=None,
         description="Field of an error that holds the record's key value instead, e.g. email. "

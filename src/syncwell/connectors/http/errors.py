@@ -79,17 +79,15 @@ def _apply(
 ) -> Outcome:
     if kind == "ignore":
         return "ignored"
-    message, flow = _message(response, call), call.flow
+    message = _message(response, call)
     if kind == "rate_limited":
-        raise RateLimitedError(message, system=system, flow=flow, retry_after=retry_after)
+        raise RateLimitedError(message, system=system, retry_after=retry_after)
     if kind == "transient":
-        raise TransientError(message, system=system, flow=flow, retry_after=retry_after)
+        raise TransientError(message, system=system, retry_after=retry_after)
     if kind == "permanent" and call.purpose != "read":
-        raise RecordRejectedError(
-            message, system=system, flow=flow, key=call.key, reason=_reason(response)
-        )
+        raise RecordRejectedError(message, system=system, key=call.key, reason=_reason(response))
     # A read cannot set one record aside: a refused read needs a person, like a fatal error.
-    raise IntegrationFatalError(message, system=system, flow=flow)
+    raise IntegrationFatalError(message, system=system)
 
 
 def _matches(rule: ErrorRule, response: httpx.Response) -> bool:
@@ -128,7 +126,6 @@ def item_rejection(
     return RecordRejectedError(
         f"{where} refused record {key if key is not None else '(unknown)'}: {reason}{more}",
         system=system,
-        flow=call.flow,
         key=key,
         reason=reason,
     )
@@ -151,20 +148,20 @@ def _entry_key(entry: object, keys: Sequence[str], config: ItemErrors) -> str | 
 @contextmanager
 def translated(call: Call, *, system: str, timeout_s: float) -> Iterator[None]:
     """Raise syncwell's errors for what httpx raises while `call` is sent."""
-    where, flow = f"{call.method} {_path(call.url)}", call.flow
+    where = f"{call.method} {_path(call.url)}"
     try:
         yield
     except ConnectorError:
         raise
     except httpx.TimeoutException as error:
         message = f"{where} got no answer within {timeout_s:g}s ({type(error).__name__})"
-        raise TransientError(message, system=system, flow=flow) from error
+        raise TransientError(message, system=system) from error
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
         message = f"{where}: {error}; fix base_url or the stream's path in syncwell.yaml"
-        raise IntegrationFatalError(message, system=system, flow=flow) from error
+        raise IntegrationFatalError(message, system=system) from error
     except httpx.HTTPError as error:
         message = f"{where} failed: {type(error).__name__}: {error}"
-        raise TransientError(message, system=system, flow=flow) from error
+        raise TransientError(message, system=system) from error
 
 
 def _message(response: httpx.Response, call: Call) -> str:

@@ -26,7 +26,7 @@ from syncwell.types import JSONValue
 
 __all__ = ["Page", "PageRequest", "Pager", "next_link"]
 
-_LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,<]*)*)")
+_LINK = re.compile(r'<([^>]*)>((?:\s*;\s*(?:[^;,<"]|"[^"]*")*)*)')
 _REL = re.compile(r"""(?:^|;)\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,"]+))""", re.IGNORECASE)
 
 

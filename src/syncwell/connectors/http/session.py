@@ -91,12 +91,12 @@ class Session:
         if content is not None:
             headers["Content-Type"] = "application/json"
         with translated(call, system=self.name, timeout_s=self.settings.timeout_s):
+            url = httpx.URL(call.url)
+            params = {**call.params, **credentials.params}
+            if params:  # merged by hand: httpx's `params=` would replace a next link's query
+                url = url.copy_merge_params(params)
             response = await self._client.request(
-                call.method,
-                call.url,
-                params={**call.params, **credentials.params},
-                content=content,
-                headers=headers,
+                call.method, url, content=content, headers=headers
             )
         info = parse_rate_limit(response.headers, self._clock.wall())
         self._learn(info)
@@ -133,7 +133,7 @@ class Session:
             # NaN or infinity has no JSON form: the record cannot be sent as it is.
             reason = f"the record cannot be written as JSON: {error}"
             raise RecordRejectedError(
-                reason, system=self.name, flow=call.flow, key=call.key, reason=reason
+                reason, system=self.name, key=call.key, reason=reason
             ) from error
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from syncwell.connectors.http.endpoints import Stream
+from syncwell.connectors.http.endpoints import Stream, tagged
 
 __all__ = [
     "ApiKeyAuth",
@@ -37,7 +37,7 @@ class BearerAuth(BaseModel):
 
     model_config = _FROZEN
 
-    type: Literal["bearer"]
+    type: Literal["bearer"] = Field(description="bearer")
     token: SecretStr = Field(description="The token; put it in ${ENV_VAR}, never in the file.")
 
 
@@ -46,7 +46,7 @@ class ApiKeyAuth(BaseModel):
 
     model_config = _FROZEN
 
-    type: Literal["api_key"]
+    type: Literal["api_key"] = Field(description="api_key")
     key: SecretStr = Field(description="The key; put it in ${ENV_VAR}, never in the file.")
     header: str | None = Field(
         default=None, min_length=1, description="Header that carries the key, e.g. X-Api-Key."
@@ -72,7 +72,7 @@ class BasicAuth(BaseModel):
 
     model_config = _FROZEN
 
-    type: Literal["basic"]
+    type: Literal["basic"] = Field(description="basic")
     username: str = Field(description="The user name.")
     password: SecretStr = Field(description="The password; put it in ${ENV_VAR}.")
 
@@ -86,7 +86,7 @@ class OAuth2ClientCredentials(BaseModel):
 
     model_config = _FROZEN
 
-    type: Literal["oauth2_client_credentials"]
+    type: Literal["oauth2_client_credentials"] = Field(description="oauth2_client_credentials")
     token_url: str = Field(
         min_length=1,
         description="The token endpoint: a full URL, or a path under base_url.",
@@ -171,9 +171,8 @@ class Settings(BaseModel):
 
     model_config = _FROZEN
 
-    kind: Literal["http"]
+    kind: Literal["http"] = Field(description="http")
     base_url: str = Field(
-        pattern=r"^https?://",
         description="The API's root, e.g. https://api.example.com; stream paths start here.",
     )
     headers: Mapping[str, str] = Field(
@@ -204,3 +203,18 @@ class Settings(BaseModel):
         min_length=1,
         description="Each stream a flow may name, by name: its read and/or write endpoints.",
     )
+
+    @field_validator("base_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                f"base_url must start with https:// (or http://), e.g. https://{value.lstrip('/')}"
+            )
+        return value
+
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _known_type(cls, value: object) -> object:
+        types = ("bearer", "api_key", "basic", "oauth2_client_credentials")
+        return tagged(value, "type", types, "auth")

@@ -80,7 +80,7 @@ class HttpSource:
     ) -> tuple[list[object], Page | None]:
         """The records of page `token`, and the page (None when an error rule said ignore)."""
         request = pager.request(token)
-        call = Call(endpoint.method, request.url, "read", "", request.params, endpoint.body)
+        call = Call(endpoint.method, request.url, "read", request.params, endpoint.body)
         response, outcome = await self._session.send(call)
         if outcome == "ignored":
             return [], None

@@ -99,4 +99,3 @@ def fill_path(path: str, item: Item) -> str | None:
 
     filled = _FIELD.sub(value, path)
     return None if missing else filled
-

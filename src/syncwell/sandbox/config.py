@@ -101,7 +101,7 @@ class CrmConfig(_Frozen):
 
     port: int = Field(8101, ge=0, le=65535)
     """0 picks a free port."""
-    token: str = "sandbox-crm-token"
+    token: str = "sandbox-crm-token"  # noqa: S105 - a documented sandbox default
     """The bearer token every `/v1` call must carry."""
     contacts: int = Field(2000, ge=0)
     """Contacts seeded into a new data file."""
@@ -138,7 +138,7 @@ class ProjectConfig(_Frozen):
 
     port: int = Field(8103, ge=0, le=65535)
     username: str = "sandbox"
-    password: str = "sandbox-project-pass"
+    password: str = "sandbox-project-pass"  # noqa: S105 - a documented sandbox default
     tasks: int = Field(500, ge=0)
     """Tasks seeded into a new data file."""
     faults: FaultSettings = FaultSettings(

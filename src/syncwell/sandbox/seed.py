@@ -245,7 +245,7 @@ class Task:
 
 def companies(seed: int, count: int) -> list[Company]:
     """`count` companies with unique domains."""
-    rng = random.Random(f"{seed}:companies")
+    rng = random.Random(f"{seed}:companies")  # noqa: S311 - fake data
     made: list[Company] = []
     seen: set[str] = set()
     while len(made) < count:
@@ -269,7 +269,7 @@ def companies(seed: int, count: int) -> list[Company]:
 
 def people(seed: int, count: int, domains: list[str]) -> list[Person]:
     """`count` people with unique emails, each working at one of `domains`."""
-    rng = random.Random(f"{seed}:people")
+    rng = random.Random(f"{seed}:people")  # noqa: S311 - fake data
     made: list[Person] = []
     seen: set[str] = set()
     while len(made) < count:
@@ -298,7 +298,7 @@ def new_person(rng: random.Random, domains: list[str], *, suffix: str = "") -> P
 
 def tasks(seed: int, count: int, contact_emails: list[str]) -> list[Task]:
     """`count` tasks, most of them about one of `contact_emails`."""
-    rng = random.Random(f"{seed}:tasks")
+    rng = random.Random(f"{seed}:tasks")  # noqa: S311 - fake data
     return [_task(rng, contact_emails) for _ in range(count)]
 
 

@@ -28,7 +28,7 @@ class ToolRuntime:
 
     def __init__(self, name: str, faults: FaultSettings, seed: int) -> None:
         self.name = name
-        self.rng = random.Random(f"{seed}:{name}")
+        self.rng = random.Random(f"{seed}:{name}")  # noqa: S311 - fault dice, not secrets
         self.faults = FaultState(faults, self.rng)
         self.stats = ToolStats()
         self.limiter = FixedWindow()

@@ -149,7 +149,8 @@ class CrmStore:
         values = {name: item.get(name) for name in (kind.key, *kind.properties)}
         values |= {"created_at": stamp, "updated_at": stamp}
         cursor = self._db.execute(
-            f"INSERT INTO {kind.table} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+            f"INSERT INTO {kind.table} ({', '.join(values)})"
+            f" VALUES ({', '.join('?' * len(values))})",
             tuple(values.values()),
         )
         return {"id": cursor.lastrowid, **values}
@@ -197,7 +198,7 @@ class CrmStore:
         made_companies = seed.companies(seed_value, companies)
         domains = [company.domain for company in made_companies]
         made_people = seed.people(seed_value, contacts, domains)
-        rng = random.Random(f"{seed_value}:stamps")
+        rng = random.Random(f"{seed_value}:stamps")  # noqa: S311 - fake data, not secrets
         span = _SEED_SPAN // timedelta(microseconds=1)
         start = self.clock.next_micros() - span
         stamps = [start + offset for offset in rng.sample(range(span), companies + contacts)]

@@ -120,9 +120,7 @@ def _members_router(store: EmailStore, runtime: ToolRuntime, list_id: str) -> AP
         since_at = parse_instant(since_text) if since_text else None
         since = format_stamp(to_micros(since_at), "z") if since_at else None
         members, total = store.page(offset, count, since)
-        return JSONResponse(
-            {"members": runtime.present(members, SHAPE), "total_items": total}
-        )
+        return JSONResponse({"members": runtime.present(members, SHAPE), "total_items": total})
 
     @router.get("/members/{email}")
     async def get_member(list_id: str, email: str) -> JSONResponse:
@@ -149,5 +147,7 @@ def _add_simulation(app: FastAPI, store: EmailStore, runtime: ToolRuntime) -> No
     async def unsubscribe(request: Request) -> JSONResponse:
         """`count` random subscribed members unsubscribe (default 10), as readers do."""
         emails = store.sample_subscribed(await read_count(request), runtime.rng)
-        store.write([(i, {"email": email, "status": "unsubscribed"}) for i, email in enumerate(emails)])
+        store.write(
+            [(i, {"email": email, "status": "unsubscribed"}) for i, email in enumerate(emails)]
+        )
         return JSONResponse({"unsubscribed": emails})

@@ -38,6 +38,15 @@ CREATE TABLE IF NOT EXISTS pending (
 Member = dict[str, object]
 
 
+_NEW_MEMBER: Member = {"first_name": None, "last_name": None, "status": "subscribed", "tags": []}
+
+
+def _resubscribes_cleaned(current: Member | None, change: Member) -> bool:
+    """Whether `change` moves a cleaned (bounced) member to another status: refused."""
+    cleaned = current is not None and current["status"] == "cleaned"
+    return cleaned and change.get("status") not in (None, "cleaned")
+
+
 def _member(row: sqlite3.Row) -> Member:
     member = dict(row)
     member["tags"] = json.loads(str(member["tags"]))
@@ -86,16 +95,12 @@ class EmailStore:
             for index, member in members:
                 email = str(member["email"])
                 current = self.latest(email)
-                if current and current["status"] == "cleaned" and member.get("status") not in (
-                    None,
-                    "cleaned",
-                ):
+                if _resubscribes_cleaned(current, member):
                     message = "member was cleaned (address bounced); it cannot be resubscribed"
                     errors.append({"index": index, "email": email, "message": message})
                     continue
-                merged = {"first_name": None, "last_name": None, "status": "subscribed", "tags": []}
-                merged |= (current or {}) | member
                 written += 1
+                merged = _NEW_MEMBER | (current or {}) | member
                 if current is not None and all(current[k] == merged[k] for k in member):
                     continue  # nothing changed: no new version, as the real platform does
                 merged["updated_at"] = self._clock.next()
@@ -152,7 +157,7 @@ class EmailStore:
         By email; with `since`, only those changed at or after it, by `(updated_at, email)`.
         """
         self.settle()
-        where, order, args = "", "email", ()
+        where, order, args = "", "email", tuple[str, ...]()
         if since is not None:
             where, order, args = "WHERE updated_at >= ?", "updated_at, email", (since,)
         total = self._db.execute(f"SELECT count(*) FROM members {where}", args).fetchone()[0]

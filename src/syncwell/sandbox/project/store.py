@@ -25,7 +25,12 @@ CREATE INDEX IF NOT EXISTS tasks_by_modified ON tasks (modified_at, id);
 """
 
 Task = dict[str, object]
-_DEFAULTS: Task = {"status": "todo", "assignee_email": None, "contact_email": None, "due_date": None}
+_DEFAULTS: Task = {
+    "status": "todo",
+    "assignee_email": None,
+    "contact_email": None,
+    "due_date": None,
+}
 
 
 class TaskStore:

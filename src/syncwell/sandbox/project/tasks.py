@@ -24,7 +24,7 @@ def check_task(body: dict[str, object], *, partial: bool) -> dict[str, object]:
     Raises:
         BadRequestError: listing every bad field.
     """
-    problems = [
+    problems: list[dict[str, object]] = [
         {"field": name, "message": "unknown field"}
         for name in body
         if name not in _WRITABLE and name not in _READ_ONLY
@@ -37,7 +37,7 @@ def check_task(body: dict[str, object], *, partial: bool) -> dict[str, object]:
             problems.append({"field": name, "message": problem})
     if problems:
         names = ", ".join(str(problem["field"]) for problem in problems)
-        raise BadRequestError(f"invalid task fields: {names}", list(problems))
+        raise BadRequestError(f"invalid task fields: {names}", problems)
     if partial and not fields:
         raise BadRequestError("nothing to change: give at least one of " + ", ".join(_WRITABLE))
     return fields

@@ -1,25 +1,39 @@
-"""The `syncwell` command, end to end on the embedded demo (SQLite files in a temp folder)."""
+"""The `syncwell` command, end to end on the demo: the core app and the sandbox's tools."""
 
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from syncwell.cli import app
+from syncwell.demo.core import BAD_EMAILS
 
 runner = CliRunner()
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _demo(folder: Path, seconds: int) -> str:
+    flags = ["--duration", str(seconds), "--free-ports", "--port", str(_free_port())]
+    result = runner.invoke(app, ["demo", "--folder", str(folder), *flags])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo, run once: its workspace file."""
+    """The demo, run for 15 seconds: its workspace file."""
     folder = tmp_path_factory.mktemp("demo")
-    result = runner.invoke(app, ["demo", "--folder", str(folder)])
-    assert result.exit_code == 0, result.output
-    assert "dead letters" in result.output and "incremental sync" in result.output
+    output = _demo(folder, 15)
+    assert "run summary" in output and "dead letters" in output
     return folder / "syncwell.yaml"
 
 
@@ -27,7 +41,8 @@ def test_check_draws_the_map_of_a_valid_workspace(demo: Path) -> None:
     """`check` on a valid file exits 0 and prints each flow with its mode and SLO."""
     result = runner.invoke(app, ["check", "-w", str(demo)])
     assert result.exit_code == 0, result.output
-    assert "crm ──contacts (poll every 30s" in result.output
+    assert "crm ──contacts_from_crm (realtime, reconciled every 1m" in result.output
+    assert "projects ──tasks (poll every 4h" in result.output
     assert "manual" in result.output
 
 
@@ -40,37 +55,66 @@ def test_check_exits_2_with_the_line_of_the_mistake(tmp_path: Path) -> None:
     assert f"{path}:3" in result.output.replace("\n", "")
 
 
-def test_status_json_reports_every_flow(demo: Path) -> None:
-    """`status --json` lists each flow with its backlog, writes and dead letters."""
+def test_the_demo_syncs_every_tool_and_status_json_reports_it(demo: Path) -> None:
+    """After the demo, `status --json` shows each automated flow's first sync done."""
     result = runner.invoke(app, ["status", "-w", str(demo), "--json"])
     assert result.exit_code == 0, result.output
     reports = {report["flow"]: report for report in json.loads(result.output)}
-    assert reports["contacts"]["backlog"] == 0
-    assert reports["contacts"]["written"] >= 19_980
-    assert reports["contacts"]["dead_letters"] >= 20
+    assert reports["contacts_to_crm"]["written"] >= 3000  # the product's users, to sales
+    assert reports["contacts_from_crm"]["written"] >= 2000  # the CRM's leads, to the product
+    assert reports["audience"]["written"] >= 3000
+    assert reports["tasks"]["written"] >= 500
+    assert reports["onboarding_call"]["written"] == 0  # manual: mapped, not automated
 
 
 def test_dead_letters_can_be_listed_shown_and_discarded(demo: Path) -> None:
-    """`dlq list`, `show` and `discard` work on the demo's refused contacts, and say so."""
-    listed = runner.invoke(app, ["dlq", "list", "-w", str(demo), "--json", "--limit", "5"])
+    """The tools refuse the product's mistyped emails: dead letters to list, show, discard."""
+    listed = runner.invoke(
+        app, ["dlq", "list", "-w", str(demo), "--json", "--flow", "contacts_to_crm"]
+    )
     assert listed.exit_code == 0, listed.output
     letters = json.loads(listed.output)
-    assert len(letters) == 5 and all(letter["data"]["email"] is None for letter in letters)
+    assert {letter["data"]["email"] for letter in letters} == set(BAD_EMAILS)
     first = str(letters[0]["id"])
     shown = runner.invoke(app, ["dlq", "show", first, "-w", str(demo)])
-    assert shown.exit_code == 0 and "NOT NULL" in shown.output
+    assert shown.exit_code == 0 and "email" in shown.output
     discarded = runner.invoke(app, ["dlq", "discard", first, "-w", str(demo)])
     assert discarded.exit_code == 0 and "discarded 1" in discarded.output
     again = runner.invoke(app, ["dlq", "discard", first, "-w", str(demo)])
     assert again.exit_code == 1 and "not open" in again.output
 
 
-def test_run_once_json_prints_progress_per_flow(demo: Path) -> None:
+def test_a_rerun_of_the_demo_resumes_instead_of_starting_over(demo: Path) -> None:
+    """The second run reads on from its checkpoints: no first sync of 3,000 users again."""
+    before = _written(demo)
+    _demo(demo.parent, 5)
+    after = _written(demo)
+    assert 0 <= after["contacts_to_crm"] - before["contacts_to_crm"] < 1000
+    assert after["audience"] - before["audience"] < 1000
+
+
+def _written(workspace: Path) -> dict[str, int]:
+    result = runner.invoke(app, ["status", "-w", str(workspace), "--json"])
+    return {report["flow"]: report["written"] for report in json.loads(result.output)}
+
+
+def test_run_once_json_prints_progress_per_flow(tmp_path: Path) -> None:
     """`run --once --json` syncs and prints one progress object per automated flow."""
-    result = runner.invoke(app, ["run", "--once", "--json", "-w", str(demo)])
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT NOT NULL)")
+        db.execute("INSERT INTO t VALUES (1, '2026-01-01')")
+    (tmp_path / "syncwell.yaml").write_text(
+        "systems:\n  a: {kind: sqlite, path: a.db}\n  b: {kind: sqlite, path: b.db}\n"
+        "flows:\n  f: {source: a, destination: b, stream: t, key: id, cursor: at}\n"
+    )
+    with sqlite3.connect(tmp_path / "b.db") as db:
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT NOT NULL)")
+    result = runner.invoke(app, ["run", "--once", "--json", "-w", str(tmp_path / "syncwell.yaml")])
     assert result.exit_code == 0, result.output
-    flows = {item["flow"] for item in json.loads(result.output)}
-    assert flows == {"contacts", "audience"}
+    (flow,) = json.loads(result.output)
+    assert flow["flow"] == "f" and flow["written"] >= 1
 
 
 def test_run_once_gives_up_on_a_broken_flow_with_exit_1(tmp_path: Path) -> None:

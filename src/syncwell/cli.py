@@ -120,19 +120,33 @@ def _fail_if_gave_up(progress: list[FlowProgress]) -> None:
 
 
 async def _run(
-    engine: Engine, *, once: bool, live: bool, serve: tuple[str, int] | None = None
+    engine: Engine,
+    *,
+    once: bool,
+    live: bool,
+    serve: tuple[str, int] | None = None,
+    stop_after_s: float | None = None,
 ) -> bool:
     """Run the engine, showing progress when `live`; return whether a signal stopped it.
 
-    With `serve` (host, port), the HTTP API runs beside it and stops after it.
+    With `serve` (host, port), the HTTP API runs beside it and stops after it; with
+    `stop_after_s`, the run stops cleanly after that long.
     """
-    stop = asyncio.Event()
+    stop, signalled = asyncio.Event(), asyncio.Event()
+
+    def stop_on_signal() -> None:
+        signalled.set()
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, stop_on_signal)
+    if stop_after_s is not None:
+        loop.call_later(stop_after_s, stop.set)
     runner = asyncio.create_task(engine.run(once=once, stop=stop))
     async with _serving(engine, serve):
-        return await _watch(engine, runner, stop, live=live)
+        await _watch(runner, live=live, flows=list(engine.progress.values()))
+    return signalled.is_set()
 
 
 @contextlib.asynccontextmanager
@@ -152,13 +166,10 @@ async def _serving(engine: Engine, serve: tuple[str, int] | None) -> AsyncIterat
         await serving
 
 
-async def _watch(
-    engine: Engine, runner: asyncio.Task[None], stop: asyncio.Event, *, live: bool
-) -> bool:
+async def _watch(runner: asyncio.Task[None], *, live: bool, flows: list[FlowProgress]) -> None:
     if not live:
         await runner
-        return stop.is_set()
-    flows = list(engine.progress.values())
+        return
     with Live(
         display.progress_table(flows, time.time()), console=out, refresh_per_second=4
     ) as view:
@@ -166,7 +177,6 @@ async def _watch(
             await asyncio.wait({runner}, timeout=0.25)
             view.update(display.progress_table(flows, time.time()))
     await runner
-    return stop.is_set()
 
 
 def _progress_dict(progress: FlowProgress) -> dict[str, object]:
@@ -251,31 +261,60 @@ def _report_resolved(verb: str, asked: list[int], done: list[int]) -> None:
 @app.command()
 def demo(
     folder: Annotated[
-        Path, typer.Option(help="Where the demo's databases and workspace go.")
+        Path, typer.Option(help="Where the demo's databases, tools' data and workspace go.")
     ] = Path(".syncwell-demo"),
+    duration: Annotated[
+        float, typer.Option(help="Seconds to run before the summary; Ctrl-C stops sooner.")
+    ] = 60.0,
+    port: Annotated[int, typer.Option(help="Port of syncwell's API (the CRM's webhooks).")] = 8100,
+    free_ports: Annotated[
+        bool, typer.Option(help="Run the tools on free ports instead of 8101-8103.")
+    ] = False,
 ) -> None:
-    """Sync a small demo (a CRM, the core app, an email tool; all SQLite): a first full sync,
-    then an incremental one after people edit records in the CRM."""
-    from syncwell.demo import change_some_contacts, prepare
+    """Run the demo: the core app with a CRM (two-way, webhooks), an email platform (batches)
+    and a slow project tool (every 4 hours), while people edit records on every side.
+
+    The tools are the sandbox's, started in their own process. A rerun resumes where the last
+    run stopped.
+    """
+    from syncwell.demo import demo_world, simulate_people
 
     _logging(verbose=False)
-    path = prepare(folder)
-    out.rule("1. first sync: 20,000 contacts from the CRM into the core app, then the audience")
-    first = Engine(_load(path))
-    if asyncio.run(_run(first, once=True, live=True)):
-        raise typer.Exit(130)  # Ctrl-C: stop the whole demo, not just this step
-    _fail_if_gave_up(list(first.progress.values()))
-    edited = change_some_contacts(folder)
-    out.rule(f"2. people edited {edited:,} contacts in the CRM: an incremental sync")
-    engine = Engine(_load(path))
-    if asyncio.run(_run(engine, once=True, live=True)):
-        raise typer.Exit(130)
+
+    async def main() -> tuple[bool, Engine, Path]:
+        async with demo_world(folder, port, free_ports=free_ports) as world:
+            out.print(
+                f"tools: CRM {world.endpoints.crm_url}, email {world.endpoints.email_url}, "
+                f"project tool {world.endpoints.project_url}; webhooks to :{port}/hooks/crm"
+            )
+            engine = Engine(_load(world.workspace))
+            people = asyncio.Event()
+            working = asyncio.create_task(simulate_people(world.endpoints, world.core, people))
+            try:
+                signalled = await _run(
+                    engine,
+                    once=False,
+                    live=out.is_terminal,
+                    serve=("127.0.0.1", port),
+                    stop_after_s=duration,
+                )
+            finally:
+                people.set()
+                await working
+            return signalled, engine, world.workspace
+
+    out.rule(f"syncwell demo: {duration:.0f} s of the workflow (Ctrl-C stops it sooner)")
+    signalled, engine, path = asyncio.run(main())
     display.print_progress(out, list(engine.progress.values()))
-    out.rule("3. where every flow stands")
-    out.print(display.status_table(asyncio.run(admin.flow_reports(_load(path)))))
-    letters = asyncio.run(admin.list_dead_letters(_load(path), flow=None, status="open", limit=5))
+    out.rule("where every flow stands")
+    workspace = _load(path)
+    out.print(display.status_table(asyncio.run(admin.flow_reports(workspace))))
+    letters = asyncio.run(admin.list_dead_letters(workspace, flow=None, status="open", limit=5))
     out.print(display.dead_letters_table(letters))
     out.print(
         f"The map: syncwell check -w {path}\n"
-        f"Fix a record and replay it: syncwell dlq replay <id> -w {path}"
+        f"Fix a record and replay it: syncwell dlq replay <id> -w {path}\n"
+        f"Run it again to resume: syncwell demo --folder {folder}"
     )
+    if signalled:
+        raise typer.Exit(130)

@@ -38,24 +38,38 @@ def _clock(at: float | None) -> str:
 
 
 def progress_table(progress: Sequence[FlowProgress], now: float, title: str = "") -> Table:
-    """A row per flow: progress of a first sync, read, delivered, rate, ETA, retries, dead."""
+    """A row per flow: progress of a first sync, read, delivered, rate, ETA, retries, dead.
+
+    Runs with webhooks or two-way flows also show what came by webhook, what reconciliation
+    found the webhooks had missed, and the echoes and stale changes not written.
+    """
     table = Table(title=title or None, expand=False)
-    columns = ("flow", "first sync", "read", "delivered", "rows/s", "ETA", "retries", "dead")
+    # Columns that say nothing in this run are left out, so the table fits a laptop's terminal.
+    first_sync = any(_bar(flow) != "-" and flow.eta_s(now) is not None for flow in progress)
+    columns = ["flow", *(["first sync"] if first_sync else []), "read", "delivered", "rows/s"]
+    columns += ["ETA"] if first_sync else []
+    columns += ["retries", "dead"]
+    realtime = any(flow.hooked or flow.missed_by_webhooks for flow in progress)
+    skipping = any(flow.echoes or flow.stale or flow.lost_conflicts for flow in progress)
+    columns += ["webhooks", "missed"] if realtime else []
+    columns += ["echoes", "stale"] if skipping else []
     for column in (*columns, "last error"):
         table.add_column(column, justify="left" if column in ("flow", "last error") else "right")
     for flow in progress:
         eta = flow.eta_s(now)
-        table.add_row(
-            flow.flow,
-            _bar(flow),
-            f"{flow.read:,}" + (f" / ~{flow.estimate:,}" if flow.estimate else ""),
+        cells: list[ProgressBar | str] = [flow.flow, *([_bar(flow)] if first_sync else [])]
+        cells += [
+            f"{flow.read:,}" + (f" / ~{flow.estimate:,}" if first_sync and flow.estimate else ""),
             f"{flow.delivered_changes:,}",
             f"{flow.rate(now):,.0f}",
-            "-" if eta is None else f"{eta:,.0f}s",
-            f"{flow.retries:,}",
-            f"{flow.dead_lettered:,}",
-            flow.last_error[:60],
-        )
+        ]
+        cells += [("-" if eta is None else f"{eta:,.0f}s")] if first_sync else []
+        cells += [f"{flow.retries:,}", f"{flow.dead_lettered:,}"]
+        if realtime:
+            cells += [f"{flow.hooked:,}", f"{flow.missed_by_webhooks:,}"]
+        if skipping:
+            cells += [f"{flow.echoes:,}", f"{flow.stale + flow.lost_conflicts:,}"]
+        table.add_row(*cells, flow.last_error[:48])
     return table
 
 
@@ -75,7 +89,7 @@ def status_table(reports: Sequence[FlowReport], now: float | None = None) -> Tab
         table.add_column(column, justify="left" if column in ("flow", "checkpoint") else "right")
     for report in reports:
         mark = report.checkpoint or {}
-        where = str(mark.get("cursor") or mark.get("after") or "-")
+        where = str(mark.get("cursor") or mark.get("since") or mark.get("after") or "-")
         table.add_row(
             report.flow,
             f"{mark.get('phase', 'not started')}: {where}"[:48],

@@ -1,11 +1,13 @@
-"""The embedded demo: a CRM, the core app and an email tool, all SQLite files in one folder.
+"""The demo: the core app (SQLite) and the sandbox's CRM, email platform and project tool.
 
-It shows a first full sync, an incremental one after people edit records in the CRM, and a
-record the core refuses (a contact without an email) landing in the dead letters.
+Leads arrive in the CRM and reach the product by webhook; the product's users reach the CRM by
+poll (a two-way sync without echoes); everyone reaches the email platform in batches; the
+project tool is polled every four hours, the slow integration of the story.
 """
 
 from __future__ import annotations
 
-from syncwell.demo.seed import change_some_contacts, prepare
+from syncwell.demo.activity import simulate_people
+from syncwell.demo.world import DemoWorld, demo_world
 
-__all__ = ["change_some_contacts", "prepare"]
+__all__ = ["DemoWorld", "demo_world", "simulate_people"]

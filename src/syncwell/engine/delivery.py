@@ -197,6 +197,16 @@ class FlowDelivery:
             if len(batch) == 1:
                 tally.dead.append(self._dead_letter(batch, error, error.reason, tries))
                 return
+            named = self._index_of(batch, error.key)
+            if named is not None:
+                # The destination said which record: set it aside and write the rest at once,
+                # instead of halving the batch to find it.
+                tally.dead.append(
+                    self._dead_letter(batch.select([named]), error, error.reason, tries)
+                )
+                rest = [index for index in range(len(batch)) if index != named]
+                await self._write_or_split(batch.select(rest), tally, tries + 1)
+                return
             middle = len(batch) // 2
             await self._write_or_split(batch.select(range(middle)), tally, tries + 1)
             await self._write_or_split(batch.select(range(middle, len(batch))), tally, tries + 1)
@@ -266,6 +276,14 @@ class FlowDelivery:
         breaker = self._route.breaker
         while not breaker.allow():
             await self._clock.sleep(max(breaker.wait_s(), 0.05))
+
+    def _index_of(self, batch: ChangeBatch, key: str | None) -> int | None:
+        """Where in `batch` the record with this key (as `key_text` writes it) is, if there."""
+        if key is None:
+            return None
+        keyed = key_getter(batch.columns, self._route.source.key)
+        rows = batch.decoded().rows
+        return next((i for i, row in enumerate(rows) if key_text(keyed(row)) == key), None)
 
     def _dead_letter(
         self, batch: ChangeBatch, error: Exception, reason: str, attempts: int

@@ -85,6 +85,9 @@ class WebhookSender:
         self._client = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
         self._lanes: dict[str, _Lane] = {}
         self._retries: set[asyncio.Task[None]] = set()
+        # Retries wait their turn: thousands of them at once against a subscriber that is down
+        # would starve the tool's own API, which a real CRM's never is.
+        self._retry_slots = asyncio.Semaphore(8)
 
     def add(self, subscription: Subscription) -> None:
         """Start sending to `subscription` (replacing one with the same id).
@@ -174,7 +177,8 @@ class WebhookSender:
 
     async def _retry(self, lane: _Lane, event: Event, attempt: int, delay: float) -> None:
         await asyncio.sleep(delay)
-        await self._attempt(lane, event, attempt)
+        async with self._retry_slots:
+            await self._attempt(lane, event, attempt)
 
     async def _post(self, lane: _Lane, event: Event) -> bool:
         """One signed try; a new timestamp (and so signature) each time, the same id."""

@@ -19,6 +19,7 @@ import httpx
 from syncwell.connectors.http.call import Call
 from syncwell.connectors.http.endpoints import WriteConfig, WriteEndpoint
 from syncwell.connectors.http.records import key_text, record_of
+from syncwell.connectors.http.sent import SentMemory
 from syncwell.connectors.http.session import Session
 from syncwell.connectors.http.templates import Item, fill_path, render
 from syncwell.errors import IntegrationFatalError, RecordRejectedError
@@ -44,6 +45,7 @@ class HttpDestination:
 
     def __init__(self, session: Session) -> None:
         self._session = session
+        self._sent = SentMemory()
 
     async def aclose(self) -> None:
         await self._session.aclose()
@@ -72,6 +74,7 @@ class HttpDestination:
         """Create; where it already exists (409) and an update endpoint is set, update."""
         update = config.update
         fallback = frozenset({_CONFLICT}) if update is not None else frozenset()
+        items = self._sent.unsent(create.path, "create", items)
         for chunk in _chunks(create, items):
             response = await self._send(config, create, "create", chunk, fallback)
             if response is None or response.status_code != _CONFLICT or update is None:
@@ -89,6 +92,7 @@ class HttpDestination:
     async def _each(
         self, config: WriteConfig, endpoint: WriteEndpoint, role: Role, items: list[Item]
     ) -> None:
+        items = self._sent.unsent(endpoint.path, role, items)
         for chunk in _chunks(endpoint, items):
             await self._send(config, endpoint, role, chunk)
 
@@ -117,7 +121,11 @@ class HttpDestination:
             item_errors=config.errors if endpoint.bulk else None,
         )
         response, outcome = await self._session.send(call)
-        return None if outcome == "ignored" else response
+        if outcome == "ignored":
+            return None
+        if response.is_success:
+            self._sent.remember(endpoint.path, role, chunk)
+        return response
 
     def _items(self, stream: StreamSpec, batch: ChangeBatch) -> tuple[list[Item], list[Item]]:
         """The batch's records to upsert and to delete."""

@@ -69,7 +69,7 @@ def create_core(path: Path, *, seed: int = 7) -> bool:
         return False
     rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
     start = datetime.now(UTC) - timedelta(days=90)
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for number in range(1, SIGNUPS + 1):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
         rows.append(

@@ -258,6 +258,21 @@ def _report_resolved(verb: str, asked: list[int], done: list[int]) -> None:
         raise typer.Exit(1)
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,  # --help goes to the sandbox's own parser, which knows every flag
+)
+def sandbox(context: typer.Context) -> None:
+    """Run the sandbox's three tools (CRM, email platform, project tool) with fault knobs.
+
+    Every option of `python -m syncwell.sandbox` works here; `syncwell sandbox --help`
+    lists them, docs/sandbox.md explains each.
+    """
+    from syncwell.sandbox import main as sandbox_main
+
+    raise typer.Exit(sandbox_main(context.args))
+
+
 @app.command()
 def demo(
     folder: Annotated[

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
@@ -37,9 +38,9 @@ async def pg() -> AsyncIterator[asyncpg.Connection]:
         await connection.close()
 
 
-@pytest.fixture
-async def pg_state_url() -> AsyncIterator[str]:
-    """A fresh PostgreSQL database for syncwell's own state, dropped after the test."""
+@asynccontextmanager
+async def fresh_state_database() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for syncwell's own state (its URL), dropped after."""
     name = f"sw_state_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(PG_DSN)
     await admin.execute(f"CREATE DATABASE {name}")
@@ -48,3 +49,10 @@ async def pg_state_url() -> AsyncIterator[str]:
     finally:
         await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
         await admin.close()
+
+
+@pytest.fixture
+async def pg_state_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for syncwell's own state, dropped after the test."""
+    async with fresh_state_database() as url:
+        yield url

@@ -1,8 +1,8 @@
 """The HTTP face of a running engine: webhook ingress and health.
 
-Starlette routes mounted on a FastAPI app: the webhook route is the hot path and needs none of
-FastAPI's request parsing (it must see the raw bytes anyway), while the app gives the REST API
-and its OpenAPI document a home.
+Webhooks are the hot path, so they skip the framework: a thin ASGI front hands
+``POST /hooks/{system}`` straight to its handler (which must see the raw bytes anyway) and
+everything else to the FastAPI app, where the REST API and its OpenAPI document live.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from syncwell import __version__
 from syncwell.api.hooks import HookEndpoint
@@ -18,8 +18,10 @@ from syncwell.engine import Engine
 
 __all__ = ["create_app"]
 
+_HOOKS = "/hooks/"
 
-def create_app(engine: Engine) -> FastAPI:
+
+def create_app(engine: Engine) -> ASGIApp:
     """The app serving `engine`: ``POST /hooks/{system}``, ``/healthz`` and ``/readyz``."""
     app = FastAPI(
         title="syncwell",
@@ -27,18 +29,37 @@ def create_app(engine: Engine) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url=None,
         redoc_url=None,
+        # Traces come from syncwell's own spans; FastAPI's would read the environment on
+        # every request, a cost the webhook path can't spare.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    hooks = HookEndpoint(engine)
-    app.router.routes.append(Route("/hooks/{system}", hooks.receive, methods=["POST"]))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
         return JSONResponse({"status": "ok"})
 
     @app.get("/readyz", include_in_schema=False)
-    async def readyz(request: Request) -> Response:
+    async def readyz() -> Response:
         if engine.committer is None:
             return JSONResponse({"status": "starting"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    return app
+    return _Front(HookEndpoint(engine), app)
+
+
+class _Front:
+    """Webhooks straight to their handler; every other request to the app."""
+
+    def __init__(self, hooks: HookEndpoint, app: ASGIApp) -> None:
+        self._hooks = hooks
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(_HOOKS):
+            system = scope["path"][len(_HOOKS) :]
+            if scope["method"] == "POST" and system and "/" not in system:
+                request = Request(scope, receive)
+                response = await self._hooks.respond(request, system)
+                await response(scope, receive, send)
+                return
+        await self._app(scope, receive, send)

@@ -28,7 +28,7 @@ log = structlog.get_logger("syncwell.api.hooks")
 
 
 class HookEndpoint:
-    """The webhook ingress of one engine; `receive` is the Starlette request handler."""
+    """The webhook ingress of one engine: `respond` answers a request for a system."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -36,9 +36,8 @@ class HookEndpoint:
             name: _signature_settings(intake) for name, intake in engine.webhooks.intakes.items()
         }
 
-    async def receive(self, request: Request) -> Response:
-        """Answer one webhook request."""
-        system = str(request.path_params["system"])
+    async def respond(self, request: Request, system: str) -> Response:
+        """Answer one webhook request for `system`."""
         settings = self._signatures.get(system)
         if settings is None:
             return _refuse(

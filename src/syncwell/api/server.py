@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Generator
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 __all__ = ["ApiServer"]
 
@@ -28,7 +28,7 @@ class ApiServer:
         port: port to bind; 0 picks a free one (`port` tells which once started).
     """
 
-    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 8100) -> None:
+    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 8100) -> None:
         config = uvicorn.Config(
             app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
         )

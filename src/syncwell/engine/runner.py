@@ -37,6 +37,8 @@ __all__ = ["Engine"]
 
 log = structlog.get_logger("syncwell.engine")
 
+_LINGER_S = 0.2
+
 
 class Engine:
     """Runs a workspace.
@@ -286,6 +288,10 @@ class Engine:
                     if once and intake_done:
                         break
                     await wait_any(arrived, stop, timeout=1.0)
+                    if flow.mode is Mode.REALTIME:
+                        # Webhooks come one by one: a moment's wait lets one delivery carry
+                        # many, at a cost of 0.2 s of freshness.
+                        await sleep_or_stop(self.clock, _LINGER_S, stop)
             self._delivered[flow.name].set()
         finally:
             await delivery.close()

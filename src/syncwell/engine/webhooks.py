@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import functools
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -79,16 +80,23 @@ class EventRouter:
         if intake.event_id is not None or event_id is None:
             event_id = _text_at(body, intake.event_id or "id", "event id")
         kind = _text_at(body, intake.event_type, "event type")
-        stream = next((s for p, s in intake.streams.items() if fnmatch.fnmatchcase(kind, p)), None)
+        stream, op = self._meaning(system, kind)
         flows = self._readers.get((system, stream), []) if stream is not None else []
         if not flows:
             return InboundEvent(system, event_id, observed_at)
         record = _at(body, intake.record)
         if not isinstance(record, dict):
             raise EventRefusedError(f"'{intake.record}' must hold the changed record as an object")
-        op = Op.DELETE if any(fnmatch.fnmatchcase(kind, p) for p in intake.deletes) else Op.UPSERT
         changes = [_change(flow, record, op) for flow in flows]
         return InboundEvent(system, event_id, observed_at, changes)
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - one router per engine, few event types
+    def _meaning(self, system: str, kind: str) -> tuple[str | None, Op]:
+        """The stream an event type changes and how; patterns are matched once per type."""
+        intake = self.intakes[system]
+        stream = next((s for p, s in intake.streams.items() if fnmatch.fnmatchcase(kind, p)), None)
+        deletes = any(fnmatch.fnmatchcase(kind, pattern) for pattern in intake.deletes)
+        return stream, Op.DELETE if deletes else Op.UPSERT
 
 
 def _change(flow: Flow, record: Mapping[str, object], op: Op) -> InboundChange:

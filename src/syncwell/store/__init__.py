@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncwell.store.database import connect, migrate
+from syncwell.store.database import connect, connect_direct, migrate
 from syncwell.store.dead_letters import DeadLetter, DeadLetters
 from syncwell.store.failures import Failures
 from syncwell.store.inbox import InboundChange, InboundEvent, Inbox
@@ -53,6 +53,7 @@ class Store:
     async def close(self) -> None:
         """Close every connection."""
         await self.engine.dispose()
+        self.inbox.close()
 
 
 async def open_store(url: str) -> Store:
@@ -67,7 +68,7 @@ async def open_store(url: str) -> Store:
         dead_letters,
         Failures(engine),
         reports,
-        Inbox(engine),
+        Inbox(engine, connect_direct(engine)),
         RecordVersions(engine),
         Reconciliations(engine),
     )

@@ -9,14 +9,14 @@ from typing import Any, ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from syncwell.errors import StoreError
 
-__all__ = ["connect", "migrate", "store_errors"]
+__all__ = ["connect", "connect_direct", "migrate", "store_errors"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -72,10 +72,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
 
 def connect(url: str) -> AsyncEngine:
     """An async engine on the state store at `url` (not yet migrated)."""
-    engine = create_async_engine(_async_url(url), pool_pre_ping=True)
+    async_url = _async_url(url)
+    # A server connection may have died while idle; a file can't, so SQLite skips the ping.
+    engine = create_async_engine(async_url, pool_pre_ping=not async_url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def connect_direct(engine: AsyncEngine) -> Engine | None:
+    """On SQLite, a sync engine on the same file, for transactions run whole in a thread."""
+    if engine.dialect.name != "sqlite":
+        return None
+    url = engine.url.set(drivername="sqlite+pysqlite")
+    direct = create_engine(url)
+    event.listen(direct, "connect", _sqlite_pragmas)
+    return direct
 
 
 def _upgrade(connection: Connection) -> None:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import cast
 
 import msgpack
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Connection, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncwell.store.database import store_errors
 from syncwell.store.schema import record_versions
@@ -47,7 +47,8 @@ class RecordVersions:
         found: dict[str, RecordState] = {}
         async with self._engine.connect() as connection:
             for start in range(0, len(wanted), 500):  # bound the IN list
-                found.update(await _states(connection, system, stream, wanted[start : start + 500]))
+                chunk = wanted[start : start + 500]
+                found.update(await connection.run_sync(_states, system, stream, chunk))
         return found
 
     @store_errors
@@ -71,8 +72,8 @@ class RecordVersions:
             for key, version, values in written
         ]
         async with self._engine.begin() as connection:
-            await upsert(
-                connection,
+            await connection.run_sync(
+                upsert,
                 record_versions,
                 rows,
                 keys=("system", "stream", "key"),
@@ -85,11 +86,11 @@ class RecordVersions:
     ) -> None:
         """Remember each key's newest version taken in from `system`."""
         async with self._engine.begin() as connection:
-            await note_seen(connection, system, stream, seen)
+            await connection.run_sync(note_seen, system, stream, seen)
 
 
-async def note_seen(
-    connection: AsyncConnection, system: str, stream: str, seen: Mapping[str, Comparable | None]
+def note_seen(
+    connection: Connection, system: str, stream: str, seen: Mapping[str, Comparable | None]
 ) -> None:
     """`RecordVersions.note_seen` in the caller's transaction (the webhook inbox's)."""
     now = time.time()
@@ -103,7 +104,7 @@ async def note_seen(
         }
         for key, version in seen.items()
     ]
-    await upsert(
+    upsert(
         connection,
         record_versions,
         rows,
@@ -112,16 +113,16 @@ async def note_seen(
     )
 
 
-async def seen_versions(
-    connection: AsyncConnection, system: str, stream: str, keys: list[str]
+def seen_versions(
+    connection: Connection, system: str, stream: str, keys: list[str]
 ) -> dict[str, Comparable | None]:
     """The newest version seen of each of `keys`, in the caller's transaction."""
-    states = await _states(connection, system, stream, keys)
+    states = _states(connection, system, stream, keys)
     return {key: state.seen_version for key, state in states.items()}
 
 
-async def _states(
-    connection: AsyncConnection, system: str, stream: str, keys: list[str]
+def _states(
+    connection: Connection, system: str, stream: str, keys: list[str]
 ) -> dict[str, RecordState]:
     table = record_versions.c
     query = select(
@@ -133,7 +134,7 @@ async def _states(
             cast("Comparable | None", _unpack(written)),
             cast("Mapping[str, object] | None", _unpack(values)),
         )
-        for key, seen, written, values in (await connection.execute(query)).all()
+        for key, seen, written, values in connection.execute(query).all()
     }
 
 

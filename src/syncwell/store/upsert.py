@@ -1,18 +1,21 @@
-"""Insert-or-update in the dialect of the store: both SQLite and PostgreSQL say ON CONFLICT."""
+"""Insert-or-update in the dialect of the store: both SQLite and PostgreSQL say ON CONFLICT.
+
+Sync, on a sync `Connection`: async callers run it with `AsyncConnection.run_sync`, and the
+webhook inbox runs a whole transaction of such steps in one hop to a thread.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 __all__ = ["upsert"]
 
 
-async def upsert(
-    connection: AsyncConnection,
+def upsert(
+    connection: Connection,
     table: Table,
     rows: Sequence[Mapping[str, object]],
     *,
@@ -27,4 +30,4 @@ async def upsert(
     statement = statement.on_conflict_do_update(
         index_elements=list(keys), set_={column: statement.excluded[column] for column in update}
     )
-    await connection.execute(statement, list(rows))
+    connection.execute(statement, list(rows))

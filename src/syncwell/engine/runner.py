@@ -134,6 +134,8 @@ class Engine:
                 pending -= {stopping}
                 if stopping in done:
                     log.info("stopping: finishing in-flight deliveries", grace_s=self.grace_s)
+                    if not pending:
+                        return  # everything finished in the same moment
                     _, late = await asyncio.wait(pending, timeout=self.grace_s)
                     for task in late:
                         task.cancel()  # handed back: its entries stay in the journal

@@ -59,6 +59,7 @@ def _add_fault_flags(parser: argparse.ArgumentParser) -> None:
     faults = parser.add_argument_group("faults (every tool; per tool with --<tool>-faults)")
     add = faults.add_argument
     add("--error-rate", type=float, help="share of requests answered 500/502/503")
+    add("--throttle-rate", type=float, help="share of requests answered 429 + Retry-After")
     add("--latency-ms", type=float, help="latency added to every request")
     add("--latency-jitter-ms", type=float, help="up to this much more, at random")
     add("--malformed-rate", type=float, help="share of listed records returned messy")
@@ -82,6 +83,7 @@ def _add_fault_flags(parser: argparse.ArgumentParser) -> None:
 def _shared_faults(args: argparse.Namespace) -> dict[str, object]:
     knobs = (
         "error_rate",
+        "throttle_rate",
         "latency_ms",
         "latency_jitter_ms",
         "malformed_rate",

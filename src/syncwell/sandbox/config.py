@@ -68,6 +68,10 @@ class FaultSettings(_Frozen):
 
     error_rate: float = Field(0.0, ge=0, le=1)
     """Share of requests answered with a 500, 502 or 503 before they reach the tool."""
+    throttle_rate: float = Field(0.0, ge=0, le=1)
+    """Share of requests answered 429 with a `Retry-After` of `throttle_s`, whatever the rate."""
+    throttle_s: int = Field(1, ge=1)
+    """The `Retry-After` of a throttled request, in whole seconds."""
     latency_ms: float = Field(0.0, ge=0)
     """Latency added to every request, in milliseconds."""
     latency_jitter_ms: float = Field(0.0, ge=0)

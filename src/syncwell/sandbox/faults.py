@@ -81,6 +81,12 @@ class FaultState:
             return self._rng.choice(_ERROR_STATUSES)
         return None
 
+    def throttled(self) -> bool:
+        """Whether to answer this request 429, as an API does when its backend sheds load."""
+        return (
+            bool(self.settings.throttle_rate) and self._rng.random() < self.settings.throttle_rate
+        )
+
     def messy(self) -> bool:
         """Whether the next record of a list answer comes back malformed."""
         rate = self.settings.malformed_rate

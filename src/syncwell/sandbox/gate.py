@@ -96,6 +96,10 @@ class Gate:
                 stats.told_to_wait(float(wait))
                 message = f"rate limit of {limit} requests per second exceeded"
                 return self._refuse(429, message, {"Retry-After": wait})
+        if faults.throttled():
+            wait = str(faults.settings.throttle_s)
+            stats.told_to_wait(float(wait))
+            return self._refuse(429, "too many requests, slow down", {"Retry-After": wait})
         if (left := faults.outage_left_s()) is not None:
             stats.outage_rejections += 1
             wait = retry_after(left)

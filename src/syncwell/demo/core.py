@@ -13,21 +13,13 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from syncwell.sandbox.seed import LIFECYCLE_STAGES as STAGES
+
 __all__ = ["BAD_EMAILS", "SIGNUPS", "create_core", "edit_some_contacts", "stamp"]
 
 SIGNUPS = 3000
 """Users the product has before the demo's first sync."""
 
-STAGES = (
-    "subscriber",
-    "lead",
-    "marketingqualifiedlead",
-    "salesqualifiedlead",
-    "opportunity",
-    "customer",
-    "evangelist",
-    "other",
-)
 _FIRST = ("Ada", "Grace", "Alan", "Edsger", "Barbara", "Ken", "Margaret", "Linus", "Radia", "Tim")
 _LAST = ("Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Thompson", "Hamilton", "Perlman")
 _PLANS = ("free", "starter", "team", "business")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncwell.connectors.http.headers import RateLimitInfo, parse_rate_limit
+from syncwell.connectors.rate_limit_headers import RateLimitInfo, parse_rate_limit
 from syncwell.connectors.http.pagination import next_link
 from tests.connectors.http.api import ApiState
 from tests.connectors.http.conftest import RecordingBudget, http_settings, read_all, spec

@@ -15,9 +15,9 @@ import httpx
 from syncwell.connectors.http.auth import Credentials, authenticator
 from syncwell.connectors.http.call import Call
 from syncwell.connectors.http.errors import Outcome, check, translated
-from syncwell.connectors.http.headers import RateLimitInfo, parse_rate_limit
 from syncwell.connectors.http.records import dumps
 from syncwell.connectors.http.settings import Settings
+from syncwell.connectors.rate_limit_headers import RateLimitInfo, parse_rate_limit
 from syncwell.errors import RecordRejectedError
 from syncwell.types import Clock, RequestBudget
 

@@ -16,9 +16,7 @@ any other 4xx           `RecordRejectedError`: the receiver refused this event
 
 from __future__ import annotations
 
-import email.utils
-import math
-
+from syncwell.connectors.rate_limit_headers import parse_rate_limit
 from syncwell.errors import (
     ConnectorError,
     IntegrationFatalError,
@@ -88,17 +86,8 @@ def retry_after(value: str | None, now: float) -> float | None:
     """Seconds to wait from a ``Retry-After`` value: whole seconds or an HTTP date.
 
     Returns `None` when there is no value or it cannot be read; a date in the past gives 0.
+    Read by the one parser every connector shares (DESIGN.md: "Rate-limit headers vary").
     """
     if value is None:
         return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:
-        return None  # HTTP dates are GMT; one without a zone is not an HTTP date
-    seconds = moment.timestamp() - now
-    return max(0.0, seconds) if math.isfinite(seconds) else None
+    return parse_rate_limit({"retry-after": value}, now).retry_after_s

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 
 __all__ = ["RateLimitInfo", "parse_rate_limit"]
 
-_INT = re.compile(r"^\s*(\d{1,15})\s*$")
-_SECONDS = re.compile(r"^\s*(\d{1,15}(?:\.\d{1,9})?)\s*$")
-_LEADING_INT = re.compile(r"^\s*(\d{1,15})\b")
+# ASCII digits only: `\d` alone would read "٣" (Arabic-Indic three) as a number.
+_INT = re.compile(r"^\s*(\d{1,15})\s*$", re.ASCII)
+_SECONDS = re.compile(r"^\s*(\d{1,15}(?:\.\d{1,9})?)\s*$", re.ASCII)
+_LEADING_INT = re.compile(r"^\s*(\d{1,15})\b", re.ASCII)
 # A reset this large is a Unix timestamp, not a delay (1e9 s is September 2001).
 _TIMESTAMP_FROM = 1e9
 _MILLIS_FROM = 1e12

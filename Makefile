@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-webhooks bench-rate-limit clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,6 +26,12 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/pg_to_pg.py
+
+bench-webhooks: $(STAMP)  # needs wrk: apt-get install -y wrk
+	$(BIN)/python bench/webhook_intake.py
+
+bench-rate-limit: $(STAMP)
+	$(BIN)/python bench/rate_limited_sync.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

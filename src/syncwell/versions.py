@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from decimal import Decimal
 
@@ -19,7 +20,8 @@ __all__ = ["Comparable", "canonical", "comparable", "is_newer"]
 Comparable = float | str
 """A version in comparable form: a number (Unix seconds for instants) or text."""
 
-_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", re.ASCII)
+_NUMBER = re.compile(r"-?\d{1,15}(\.\d+)?", re.ASCII)
 
 
 def comparable(value: object) -> Comparable | None:
@@ -29,7 +31,10 @@ def comparable(value: object) -> Comparable | None:
     if isinstance(value, bool):
         return float(value)
     if isinstance(value, int | float | Decimal):
-        return float(value)
+        number = float(value)
+        return number if math.isfinite(number) else None  # NaN orders nothing: no version
+    if isinstance(value, str) and _NUMBER.fullmatch(value):
+        return float(value)  # "10" is newer than "9", as numbers
     if isinstance(value, dt.datetime):
         return _seconds(value)
     if isinstance(value, dt.date):

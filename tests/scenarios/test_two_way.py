@@ -39,12 +39,12 @@ def _db(root: Path, name: str) -> sqlite3.Connection:
     return sqlite3.connect(root / f"{name}.db", isolation_level=None)
 
 
-def _setup(root: Path, conflict: str = "newest") -> Path:
+def _setup(root: Path, conflict: str = "newest", *, owned: bool = False) -> Path:
     for name in ("core", "crm"):
         with _db(root, name) as db:
             db.execute(
                 "CREATE TABLE contacts (email TEXT NOT NULL PRIMARY KEY, name TEXT, "
-                "updated_at TEXT NOT NULL)"
+                "updated_at TEXT NOT NULL, stage TEXT)"
             )
             # Every write that changes a row is logged: the effect, whatever was sent.
             db.execute("CREATE TABLE writes (email TEXT, name TEXT)")
@@ -53,23 +53,30 @@ def _setup(root: Path, conflict: str = "newest") -> Path:
                     f"CREATE TRIGGER log_{event} AFTER {event} ON contacts "
                     "BEGIN INSERT INTO writes VALUES (NEW.email, NEW.name); END"
                 )
+    text = WORKSPACE.format(conflict=conflict)
+    if owned:  # the product owns the name, sales own the stage
+        text = text.replace(
+            "    conflict: newest\n  from_crm:",
+            "    conflict: newest\n    fields: [email, name, updated_at]\n  from_crm:",
+        )
+        text += "    fields: [email, name, stage, updated_at]\n"
     path = root / "syncwell.yaml"
-    path.write_text(WORKSPACE.format(conflict=conflict))
+    path.write_text(text)
     return path
 
 
-def _put(root: Path, system: str, email: str, name: str, at: str) -> None:
+def _put(root: Path, system: str, email: str, name: str, at: str, stage: str | None = None) -> None:
     with _db(root, system) as db:
         db.execute(
-            "INSERT INTO contacts VALUES (?, ?, ?) ON CONFLICT(email) DO UPDATE "
-            "SET name = excluded.name, updated_at = excluded.updated_at",
-            (email, name, at),
+            "INSERT INTO contacts VALUES (?, ?, ?, ?) ON CONFLICT(email) DO UPDATE "
+            "SET name = excluded.name, updated_at = excluded.updated_at, stage = excluded.stage",
+            (email, name, at, stage),
         )
 
 
 def _rows(root: Path, system: str) -> dict[str, tuple[str, str]]:
     with _db(root, system) as db:
-        return {e: (n, u) for e, n, u in db.execute("SELECT * FROM contacts")}
+        return {e: (n, u) for e, n, u in db.execute("SELECT email, name, updated_at FROM contacts")}
 
 
 def _writes(root: Path, system: str) -> list[tuple[str, str]]:
@@ -126,3 +133,32 @@ async def test_a_record_changed_on_both_sides_resolves_by_the_conflict_policy(
     expected = f"Ada ({winner})"
     assert _rows(tmp_path, "core")["ada@x.io"][0] == expected
     assert _rows(tmp_path, "crm")["ada@x.io"][0] == expected
+
+
+async def test_a_change_to_a_field_only_the_other_side_owns_is_not_taken_for_an_echo(
+    tmp_path: Path,
+) -> None:
+    """Sales change only the stage of a contact the product wrote: the core gets the stage."""
+    path = _setup(tmp_path, owned=True)
+    _put(tmp_path, "core", "ada@x.io", "Ada", "2026-01-01 10:00:00")
+    await _sync(path)
+    await _sync(path)
+    _put(tmp_path, "crm", "ada@x.io", "Ada", "2026-01-01 11:00:00", stage="customer")
+    await _sync(path)
+    with _db(tmp_path, "core") as db:
+        (stage,) = db.execute("SELECT stage FROM contacts WHERE email = 'ada@x.io'").fetchone()
+    assert stage == "customer"
+
+
+async def test_setting_a_value_back_to_what_syncwell_once_wrote_still_syncs(tmp_path: Path) -> None:
+    """Ann goes to the CRM; sales rename her Bob, then Ann again: the core ends with Ann."""
+    path = _setup(tmp_path)
+    _put(tmp_path, "core", "ann@x.io", "Ann", "2026-01-01 10:00:00")
+    await _sync(path)
+    await _sync(path)
+    _put(tmp_path, "crm", "ann@x.io", "Bob", "2026-01-01 11:00:00")
+    await _sync(path)
+    assert _rows(tmp_path, "core")["ann@x.io"][0] == "Bob"
+    _put(tmp_path, "crm", "ann@x.io", "Ann", "2026-01-01 12:00:00")
+    await _sync(path)
+    assert _rows(tmp_path, "core")["ann@x.io"][0] == "Ann"

@@ -12,6 +12,7 @@ from itertools import repeat
 from operator import itemgetter
 
 from syncwell.types import ChangeBatch, Op, Row
+from syncwell.versions import comparable
 
 __all__ = ["coalesce", "key_getter"]
 
@@ -66,11 +67,14 @@ def _newest_by_version(
 
 
 def _older(candidate: object, kept: object) -> bool:
-    if candidate is None:
-        return kept is not None
-    if kept is None:
+    """Whether `candidate` is an older version than `kept`, compared as `comparable` forms.
+
+    A change without a version (a delete event that names only its key) is ordered by
+    arrival, as are versions of kinds that cannot be compared (a number against text).
+    """
+    if candidate is None or kept is None:
         return False
-    try:
-        return bool(candidate < kept)  # type: ignore[operator]
-    except TypeError:
-        return False  # versions of different types cannot be ordered: arrival order decides
+    a, b = comparable(candidate), comparable(kept)
+    if a is None or b is None or isinstance(a, str) != isinstance(b, str):
+        return False
+    return a < b  # type: ignore[operator]  # same kind, checked above

@@ -99,6 +99,10 @@ class RecordGuard:
                 tally.echoes += 1
             else:
                 tally.kept.append(index)
+        # An echo is recognised once: a later change back to the same values is a person's.
+        spent = {key for key in keys if echoed.get(key) and echoed[key].written_values}
+        if spent:
+            await self._versions.forget_written(plan.source_system, plan.source_stream, spent)
         if len(tally.kept) == len(batch):
             return batch, tally
         return batch.select(tally.kept), tally
@@ -129,11 +133,14 @@ class RecordGuard:
         if state.written_values is None or batch.op(index) is not Op.UPSERT:
             return False
         row = batch.rows[index]
+        written = state.written_values
         compared = 0
         for column, value in zip(batch.columns, row, strict=True):
-            if column in self.plan.ignored or column not in state.written_values:
+            if column in self.plan.ignored or column in self.plan.key:
                 continue
-            if canonical(value) != state.written_values[column]:
+            # Every field the change carries must be what syncwell wrote: a field it never
+            # wrote (owned by the other side) changing is a person's change, not an echo.
+            if column not in written or canonical(value) != written[column]:
                 return False
             compared += 1
         return compared > 0

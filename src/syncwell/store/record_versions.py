@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import cast
 
 import msgpack
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncwell.store.database import store_errors
@@ -79,6 +79,23 @@ class RecordVersions:
                 keys=("system", "stream", "key"),
                 update=("written_version", "written_values", "updated_at"),
             )
+
+    @store_errors
+    async def forget_written(self, system: str, stream: str, keys: Iterable[str]) -> None:
+        """Forget the values written to these records: their echo has come back."""
+        table = record_versions.c
+        wanted = list(keys)
+        async with self._engine.begin() as connection:
+            for start in range(0, len(wanted), 500):
+                await connection.execute(
+                    update(record_versions)
+                    .where(
+                        table.system == system,
+                        table.stream == stream,
+                        table.key.in_(wanted[start : start + 500]),
+                    )
+                    .values(written_values=None)
+                )
 
     @store_errors
     async def note_seen(

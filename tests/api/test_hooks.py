@@ -114,3 +114,39 @@ async def test_a_delete_event_deletes_the_record(tmp_path: Path) -> None:
         deleted = event("evt_b", "gone@example.com", 2, kind="contact.deleted")
         assert (await run.send("evt_b", deleted)).status_code == 200
         await until(lambda: not core_rows(tmp_path), within_s=10)
+
+
+async def test_a_delete_event_naming_only_the_key_deletes_the_record(tmp_path: Path) -> None:
+    """The CRM's delete events carry the key alone (no version): the record still goes."""
+    async with running_engine(tmp_path) as run:
+        await run.send("evt_c", event("evt_c", "bare@example.com", 1))
+        await run.settled(1)
+        body = b'{"id": "evt_d", "type": "contact.deleted", "data": {"email": "bare@example.com"}}'
+        assert (await run.send("evt_d", body)).status_code == 200
+        await until(lambda: not core_rows(tmp_path), within_s=10)
+
+
+async def test_bodies_syncwell_could_not_keep_are_refused_with_400(tmp_path: Path) -> None:
+    """NaN, a lone surrogate, nesting past the parser, an object as key: 400, nothing kept."""
+    deep = b'{"id": "x", "type": "contact.updated", "data": ' + b"[" * 100_000 + b"]" * 100_000
+    bodies = {
+        "nan": b'{"id": "n", "type": "contact.updated", "data": {"email": "a@b.c", "v": NaN}}',
+        "surrogate": b'{"id": "s", "type": "contact.updated", "data": {"email": "\\ud800"}}',
+        "deep": deep + b"}",
+        "object key": b'{"id": "o", "type": "contact.updated", "data": {"email": {"a": 1}}}',
+    }
+    async with running_engine(tmp_path) as run:
+        for name, body in bodies.items():
+            answer = await run.send(f"evt_{name}", body)
+            assert answer.status_code == 400, (name, answer.text)
+    assert _journal_and_ids(tmp_path) == (0, 0)
+
+
+async def test_a_one_off_run_of_a_workspace_with_webhooks_ends(tmp_path: Path) -> None:
+    """`run --once` reconciles and returns; it does not wait for webhooks forever."""
+    from syncwell import Engine, load_workspace
+    from tests.api.hookkit import write_workspace
+
+    engine = Engine(load_workspace(write_workspace(tmp_path)))
+    async with asyncio.timeout(20):
+        await engine.run(once=True)

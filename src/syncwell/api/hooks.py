@@ -59,9 +59,11 @@ class HookEndpoint:
         self, system: str, body: bytes, event_id: str | None, signed_at: float | None
     ) -> Response:
         try:
-            document = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as error:
-            return _refuse(400, f"the body is not JSON: {error}")
+            document = json.loads(body, parse_constant=_no_constant)
+            # Text that can't be encoded (a lone surrogate escape) could never be stored.
+            json.dumps(document, ensure_ascii=False).encode()
+        except (ValueError, UnicodeError, RecursionError) as error:
+            return _refuse(400, f"the body is not JSON syncwell can keep: {error}")
         try:
             event = self._engine.webhooks.event(
                 system, event_id, signed_at or time.time(), document
@@ -78,6 +80,8 @@ class HookEndpoint:
         except StoreError as error:
             log.warning("webhook not journaled", system=system, error=str(error))
             return _refuse(503, "the state store is unavailable; try again", retry_after=5)
+        except EventRefusedError as refused:
+            return _refuse(400, refused.reason)
         status = "accepted" if new else "duplicate"
         return JSONResponse({"status": status, "id": event.event_id, "changes": len(event.changes)})
 
@@ -95,6 +99,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise WebhookRefused(413, f"body is over the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number (RFC 8259); send a number or null")
 
 
 def _refuse(status: int, reason: str, *, retry_after: int | None = None) -> Response:

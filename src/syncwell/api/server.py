@@ -30,7 +30,13 @@ class ApiServer:
 
     def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 8100) -> None:
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=5,  # a request still waiting then is cut, never hangs a stop
         )
         self._server = _QuietServer(config)
         self.host = host

@@ -58,7 +58,8 @@ def build_merge(
         v = quote(version)
         newer = f"t.{v} IS NULL OR t.{v} < excluded.{v} OR (t.{v} = excluded.{v} AND ({changed}))"
         tombstoned = f"{same_key} AND d.{v} >= s.{v}"
-        delete_guard = f"(t.{v} IS NULL OR t.{v} <= s.{v})"
+        # A delete that carries no version (a webhook naming only the key) applies as it comes.
+        delete_guard = f"(t.{v} IS NULL OR s.{v} IS NULL OR t.{v} <= s.{v})"
     updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in values)
     on_conflict = f"DO UPDATE SET {updates} WHERE {newer}" if values else "DO NOTHING"
 

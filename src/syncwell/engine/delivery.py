@@ -181,37 +181,36 @@ class FlowDelivery:
         progress.retries = self._retrier.stats.retries
 
     async def _write_or_split(self, batch: ChangeBatch, tally: _Tally, tries: int = 1) -> None:
-        """Write the batch; on a refused record, halve it until the record stands alone.
+        """Write the batch; set aside each record the destination refuses.
 
-        `tries` counts the writes that included this batch's records so far.
+        A record the destination names is set aside at once and the rest written again (a
+        loop: a destination may name a thousand); an unnamed one is found by halving the
+        batch until it stands alone. `tries` counts the writes that included these records.
         """
-        try:
-            await self._retrier.call(self._attempt, batch, tally)
-        except TransientError:
-            if self._route.retry.exhausted != "dead_letter":
-                raise  # handed back: the changes stay in the journal
-            # Out of attempts on a schedule that ends in dead letters (webhooks after a day).
-            await self._give_up(batch, tally, tries)
-            return
-        except RecordRejectedError as error:
-            if len(batch) == 1:
-                tally.dead.append(self._dead_letter(batch, error, error.reason, tries))
+        while len(batch):
+            try:
+                await self._retrier.call(self._attempt, batch, tally)
+            except TransientError:
+                if self._route.retry.exhausted != "dead_letter":
+                    raise  # handed back: the changes stay in the journal
+                # Out of attempts on a schedule that ends in dead letters (webhooks, a day).
+                await self._give_up(batch, tally, tries)
                 return
-            named = self._index_of(batch, error.key)
-            if named is not None:
-                # The destination said which record: set it aside and write the rest at once,
-                # instead of halving the batch to find it.
-                tally.dead.append(
-                    self._dead_letter(batch.select([named]), error, error.reason, tries)
-                )
-                rest = [index for index in range(len(batch)) if index != named]
-                await self._write_or_split(batch.select(rest), tally, tries + 1)
-                return
-            middle = len(batch) // 2
-            await self._write_or_split(batch.select(range(middle)), tally, tries + 1)
-            await self._write_or_split(batch.select(range(middle, len(batch))), tally, tries + 1)
+            except RecordRejectedError as error:
+                named = 0 if len(batch) == 1 else self._index_of(batch, error.key)
+                if named is None:
+                    middle = len(batch) // 2
+                    await self._write_or_split(batch.select(range(middle)), tally, tries + 1)
+                    rest = batch.select(range(middle, len(batch)))
+                    await self._write_or_split(rest, tally, tries + 1)
+                    return
+                dead = batch.select([named])
+                tally.dead.append(self._dead_letter(dead, error, error.reason, tries))
+                batch = batch.select([i for i in range(len(batch)) if i != named])
+                tries += 1
+                continue
+            tally.written += len(batch)
             return
-        tally.written += len(batch)
 
     async def _give_up(self, batch: ChangeBatch, tally: _Tally, tries: int) -> None:
         """Dead-letter what still fails after the last attempt, one change at a time.
@@ -225,7 +224,7 @@ class FlowDelivery:
             one = batch.select([index])
             try:
                 await self._route.writer.write(self._route.destination, self._renamed(one))
-            except (TransientError, RecordRejectedError, IntegrationFatalError) as last:
+            except Exception as last:
                 reason = f"gave up after {attempts} attempts: {last}"
                 tally.dead.append(self._dead_letter(one, last, reason, tries))
             else:

@@ -48,9 +48,10 @@ async def take_in(
         async for batch, mark in reader:
             if len(batch) == 0 and mark == checkpoint:
                 continue  # an idle poll: nothing to commit, so no write to the store
+            seen = None
             if reconciler is not None:
-                batch = await reconciler.screen(batch, counting=incremental)
-            await journal.append(flow, batch, mark)
+                batch, seen = await reconciler.screen(batch, counting=incremental)
+            await journal.append(flow, batch, mark, seen=seen)
             checkpoint = mark
             if len(batch):
                 progress.read += len(batch)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from syncwell.engine.coalesce import key_getter
 from syncwell.engine.guard import key_text
-from syncwell.store import RecordVersions
+from syncwell.store import RecordVersions, SeenVersions
 from syncwell.types import ChangeBatch
 from syncwell.versions import comparable, is_newer
 
@@ -31,20 +31,24 @@ class Reconciler:
     checked: int = 0
     missed: int = 0
 
-    async def screen(self, batch: ChangeBatch, *, counting: bool = True) -> ChangeBatch:
+    async def screen(
+        self, batch: ChangeBatch, *, counting: bool = True
+    ) -> tuple[ChangeBatch, SeenVersions | None]:
         """The changes of `batch` that no webhook brought (all of them when unversioned).
 
         Without `counting` (the first full read) every change passes and is only noted as
-        seen, so the next pass does not count what the full read already took in.
+        seen, so the next pass does not count what the full read already took in. The
+        versions to note as seen are returned, to commit with the journal entry: noted
+        before it, a crash in between would leave a missed change marked as seen.
         """
         if not len(batch):
-            return batch
+            return batch, None
         batch = batch.decoded()
         if counting:
             self.checked += len(batch)
         if self.version is None or self.version not in batch.columns:
             self.missed += len(batch) if counting else 0
-            return batch
+            return batch, None
         at = batch.columns.index(self.version)
         keys = [key_text(k) for k in map(key_getter(batch.columns, self.key), batch.rows)]
         states = await self.versions.states(self.system, self.stream, keys)
@@ -52,13 +56,13 @@ class Reconciler:
         newest: dict[str, float | str | None] = {}
         for index, key in enumerate(keys):
             version = comparable(batch.rows[index][at])
-            seen = states[key].seen_version if key in states else None
-            if key not in states or (is_newer(version, seen) and version != seen):
+            known = states[key].seen_version if key in states else None
+            if key not in states or is_newer(version, known):
                 missed.append(index)
-                newest[key] = version
-        if newest:
-            await self.versions.note_seen(self.system, self.stream, newest)
+                if version is not None:  # no version says nothing of order: keep what is known
+                    newest[key] = version
+        seen = SeenVersions(self.system, self.stream, newest) if newest else None
         if not counting:
-            return batch
+            return batch, seen
         self.missed += len(missed)
-        return batch if len(missed) == len(batch) else batch.select(missed)
+        return (batch if len(missed) == len(batch) else batch.select(missed)), seen

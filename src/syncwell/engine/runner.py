@@ -83,7 +83,7 @@ class Engine:
             stack.push_async_callback(store.close)
             sources, destinations = await self._connect(stack)
             tasks: list[asyncio.Future[object]] = []
-            if self.webhooks.intakes:
+            if self.webhooks.intakes and not once:  # a one-off run takes no webhooks
                 self.committer = GroupCommitter(
                     store.inbox,
                     {

@@ -99,6 +99,12 @@ class EventRouter:
         return stream, Op.DELETE if deletes else Op.UPSERT
 
 
+def _fail(group: Sequence[tuple[InboundEvent, asyncio.Future[bool]]], error: Exception) -> None:
+    for _, done in group:
+        if not done.done():
+            done.set_exception(error)
+
+
 def _change(flow: Flow, record: Mapping[str, object], op: Op) -> InboundChange:
     columns = tuple(flow.fields) or tuple(record)
     row = tuple(_at(record, column) for column in columns)
@@ -107,6 +113,14 @@ def _change(flow: Flow, record: Mapping[str, object], op: Op) -> InboundChange:
         raise EventRefusedError(
             f"the record has no value for the key {', '.join(missing)} of flow '{flow.name}'"
         )
+    nested = [c for c in flow.key if isinstance(_at(record, c), dict | list)]
+    if nested:
+        raise EventRefusedError(
+            f"the key {', '.join(nested)} of flow '{flow.name}' must be text or a number, "
+            "not an object or a list"
+        )
+    if flow.version and flow.version not in columns:
+        columns, row = (*columns, flow.version), (*row, _at(record, flow.version))
     if any(column not in columns for column in flow.key):
         columns, row = (*columns, *flow.key), (*row, *(_at(record, c) for c in flow.key))
     key = tuple(_at(record, column) for column in flow.key)
@@ -209,11 +223,22 @@ class GroupCommitter:
         events = [event for event, _ in group]
         try:
             fresh = await self._inbox.take(events)
-        except Exception as error:
-            for _, done in group:
-                if not done.done():
-                    done.set_exception(error)
+        except StoreError as error:
+            _fail(group, error)  # a 503: the senders retry, nothing of theirs was kept
             return
+        except Exception as error:
+            if len(group) > 1:  # one event the store can't take must not fail the others
+                for item in group:
+                    await self._commit([item])
+                return
+            log.warning("a webhook event could not be journaled", error=repr(error))
+            _fail(group, EventRefusedError(f"the event cannot be stored: {error}"))
+            return
+        except BaseException:
+            # Cancelled by a stop mid-commit: every waiting request still gets its answer,
+            # a 503 the sender retries (dedupe absorbs a commit that did land).
+            _fail(group, StoreError("syncwell stopped while journaling the event"))
+            raise
         for (_, done), new in zip(group, fresh, strict=True):
             if not done.done():
                 done.set_result(new)

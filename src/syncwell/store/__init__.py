@@ -13,7 +13,7 @@ from syncwell.store.failures import Failures
 from syncwell.store.inbox import InboundChange, InboundEvent, Inbox
 from syncwell.store.journal import DeadLetterDraft, DeliveryRecord, Journal, JournalEntry
 from syncwell.store.reconciliations import Reconciliations
-from syncwell.store.record_versions import RecordState, RecordVersions
+from syncwell.store.record_versions import RecordState, RecordVersions, SeenVersions
 from syncwell.store.reports import FlowReport, Reports
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "RecordState",
     "RecordVersions",
     "Reports",
+    "SeenVersions",
     "Store",
     "open_store",
 ]

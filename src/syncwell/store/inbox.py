@@ -119,19 +119,29 @@ def _claim_ids(connection: Connection, events: Sequence[InboundEvent], now: floa
         # scan the table for a row-value IN over both columns.
         query = select(table.event_id).where(table.system == system, table.event_id.in_(ids))
         known.update((system, event_id) for (event_id,) in connection.execute(query).all())
-    fresh: list[bool] = []
-    rows: list[dict[str, object]] = []
+    candidates: dict[tuple[str, str], dict[str, object]] = {}
     for event in events:
         ident = (event.system, event.event_id)
-        fresh.append(ident not in known)
-        if ident not in known:
-            known.add(ident)
-            rows.append({"system": event.system, "event_id": event.event_id, "received_at": now})
-    if rows:
-        # Another process (a second worker) may have claimed one meanwhile: the key is unique,
-        # and losing that race must not fail the whole group.
+        if ident not in known and ident not in candidates:
+            candidates[ident] = {"system": event.system, "event_id": event.event_id}
+    claimed: set[tuple[str, str]] = set()
+    if candidates:
+        # The insert decides, not the select: another process (a second worker) may claim an
+        # id between the two, and only the rows this insert added are this group's to journal.
         dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        connection.execute(dialect.insert(webhook_events).on_conflict_do_nothing(), rows)
+        statement = (
+            dialect.insert(webhook_events)
+            .values(received_at=now)
+            .on_conflict_do_nothing()
+            .returning(webhook_events.c.system, webhook_events.c.event_id)
+        )
+        result = connection.execute(statement, list(candidates.values()))
+        claimed = {(system, event_id) for system, event_id in result.all()}
+    fresh: list[bool] = []
+    for event in events:
+        ident = (event.system, event.event_id)
+        fresh.append(ident in claimed)
+        claimed.discard(ident)  # a second copy in the same group is a duplicate
     return fresh
 
 
@@ -165,6 +175,8 @@ def _newest_seen(
     seen: defaultdict[tuple[str, str], dict[str, Comparable | None]] = defaultdict(dict)
     for event in events:
         for change in event.changes:
+            if change.version is None:
+                continue  # a change without a version (a delete event) says nothing of order
             known = seen[(event.system, change.stream)]
             if change.key not in known or is_newer(change.version, known[change.key]):
                 known[change.key] = change.version

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from syncwell.store.codec import decode_batch, encode_batch
 from syncwell.store.database import store_errors
+from syncwell.store.record_versions import SeenVersions, note_seen
 from syncwell.store.schema import checkpoints, dead_letters, deliveries, journal
 from syncwell.types import ChangeBatch, Checkpoint, Op
 
@@ -62,10 +63,16 @@ class Journal:
 
     @store_errors
     async def append(
-        self, flow: str, batch: ChangeBatch, checkpoint: Checkpoint | None
+        self,
+        flow: str,
+        batch: ChangeBatch,
+        checkpoint: Checkpoint | None,
+        *,
+        seen: SeenVersions | None = None,
     ) -> int | None:
         """Write the batch and the checkpoint that covers it in one transaction.
 
+        With `seen`, the versions a reconciliation read are noted in the same transaction.
         Returns the entry's id, or None when the batch was empty (only the checkpoint moved).
         """
         now = time.time()
@@ -75,6 +82,8 @@ class Journal:
                 entry_id = await connection.run_sync(insert_entry, flow, batch, now)
             if checkpoint is not None:
                 await _save_checkpoint(connection, flow, checkpoint, now)
+            if seen is not None:
+                await connection.run_sync(note_seen, seen.system, seen.stream, seen.versions)
         return entry_id
 
     @store_errors

@@ -22,7 +22,7 @@ from syncwell.store.schema import record_versions
 from syncwell.store.upsert import upsert
 from syncwell.versions import Comparable
 
-__all__ = ["RecordState", "RecordVersions", "note_seen", "seen_versions"]
+__all__ = ["RecordState", "RecordVersions", "SeenVersions", "note_seen", "seen_versions"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,15 @@ class RecordState:
     seen_version: Comparable | None
     written_version: Comparable | None
     written_values: Mapping[str, object] | None
+
+
+@dataclass(frozen=True, slots=True)
+class SeenVersions:
+    """The newest versions taken in from one stream of a system, by key, to note as seen."""
+
+    system: str
+    stream: str
+    versions: Mapping[str, Comparable | None]
 
 
 class RecordVersions:

@@ -328,8 +328,9 @@ def demo(
     out.print(display.dead_letters_table(letters))
     out.print(
         f"The map: syncwell check -w {path}\n"
-        f"Fix a record and replay it: syncwell dlq replay <id> -w {path}\n"
-        f"Run it again to resume: syncwell demo --folder {folder}"
+        f"Why a record was refused: syncwell dlq show <id> -w {path}\n"
+        f"Run it again to resume: syncwell demo --folder {folder} "
+        "(docs/tutorial.md walks through it)"
     )
     if signalled:
         raise typer.Exit(130)

@@ -88,6 +88,7 @@ flows:
     key: email
     cursor: updated_at
     interval: 5s
+    lookback: 30s           # the core commits at once; a short look-back saves re-reading
     fields: [email, first_name, last_name, phone, updated_at]
     slo: {{freshness: 1m}}
   contacts_from_crm:        # leads and sales' edits, pushed by webhook, reconciled every minute

@@ -25,7 +25,7 @@ from syncwell.engine.policies import CircuitBreaker, RateLimiter, Retrier, Retry
 from syncwell.engine.progress import FlowProgress
 from syncwell.errors import IntegrationFatalError, RecordRejectedError, TransientError
 from syncwell.store import DeadLetterDraft, DeliveryRecord, Journal, JournalEntry
-from syncwell.types import ChangeBatch, Clock, StreamSpec
+from syncwell.types import ChangeBatch, Clock, Row, StreamSpec
 from syncwell.workspace.policies import RetryPolicy
 
 __all__ = ["FlowDelivery", "Route"]
@@ -295,12 +295,20 @@ class FlowDelivery:
         return DeadLetterDraft(
             key=key_text(key),
             op=batch.op(0),
-            version="" if version is None else str(row[batch.columns.index(version)]),
+            version=_version_text(row, batch.columns, version),
             batch=batch,
             reason=reason,
             error_class=type(error).__name__,
             attempts=attempts,
         )
+
+
+def _version_text(row: Row, columns: tuple[str, ...], version: str | None) -> str:
+    """The change's version as text; empty when the flow or the record has none."""
+    if version is None or version not in columns:
+        return ""
+    value = row[columns.index(version)]
+    return "" if value is None else str(value)
 
 
 def _shape(batch: ChangeBatch) -> tuple[tuple[str, ...], bool]:

@@ -5,17 +5,31 @@ the workspace's `RateLimitPolicy` and then listens to the system: a `Retry-After
 everybody (`pause_for`), and the rate-limit headers (`learn`) lower the rate when the system's
 limit is lower than ours, or spread the requests left in the system's window evenly until the
 window resets, when fewer are left than we would otherwise send.
+
+Once the system's limit is known (L requests per window W), the limiter also keeps the times of
+its last L requests and lets the next go only W (and a margin) after the oldest of them: then no
+stretch of W, and so no window of the system's, however aligned, holds more than L. That is what
+lets it run at the full budget of a fixed-window API (most of them) without a 429; the spread
+alone, reading a reset rounded up to whole seconds as exact, settled at half the budget
+(docs/benchmarks.md, "Rate-limited sync"). The spread still applies when the system counts
+more requests than this limiter sent: another client spends the same budget.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+from collections import deque
 
 from syncwell.types import Clock
 from syncwell.workspace.policies import RateLimitPolicy
 
 __all__ = ["RateLimiter"]
+
+_MARGIN_S = 0.025
+"""Slack on the send log: how much later one request may reach the system than another."""
+_OURS_WITHIN = 1.25
+"""Requests sent within this many windows count as the ones the system's `remaining` saw."""
 
 
 class RateLimiter:
@@ -48,6 +62,8 @@ class RateLimiter:
         self._spread_until = -math.inf
         self._limit: int | None = None
         self._remaining: int | None = None
+        self._window_s = 1.0
+        self._sent: deque[float] = deque()
         self._lock = asyncio.Lock()
 
     @property
@@ -77,11 +93,13 @@ class RateLimiter:
             raise ValueError(f"cost must be at least 1, got {cost}")
         async with self._lock:
             await self._wait_out_pause()
-            wait = self._take(cost, self._clock.now())
+            now = self._clock.now()
+            wait = max(self._take(cost, now), self._log_wait(now, cost))
             if wait > 0:
                 await self._clock.sleep(wait)
                 # A Retry-After may have come in while we waited for tokens; it still binds us.
                 await self._wait_out_pause()
+            self._note_sent(self._clock.now(), cost)
 
     def pause_for(self, seconds: float) -> None:
         """Let nobody pass for `seconds` (the system sent a Retry-After).
@@ -118,6 +136,16 @@ class RateLimiter:
         """
         now = self._clock.now()
         self._refill(now)
+        if window_s is not None and window_s > 0:
+            self._window_s = window_s
+        known = limit if limit is not None and limit > 0 else self._limit
+        ours = self._sent_within(now, self._window_s * _OURS_WITHIN)
+        if known is not None and remaining is not None and known - remaining <= ours:
+            # All the system counted is ours, and the send log keeps that within its limit:
+            # spreading on top would only slow us (a reset rounded up reads as too soon).
+            self.learn(limit, None, None, window_s=window_s)
+            self._remaining = max(0, remaining)
+            return
         if limit is not None and limit > 0:
             self._limit = limit
             learned = limit / window_s if window_s is not None and window_s > 0 else float(limit)
@@ -144,6 +172,23 @@ class RateLimiter:
         self._spread_rate = remaining / reset_after_s
         self._spread_until = now + reset_after_s
         self._tokens = min(self._tokens, 0.0)
+
+    def _log_wait(self, now: float, cost: int) -> float:
+        """Seconds until `cost` more requests make no more than the limit in any window."""
+        if self._limit is None:
+            return 0.0
+        index = self._limit - cost  # the send that would be the limit-plus-first in a window
+        if index < 0 or len(self._sent) <= index:
+            return 0.0
+        return max(0.0, self._sent[-1 - index] + self._window_s + _MARGIN_S - now)
+
+    def _note_sent(self, at: float, cost: int) -> None:
+        self._sent.extend([at] * cost)
+        while len(self._sent) > max(self._limit or 0, 1):
+            self._sent.popleft()
+
+    def _sent_within(self, now: float, seconds: float) -> int:
+        return sum(1 for at in self._sent if at > now - seconds)
 
     async def _wait_out_pause(self) -> None:
         # A loop, because another pause may arrive while we sleep out this one.

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncwell.connectors.rate_limit_headers import RateLimitInfo, parse_rate_limit
 from syncwell.connectors.http.pagination import next_link
+from syncwell.connectors.rate_limit_headers import RateLimitInfo, parse_rate_limit
 from tests.connectors.http.api import ApiState
 from tests.connectors.http.conftest import RecordingBudget, http_settings, read_all, spec
 

@@ -90,7 +90,7 @@ def test_a_rerun_of_the_demo_resumes_instead_of_starting_over(demo: Path) -> Non
     _demo(demo.parent, 5)
     after = _written(demo)
     assert 0 <= after["contacts_to_crm"] - before["contacts_to_crm"] < 1000
-    assert after["audience"] - before["audience"] < 1000
+    assert after["tasks"] - before["tasks"] < 100  # not the project tool's 500 again
 
 
 def _written(workspace: Path) -> dict[str, int]:

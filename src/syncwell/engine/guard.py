@@ -99,8 +99,11 @@ class RecordGuard:
                 tally.echoes += 1
             else:
                 tally.kept.append(index)
-        # An echo is recognised once: a later change back to the same values is a person's.
-        spent = {key for key in keys if echoed.get(key) and echoed[key].written_values}
+        # Once a person's change to a record passes, what syncwell wrote there is history: a
+        # later change back to those values is a person's too. (An echo itself keeps them, so a
+        # look-back re-read of it is still known.)
+        passed = {keys[index] for index in tally.kept}
+        spent = {key for key in passed if echoed.get(key) and echoed[key].written_values}
         if spent:
             await self._versions.forget_written(plan.source_system, plan.source_stream, spent)
         if len(tally.kept) == len(batch):

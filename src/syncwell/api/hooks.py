@@ -60,8 +60,9 @@ class HookEndpoint:
     ) -> Response:
         try:
             document = json.loads(body, parse_constant=_no_constant)
-            # Text that can't be encoded (a lone surrogate escape) could never be stored.
-            json.dumps(document, ensure_ascii=False).encode()
+            if b"\\u" in body:
+                # An escape may be a lone surrogate: text that could never be stored.
+                json.dumps(document, ensure_ascii=False).encode()
         except (ValueError, UnicodeError, RecursionError) as error:
             return _refuse(400, f"the body is not JSON syncwell can keep: {error}")
         try:

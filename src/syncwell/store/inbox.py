@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -108,35 +108,24 @@ def _take(connection: Connection, events: Sequence[InboundEvent], now: float) ->
 
 
 def _claim_ids(connection: Connection, events: Sequence[InboundEvent], now: float) -> list[bool]:
-    """Record each event id; False for ids already recorded (before, or earlier in `events`)."""
-    by_system: dict[str, list[str]] = defaultdict(list)
-    for event in events:
-        by_system[event.system].append(event.event_id)
-    table = webhook_events.c
-    known: set[tuple[str, str]] = set()
-    for system, ids in by_system.items():
-        # One system at a time: `event_id IN (...)` uses the primary key, where SQLite would
-        # scan the table for a row-value IN over both columns.
-        query = select(table.event_id).where(table.system == system, table.event_id.in_(ids))
-        known.update((system, event_id) for (event_id,) in connection.execute(query).all())
-    candidates: dict[tuple[str, str], dict[str, object]] = {}
-    for event in events:
-        ident = (event.system, event.event_id)
-        if ident not in known and ident not in candidates:
-            candidates[ident] = {"system": event.system, "event_id": event.event_id}
-    claimed: set[tuple[str, str]] = set()
-    if candidates:
-        # The insert decides, not the select: another process (a second worker) may claim an
-        # id between the two, and only the rows this insert added are this group's to journal.
-        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        statement = (
-            dialect.insert(webhook_events)
-            .values(received_at=now)
-            .on_conflict_do_nothing()
-            .returning(webhook_events.c.system, webhook_events.c.event_id)
-        )
-        result = connection.execute(statement, list(candidates.values()))
-        claimed = {(system, event_id) for system, event_id in result.all()}
+    """Record each event id; False for ids already recorded (before, or earlier in `events`).
+
+    The insert alone decides, by the rows it returns: an id recorded before (or by another
+    process, a second worker, a moment ago) is skipped by the primary key and not returned.
+    """
+    candidates = {
+        (event.system, event.event_id): {"system": event.system, "event_id": event.event_id}
+        for event in events
+    }
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(webhook_events)
+        .values(received_at=now)
+        .on_conflict_do_nothing()
+        .returning(webhook_events.c.system, webhook_events.c.event_id)
+    )
+    result = connection.execute(statement, list(candidates.values()))
+    claimed = {(system, event_id) for system, event_id in result.all()}
     fresh: list[bool] = []
     for event in events:
         ident = (event.system, event.event_id)

@@ -48,7 +48,7 @@ class Measured:
 
     setup: str
     experiment: str | None
-    """The experimental limiter swapped in (_ratelimit_experiment.py), or None: syncwell's."""
+    """A limiter swapped in for syncwell's (earlier runs compared proposals), or None."""
     turn: int
     contacts: int
     upserts_ok: int

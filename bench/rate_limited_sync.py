@@ -9,8 +9,9 @@ CRM in a child process, fresh for every sync. Three setups, taking turns:
 - **learned**: nothing declared; the limiter learns the limit from the answers' headers;
 - **declared 20/s**: a declared limit too high, which the headers must correct.
 
-``--experiment window-log`` (or ``rounded-reset``; repeatable) runs the same setups once more
-with a proposed limiter swapped in (_ratelimit_experiment.py; syncwell's code is not changed).
+The limiter these runs first measured at 50% of the budget was replaced by the send-log
+limiter they motivated (docs/benchmarks.md tells the story); the experiments that tried it
+from here are gone with it.
 
 Run: ``.venv/bin/python bench/rate_limited_sync.py [--contacts 8000] [--repeat 2] [--json]``.
 docs/benchmarks.md explains the method and reads the results.
@@ -33,7 +34,6 @@ from pathlib import Path
 import structlog
 
 from _machine import machine_facts
-from _ratelimit_experiment import EXPERIMENTS, MARGIN_S, patched
 from _ratelimit_report import Measured, label, measure, render_table, summarize
 from _ratelimit_sync import Setup, run_sync, write_core
 
@@ -55,19 +55,6 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=2, help="syncs of each setup (2)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--batch-size", type=int, default=5000, help="the flow's batch_size")
-    parser.add_argument(
-        "--experiment",
-        action="append",
-        default=[],
-        choices=sorted(EXPERIMENTS),
-        help="also run each setup with this proposed limiter (not syncwell's); repeatable",
-    )
-    parser.add_argument(
-        "--margin-ms",
-        type=float,
-        default=MARGIN_S * 1000,
-        help=f"window-log's slack on the window, ms ({MARGIN_S * 1000:g})",
-    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args(argv)
     if args.contacts < _MIN_CONTACTS:
@@ -111,21 +98,16 @@ def _report(run: Measured) -> None:
 
 async def _turns(args: argparse.Namespace, folder: Path, core: Path) -> list[Measured]:
     runs: list[Measured] = []
-    limiters: list[str | None] = [None, *args.experiment]
     for turn in range(1, args.repeat + 1):
         _say(f"-- turn {turn} of {args.repeat} --")
-        for experiment in limiters:
-            for setup in SETUPS:
-                run_folder = folder / f"run-{len(runs) + 1}"
-                run_folder.mkdir()
-                with patched(experiment, args.margin_ms / 1000):
-                    synced = await run_sync(
-                        setup, turn, run_folder, core, args.contacts, args.batch_size
-                    )
-                runs.append(measure(synced, experiment=experiment))
-                _report(runs[-1])
-                if not synced.verified:
-                    _say(f"  the CRM has {synced.crm_contacts:,}; last error: {synced.last_error}")
+        for setup in SETUPS:
+            run_folder = folder / f"run-{len(runs) + 1}"
+            run_folder.mkdir()
+            synced = await run_sync(setup, turn, run_folder, core, args.contacts, args.batch_size)
+            runs.append(measure(synced, experiment=None))
+            _report(runs[-1])
+            if not synced.verified:
+                _say(f"  the CRM has {synced.crm_contacts:,}; last error: {synced.last_error}")
     return runs
 
 
@@ -155,8 +137,6 @@ def main(argv: list[str] | None = None) -> int:
         "crm_budget": "10 requests per fixed one-second window",
         "batch_size": args.batch_size,
         "repeat": args.repeat,
-        "experiments": args.experiment,
-        "window_log_margin_ms": args.margin_ms if "window-log" in args.experiment else None,
     }
     summaries = summarize(runs)
     if args.json:

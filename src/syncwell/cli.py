@@ -22,7 +22,7 @@ from rich.live import Live
 from syncwell import display
 from syncwell.engine import Engine, FlowProgress, admin
 from syncwell.errors import StoreError, WorkspaceError
-from syncwell.map import render_text
+from syncwell.map import MapFormat, render_map, render_text
 from syncwell.workspace import Workspace, load_workspace
 
 app = typer.Typer(
@@ -76,6 +76,18 @@ def _logging(verbose: bool) -> None:
 def check(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
     """Validate the workspace file; print its map, or every mistake with its line (exit 2)."""
     out.print(render_text(_load(workspace)), highlight=False)
+
+
+@app.command("map")
+def map_(
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    fmt: Annotated[
+        MapFormat, typer.Option("--format", "-f", help="text, mermaid, dot (Graphviz) or json.")
+    ] = "text",
+) -> None:
+    """Draw the workspace: its systems, its flows with mode and SLO, and its workflows."""
+    # Plain output: rich would wrap long lines and read brackets as markup.
+    typer.echo(render_map(_load(workspace), fmt), nl=False)
 
 
 @app.command()

@@ -36,7 +36,7 @@ async def test_a_postgres_state_store_is_migrated_and_keeps_dead_letters(
     assert report.written >= 1999 and report.backlog == 0 and report.dead_letters == 1
     state = await asyncpg.connect(pg_state_url)
     try:
-        assert await state.fetchval("SELECT version_num FROM alembic_version") == "0002"
+        assert await state.fetchval("SELECT version_num FROM alembic_version") == "0003"
     finally:
         await state.close()
 

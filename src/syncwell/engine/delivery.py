@@ -24,6 +24,7 @@ from syncwell.engine.guard import RecordGuard, key_text
 from syncwell.engine.policies import CircuitBreaker, RateLimiter, Retrier, RetryStats
 from syncwell.engine.progress import FlowProgress
 from syncwell.errors import IntegrationFatalError, RecordRejectedError, TransientError
+from syncwell.measure import MinuteRecorder
 from syncwell.store import DeadLetterDraft, DeliveryRecord, Journal, JournalEntry
 from syncwell.types import ChangeBatch, Clock, Row, StreamSpec
 from syncwell.workspace.policies import RetryPolicy
@@ -59,12 +60,18 @@ class FlowDelivery:
     """Delivers one flow's journal, one batch at a time, in journal order."""
 
     def __init__(
-        self, route: Route, journal: Journal, progress: FlowProgress, clock: Clock
+        self,
+        route: Route,
+        journal: Journal,
+        progress: FlowProgress,
+        clock: Clock,
+        recorder: MinuteRecorder | None = None,
     ) -> None:
         self._route = route
         self._journal = journal
         self._progress = progress
         self._clock = clock
+        self._recorder = recorder
         self._retrier = Retrier(route.retry, clock, rng=random.Random())  # noqa: S311
         self._ahead: asyncio.Future[list[JournalEntry]] | None = None
         self._completing: asyncio.Future[None] | None = None
@@ -120,6 +127,17 @@ class FlowDelivery:
             self._journal.complete(route.flow, entries, record, tally.dead)
         )
         self._count(entries, record)
+        if self._recorder is not None:
+            self._recorder.delivered(
+                route.flow,
+                written=record.written,
+                attempts=record.attempts,
+                retries_transient=record.retries_transient,
+                retries_rate_limited=record.retries_rate_limited,
+                dead_lettered=record.dead_lettered,
+                write_s=record.finished_at - record.started_at,
+                lag_s=max(0.0, record.finished_at - batch.observed_at),
+            )
         return changes
 
     async def _screen(self, batch: ChangeBatch) -> ChangeBatch:

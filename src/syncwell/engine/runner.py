@@ -29,6 +29,7 @@ from syncwell.engine.reconcile import Reconciler
 from syncwell.engine.waiting import sleep_or_stop, wait_any
 from syncwell.engine.webhooks import EventRouter, GroupCommitter
 from syncwell.errors import ConnectorError, StoreError, TransientError
+from syncwell.measure import MinuteRecorder
 from syncwell.store import Store, open_store
 from syncwell.types import Clock, StreamSpec, SystemClock
 from syncwell.workspace import Flow, Mode, Workspace
@@ -38,6 +39,8 @@ __all__ = ["Engine"]
 log = structlog.get_logger("syncwell.engine")
 
 _LINGER_S = 0.2
+_FLUSH_S = 10.0
+"""How often measurements go to the store; a stop flushes the rest."""
 
 
 class Engine:
@@ -69,6 +72,10 @@ class Engine:
         self.committer: GroupCommitter | None = None
         """Journals webhook events while the engine runs; None before it started."""
         self._guards = {f.name: guard_plan(f, workspace) for f in self.flows}
+        self.recorder = MinuteRecorder(self.clock.wall)
+        self._opened_seen: dict[str, float] = {}
+        self._missed_seen: dict[str, int] = {}
+        """Per-flow, per-minute measurements, flushed to the store every few seconds."""
 
     async def run(self, *, once: bool = False, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set, or with `once` until every flow is read and delivered.
@@ -109,17 +116,53 @@ class Engine:
                     ),
                 )
             ]
+            flushing = asyncio.create_task(self._flush_every(store, _FLUSH_S))
             try:
                 await self._supervise(tasks, stop)
             finally:
                 self.committer = None
+                flushing.cancel()
+                await asyncio.gather(flushing, return_exceptions=True)
+                await self._flush(store)  # the last, partial minute too
 
     def _journaled(self, changes: Counter[str]) -> None:
         """Webhook changes are durable: count them and wake their flows' delivery."""
         for flow, count in changes.items():
             if flow in self.progress:
                 self.progress[flow].hooked += count
+                self.recorder.took_in(flow, count)
                 self._arrived[flow].set()
+
+    async def _flush_every(self, store: Store, seconds: float) -> None:
+        # Real time, not the engine's clock: housekeeping must not move a test's fake time.
+        while True:
+            await asyncio.sleep(seconds)
+            await self._flush(store)
+
+    async def _flush(self, store: Store) -> None:
+        """Sample the gauges, then add the gathered minutes to the store."""
+        try:
+            backlog = await store.journal.backlog()
+        except StoreError:
+            backlog = {}
+        for flow in self.flows:
+            breaker, limiter = self._breakers[flow.destination], self._limiters[flow.destination]
+            opened = breaker.opened_total_s()
+            progress = self.progress[flow.name]
+            self.recorder.sampled(
+                flow.name,
+                backlog=backlog.get(flow.name, (0, 0, None))[1],
+                breaker_open_s=opened - self._opened_seen.get(flow.name, 0.0),
+                headroom=limiter.headroom(),
+                missed=progress.missed_by_webhooks - self._missed_seen.get(flow.name, 0),
+            )
+            self._opened_seen[flow.name] = opened
+            self._missed_seen[flow.name] = progress.missed_by_webhooks
+        rows = [minute.as_row() for minute in self.recorder.drain()]
+        try:
+            await store.measurements.add(rows)
+        except StoreError as error:
+            log.warning("measurements not kept", minutes=len(rows), error=str(error))
 
     async def _supervise(self, tasks: list[asyncio.Future[object]], stop: asyncio.Event) -> None:
         stopping: asyncio.Future[object] = asyncio.ensure_future(stop.wait())
@@ -189,7 +232,8 @@ class Engine:
             retry=system.retry,
             guard=self._guard(flow, store),
         )
-        return FlowDelivery(route, store.journal, self.progress[flow.name], self.clock)
+        progress = self.progress[flow.name]
+        return FlowDelivery(route, store.journal, progress, self.clock, self.recorder)
 
     def _guard(self, flow: Flow, store: Store) -> RecordGuard | None:
         plan = self._guards[flow.name]
@@ -215,6 +259,7 @@ class Engine:
         failures = 0
         while not stop.is_set():
             reconciler = self._reconciler(flow, store)
+            read_before = progress.read
             try:
                 incremental = await take_in(
                     flow.name,
@@ -248,6 +293,8 @@ class Engine:
             failures = 0
             progress.reads += 1
             progress.last_read_at = self.clock.wall()
+            self.recorder.took_in(flow.name, progress.read - read_before)
+            self.recorder.read(flow.name, progress.last_read_at)
             if once and (incremental or flow.cursor is None):
                 break
             if once:

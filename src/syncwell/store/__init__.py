@@ -12,6 +12,7 @@ from syncwell.store.dead_letters import DeadLetter, DeadLetters
 from syncwell.store.failures import Failures
 from syncwell.store.inbox import InboundChange, InboundEvent, Inbox
 from syncwell.store.journal import DeadLetterDraft, DeliveryRecord, Journal, JournalEntry
+from syncwell.store.measurements import Measurements
 from syncwell.store.reconciliations import Reconciliations
 from syncwell.store.record_versions import RecordState, RecordVersions, SeenVersions
 from syncwell.store.reports import FlowReport, Reports
@@ -28,6 +29,7 @@ __all__ = [
     "Inbox",
     "Journal",
     "JournalEntry",
+    "Measurements",
     "Reconciliations",
     "RecordState",
     "RecordVersions",
@@ -50,6 +52,7 @@ class Store:
     inbox: Inbox
     record_versions: RecordVersions
     reconciliations: Reconciliations
+    measurements: Measurements
 
     async def close(self) -> None:
         """Close every connection."""
@@ -72,4 +75,5 @@ async def open_store(url: str) -> Store:
         Inbox(engine, connect_direct(engine)),
         RecordVersions(engine),
         Reconciliations(engine),
+        Measurements(engine),
     )

@@ -24,6 +24,7 @@ __all__ = [
     "deliveries",
     "failures",
     "journal",
+    "measurements",
     "metadata",
     "reconciliations",
     "record_versions",
@@ -146,3 +147,29 @@ reconciliations = Table(
     sqlite_autoincrement=True,
 )
 """One row per reconciliation pass of a realtime flow: how much the webhooks had missed."""
+
+measurements = Table(
+    "measurements",
+    metadata,
+    Column("flow", String(200), primary_key=True),
+    Column("minute", BigInteger, primary_key=True, doc="Unix seconds at the minute's start"),
+    Column("changes_in", Integer, nullable=False),
+    Column("changes_out", Integer, nullable=False),
+    Column("batches", Integer, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("retries_transient", Integer, nullable=False),
+    Column("retries_rate_limited", Integer, nullable=False),
+    Column("dead_lettered", Integer, nullable=False),
+    Column("reads", Integer, nullable=False),
+    Column("read_gap_max_s", Float, nullable=False, doc="the longest time between two reads"),
+    Column("latency_sum_ms", Float, nullable=False),
+    Column("latency_buckets", Text, nullable=False, doc="counts per LATENCY_BOUNDS_MS bucket"),
+    Column("lag_sum_s", Float, nullable=False, doc="freshness lag summed over batches"),
+    Column("lag_max_s", Float, nullable=False),
+    Column("backlog_max", Integer, nullable=False),
+    Column("breaker_open_s", Float, nullable=False),
+    Column("headroom_min", Float, nullable=True, doc="least rate-limit headroom reported"),
+    Column("missed_by_webhooks", Integer, nullable=False),
+    Index("measurements_minute", "minute"),
+)
+"""Per flow per minute: what it moved, how hard, how fast and how fresh (measure/minutes.py)."""

@@ -1,0 +1,32 @@
+"""One entry point for every rendering of the map, so that `syncwell map` stays one call."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from syncwell.map.document import render_json
+from syncwell.map.dot import render_dot
+from syncwell.map.labels import Health
+from syncwell.map.mermaid import render_mermaid
+from syncwell.map.text import render_text
+from syncwell.workspace import Workspace
+
+__all__ = ["MapFormat", "render_map"]
+
+MapFormat = Literal["text", "mermaid", "dot", "json"]
+"""The renderings `render_map` draws."""
+
+
+def render_map(
+    workspace: Workspace,
+    fmt: MapFormat = "text",
+    *,
+    highlight: str | None = None,
+    health: Mapping[str, Health] | None = None,
+) -> str:
+    """`workspace` drawn as `fmt`; the text form does not show `highlight` and `health` yet."""
+    if fmt == "text":
+        return render_text(workspace)
+    render = {"mermaid": render_mermaid, "dot": render_dot, "json": render_json}[fmt]
+    return render(workspace, highlight=highlight, health=health)

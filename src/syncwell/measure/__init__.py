@@ -1,0 +1,7 @@
+"""Measurements: what every flow did, aggregated per minute (never a row per record)."""
+
+from __future__ import annotations
+
+from syncwell.measure.minutes import LATENCY_BOUNDS_MS, FlowMinute, MinuteRecorder
+
+__all__ = ["LATENCY_BOUNDS_MS", "FlowMinute", "MinuteRecorder"]

@@ -8,6 +8,7 @@ everything else to the FastAPI app, where the REST API and its OpenAPI document 
 from __future__ import annotations
 
 from fastapi import FastAPI
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -15,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from syncwell import __version__
 from syncwell.api.hooks import HookEndpoint
 from syncwell.engine import Engine
+from syncwell.measure import SyncwellCollector
 
 __all__ = ["create_app"]
 
@@ -22,7 +24,7 @@ _HOOKS = "/hooks/"
 
 
 def create_app(engine: Engine) -> ASGIApp:
-    """The app serving `engine`: ``POST /hooks/{system}``, ``/healthz`` and ``/readyz``."""
+    """The app serving `engine`: ``POST /hooks/{system}``, ``/metrics``, health and readiness."""
     app = FastAPI(
         title="syncwell",
         version=__version__,
@@ -33,6 +35,13 @@ def create_app(engine: Engine) -> ASGIApp:
         # every request, a cost the webhook path can't spare.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+
+    registry = CollectorRegistry()
+    registry.register(SyncwellCollector(engine.workspace.name, engine.samples))
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:

@@ -24,12 +24,13 @@ from syncwell.engine.intake import take_in
 from syncwell.engine.order import upstream_flows
 from syncwell.engine.pairs import guard_plan
 from syncwell.engine.policies import CircuitBreaker, RateLimiter, backoff_delay
+from syncwell.engine.policies.breaker import BreakerState
 from syncwell.engine.progress import FlowProgress
 from syncwell.engine.reconcile import Reconciler
 from syncwell.engine.waiting import sleep_or_stop, wait_any
 from syncwell.engine.webhooks import EventRouter, GroupCommitter
 from syncwell.errors import ConnectorError, StoreError, TransientError
-from syncwell.measure import MinuteRecorder
+from syncwell.measure import FlowSample, MinuteRecorder
 from syncwell.store import Store, open_store
 from syncwell.types import Clock, StreamSpec, SystemClock
 from syncwell.workspace import Flow, Mode, Workspace
@@ -74,6 +75,9 @@ class Engine:
         self._guards = {f.name: guard_plan(f, workspace) for f in self.flows}
         self.recorder = MinuteRecorder(self.clock.wall)
         self._opened_seen: dict[str, float] = {}
+        self._backlog: dict[str, int] = {}
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._limiters: dict[str, RateLimiter] = {}
         self._missed_seen: dict[str, int] = {}
         """Per-flow, per-minute measurements, flushed to the store every few seconds."""
 
@@ -133,6 +137,35 @@ class Engine:
                 self.recorder.took_in(flow, count)
                 self._arrived[flow].set()
 
+    def samples(self) -> list[FlowSample]:
+        """Each automated flow's counts and gauges now (for `/metrics`)."""
+        found = []
+        for flow in self.flows:
+            progress = self.progress[flow.name]
+            breaker = self._breakers.get(flow.destination)
+            limiter = self._limiters.get(flow.destination)
+            found.append(
+                FlowSample(
+                    flow=flow.name,
+                    integration=flow.integration,
+                    read=progress.read,
+                    delivered=progress.delivered_changes,
+                    written=progress.written,
+                    dead_lettered=progress.dead_lettered,
+                    retries=progress.retries,
+                    failed_attempts=progress.failed_attempts,
+                    webhook_changes=progress.hooked,
+                    echoes=progress.echoes,
+                    stale=progress.stale,
+                    missed_by_webhooks=progress.missed_by_webhooks,
+                    backlog=self._backlog.get(flow.name, 0),
+                    last_read_at=progress.last_read_at,
+                    breaker_open=breaker is not None and breaker.state is BreakerState.OPEN,
+                    headroom=None if limiter is None else limiter.headroom(),
+                )
+            )
+        return found
+
     async def _flush_every(self, store: Store, seconds: float) -> None:
         # Real time, not the engine's clock: housekeeping must not move a test's fake time.
         while True:
@@ -149,9 +182,10 @@ class Engine:
             breaker, limiter = self._breakers[flow.destination], self._limiters[flow.destination]
             opened = breaker.opened_total_s()
             progress = self.progress[flow.name]
+            self._backlog[flow.name] = backlog.get(flow.name, (0, 0, None))[1]
             self.recorder.sampled(
                 flow.name,
-                backlog=backlog.get(flow.name, (0, 0, None))[1],
+                backlog=self._backlog[flow.name],
                 breaker_open_s=opened - self._opened_seen.get(flow.name, 0.0),
                 headroom=limiter.headroom(),
                 missed=progress.missed_by_webhooks - self._missed_seen.get(flow.name, 0),

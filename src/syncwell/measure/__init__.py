@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from syncwell.measure.minutes import LATENCY_BOUNDS_MS, FlowMinute, MinuteRecorder
+from syncwell.measure.prometheus import FlowSample, SyncwellCollector
 
-__all__ = ["LATENCY_BOUNDS_MS", "FlowMinute", "MinuteRecorder"]
+__all__ = ["LATENCY_BOUNDS_MS", "FlowMinute", "FlowSample", "MinuteRecorder", "SyncwellCollector"]

@@ -102,15 +102,26 @@ def run(
     port: Annotated[
         int, typer.Option(help="Port of the HTTP API (webhooks at /hooks/<system>).")
     ] = 8100,
+    serve: Annotated[
+        bool | None,
+        typer.Option(
+            "--serve/--no-serve",
+            help="Serve the HTTP API (webhooks, /metrics, health). Default: when a system "
+            "sends webhooks and the run is not --once.",
+        ),
+    ] = None,
 ) -> None:
     """Run the workspace's flows until stopped (Ctrl-C or SIGTERM stop it cleanly).
 
-    When a system sends webhooks, the HTTP API listens too, at http://HOST:PORT/hooks/<system>.
+    The HTTP API listens at http://HOST:PORT: webhooks at /hooks/<system>, Prometheus at
+    /metrics, and /healthz, /readyz.
     """
     _logging(verbose)
     engine = Engine(_load(workspace))
-    serve = (host, port) if engine.webhooks.intakes else None
-    asyncio.run(_run(engine, once=once, live=out.is_terminal and not as_json, serve=serve))
+    if serve is None:
+        serve = bool(engine.webhooks.intakes) and not once
+    address = (host, port) if serve else None
+    asyncio.run(_run(engine, once=once, live=out.is_terminal and not as_json, serve=address))
     progress = list(engine.progress.values())
     if as_json:
         out.print_json(json.dumps([_progress_dict(p) for p in progress]))

@@ -24,6 +24,7 @@ from syncwell.engine import Engine, FlowProgress, admin
 from syncwell.errors import StoreError, WorkspaceError
 from syncwell.map import MapFormat, render_map, render_text
 from syncwell.workspace import Workspace, load_workspace
+from syncwell.workspace.durations import parse_duration
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -279,6 +280,27 @@ def _report_resolved(verb: str, asked: list[int], done: list[int]) -> None:
     if skipped:
         err.print(f"not open (or unknown), left alone: {', '.join(map(str, skipped))}")
         raise typer.Exit(1)
+
+
+@app.command()
+def incidents(
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    since: Annotated[
+        str, typer.Option(help="How far back, as a duration (7d, 24h). Open ones always show.")
+    ] = "7d",
+    as_json: JsonOption = False,
+) -> None:
+    """Incidents: when an integration was unhealthy, why, and how long it took to resolve."""
+    try:
+        window = parse_duration(since).total_seconds()
+    except ValueError as error:
+        err.print(f"[red]--since {since!r}[/red]: {error}")
+        raise typer.Exit(2) from error
+    found = asyncio.run(admin.list_incidents(_load(workspace), since=time.time() - window))
+    if as_json:
+        out.print_json(json.dumps([display.incident_dict(incident) for incident in found]))
+        return
+    out.print(display.incidents_table(found))
 
 
 @app.command(

@@ -12,7 +12,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from syncwell.engine import FlowProgress
-from syncwell.store import DeadLetter, FlowReport
+from syncwell.store import DeadLetter, FlowReport, Incident
 
 __all__ = [
     "dead_letter_dict",
@@ -131,6 +131,33 @@ def dead_letters_table(letters: Sequence[DeadLetter]) -> Table:
             letter.reason.splitlines()[0][:80],
         )
     return table
+
+
+def incidents_table(incidents: Sequence[Incident], now: float | None = None) -> Table:
+    """A row per incident: cause, when it opened, how long it took to resolve, the evidence."""
+    now = time.time() if now is None else now
+    table = Table(title="incidents")
+    for column in ("id", "integration", "flow", "cause", "opened", "resolved in", "evidence"):
+        table.add_column(column, justify="right" if column == "resolved in" else "left")
+    for incident in incidents:
+        took = incident.resolve_s
+        table.add_row(
+            str(incident.id),
+            incident.integration,
+            incident.flow,
+            incident.cause,
+            _clock(incident.opened_at),
+            f"[red]open {now - incident.opened_at:,.0f}s[/red]"
+            if took is None
+            else f"{took:,.0f}s",
+            incident.detail[:80],
+        )
+    return table
+
+
+def incident_dict(incident: Incident) -> dict[str, object]:
+    """An incident as plain JSON values, with its time to resolve."""
+    return {**asdict(incident), "resolve_s": incident.resolve_s}
 
 
 def dead_letter_dict(letter: DeadLetter) -> dict[str, object]:

@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from syncwell.store import DeadLetter, FlowReport, Store, open_store
+from syncwell.store import DeadLetter, FlowReport, Incident, Store, open_store
 from syncwell.store.dead_letters import DeadLetterStatus
 from syncwell.workspace import Workspace
 
-__all__ = ["discard", "flow_reports", "list_dead_letters", "replay", "show_dead_letter"]
+__all__ = [
+    "discard",
+    "flow_reports",
+    "list_dead_letters",
+    "list_incidents",
+    "replay",
+    "show_dead_letter",
+]
 
 
 @asynccontextmanager
@@ -51,3 +58,9 @@ async def discard(workspace: Workspace, ids: Sequence[int]) -> list[int]:
     """Give up on open dead letters."""
     async with _store(workspace) as store:
         return await store.dead_letters.discard(ids)
+
+
+async def list_incidents(workspace: Workspace, *, since: float) -> list[Incident]:
+    """Incidents opened since `since` (Unix seconds) and every one still open, newest first."""
+    async with _store(workspace) as store:
+        return await store.incidents.list(since=since)

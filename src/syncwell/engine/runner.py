@@ -30,7 +30,7 @@ from syncwell.engine.reconcile import Reconciler
 from syncwell.engine.waiting import sleep_or_stop, wait_any
 from syncwell.engine.webhooks import EventRouter, GroupCommitter
 from syncwell.errors import ConnectorError, StoreError, TransientError
-from syncwell.measure import FlowSample, MinuteRecorder
+from syncwell.measure import FlowHealth, FlowSample, IncidentWatch, MinuteRecorder
 from syncwell.store import Store, open_store
 from syncwell.types import Clock, StreamSpec, SystemClock
 from syncwell.workspace import Flow, Mode, Workspace
@@ -40,8 +40,6 @@ __all__ = ["Engine"]
 log = structlog.get_logger("syncwell.engine")
 
 _LINGER_S = 0.2
-_FLUSH_S = 10.0
-"""How often measurements go to the store; a stop flushes the rest."""
 
 
 class Engine:
@@ -52,14 +50,21 @@ class Engine:
         clock: where time comes from (tests pass a fake one).
         grace_s: on stop, how long in-flight deliveries may finish before they are handed
             back to the journal.
+        measure_every_s: how often measurements go to the store and incidents are judged.
     """
 
     def __init__(
-        self, workspace: Workspace, *, clock: Clock | None = None, grace_s: float = 10.0
+        self,
+        workspace: Workspace,
+        *,
+        clock: Clock | None = None,
+        grace_s: float = 10.0,
+        measure_every_s: float = 10.0,
     ) -> None:
         self.workspace = workspace
         self.clock: Clock = clock or SystemClock()
         self.grace_s = grace_s
+        self.measure_every_s = measure_every_s
         self.flows = [f for f in workspace.flows.values() if f.mode is not Mode.MANUAL]
         now = self.clock.wall()
         self.progress: dict[str, FlowProgress] = {
@@ -76,6 +81,7 @@ class Engine:
         self.recorder = MinuteRecorder(self.clock.wall)
         self._opened_seen: dict[str, float] = {}
         self._backlog: dict[str, int] = {}
+        self._incidents: IncidentWatch | None = None
         self._breakers: dict[str, CircuitBreaker] = {}
         self._limiters: dict[str, RateLimiter] = {}
         self._missed_seen: dict[str, int] = {}
@@ -120,7 +126,7 @@ class Engine:
                     ),
                 )
             ]
-            flushing = asyncio.create_task(self._flush_every(store, _FLUSH_S))
+            flushing = asyncio.create_task(self._flush_every(store, self.measure_every_s))
             try:
                 await self._supervise(tasks, stop)
             finally:
@@ -195,8 +201,44 @@ class Engine:
         rows = [minute.as_row() for minute in self.recorder.drain()]
         try:
             await store.measurements.add(rows)
+            await self._watch_incidents(store, backlog)
         except StoreError as error:
             log.warning("measurements not kept", minutes=len(rows), error=str(error))
+
+    async def _watch_incidents(
+        self, store: Store, backlog: Mapping[str, tuple[int, int, float | None]]
+    ) -> None:
+        """Open and close incidents from the flows' state now (measure/incidents.py)."""
+        if self._incidents is None:  # the first look: incidents a previous run left open
+            self._incidents = IncidentWatch(
+                {(i.flow, i.cause) for i in await store.incidents.list(open_only=True)}
+            )
+        now = self.clock.wall()
+        healths = []
+        for flow in self.flows:
+            oldest = backlog.get(flow.name, (0, 0, None))[2]
+            breaker = self._breakers.get(flow.destination)
+            healths.append(
+                FlowHealth(
+                    flow=flow.name,
+                    integration=flow.integration,
+                    breaker_open=breaker is not None and breaker.state is BreakerState.OPEN,
+                    oldest_pending_age_s=None if oldest is None else max(0.0, now - oldest),
+                    freshness_slo_s=flow.slo.freshness.total_seconds(),
+                    last_read_at=self.progress[flow.name].last_read_at,
+                    interval_s=flow.interval.total_seconds() if flow.interval else None,
+                    started_at=self.progress[flow.name].started_at,
+                )
+            )
+        for change in self._incidents.evaluate(now, healths):
+            if change.opening:
+                log.warning("incident opened", flow=change.flow, cause=change.cause)
+                await store.incidents.open(
+                    change.integration, change.flow, change.cause, change.detail, now
+                )
+            else:
+                log.info("incident closed", flow=change.flow, cause=change.cause)
+                await store.incidents.close(change.flow, change.cause, now)
 
     async def _supervise(self, tasks: list[asyncio.Future[object]], stop: asyncio.Event) -> None:
         stopping: asyncio.Future[object] = asyncio.ensure_future(stop.wait())

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from syncwell.measure.incidents import FlowHealth, IncidentChange, IncidentWatch
 from syncwell.measure.minutes import LATENCY_BOUNDS_MS, FlowMinute, MinuteRecorder
 from syncwell.measure.prometheus import FlowSample, SyncwellCollector
 
-__all__ = ["LATENCY_BOUNDS_MS", "FlowMinute", "FlowSample", "MinuteRecorder", "SyncwellCollector"]
+__all__ = [
+    "LATENCY_BOUNDS_MS",
+    "FlowHealth",
+    "FlowMinute",
+    "FlowSample",
+    "IncidentChange",
+    "IncidentWatch",
+    "MinuteRecorder",
+    "SyncwellCollector",
+]

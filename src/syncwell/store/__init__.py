@@ -11,6 +11,7 @@ from syncwell.store.database import connect, connect_direct, migrate
 from syncwell.store.dead_letters import DeadLetter, DeadLetters
 from syncwell.store.failures import Failures
 from syncwell.store.inbox import InboundChange, InboundEvent, Inbox
+from syncwell.store.incidents import Incident, Incidents
 from syncwell.store.journal import DeadLetterDraft, DeliveryRecord, Journal, JournalEntry
 from syncwell.store.measurements import Measurements
 from syncwell.store.reconciliations import Reconciliations
@@ -27,6 +28,8 @@ __all__ = [
     "InboundChange",
     "InboundEvent",
     "Inbox",
+    "Incident",
+    "Incidents",
     "Journal",
     "JournalEntry",
     "Measurements",
@@ -53,6 +56,7 @@ class Store:
     record_versions: RecordVersions
     reconciliations: Reconciliations
     measurements: Measurements
+    incidents: Incidents
 
     async def close(self) -> None:
         """Close every connection."""
@@ -76,4 +80,5 @@ async def open_store(url: str) -> Store:
         RecordVersions(engine),
         Reconciliations(engine),
         Measurements(engine),
+        Incidents(engine),
     )

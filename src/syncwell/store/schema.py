@@ -23,6 +23,7 @@ __all__ = [
     "dead_letters",
     "deliveries",
     "failures",
+    "incidents",
     "journal",
     "measurements",
     "metadata",
@@ -173,3 +174,18 @@ measurements = Table(
     Index("measurements_minute", "minute"),
 )
 """Per flow per minute: what it moved, how hard, how fast and how fresh (measure/minutes.py)."""
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("integration", String(200), nullable=False),
+    Column("flow", String(200), nullable=False),
+    Column("cause", String(40), nullable=False, doc="breaker_open, freshness, stalled"),
+    Column("detail", Text, nullable=False, doc="the evidence, in a sentence"),
+    Column("opened_at", Float, nullable=False),
+    Column("closed_at", Float, nullable=True),
+    Index("incidents_flow_cause_open", "flow", "cause", "closed_at"),
+    sqlite_autoincrement=True,
+)
+"""Periods in which a flow was unhealthy, opened and closed by the engine (measure/incidents.py)."""

@@ -1,0 +1,107 @@
+"""Incidents: when a flow turns unhealthy and when it recovers, decided from the engine's state.
+
+Evaluated at every measurement flush (10 s). A flow has an incident open while:
+
+* **breaker_open**: its destination's circuit breaker is open;
+* **freshness**: its oldest undelivered change has been older than the freshness SLO for
+  5 minutes in a row;
+* **stalled**: no read of its source has succeeded for 3 of its intervals.
+
+Each closes when its condition clears; the time to resolve is the time between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+__all__ = ["FlowHealth", "IncidentChange", "IncidentWatch"]
+
+BREACH_FOR_S = 300.0
+"""How long the freshness SLO must stay breached before an incident opens (5 minutes)."""
+STALLED_INTERVALS = 3
+"""Intervals without a successful read that make a flow stalled."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowHealth:
+    """What the watch needs to know of one flow at one moment."""
+
+    flow: str
+    integration: str
+    breaker_open: bool
+    oldest_pending_age_s: float | None
+    freshness_slo_s: float
+    last_read_at: float | None
+    interval_s: float | None
+    started_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentChange:
+    """An incident to open (with its evidence) or to close."""
+
+    opening: bool
+    flow: str
+    integration: str
+    cause: str
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class IncidentWatch:
+    """Remembers which incidents are open and since when the freshness SLO is breached."""
+
+    open: set[tuple[str, str]] = field(default_factory=set)
+    _breached_since: dict[str, float] = field(default_factory=dict)
+
+    def evaluate(self, now: float, healths: Iterable[FlowHealth]) -> list[IncidentChange]:
+        """The incidents to open and to close now."""
+        changes: list[IncidentChange] = []
+        for health in healths:
+            for cause, detail in self._conditions(now, health):
+                key = (health.flow, cause)
+                if detail is not None and key not in self.open:
+                    self.open.add(key)
+                    changes.append(
+                        IncidentChange(True, health.flow, health.integration, cause, detail)
+                    )
+                elif detail is None and key in self.open:
+                    self.open.discard(key)
+                    changes.append(IncidentChange(False, health.flow, health.integration, cause))
+        return changes
+
+    def _conditions(self, now: float, health: FlowHealth) -> Sequence[tuple[str, str | None]]:
+        breaker = "its destination's circuit breaker opened" if health.breaker_open else None
+        return [
+            ("breaker_open", breaker),
+            ("freshness", self._freshness(now, health)),
+            ("stalled", _stalled(now, health)),
+        ]
+
+    def _freshness(self, now: float, health: FlowHealth) -> str | None:
+        age = health.oldest_pending_age_s
+        if age is None or age <= health.freshness_slo_s:
+            self._breached_since.pop(health.flow, None)
+            return None
+        since = self._breached_since.setdefault(health.flow, now)
+        if now - since < BREACH_FOR_S:
+            return None if (health.flow, "freshness") not in self.open else "still breached"
+        slo = health.freshness_slo_s
+        return (
+            f"the oldest waiting change is {age:,.0f} s old, over the {slo:,.0f} s freshness SLO "
+            f"for {now - since:,.0f} s"
+        )
+
+
+def _stalled(now: float, health: FlowHealth) -> str | None:
+    if health.interval_s is None:
+        return None
+    last = health.last_read_at if health.last_read_at is not None else health.started_at
+    quiet = now - last
+    if quiet <= STALLED_INTERVALS * health.interval_s:
+        return None
+    return (
+        f"no successful read for {quiet:,.0f} s, {quiet / health.interval_s:,.1f} intervals "
+        f"of {health.interval_s:,.0f} s"
+    )

@@ -63,7 +63,7 @@ async def test_a_missing_target_table_opens_a_breaker_incident_that_closes_when_
     engine = Engine(workspace, measure_every_s=0.1)
     stop = asyncio.Event()
     running = asyncio.create_task(engine.run(stop=stop))
-    # The engine migrates the store first; opening it alongside would race on SQLite.
+    # Once the writes are failing, the incident is only a flush away.
     await until(lambda: engine.progress["f"].failed_attempts > 0, within_s=20)
     store = await open_store(workspace.state)
     try:

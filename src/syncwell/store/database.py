@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import fcntl
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -100,10 +103,29 @@ def _upgrade(connection: Connection) -> None:
 async def migrate(engine: AsyncEngine) -> None:
     """Bring the store's tables to the newest revision (a no-op when they are)."""
     try:
-        async with engine.begin() as connection:
+        async with _migration_lock(engine), engine.begin() as connection:
             if engine.dialect.name == "postgresql":
                 # Two workers starting at once must not both create the tables.
                 await connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7305113)")
             await connection.run_sync(_upgrade)
     except (SQLAlchemyError, OSError) as error:
         raise StoreError(f"cannot prepare the state store: {error}") from error
+
+
+@contextlib.asynccontextmanager
+async def _migration_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    """On SQLite, one process migrates at a time (`syncwell status` beside a starting run).
+
+    SQLite has no advisory lock, and two migrations at once both try to create the tables. A
+    lock file beside the database serialises them; the second then finds nothing to do.
+    """
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    with Path(f"{database}.migrate.lock").open("a") as lock:  # noqa: ASYNC230 - a tiny file
+        await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -89,3 +89,12 @@ async def _has(store: object, *, open_only: bool) -> bool:
 async def _closed(store: object) -> bool:
     found = await store.incidents.list()  # type: ignore[attr-defined]
     return any(i.cause == "breaker_open" and i.closed_at is not None for i in found)
+
+
+def test_a_success_rate_under_the_slo_opens_and_recovery_closes() -> None:
+    """93% of attempts succeeding against a 99% SLO opens an incident; 100% closes it."""
+    watch = IncidentWatch()
+    (opened,) = watch.evaluate(1.0, [_health(success_rate=0.93, last_read_at=1.0)])
+    assert opened.cause == "success_rate" and "93.0%" in opened.detail
+    (closed,) = watch.evaluate(3.0, [_health(success_rate=1.0, last_read_at=3.0)])
+    assert not closed.opening and closed.cause == "success_rate"

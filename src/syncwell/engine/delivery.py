@@ -260,6 +260,7 @@ class FlowDelivery:
         if not getattr(route.writer, "paces_itself", False):
             await route.limiter.acquire()  # one write, one request; http paces each request
         tally.attempts += 1
+        self._progress.attempts += 1
         try:
             await route.writer.write(route.destination, self._renamed(batch))
         except asyncio.CancelledError:

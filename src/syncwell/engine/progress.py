@@ -19,6 +19,8 @@ class FlowProgress:
     delivered_changes: int = 0
     dead_lettered: int = 0
     retries: int = 0
+    attempts: int = 0
+    """Write attempts, successful or not."""
     failed_attempts: int = 0
     last_error: str = ""
     reads: int = 0

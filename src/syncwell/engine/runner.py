@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 
@@ -40,6 +40,8 @@ __all__ = ["Engine"]
 log = structlog.get_logger("syncwell.engine")
 
 _LINGER_S = 0.2
+_SUCCESS_WINDOW_S = 300.0
+_SUCCESS_MIN_ATTEMPTS = 10
 
 
 class Engine:
@@ -82,6 +84,7 @@ class Engine:
         self._opened_seen: dict[str, float] = {}
         self._backlog: dict[str, int] = {}
         self._incidents: IncidentWatch | None = None
+        self._attempt_marks: dict[str, deque[tuple[float, int, int]]] = {}
         self._breakers: dict[str, CircuitBreaker] = {}
         self._limiters: dict[str, RateLimiter] = {}
         self._missed_seen: dict[str, int] = {}
@@ -205,6 +208,19 @@ class Engine:
         except StoreError as error:
             log.warning("measurements not kept", minutes=len(rows), error=str(error))
 
+    def _success_rate(self, flow: str, now: float) -> float | None:
+        """Share of write attempts that succeeded over the last 5 minutes (10 at least)."""
+        progress = self.progress[flow]
+        window = self._attempt_marks.setdefault(flow, deque())
+        window.append((now, progress.attempts, progress.failed_attempts))
+        while len(window) > 1 and window[1][0] <= now - _SUCCESS_WINDOW_S:
+            window.popleft()
+        _, attempts_then, failed_then = window[0]
+        attempts = progress.attempts - attempts_then
+        if attempts < _SUCCESS_MIN_ATTEMPTS:
+            return None
+        return 1.0 - (progress.failed_attempts - failed_then) / attempts
+
     async def _watch_incidents(
         self, store: Store, backlog: Mapping[str, tuple[int, int, float | None]]
     ) -> None:
@@ -228,6 +244,8 @@ class Engine:
                     last_read_at=self.progress[flow.name].last_read_at,
                     interval_s=flow.interval.total_seconds() if flow.interval else None,
                     started_at=self.progress[flow.name].started_at,
+                    success_rate=self._success_rate(flow.name, now),
+                    success_slo=flow.slo.success_rate,
                 )
             )
         for change in self._incidents.evaluate(now, healths):

@@ -5,7 +5,9 @@ Evaluated at every measurement flush (10 s). A flow has an incident open while:
 * **breaker_open**: its destination's circuit breaker is open;
 * **freshness**: its oldest undelivered change has been older than the freshness SLO for
   5 minutes in a row;
-* **stalled**: no read of its source has succeeded for 3 of its intervals.
+* **stalled**: no read of its source has succeeded for 3 of its intervals;
+* **success_rate**: over the last 5 minutes, fewer of its write attempts succeeded than its
+  SLO's `success_rate` (judged once at least 10 attempts were made).
 
 Each closes when its condition clears; the time to resolve is the time between.
 """
@@ -35,6 +37,9 @@ class FlowHealth:
     last_read_at: float | None
     interval_s: float | None
     started_at: float
+    success_rate: float | None = None
+    """Share of write attempts that succeeded lately; None with too few to judge."""
+    success_slo: float = 0.99
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +82,7 @@ class IncidentWatch:
             ("breaker_open", breaker),
             ("freshness", self._freshness(now, health)),
             ("stalled", _stalled(now, health)),
+            ("success_rate", _failing(health)),
         ]
 
     def _freshness(self, now: float, health: FlowHealth) -> str | None:
@@ -92,6 +98,16 @@ class IncidentWatch:
             f"the oldest waiting change is {age:,.0f} s old, over the {slo:,.0f} s freshness SLO "
             f"for {now - since:,.0f} s"
         )
+
+
+def _failing(health: FlowHealth) -> str | None:
+    rate = health.success_rate
+    if rate is None or rate >= health.success_slo:
+        return None
+    return (
+        f"{rate:.1%} of write attempts succeeded in the last 5 minutes, under the "
+        f"{health.success_slo:.1%} SLO"
+    )
 
 
 def _stalled(now: float, health: FlowHealth) -> str | None:

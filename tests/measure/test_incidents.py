@@ -14,6 +14,7 @@ from syncwell.cli import app
 from syncwell.measure import FlowHealth, IncidentWatch
 from syncwell.store import open_store
 from tests.waiting import until, until_true
+from tests.webhook_receiver import SECRET, Receiver
 
 
 def _health(**changes: object) -> FlowHealth:
@@ -44,10 +45,10 @@ def test_each_rule_opens_once_and_closes_on_recovery() -> None:
 
 
 async def test_a_missing_target_table_opens_a_breaker_incident_that_closes_when_fixed(
-    tmp_path: Path,
+    tmp_path: Path, receiver: Receiver
 ) -> None:
-    """Writes fail until the table exists: an incident opens, then closes with its TTR, and
-    `syncwell incidents --json` lists it."""
+    """Writes fail until the table exists: an incident opens, then closes with its TTR;
+    `syncwell incidents --json` lists it, and the alert webhook heard both, signed."""
     with sqlite3.connect(tmp_path / "a.db") as db:
         db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT NOT NULL)")
         db.executemany("INSERT INTO t VALUES (?, ?)", [(i, "2026-01-01") for i in range(10)])
@@ -58,6 +59,7 @@ async def test_a_missing_target_table_opens_a_breaker_incident_that_closes_when_
         "  b: {kind: sqlite, path: b.db, retry: {base_s: 0.01, cap_s: 0.05, max_attempts: 2},"
         " breaker: {failure_threshold: 2, open_s: 0.3, max_open_s: 0.3}}\n"
         "flows:\n  f: {source: a, destination: b, stream: t, key: id, cursor: at, interval: 1s}\n"
+        f"alerts: {{url: '{receiver.url}', secret: '{SECRET}'}}\n"
     )
     workspace = load_workspace(tmp_path / "syncwell.yaml")
     engine = Engine(workspace, measure_every_s=0.1)
@@ -80,6 +82,16 @@ async def test_a_missing_target_table_opens_a_breaker_incident_that_closes_when_
     assert result.exit_code == 0, result.output
     (incident,) = [i for i in json.loads(result.output) if i["cause"] == "breaker_open"]
     assert incident["flow"] == "f" and incident["resolve_s"] > 0
+    await until(lambda: len(_alerts(receiver)) >= 2, within_s=10)
+    assert _alerts(receiver)[:2] == ["incident.opened", "incident.closed"]
+
+
+def _alerts(receiver: Receiver) -> list[str]:
+    return [
+        str(r.payload["type"])
+        for r in receiver.received
+        if r.payload["data"].get("cause") == "breaker_open"
+    ]
 
 
 async def _has(store: object, *, open_only: bool) -> bool:

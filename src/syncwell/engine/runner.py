@@ -31,6 +31,7 @@ from syncwell.engine.waiting import sleep_or_stop, wait_any
 from syncwell.engine.webhooks import EventRouter, GroupCommitter
 from syncwell.errors import ConnectorError, StoreError, TransientError
 from syncwell.measure import FlowHealth, FlowSample, IncidentWatch, MinuteRecorder
+from syncwell.measure.alerts import AlertSender
 from syncwell.store import Store, open_store
 from syncwell.types import Clock, StreamSpec, SystemClock
 from syncwell.workspace import Flow, Mode, Workspace
@@ -84,6 +85,7 @@ class Engine:
         self._opened_seen: dict[str, float] = {}
         self._backlog: dict[str, int] = {}
         self._incidents: IncidentWatch | None = None
+        self._alerts: AlertSender | None = None
         self._attempt_marks: dict[str, deque[tuple[float, int, int]]] = {}
         self._breakers: dict[str, CircuitBreaker] = {}
         self._limiters: dict[str, RateLimiter] = {}
@@ -102,6 +104,12 @@ class Engine:
             store = await open_store(self.workspace.state)
             stack.push_async_callback(store.close)
             sources, destinations = await self._connect(stack)
+            alerts = self.workspace.alerts
+            if alerts is not None:
+                self._alerts = AlertSender(
+                    alerts.url, alerts.secret.get_secret_value(), alerts.timeout_s
+                )
+                stack.push_async_callback(self._alerts.aclose)
             tasks: list[asyncio.Future[object]] = []
             if self.webhooks.intakes and not once:  # a one-off run takes no webhooks
                 self.committer = GroupCommitter(
@@ -251,12 +259,24 @@ class Engine:
         for change in self._incidents.evaluate(now, healths):
             if change.opening:
                 log.warning("incident opened", flow=change.flow, cause=change.cause)
-                await store.incidents.open(
+                incident: int | None = await store.incidents.open(
                     change.integration, change.flow, change.cause, change.detail, now
                 )
             else:
                 log.info("incident closed", flow=change.flow, cause=change.cause)
-                await store.incidents.close(change.flow, change.cause, now)
+                incident = await store.incidents.close(change.flow, change.cause, now)
+            if self._alerts is not None:
+                self._alerts.announce(
+                    "opened" if change.opening else "closed",
+                    {
+                        "id": incident,
+                        "integration": change.integration,
+                        "flow": change.flow,
+                        "cause": change.cause,
+                        "detail": change.detail,
+                        "at": now,
+                    },
+                )
 
     async def _supervise(self, tasks: list[asyncio.Future[object]], stop: asyncio.Event) -> None:
         stopping: asyncio.Future[object] = asyncio.ensure_future(stop.wait())

@@ -56,15 +56,18 @@ class Incidents:
         return int(key[0])
 
     @store_errors
-    async def close(self, flow: str, cause: str, at: float) -> None:
-        """Close the open incident of this flow and cause, if there is one."""
+    async def close(self, flow: str, cause: str, at: float) -> int | None:
+        """Close the open incident of this flow and cause; its id, or None if none was open."""
         table = incidents.c
         async with self._engine.begin() as connection:
-            await connection.execute(
+            result = await connection.execute(
                 update(incidents)
                 .where(table.flow == flow, table.cause == cause, table.closed_at.is_(None))
                 .values(closed_at=at)
+                .returning(table.id)
             )
+            closed = result.scalars().all()
+        return int(closed[0]) if closed else None
 
     @store_errors
     async def list(self, *, since: float = 0.0, open_only: bool = False) -> list[Incident]:

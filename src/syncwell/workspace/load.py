@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from syncwell.errors import WorkspaceError
+from syncwell.workspace.alerts import AlertSettings
 from syncwell.workspace.checks import core_problems, name_problems
 from syncwell.workspace.document import Document, read_document
 from syncwell.workspace.explain import unknown_field
@@ -26,7 +27,17 @@ from syncwell.workspace.sections import (
 
 __all__ = ["load_workspace", "parse_workspace"]
 
-_SECTIONS = ("version", "name", "state", "core", "defaults", "systems", "flows", "workflows")
+_SECTIONS = (
+    "version",
+    "name",
+    "state",
+    "core",
+    "defaults",
+    "systems",
+    "flows",
+    "workflows",
+    "alerts",
+)
 _STATE_FORMS = (
     "write sqlite:///.syncwell/state.db (relative to the workspace folder), "
     "sqlite:////absolute/path/state.db, or postgresql://user@host/db"
@@ -122,6 +133,11 @@ def _build(data: dict[str, object], file: Path, root: Path, found: Findings) -> 
     flows = build_flows(flows_raw, core, systems_raw, found)
     workflows_raw = _section(data, "workflows", found)
     workflows = build_workflows(workflows_raw, flows, flows_raw, found)
+    alerts = (
+        found.validate(AlertSettings, data["alerts"], ("alerts",))
+        if data.get("alerts") is not None
+        else None
+    )
     for section, names in (
         ("systems", systems_raw),
         ("flows", flows_raw),
@@ -139,6 +155,7 @@ def _build(data: dict[str, object], file: Path, root: Path, found: Findings) -> 
         systems=systems,
         flows=flows,
         workflows=workflows,
+        alerts=alerts,
     )
 
 

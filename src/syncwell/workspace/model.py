@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from syncwell.types import StreamSpec
+from syncwell.workspace.alerts import AlertSettings
 from syncwell.workspace.checks import workspace_problems
 from syncwell.workspace.durations import Duration, PositiveDuration
 from syncwell.workspace.kinds import ConnectorSettings
@@ -241,6 +242,9 @@ class Workspace(BaseModel):
     flows: Mapping[str, Flow] = Field(default_factory=dict, description="Flows, in file order.")
     workflows: Mapping[str, Workflow] = Field(
         default_factory=dict, description="Workflows by name."
+    )
+    alerts: AlertSettings | None = Field(
+        default=None, description="Where incident openings and closings are announced."
     )
 
     @model_validator(mode="after")

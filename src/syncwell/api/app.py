@@ -37,7 +37,7 @@ def create_app(engine: Engine) -> ASGIApp:
     )
 
     registry = CollectorRegistry()
-    registry.register(SyncwellCollector(engine.workspace.name, engine.samples))
+    registry.register(SyncwellCollector(engine.workspace.name, engine.observer.samples))
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

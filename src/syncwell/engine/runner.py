@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 
@@ -21,16 +21,15 @@ from syncwell.connectors import Destination, Source, open_destination, open_sour
 from syncwell.engine.delivery import FlowDelivery, Route
 from syncwell.engine.guard import RecordGuard
 from syncwell.engine.intake import take_in
+from syncwell.engine.observer import Observer
 from syncwell.engine.order import upstream_flows
 from syncwell.engine.pairs import guard_plan
 from syncwell.engine.policies import CircuitBreaker, RateLimiter, backoff_delay
-from syncwell.engine.policies.breaker import BreakerState
 from syncwell.engine.progress import FlowProgress
 from syncwell.engine.reconcile import Reconciler
 from syncwell.engine.waiting import sleep_or_stop, wait_any
 from syncwell.engine.webhooks import EventRouter, GroupCommitter
 from syncwell.errors import ConnectorError, StoreError, TransientError
-from syncwell.measure import FlowHealth, FlowSample, IncidentWatch, MinuteRecorder
 from syncwell.measure.alerts import AlertSender
 from syncwell.store import Store, open_store
 from syncwell.types import Clock, StreamSpec, SystemClock
@@ -81,16 +80,12 @@ class Engine:
         self.committer: GroupCommitter | None = None
         """Journals webhook events while the engine runs; None before it started."""
         self._guards = {f.name: guard_plan(f, workspace) for f in self.flows}
-        self.recorder = MinuteRecorder(self.clock.wall)
-        self._opened_seen: dict[str, float] = {}
-        self._backlog: dict[str, int] = {}
-        self._incidents: IncidentWatch | None = None
-        self._alerts: AlertSender | None = None
-        self._attempt_marks: dict[str, deque[tuple[float, int, int]]] = {}
         self._breakers: dict[str, CircuitBreaker] = {}
         self._limiters: dict[str, RateLimiter] = {}
-        self._missed_seen: dict[str, int] = {}
-        """Per-flow, per-minute measurements, flushed to the store every few seconds."""
+        self.observer = Observer(
+            self.flows, self.progress, self.clock, self._breakers, self._limiters
+        )
+        """Measures the flows per minute and opens and closes their incidents."""
 
     async def run(self, *, once: bool = False, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set, or with `once` until every flow is read and delivered.
@@ -106,10 +101,9 @@ class Engine:
             sources, destinations = await self._connect(stack)
             alerts = self.workspace.alerts
             if alerts is not None:
-                self._alerts = AlertSender(
-                    alerts.url, alerts.secret.get_secret_value(), alerts.timeout_s
-                )
-                stack.push_async_callback(self._alerts.aclose)
+                sender = AlertSender(alerts.url, alerts.secret.get_secret_value(), alerts.timeout_s)
+                self.observer.alerts = sender
+                stack.push_async_callback(sender.aclose)
             tasks: list[asyncio.Future[object]] = []
             if self.webhooks.intakes and not once:  # a one-off run takes no webhooks
                 self.committer = GroupCommitter(
@@ -137,146 +131,22 @@ class Engine:
                     ),
                 )
             ]
-            flushing = asyncio.create_task(self._flush_every(store, self.measure_every_s))
+            flushing = asyncio.create_task(self.observer.flush_every(store, self.measure_every_s))
             try:
                 await self._supervise(tasks, stop)
             finally:
                 self.committer = None
                 flushing.cancel()
                 await asyncio.gather(flushing, return_exceptions=True)
-                await self._flush(store)  # the last, partial minute too
+                await self.observer.flush(store)  # the last, partial minute too
 
     def _journaled(self, changes: Counter[str]) -> None:
         """Webhook changes are durable: count them and wake their flows' delivery."""
         for flow, count in changes.items():
             if flow in self.progress:
                 self.progress[flow].hooked += count
-                self.recorder.took_in(flow, count)
+                self.observer.recorder.took_in(flow, count)
                 self._arrived[flow].set()
-
-    def samples(self) -> list[FlowSample]:
-        """Each automated flow's counts and gauges now (for `/metrics`)."""
-        found = []
-        for flow in self.flows:
-            progress = self.progress[flow.name]
-            breaker = self._breakers.get(flow.destination)
-            limiter = self._limiters.get(flow.destination)
-            found.append(
-                FlowSample(
-                    flow=flow.name,
-                    integration=flow.integration,
-                    read=progress.read,
-                    delivered=progress.delivered_changes,
-                    written=progress.written,
-                    dead_lettered=progress.dead_lettered,
-                    retries=progress.retries,
-                    failed_attempts=progress.failed_attempts,
-                    webhook_changes=progress.hooked,
-                    echoes=progress.echoes,
-                    stale=progress.stale,
-                    missed_by_webhooks=progress.missed_by_webhooks,
-                    backlog=self._backlog.get(flow.name, 0),
-                    last_read_at=progress.last_read_at,
-                    breaker_open=breaker is not None and breaker.state is BreakerState.OPEN,
-                    headroom=None if limiter is None else limiter.headroom(),
-                )
-            )
-        return found
-
-    async def _flush_every(self, store: Store, seconds: float) -> None:
-        # Real time, not the engine's clock: housekeeping must not move a test's fake time.
-        while True:
-            await asyncio.sleep(seconds)
-            await self._flush(store)
-
-    async def _flush(self, store: Store) -> None:
-        """Sample the gauges, then add the gathered minutes to the store."""
-        try:
-            backlog = await store.journal.backlog()
-        except StoreError:
-            backlog = {}
-        for flow in self.flows:
-            breaker, limiter = self._breakers[flow.destination], self._limiters[flow.destination]
-            opened = breaker.opened_total_s()
-            progress = self.progress[flow.name]
-            self._backlog[flow.name] = backlog.get(flow.name, (0, 0, None))[1]
-            self.recorder.sampled(
-                flow.name,
-                backlog=self._backlog[flow.name],
-                breaker_open_s=opened - self._opened_seen.get(flow.name, 0.0),
-                headroom=limiter.headroom(),
-                missed=progress.missed_by_webhooks - self._missed_seen.get(flow.name, 0),
-            )
-            self._opened_seen[flow.name] = opened
-            self._missed_seen[flow.name] = progress.missed_by_webhooks
-        rows = [minute.as_row() for minute in self.recorder.drain()]
-        try:
-            await store.measurements.add(rows)
-            await self._watch_incidents(store, backlog)
-        except StoreError as error:
-            log.warning("measurements not kept", minutes=len(rows), error=str(error))
-
-    def _success_rate(self, flow: str, now: float) -> float | None:
-        """Share of write attempts that succeeded over the last 5 minutes (10 at least)."""
-        progress = self.progress[flow]
-        window = self._attempt_marks.setdefault(flow, deque())
-        window.append((now, progress.attempts, progress.failed_attempts))
-        while len(window) > 1 and window[1][0] <= now - _SUCCESS_WINDOW_S:
-            window.popleft()
-        _, attempts_then, failed_then = window[0]
-        attempts = progress.attempts - attempts_then
-        if attempts < _SUCCESS_MIN_ATTEMPTS:
-            return None
-        return 1.0 - (progress.failed_attempts - failed_then) / attempts
-
-    async def _watch_incidents(
-        self, store: Store, backlog: Mapping[str, tuple[int, int, float | None]]
-    ) -> None:
-        """Open and close incidents from the flows' state now (measure/incidents.py)."""
-        if self._incidents is None:  # the first look: incidents a previous run left open
-            self._incidents = IncidentWatch(
-                {(i.flow, i.cause) for i in await store.incidents.list(open_only=True)}
-            )
-        now = self.clock.wall()
-        healths = []
-        for flow in self.flows:
-            oldest = backlog.get(flow.name, (0, 0, None))[2]
-            breaker = self._breakers.get(flow.destination)
-            healths.append(
-                FlowHealth(
-                    flow=flow.name,
-                    integration=flow.integration,
-                    breaker_open=breaker is not None and breaker.state is BreakerState.OPEN,
-                    oldest_pending_age_s=None if oldest is None else max(0.0, now - oldest),
-                    freshness_slo_s=flow.slo.freshness.total_seconds(),
-                    last_read_at=self.progress[flow.name].last_read_at,
-                    interval_s=flow.interval.total_seconds() if flow.interval else None,
-                    started_at=self.progress[flow.name].started_at,
-                    success_rate=self._success_rate(flow.name, now),
-                    success_slo=flow.slo.success_rate,
-                )
-            )
-        for change in self._incidents.evaluate(now, healths):
-            if change.opening:
-                log.warning("incident opened", flow=change.flow, cause=change.cause)
-                incident: int | None = await store.incidents.open(
-                    change.integration, change.flow, change.cause, change.detail, now
-                )
-            else:
-                log.info("incident closed", flow=change.flow, cause=change.cause)
-                incident = await store.incidents.close(change.flow, change.cause, now)
-            if self._alerts is not None:
-                self._alerts.announce(
-                    "opened" if change.opening else "closed",
-                    {
-                        "id": incident,
-                        "integration": change.integration,
-                        "flow": change.flow,
-                        "cause": change.cause,
-                        "detail": change.detail,
-                        "at": now,
-                    },
-                )
 
     async def _supervise(self, tasks: list[asyncio.Future[object]], stop: asyncio.Event) -> None:
         stopping: asyncio.Future[object] = asyncio.ensure_future(stop.wait())
@@ -307,13 +177,16 @@ class Engine:
         self, stack: AsyncExitStack
     ) -> tuple[dict[str, Source], dict[str, Destination]]:
         systems = self.workspace.systems
-        self._limiters = {
-            name: RateLimiter(system.rate_limit, self.clock) for name, system in systems.items()
-        }
-        self._breakers = {
-            name: CircuitBreaker(system.breaker, self.clock, name=name)
-            for name, system in systems.items()
-        }
+        # Filled in place: the observer holds these very dictionaries.
+        self._limiters.update(
+            {name: RateLimiter(system.rate_limit, self.clock) for name, system in systems.items()}
+        )
+        self._breakers.update(
+            {
+                name: CircuitBreaker(system.breaker, self.clock, name=name)
+                for name, system in systems.items()
+            }
+        )
         sources: dict[str, Source] = {}
         destinations: dict[str, Destination] = {}
         for flow in self.flows:
@@ -347,7 +220,7 @@ class Engine:
             guard=self._guard(flow, store),
         )
         progress = self.progress[flow.name]
-        return FlowDelivery(route, store.journal, progress, self.clock, self.recorder)
+        return FlowDelivery(route, store.journal, progress, self.clock, self.observer.recorder)
 
     def _guard(self, flow: Flow, store: Store) -> RecordGuard | None:
         plan = self._guards[flow.name]
@@ -407,8 +280,8 @@ class Engine:
             failures = 0
             progress.reads += 1
             progress.last_read_at = self.clock.wall()
-            self.recorder.took_in(flow.name, progress.read - read_before)
-            self.recorder.read(flow.name, progress.last_read_at)
+            self.observer.recorder.took_in(flow.name, progress.read - read_before)
+            self.observer.recorder.read(flow.name, progress.last_read_at)
             if once and (incremental or flow.cursor is None):
                 break
             if once:

@@ -1,0 +1,190 @@
+"""Watching a running engine: its flows measured per minute, their incidents opened and closed.
+
+The engine does the work; the observer looks at it, never in the way: it reads the counts the
+engine keeps anyway (progress, breakers, limiters), folds events into per-minute rows, and
+every few seconds adds them to the store and judges each flow's health.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Mapping, Sequence
+
+import structlog
+
+from syncwell.engine.policies import CircuitBreaker, RateLimiter
+from syncwell.engine.policies.breaker import BreakerState
+from syncwell.engine.progress import FlowProgress
+from syncwell.errors import StoreError
+from syncwell.measure import FlowHealth, FlowSample, IncidentWatch, MinuteRecorder
+from syncwell.measure.alerts import AlertSender
+from syncwell.store import Store
+from syncwell.types import Clock
+from syncwell.workspace import Flow
+
+__all__ = ["Observer"]
+
+log = structlog.get_logger("syncwell.observer")
+
+_SUCCESS_WINDOW_S = 300.0
+_SUCCESS_MIN_ATTEMPTS = 10
+
+
+class Observer:
+    """Measures and judges one engine's flows.
+
+    Args:
+        flows: the automated flows.
+        progress: the engine's live counters, by flow.
+        clock: the engine's clock.
+        breakers: the engine's breakers by destination system (filled when it connects).
+        limiters: the engine's rate limiters by system (likewise).
+    """
+
+    def __init__(
+        self,
+        flows: Sequence[Flow],
+        progress: Mapping[str, FlowProgress],
+        clock: Clock,
+        breakers: Mapping[str, CircuitBreaker],
+        limiters: Mapping[str, RateLimiter],
+    ) -> None:
+        self.flows = flows
+        self.progress = progress
+        self.clock = clock
+        self._breakers = breakers
+        self._limiters = limiters
+        self.recorder = MinuteRecorder(clock.wall)
+        """Per-flow, per-minute measurements, flushed to the store every few seconds."""
+        self.alerts: AlertSender | None = None
+        """Where incident openings and closings are announced, when the workspace says."""
+        self._opened_seen: dict[str, float] = {}
+        self._missed_seen: dict[str, int] = {}
+        self._backlog: dict[str, int] = {}
+        self._incidents: IncidentWatch | None = None
+        self._attempt_marks: dict[str, deque[tuple[float, int, int]]] = {}
+
+    def samples(self) -> list[FlowSample]:
+        """Each automated flow's counts and gauges now (for `/metrics`)."""
+        found = []
+        for flow in self.flows:
+            progress = self.progress[flow.name]
+            breaker = self._breakers.get(flow.destination)
+            limiter = self._limiters.get(flow.destination)
+            found.append(
+                FlowSample(
+                    flow=flow.name,
+                    integration=flow.integration,
+                    read=progress.read,
+                    delivered=progress.delivered_changes,
+                    written=progress.written,
+                    dead_lettered=progress.dead_lettered,
+                    retries=progress.retries,
+                    failed_attempts=progress.failed_attempts,
+                    webhook_changes=progress.hooked,
+                    echoes=progress.echoes,
+                    stale=progress.stale,
+                    missed_by_webhooks=progress.missed_by_webhooks,
+                    backlog=self._backlog.get(flow.name, 0),
+                    last_read_at=progress.last_read_at,
+                    breaker_open=breaker is not None and breaker.state is BreakerState.OPEN,
+                    headroom=None if limiter is None else limiter.headroom(),
+                )
+            )
+        return found
+
+    async def flush_every(self, store: Store, seconds: float) -> None:
+        # Real time, not the engine's clock: housekeeping must not move a test's fake time.
+        while True:
+            await asyncio.sleep(seconds)
+            await self.flush(store)
+
+    async def flush(self, store: Store) -> None:
+        """Sample the gauges, then add the gathered minutes to the store."""
+        try:
+            backlog = await store.journal.backlog()
+        except StoreError:
+            backlog = {}
+        for flow in self.flows:
+            breaker, limiter = self._breakers[flow.destination], self._limiters[flow.destination]
+            opened = breaker.opened_total_s()
+            progress = self.progress[flow.name]
+            self._backlog[flow.name] = backlog.get(flow.name, (0, 0, None))[1]
+            self.recorder.sampled(
+                flow.name,
+                backlog=self._backlog[flow.name],
+                breaker_open_s=opened - self._opened_seen.get(flow.name, 0.0),
+                headroom=limiter.headroom(),
+                missed=progress.missed_by_webhooks - self._missed_seen.get(flow.name, 0),
+            )
+            self._opened_seen[flow.name] = opened
+            self._missed_seen[flow.name] = progress.missed_by_webhooks
+        rows = [minute.as_row() for minute in self.recorder.drain()]
+        try:
+            await store.measurements.add(rows)
+            await self._watch_incidents(store, backlog)
+        except StoreError as error:
+            log.warning("measurements not kept", minutes=len(rows), error=str(error))
+
+    def _success_rate(self, flow: str, now: float) -> float | None:
+        """Share of write attempts that succeeded over the last 5 minutes (10 at least)."""
+        progress = self.progress[flow]
+        window = self._attempt_marks.setdefault(flow, deque())
+        window.append((now, progress.attempts, progress.failed_attempts))
+        while len(window) > 1 and window[1][0] <= now - _SUCCESS_WINDOW_S:
+            window.popleft()
+        _, attempts_then, failed_then = window[0]
+        attempts = progress.attempts - attempts_then
+        if attempts < _SUCCESS_MIN_ATTEMPTS:
+            return None
+        return 1.0 - (progress.failed_attempts - failed_then) / attempts
+
+    async def _watch_incidents(
+        self, store: Store, backlog: Mapping[str, tuple[int, int, float | None]]
+    ) -> None:
+        """Open and close incidents from the flows' state now (measure/incidents.py)."""
+        if self._incidents is None:  # the first look: incidents a previous run left open
+            self._incidents = IncidentWatch(
+                {(i.flow, i.cause) for i in await store.incidents.list(open_only=True)}
+            )
+        now = self.clock.wall()
+        healths = []
+        for flow in self.flows:
+            oldest = backlog.get(flow.name, (0, 0, None))[2]
+            breaker = self._breakers.get(flow.destination)
+            healths.append(
+                FlowHealth(
+                    flow=flow.name,
+                    integration=flow.integration,
+                    breaker_open=breaker is not None and breaker.state is BreakerState.OPEN,
+                    oldest_pending_age_s=None if oldest is None else max(0.0, now - oldest),
+                    freshness_slo_s=flow.slo.freshness.total_seconds(),
+                    last_read_at=self.progress[flow.name].last_read_at,
+                    interval_s=flow.interval.total_seconds() if flow.interval else None,
+                    started_at=self.progress[flow.name].started_at,
+                    success_rate=self._success_rate(flow.name, now),
+                    success_slo=flow.slo.success_rate,
+                )
+            )
+        for change in self._incidents.evaluate(now, healths):
+            if change.opening:
+                log.warning("incident opened", flow=change.flow, cause=change.cause)
+                incident: int | None = await store.incidents.open(
+                    change.integration, change.flow, change.cause, change.detail, now
+                )
+            else:
+                log.info("incident closed", flow=change.flow, cause=change.cause)
+                incident = await store.incidents.close(change.flow, change.cause, now)
+            if self.alerts is not None:
+                self.alerts.announce(
+                    "opened" if change.opening else "closed",
+                    {
+                        "id": incident,
+                        "integration": change.integration,
+                        "flow": change.flow,
+                        "cause": change.cause,
+                        "detail": change.detail,
+                        "at": now,
+                    },
+                )

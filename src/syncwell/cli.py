@@ -23,6 +23,7 @@ from syncwell import display
 from syncwell.engine import Engine, FlowProgress, admin
 from syncwell.errors import StoreError, WorkspaceError
 from syncwell.map import MapFormat, render_map, render_text
+from syncwell.measure.tracing import configure_from_environment
 from syncwell.workspace import Workspace, load_workspace
 from syncwell.workspace.durations import parse_duration
 
@@ -118,6 +119,7 @@ def run(
     /metrics, and /healthz, /readyz.
     """
     _logging(verbose)
+    configure_from_environment()  # traces only when OTEL_TRACES_EXPORTER asks for them
     engine = Engine(_load(workspace))
     if serve is None:
         serve = bool(engine.webhooks.intakes) and not once

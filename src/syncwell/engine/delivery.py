@@ -25,6 +25,7 @@ from syncwell.engine.policies import CircuitBreaker, RateLimiter, Retrier, Retry
 from syncwell.engine.progress import FlowProgress
 from syncwell.errors import IntegrationFatalError, RecordRejectedError, TransientError
 from syncwell.measure import MinuteRecorder
+from syncwell.measure.tracing import tracer
 from syncwell.store import DeadLetterDraft, DeliveryRecord, Journal, JournalEntry
 from syncwell.types import ChangeBatch, Clock, Row, StreamSpec
 from syncwell.workspace.policies import RetryPolicy
@@ -103,13 +104,19 @@ class FlowDelivery:
         started, before = self._clock.wall(), self._retrier.stats
         batch = coalesce([e.batch for e in entries], route.source.key, route.source.version)
         tally = _Tally()
-        try:
-            batch = await self._screen(batch)
-            if len(batch):
-                await self._write_or_split(batch, tally)
-        except BaseException:
-            self._drop_read_ahead()  # these entries stay first in line
-            raise
+        with tracer().start_as_current_span("syncwell.delivery") as span:
+            span.set_attribute("syncwell.flow", route.flow)
+            try:
+                batch = await self._screen(batch)
+                if len(batch):
+                    await self._write_or_split(batch, tally)
+            except BaseException:
+                self._drop_read_ahead()  # these entries stay first in line
+                raise
+            finally:
+                span.set_attribute("syncwell.written", tally.written)
+                span.set_attribute("syncwell.attempts", tally.attempts)
+                span.set_attribute("syncwell.dead_lettered", len(tally.dead))
         after = self._retrier.stats
         changes = sum(len(entry.batch) for entry in entries)
         record = DeliveryRecord(

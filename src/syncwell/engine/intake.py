@@ -14,6 +14,7 @@ import structlog
 from syncwell.connectors import Source
 from syncwell.engine.progress import FlowProgress
 from syncwell.engine.reconcile import Reconciler
+from syncwell.measure.tracing import tracer
 from syncwell.store import Journal
 from syncwell.types import StreamSpec
 
@@ -39,6 +40,30 @@ async def take_in(
     incremental one when the caller wants to be caught up (`syncwell run --once`). With a
     `reconciler` (a realtime flow), an incremental read journals only what webhooks missed.
     """
+    with tracer().start_as_current_span(
+        "syncwell.intake", attributes={"syncwell.flow": flow}
+    ) as span:
+        read_before = progress.read
+        try:
+            return await _take_in(
+                flow, stream, source, journal, progress, stop=stop, arrived=arrived,
+                reconciler=reconciler,
+            )  # fmt: skip
+        finally:
+            span.set_attribute("syncwell.changes", progress.read - read_before)
+
+
+async def _take_in(
+    flow: str,
+    stream: StreamSpec,
+    source: Source,
+    journal: Journal,
+    progress: FlowProgress,
+    *,
+    stop: asyncio.Event,
+    arrived: asyncio.Event,
+    reconciler: Reconciler | None,
+) -> bool:
     checkpoint = await journal.checkpoint(flow)
     incremental = checkpoint is not None and checkpoint.get("phase") == "incremental"
     if checkpoint is None and progress.estimate is None:

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from syncwell import __version__
 from syncwell.api.hooks import HookEndpoint
 from syncwell.engine import Engine
-from syncwell.measure import SyncwellCollector
+from syncwell.measure.prometheus import SyncwellCollector
 
 __all__ = ["create_app"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from syncwell.measure.incidents import FlowHealth, IncidentChange, IncidentWatch
 from syncwell.measure.minutes import LATENCY_BOUNDS_MS, FlowMinute, MinuteRecorder
-from syncwell.measure.prometheus import FlowSample, SyncwellCollector
+from syncwell.measure.samples import FlowSample
 
 __all__ = [
     "LATENCY_BOUNDS_MS",
@@ -14,5 +14,4 @@ __all__ = [
     "IncidentChange",
     "IncidentWatch",
     "MinuteRecorder",
-    "SyncwellCollector",
 ]

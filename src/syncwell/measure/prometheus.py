@@ -8,36 +8,15 @@ Labels: workspace, integration (the external system) and flow.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-__all__ = ["FlowSample", "SyncwellCollector"]
+from syncwell.measure.samples import FlowSample
+
+__all__ = ["SyncwellCollector"]
 
 _LABELS = ("workspace", "integration", "flow")
-
-
-@dataclass(frozen=True, slots=True)
-class FlowSample:
-    """One flow's counts and gauges at the moment of a scrape."""
-
-    flow: str
-    integration: str
-    read: int
-    delivered: int
-    written: int
-    dead_lettered: int
-    retries: int
-    failed_attempts: int
-    webhook_changes: int
-    echoes: int
-    stale: int
-    missed_by_webhooks: int
-    backlog: int
-    last_read_at: float | None
-    breaker_open: bool
-    headroom: float | None
 
 
 _COUNTERS: tuple[tuple[str, str, str], ...] = (

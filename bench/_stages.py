@@ -70,11 +70,16 @@ def _wrapped(original: Callable[..., Any], label: str, totals: dict[str, list[fl
 
 
 @contextmanager
-def stage_times() -> Iterator[dict[str, list[float]]]:
-    """Time the stages while inside; yields label -> [seconds, calls]."""
+def stage_times(
+    targets: list[tuple[object, str, str]] | None = None,
+) -> Iterator[dict[str, list[float]]]:
+    """Time the stages (PG->PG's unless `targets` names others) while inside.
+
+    Yields label -> [seconds, calls].
+    """
     totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
     saved = []
-    for owner, name, label in _targets():
+    for owner, name, label in _targets() if targets is None else targets:
         original = getattr(owner, name, None)
         if original is None:  # syncwell moved on: that stage goes unmeasured, not the run
             continue

@@ -11,18 +11,12 @@ wrappers are put in place for this run only; syncwell's code is not changed.
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 import os
-import time
-from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import psutil  # type: ignore[import-untyped]  # no stubs in the dev deps
 
+from _stages import stage_times
 from _webhooks_servers import free_port
 from _webhooks_wrk import Flood, WrkSettings, flood
 
@@ -40,12 +34,12 @@ def _targets() -> list[tuple[object, str, str]]:
     from syncwell.store import inbox, journal
 
     return [
-        (hooks.HookEndpoint, "receive", "request: whole handler"),
+        (hooks.HookEndpoint, "respond", "request: whole handler"),
         (hooks, "verify", "request: verify the signature"),
         (webhooks.EventRouter, "event", "request: translate the event"),
         (webhooks.GroupCommitter, "submit", _SUBMIT),
         (inbox.Inbox, "take", _GROUP),
-        (inbox, "_claim_ids", "  claim the event ids (select, insert)"),
+        (inbox, "_claim_ids", "  claim the event ids (insert ... returning)"),
         (inbox, "insert_entry", "  insert journal entries"),
         (inbox, "seen_versions", "  read the versions seen"),
         (inbox, "note_seen", "  upsert the versions seen"),
@@ -54,53 +48,6 @@ def _targets() -> list[tuple[object, str, str]]:
         (SqliteDestination, "write", "  write core.db (SqliteDestination.write)"),
         (journal.Journal, "complete", "  mark delivered (Journal.complete)"),
     ]
-
-
-def _timed(original: Callable[..., Any], label: str, totals: dict[str, list[float]]) -> Any:
-    def add(started: float) -> None:
-        entry = totals[label]
-        entry[0] += time.perf_counter() - started
-        entry[1] += 1
-
-    if inspect.iscoroutinefunction(original):
-
-        @functools.wraps(original)
-        async def timed_async(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return await original(*args, **kwargs)
-            finally:
-                add(started)
-
-        return timed_async
-
-    @functools.wraps(original)
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            add(started)
-
-    return timed
-
-
-@contextmanager
-def _stage_times() -> Iterator[dict[str, list[float]]]:
-    """Time the stages while inside; yields label -> [seconds, calls]."""
-    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
-    saved = []
-    for owner, name, label in _targets():
-        original = getattr(owner, name, None)
-        if original is None:  # syncwell moved on: that stage goes unmeasured, not the run
-            continue
-        saved.append((owner, name, original))
-        setattr(owner, name, _timed(original, label, totals))
-    try:
-        yield totals
-    finally:
-        for owner, name, original in reversed(saved):
-            setattr(owner, name, original)
 
 
 def _cpu_by_thread() -> tuple[float, float]:
@@ -136,7 +83,7 @@ def run_staged(
     workspace: Path, requests_file: Path, settings: WrkSettings, folder: Path
 ) -> tuple[Flood, str]:
     """Flood syncwell in this process; return what wrk saw and the stage report."""
-    with _stage_times() as stages:
+    with stage_times(_targets()) as stages:
         total_before, loop_before = _cpu_by_thread()
         flooded = asyncio.run(_flooded(workspace, requests_file, settings, folder))
         total_after, loop_after = _cpu_by_thread()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from syncwell.connectors.http.records import MISSING, dig
 from syncwell.engine.guard import key_text
 from syncwell.errors import StoreError, SyncwellError
 from syncwell.store import InboundChange, InboundEvent, Inbox
@@ -137,15 +138,13 @@ def _change(flow: Flow, record: Mapping[str, object], op: Op) -> InboundChange:
 
 
 def _at(document: Mapping[str, object], path: str) -> object:
-    """The value at a dotted path (`properties.email`), or None where the path ends early."""
-    if path in document:
-        return document[path]
-    value: object = document
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
+    """The value at a dotted path (`properties.email`), or None where the path ends early.
+
+    The same paths as the http connector reads records by, so a flow's `fields` mean one
+    thing whether its records come by poll or by webhook.
+    """
+    value = dig(document, path)
+    return None if value is MISSING else value
 
 
 def _text_at(document: Mapping[str, object], path: str, what: str) -> str:

@@ -32,7 +32,6 @@ __all__ = [
     "SHARE_TARGET",
     "Measured",
     "Summary",
-    "label",
     "measure",
     "render_table",
     "summarize",
@@ -47,8 +46,6 @@ class Measured:
     """One sync, as the CRM saw it."""
 
     setup: str
-    experiment: str | None
-    """A limiter swapped in for syncwell's (earlier runs compared proposals), or None."""
     turn: int
     contacts: int
     upserts_ok: int
@@ -76,7 +73,6 @@ class Measured:
     def as_dict(self) -> dict[str, object]:
         return {
             "setup": self.setup,
-            "experiment": self.experiment,
             "turn": self.turn,
             "contacts": self.contacts,
             "upserts_2xx": self.upserts_ok,
@@ -93,7 +89,7 @@ class Measured:
         }
 
 
-def measure(synced: Synced, *, experiment: str | None = None) -> Measured:
+def measure(synced: Synced) -> Measured:
     """Read one sync's request log."""
     log = [r for r in synced.requests if r["path"] == UPSERT_PATH]
     if not log:
@@ -108,7 +104,6 @@ def measure(synced: Synced, *, experiment: str | None = None) -> Measured:
     assert isinstance(early, int)
     return Measured(
         setup=synced.setup.name,
-        experiment=experiment,
         turn=synced.turn,
         contacts=synced.contacts,
         upserts_ok=sum(n for code, n in statuses.items() if 200 <= code < 300),
@@ -144,12 +139,11 @@ class Summary:
     """One setup over its repeats: the median share, every 429 counted."""
 
     setup: str
-    experiment: str | None
     runs: tuple[Measured, ...]
 
     @property
     def label(self) -> str:
-        return label(self.setup, self.experiment)
+        return self.setup
 
     @property
     def share(self) -> float:
@@ -167,7 +161,6 @@ class Summary:
     def as_dict(self) -> dict[str, object]:
         return {
             "setup": self.setup,
-            "experiment": self.experiment,
             "median_requests_per_s_first_to_last": round(self.rate, 3),
             "median_share_of_budget": round(self.share, 4),
             "shares": [round(run.share, 4) for run in self.runs],
@@ -183,17 +176,12 @@ class Summary:
 _TARGET = f"share >= {SHARE_TARGET:.0%}, 0 429s after learning"
 
 
-def label(setup: str, experiment: str | None) -> str:
-    """How a setup is named in the table: with its experiment, if any."""
-    return setup if experiment is None else f"{setup} [experiment: {experiment}]"
-
-
 def summarize(runs: list[Measured]) -> list[Summary]:
     """One summary per setup, in the order the setups first ran."""
-    groups: dict[tuple[str, str | None], list[Measured]] = {}
+    groups: dict[str, list[Measured]] = {}
     for run in runs:
-        groups.setdefault((run.setup, run.experiment), []).append(run)
-    return [Summary(name, experiment, tuple(group)) for (name, experiment), group in groups.items()]
+        groups.setdefault(run.setup, []).append(run)
+    return [Summary(name, tuple(group)) for name, group in groups.items()]
 
 
 _HEADERS = (

@@ -34,7 +34,7 @@ from pathlib import Path
 import structlog
 
 from _machine import machine_facts
-from _ratelimit_report import Measured, label, measure, render_table, summarize
+from _ratelimit_report import Measured, measure, render_table, summarize
 from _ratelimit_sync import Setup, run_sync, write_core
 
 _MIN_CONTACTS = 3000
@@ -88,7 +88,7 @@ def _machine() -> dict[str, object]:
 
 def _report(run: Measured) -> None:
     _say(
-        f"{label(run.setup, run.experiment)} #{run.turn}: {run.upserts_ok} upserts 2xx in "
+        f"{run.setup} #{run.turn}: {run.upserts_ok} upserts 2xx in "
         f"{run.span_s:.1f}s ({run.rate:.2f}/s), "
         f"{run.share:.1%} of the budget of {len(run.per_window)} whole windows; 429s "
         f"{run.rate_limited} ({run.rate_limited_after_learning} after learning), early "
@@ -104,7 +104,7 @@ async def _turns(args: argparse.Namespace, folder: Path, core: Path) -> list[Mea
             run_folder = folder / f"run-{len(runs) + 1}"
             run_folder.mkdir()
             synced = await run_sync(setup, turn, run_folder, core, args.contacts, args.batch_size)
-            runs.append(measure(synced, experiment=None))
+            runs.append(measure(synced))
             _report(runs[-1])
             if not synced.verified:
                 _say(f"  the CRM has {synced.crm_contacts:,}; last error: {synced.last_error}")

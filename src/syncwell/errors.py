@@ -6,7 +6,8 @@ The engine decides what to do by an exception's class, never by its message::
     ├── WorkspaceError(path, line, key)        bad syncwell.yaml: exit 2 with the fix, never retried
     ├── ConnectorError(system, flow)           its class tells the engine what to do:
     │   ├── TransientError(retry_after)        timeout, connection, 5xx -> back off and retry
-    │   │   └── RateLimitedError               429; retry_after read from the headers
+    │   │   ├── RateLimitedError               429; retry_after read from the headers
+    │   │   └── TimedOutError                  no answer in time; counted apart from the rest
     │   ├── RecordRejectedError(key, reason)   one record is bad -> dead-letter it, keep the rest
     │   └── IntegrationFatalError              credentials revoked, object gone -> breaker, incident
     ├── StoreError
@@ -25,6 +26,7 @@ __all__ = [
     "RecordRejectedError",
     "StoreError",
     "SyncwellError",
+    "TimedOutError",
     "TransientError",
     "TransportError",
     "WorkspaceError",
@@ -123,6 +125,11 @@ class TransientError(ConnectorError):
 
 class RateLimitedError(TransientError):
     """The other side said 429 (or its equivalent); ``retry_after`` came from its headers."""
+
+
+class TimedOutError(TransientError):
+    """No answer in time. Retried like any transient error, but counted apart: a tool that
+    answers slowly is a different problem from one that answers with errors."""
 
 
 class RecordRejectedError(ConnectorError):

@@ -128,6 +128,7 @@ class FlowDelivery:
             retries_rate_limited=after.rate_limited - before.rate_limited,
             started_at=started,
             finished_at=self._clock.wall(),
+            retries_timeout=after.timed_out - before.timed_out,
         )
         await self._settle()  # one completion in flight at a time, in journal order
         self._completing = asyncio.ensure_future(
@@ -141,6 +142,7 @@ class FlowDelivery:
                 attempts=record.attempts,
                 retries_transient=record.retries_transient,
                 retries_rate_limited=record.retries_rate_limited,
+                retries_timeout=record.retries_timeout,
                 dead_lettered=record.dead_lettered,
                 write_s=record.finished_at - record.started_at,
                 lag_s=max(0.0, record.finished_at - batch.observed_at),

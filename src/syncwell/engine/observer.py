@@ -55,12 +55,15 @@ class Observer:
         self.clock = clock
         self._breakers = breakers
         self._limiters = limiters
-        self.recorder = MinuteRecorder(clock.wall)
+        self.recorder = MinuteRecorder(
+            clock.wall, {flow.name: flow.slo.freshness.total_seconds() for flow in flows}
+        )
         """Per-flow, per-minute measurements, flushed to the store every few seconds."""
         self.alerts: AlertSender | None = None
         """Where incident openings and closings are announced, when the workspace says."""
         self._opened_seen: dict[str, float] = {}
         self._missed_seen: dict[str, int] = {}
+        self._requests_seen: dict[str, int] = {}
         self._backlog: dict[str, int] = {}
         self._incidents: IncidentWatch | None = None
         self._attempt_marks: dict[str, deque[tuple[float, int, int]]] = {}
@@ -104,12 +107,14 @@ class Observer:
         """Sample the gauges, then add the gathered minutes to the store."""
         try:
             backlog = await store.journal.backlog()
+            dead_letters = await store.dead_letters.counts()
         except StoreError:
-            backlog = {}
+            backlog, dead_letters = {}, {}
         for flow in self.flows:
             breaker, limiter = self._breakers[flow.destination], self._limiters[flow.destination]
             opened = breaker.opened_total_s()
             progress = self.progress[flow.name]
+            requests = self._requests_spent(flow)
             self._backlog[flow.name] = backlog.get(flow.name, (0, 0, None))[1]
             self.recorder.sampled(
                 flow.name,
@@ -117,15 +122,23 @@ class Observer:
                 breaker_open_s=opened - self._opened_seen.get(flow.name, 0.0),
                 headroom=limiter.headroom(),
                 missed=progress.missed_by_webhooks - self._missed_seen.get(flow.name, 0),
+                requests=requests - self._requests_seen.get(flow.name, 0),
+                dead_letters=dead_letters.get(flow.name, 0),
             )
             self._opened_seen[flow.name] = opened
             self._missed_seen[flow.name] = progress.missed_by_webhooks
+            self._requests_seen[flow.name] = requests
         rows = [minute.as_row() for minute in self.recorder.drain()]
         try:
             await store.measurements.add(rows)
             await self._watch_incidents(store, backlog)
         except StoreError as error:
             log.warning("measurements not kept", minutes=len(rows), error=str(error))
+
+    def _requests_spent(self, flow: Flow) -> int:
+        """Requests sent for `flow` so far, from the budgets of both systems it touches."""
+        systems = {flow.source, flow.destination}
+        return sum(self._limiters[s].spent[flow.name] for s in systems if s in self._limiters)
 
     def _success_rate(self, flow: str, now: float) -> float | None:
         """Share of write attempts that succeeded over the last 5 minutes (10 at least)."""

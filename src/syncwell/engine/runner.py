@@ -24,7 +24,7 @@ from syncwell.engine.intake import take_in
 from syncwell.engine.observer import Observer
 from syncwell.engine.order import upstream_flows
 from syncwell.engine.pairs import guard_plan
-from syncwell.engine.policies import CircuitBreaker, RateLimiter, backoff_delay
+from syncwell.engine.policies import CircuitBreaker, RateLimiter, backoff_delay, spending_for
 from syncwell.engine.progress import FlowProgress
 from syncwell.engine.reconcile import Reconciler
 from syncwell.engine.waiting import sleep_or_stop, wait_any
@@ -239,6 +239,7 @@ class Engine:
     ) -> None:
         progress, arrived = self.progress[flow.name], self._arrived[flow.name]
         retry = self.workspace.systems[flow.source].retry
+        spending_for(flow.name)
         if once:  # read what the flows feeding this one have delivered, not what they will
             for feeder in self._upstream[flow.name]:
                 await wait_any(self._delivered[feeder], stop)
@@ -302,6 +303,7 @@ class Engine:
     ) -> None:
         progress, arrived = self.progress[flow.name], self._arrived[flow.name]
         attempts = self.workspace.systems[flow.destination].retry.max_attempts
+        spending_for(flow.name)
         deferred = 0
         try:
             while not stop.is_set():

@@ -10,7 +10,7 @@ seconds, and at a stop) loses nothing and never double-counts.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 
 __all__ = ["LATENCY_BOUNDS_MS", "FlowMinute", "MinuteRecorder"]
@@ -32,6 +32,7 @@ class FlowMinute:
     attempts: int = 0
     retries_transient: int = 0
     retries_rate_limited: int = 0
+    retries_timeout: int = 0
     dead_lettered: int = 0
     reads: int = 0
     read_gap_max_s: float = 0.0
@@ -39,7 +40,13 @@ class FlowMinute:
     latency_buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BOUNDS_MS) + 1))
     lag_sum_s: float = 0.0
     lag_max_s: float = 0.0
+    late: int = 0
+    """Changes written later than the flow's freshness SLO after their change at the source."""
+    requests: int = 0
+    """Requests sent for the flow that spent a system's rate-limit budget."""
     backlog_max: int = 0
+    dead_letters_max: int = 0
+    """The most dead letters left open (not replayed or discarded) at a sample."""
     breaker_open_s: float = 0.0
     headroom_min: float | None = None
     missed_by_webhooks: int = 0
@@ -56,10 +63,14 @@ class MinuteRecorder:
 
     Args:
         wall: the clock (Unix seconds) that stamps each event's minute.
+        freshness_slo_s: each flow's freshness SLO, which decides what counts as `late`.
     """
 
-    def __init__(self, wall: Callable[[], float]) -> None:
+    def __init__(
+        self, wall: Callable[[], float], freshness_slo_s: Mapping[str, float] | None = None
+    ) -> None:
         self._wall = wall
+        self._slo_s = dict(freshness_slo_s or {})
         self._minutes: dict[tuple[str, int], FlowMinute] = {}
         self._last_read: dict[str, float] = {}
 
@@ -91,6 +102,7 @@ class MinuteRecorder:
         attempts: int,
         retries_transient: int,
         retries_rate_limited: int,
+        retries_timeout: int = 0,
         dead_lettered: int,
         write_s: float,
         lag_s: float,
@@ -102,12 +114,15 @@ class MinuteRecorder:
         row.attempts += attempts
         row.retries_transient += retries_transient
         row.retries_rate_limited += retries_rate_limited
+        row.retries_timeout += retries_timeout
         row.dead_lettered += dead_lettered
         latency_ms = write_s * 1000
         row.latency_sum_ms += latency_ms
         row.latency_buckets[bisect.bisect_left(LATENCY_BOUNDS_MS, latency_ms)] += 1
         row.lag_sum_s += lag_s
         row.lag_max_s = max(row.lag_max_s, lag_s)
+        if lag_s > self._slo_s.get(flow, float("inf")):
+            row.late += written
 
     def sampled(
         self,
@@ -117,10 +132,15 @@ class MinuteRecorder:
         breaker_open_s: float,
         headroom: float | None,
         missed: int = 0,
+        requests: int = 0,
+        dead_letters: int = 0,
     ) -> None:
-        """Gauges sampled at a flush: backlog, breaker time since the last sample, headroom."""
+        """Gauges sampled at a flush (backlog, headroom, open dead letters), and the breaker
+        time, missed changes and requests since the last sample."""
         row = self._at(flow)
         row.backlog_max = max(row.backlog_max, backlog)
+        row.dead_letters_max = max(row.dead_letters_max, dead_letters)
+        row.requests += requests
         row.breaker_open_s += breaker_open_s
         row.missed_by_webhooks += missed
         if headroom is not None:

@@ -1,5 +1,6 @@
 """Durable state on SQLite (embedded) or PostgreSQL: journal, checkpoints, deliveries, dead
-letters, webhook ids, record versions. Everything the engine must not lose lives here."""
+letters, webhook ids, record versions, measurements, incidents and analyses. Everything the
+engine must not lose lives here."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from syncwell.store.analyses import Analyses, StoredAnalysis
 from syncwell.store.database import connect, connect_direct, migrate
 from syncwell.store.dead_letters import DeadLetter, DeadLetters
 from syncwell.store.failures import Failures
@@ -19,6 +21,7 @@ from syncwell.store.record_versions import RecordState, RecordVersions, SeenVers
 from syncwell.store.reports import FlowReport, Reports
 
 __all__ = [
+    "Analyses",
     "DeadLetter",
     "DeadLetterDraft",
     "DeadLetters",
@@ -39,6 +42,7 @@ __all__ = [
     "Reports",
     "SeenVersions",
     "Store",
+    "StoredAnalysis",
     "open_store",
 ]
 
@@ -57,6 +61,7 @@ class Store:
     reconciliations: Reconciliations
     measurements: Measurements
     incidents: Incidents
+    analyses: Analyses
 
     async def close(self) -> None:
         """Close every connection."""
@@ -81,4 +86,5 @@ async def open_store(url: str) -> Store:
         Reconciliations(engine),
         Measurements(engine),
         Incidents(engine),
+        Analyses(engine),
     )

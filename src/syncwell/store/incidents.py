@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
@@ -78,4 +79,15 @@ class Incidents:
             query = query.where(table.closed_at.is_(None))
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query.order_by(table.opened_at.desc()))).all()
+        return [Incident(*row) for row in rows]
+
+    @store_errors
+    async def overlapping(self, since: float, until: float) -> builtins.list[Incident]:
+        """Incidents that were open at some moment of [since, until), oldest first."""
+        table = incidents.c
+        query = select(incidents).where(
+            table.opened_at < until, table.closed_at.is_(None) | (table.closed_at >= since)
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query.order_by(table.opened_at))).all()
         return [Incident(*row) for row in rows]

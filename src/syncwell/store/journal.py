@@ -40,6 +40,7 @@ class DeliveryRecord:
     retries_rate_limited: int
     started_at: float
     finished_at: float
+    retries_timeout: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,33 +1,46 @@
-"""The measurements table: per flow per minute, added to by each flush of the engine."""
+"""The measurements: per flow per minute, added to by each flush of the engine, and rolled up
+by hour and by day as they are added.
+
+The rollups are what make an analysis of a month cheap: 5,000 flows measured for 30 days are
+216 million minutes but 150,000 days. A flush knows each minute before and after it adds to
+it, so it adds the difference to the minute's hour and day, and derived counts (minutes with a
+backlog, and what was written in them) stay exact however often a minute is flushed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import ColumnElement, Connection, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncwell.store.database import store_errors
-from syncwell.store.schema import measurements
+from syncwell.store.schema import measurement_rollups, measurements
 from syncwell.store.upsert import upsert
 
-__all__ = ["Measurements"]
+__all__ = ["HOUR", "SPANS", "Measurements"]
 
-_KEY = ("flow", "minute")
-_LARGEST = frozenset({"read_gap_max_s", "lag_max_s", "backlog_max"})
+HOUR = 3600
+SPANS = (HOUR, 86400)
+"""The rollups kept: by hour and by day (seconds)."""
+
+_MINUTE_KEY = ("flow", "minute")
+_ROLLUP_KEY = ("span_s", "flow", "start")
+_LARGEST = frozenset({"read_gap_max_s", "lag_max_s", "backlog_max", "dead_letters_max"})
 _LEAST = frozenset({"headroom_min"})
 _HISTOGRAM = "latency_buckets"
 
 
 class Measurements:
-    """Adds flushed minutes to the table, and reads them back for reports and analysis."""
+    """Adds flushed minutes to the tables, and reads them back for reports and analysis."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
     @store_errors
     async def add(self, rows: Sequence[Mapping[str, object]]) -> None:
-        """Fold `rows` into the minutes already stored: counters add, extremes keep theirs."""
+        """Fold `rows` into the minutes already stored (counters add, extremes keep theirs),
+        and into their hours and days."""
         if not rows:
             return
         async with self._engine.begin() as connection:
@@ -48,6 +61,45 @@ class Measurements:
             result = await connection.execute(query.order_by(table.minute, table.flow))
             return [dict(row._mapping) for row in result]
 
+    @store_errors
+    async def totals(
+        self, *, since: float, until: float, span_s: int = HOUR
+    ) -> list[dict[str, object]]:
+        """Each flow's rollups of `span_s` that start in [since, until), added up: one row per
+        flow (the latency histogram is left out)."""
+        table = measurement_rollups.c
+        columns: list[ColumnElement[object]] = [table.flow]
+        for column in measurement_rollups.columns:
+            name = column.name
+            if name in _ROLLUP_KEY or name == _HISTOGRAM:
+                continue
+            fold = func.max if name in _LARGEST else func.min if name in _LEAST else func.sum
+            columns.append(fold(column).label(name))
+        query = (
+            select(*columns)
+            .where(table.span_s == span_s, table.start >= since, table.start < until)
+            .group_by(table.flow)
+        )
+        async with self._engine.connect() as connection:
+            result = await connection.execute(query)
+            return [dict(row._mapping) for row in result]
+
+    @store_errors
+    async def series(
+        self, names: Iterable[str], *, since: float, until: float, span_s: int
+    ) -> list[dict[str, object]]:
+        """The rollups of `span_s` in [since, until), with only the columns `names`, by start."""
+        table = measurement_rollups.c
+        picked = [table.flow, table.start, *(measurement_rollups.c[name] for name in names)]
+        query = (
+            select(*picked)
+            .where(table.span_s == span_s, table.start >= since, table.start < until)
+            .order_by(table.start)
+        )
+        async with self._engine.connect() as connection:
+            result = await connection.execute(query)
+            return [dict(row._mapping) for row in result]
+
 
 def _add(connection: Connection, rows: Sequence[Mapping[str, object]]) -> None:
     keys = [(row["flow"], row["minute"]) for row in rows]
@@ -58,18 +110,74 @@ def _add(connection: Connection, rows: Sequence[Mapping[str, object]]) -> None:
             select(measurements).where(tuple_(table.flow, table.minute).in_(keys))
         )
     }
-    merged = [_merge(stored.get((row["flow"], row["minute"])), row) for row in rows]
-    columns = [name for name in merged[0] if name not in _KEY]
-    upsert(connection, measurements, merged, keys=_KEY, update=columns)
+    pairs = [(stored.get((row["flow"], row["minute"])), row) for row in rows]
+    merged = [_merge(old, new, _MINUTE_KEY) for old, new in pairs]
+    columns = [name for name in merged[0] if name not in _MINUTE_KEY]
+    upsert(connection, measurements, merged, keys=_MINUTE_KEY, update=columns)
+    _roll_up(connection, [(old, new) for (old, _), new in zip(pairs, merged, strict=True)])
 
 
-def _merge(old: Mapping[str, object] | None, new: Mapping[str, object]) -> dict[str, object]:
+def _roll_up(
+    connection: Connection, pairs: Sequence[tuple[Mapping[str, object] | None, dict[str, object]]]
+) -> None:
+    """Add each minute's change (before -> after this flush) to its hour and its day."""
+    deltas: dict[tuple[object, ...], dict[str, object]] = {}
+    for before, after in pairs:
+        change = _difference(before, after)
+        for span in SPANS:
+            start = int(after["minute"]) // span * span  # type: ignore[call-overload]
+            row = {"span_s": span, "flow": after["flow"], "start": start, **change}
+            key = (span, after["flow"], start)
+            deltas[key] = _merge(deltas.get(key), row, _ROLLUP_KEY)
+    table = measurement_rollups.c
+    stored: dict[tuple[object, ...], dict[str, object]] = {
+        (row.span_s, row.flow, row.start): dict(row._mapping)
+        for row in connection.execute(
+            select(measurement_rollups).where(
+                tuple_(table.span_s, table.flow, table.start).in_(list(deltas))
+            )
+        )
+    }
+    merged = [_merge(stored.get(key), delta, _ROLLUP_KEY) for key, delta in deltas.items()]
+    columns = [name for name in merged[0] if name not in _ROLLUP_KEY]
+    upsert(connection, measurement_rollups, merged, keys=_ROLLUP_KEY, update=columns)
+
+
+def _difference(
+    before: Mapping[str, object] | None, after: Mapping[str, object]
+) -> dict[str, object]:
+    """What this flush added to a minute, as a row the rollups can add up."""
+    change: dict[str, object] = {}
+    for name, value in after.items():
+        if name in _MINUTE_KEY:
+            continue
+        old = None if before is None else before.get(name)
+        if name == _HISTOGRAM:
+            change[name] = _add_histograms(str(value), str(old or ""), sign=-1)
+        elif name in _LARGEST or name in _LEAST or old is None or value is None:
+            change[name] = value
+        else:
+            change[name] = value - old  # type: ignore[operator]
+    busy_after = int(after["backlog_max"]) > 0  # type: ignore[call-overload]
+    busy_before = before is not None and int(before["backlog_max"]) > 0  # type: ignore[call-overload]
+    out_before = 0 if before is None else int(before["changes_out"])  # type: ignore[call-overload]
+    change["minutes"] = 0 if before is not None else 1
+    change["busy_minutes"] = int(busy_after) - int(busy_before)
+    change["out_busy"] = (
+        int(after["changes_out"]) * busy_after - out_before * busy_before  # type: ignore[call-overload]
+    )
+    return change
+
+
+def _merge(
+    old: Mapping[str, object] | None, new: Mapping[str, object], key: tuple[str, ...]
+) -> dict[str, object]:
     if old is None:
         return dict(new)
     merged: dict[str, object] = {}
     for name, value in new.items():
         before = old.get(name)
-        if name in _KEY:
+        if name in key:
             merged[name] = value
         elif name == _HISTOGRAM:
             merged[name] = _add_histograms(str(before or ""), str(value))
@@ -89,10 +197,10 @@ def _fold(name: str, before: float, value: float) -> float:
     return before + value
 
 
-def _add_histograms(a: str, b: str) -> str:
+def _add_histograms(a: str, b: str, *, sign: int = 1) -> str:
     left = [int(x) for x in a.split(",") if x]
     right = [int(x) for x in b.split(",") if x]
     size = max(len(left), len(right))
     left += [0] * (size - len(left))
     right += [0] * (size - len(right))
-    return ",".join(str(x + y) for x, y in zip(left, right, strict=True))
+    return ",".join(str(x + sign * y) for x, y in zip(left, right, strict=True))

@@ -64,7 +64,11 @@ class Reports:
             deliveries.c.flow,
             func.max(deliveries.c.finished_at),
             func.sum(deliveries.c.written),
-            func.sum(deliveries.c.retries_transient + deliveries.c.retries_rate_limited),
+            func.sum(
+                deliveries.c.retries_transient
+                + deliveries.c.retries_rate_limited
+                + deliveries.c.retries_timeout
+            ),
         ).group_by(deliveries.c.flow)
         since = time.time() - 86400
         failed = (

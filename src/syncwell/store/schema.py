@@ -19,12 +19,14 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "analyses",
     "checkpoints",
     "dead_letters",
     "deliveries",
     "failures",
     "incidents",
     "journal",
+    "measurement_rollups",
     "measurements",
     "metadata",
     "reconciliations",
@@ -72,6 +74,7 @@ deliveries = Table(
     Column("attempts", Integer, nullable=False),
     Column("retries_transient", Integer, nullable=False),
     Column("retries_rate_limited", Integer, nullable=False),
+    Column("retries_timeout", Integer, nullable=False, server_default="0"),
     Column("started_at", Float, nullable=False),
     Column("finished_at", Float, nullable=False),
     Index("deliveries_flow_finished", "flow", "finished_at"),
@@ -149,31 +152,74 @@ reconciliations = Table(
 )
 """One row per reconciliation pass of a realtime flow: how much the webhooks had missed."""
 
+
+def _measured() -> list[Column[object]]:
+    """The columns a minute measures; its rollups add the same columns up."""
+    return [
+        Column("changes_in", Integer, nullable=False),
+        Column("changes_out", Integer, nullable=False),
+        Column("batches", Integer, nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("retries_transient", Integer, nullable=False),
+        Column("retries_rate_limited", Integer, nullable=False),
+        Column("retries_timeout", Integer, nullable=False, server_default="0"),
+        Column("dead_lettered", Integer, nullable=False),
+        Column("reads", Integer, nullable=False),
+        Column("read_gap_max_s", Float, nullable=False, doc="the longest time between two reads"),
+        Column("latency_sum_ms", Float, nullable=False),
+        Column("latency_buckets", Text, nullable=False, doc="counts per LATENCY_BOUNDS_MS bucket"),
+        Column("lag_sum_s", Float, nullable=False, doc="freshness lag summed over batches"),
+        Column("lag_max_s", Float, nullable=False),
+        Column("late", Integer, nullable=False, server_default="0", doc="written past the SLO"),
+        Column("requests", Integer, nullable=False, server_default="0", doc="budget spent"),
+        Column("backlog_max", Integer, nullable=False),
+        Column("dead_letters_max", Integer, nullable=False, server_default="0"),
+        Column("breaker_open_s", Float, nullable=False),
+        Column("headroom_min", Float, nullable=True, doc="least rate-limit headroom reported"),
+        Column("missed_by_webhooks", Integer, nullable=False),
+    ]
+
+
 measurements = Table(
     "measurements",
     metadata,
     Column("flow", String(200), primary_key=True),
     Column("minute", BigInteger, primary_key=True, doc="Unix seconds at the minute's start"),
-    Column("changes_in", Integer, nullable=False),
-    Column("changes_out", Integer, nullable=False),
-    Column("batches", Integer, nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("retries_transient", Integer, nullable=False),
-    Column("retries_rate_limited", Integer, nullable=False),
-    Column("dead_lettered", Integer, nullable=False),
-    Column("reads", Integer, nullable=False),
-    Column("read_gap_max_s", Float, nullable=False, doc="the longest time between two reads"),
-    Column("latency_sum_ms", Float, nullable=False),
-    Column("latency_buckets", Text, nullable=False, doc="counts per LATENCY_BOUNDS_MS bucket"),
-    Column("lag_sum_s", Float, nullable=False, doc="freshness lag summed over batches"),
-    Column("lag_max_s", Float, nullable=False),
-    Column("backlog_max", Integer, nullable=False),
-    Column("breaker_open_s", Float, nullable=False),
-    Column("headroom_min", Float, nullable=True, doc="least rate-limit headroom reported"),
-    Column("missed_by_webhooks", Integer, nullable=False),
+    *_measured(),
     Index("measurements_minute", "minute"),
 )
 """Per flow per minute: what it moved, how hard, how fast and how fresh (measure/minutes.py)."""
+
+measurement_rollups = Table(
+    "measurement_rollups",
+    metadata,
+    Column("span_s", Integer, primary_key=True, doc="3600 (an hour) or 86400 (a day)"),
+    Column("flow", String(200), primary_key=True),
+    Column("start", BigInteger, primary_key=True, doc="Unix seconds at the span's start"),
+    *_measured(),
+    Column("minutes", Integer, nullable=False, doc="minutes measured in the span"),
+    Column("busy_minutes", Integer, nullable=False, doc="minutes with a backlog"),
+    Column("out_busy", Integer, nullable=False, doc="changes written in those minutes"),
+    Index("measurement_rollups_span_start", "span_s", "start"),
+)
+"""The minutes added up by hour and by day, kept as they are flushed, so that an analysis of
+30 days reads thousands of rows, not millions (store/measurements.py)."""
+
+analyses = Table(
+    "analyses",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("window_s", Float, nullable=False),
+    Column("integration", String(200), nullable=True, doc="the constraint; null when none"),
+    Column("flow", String(200), nullable=True),
+    Column("reason", String(40), nullable=True),
+    Column("evidence", Text, nullable=False, doc="the constraint's evidence, in a sentence"),
+    Column("report", Text, nullable=False, doc="the whole analysis as JSON"),
+    Index("analyses_at", "at"),
+    sqlite_autoincrement=True,
+)
+"""Every constraint analysis, so that `syncwell constraint --history` shows how it moved."""
 
 incidents = Table(
     "incidents",

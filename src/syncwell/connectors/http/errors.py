@@ -23,6 +23,7 @@ from syncwell.errors import (
     IntegrationFatalError,
     RateLimitedError,
     RecordRejectedError,
+    TimedOutError,
     TransientError,
 )
 
@@ -155,7 +156,7 @@ def translated(call: Call, *, system: str, timeout_s: float) -> Iterator[None]:
         raise
     except httpx.TimeoutException as error:
         message = f"{where} got no answer within {timeout_s:g}s ({type(error).__name__})"
-        raise TransientError(message, system=system) from error
+        raise TimedOutError(message, system=system) from error
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
         message = f"{where}: {error}; fix base_url or the stream's path in syncwell.yaml"
         raise IntegrationFatalError(message, system=system) from error

@@ -7,7 +7,12 @@ from contextlib import contextmanager
 
 import asyncpg
 
-from syncwell.errors import IntegrationFatalError, RecordRejectedError, TransientError
+from syncwell.errors import (
+    IntegrationFatalError,
+    RecordRejectedError,
+    TimedOutError,
+    TransientError,
+)
 
 __all__ = ["translated"]
 
@@ -42,7 +47,11 @@ def translated(system: str, flow: str = "") -> Iterator[None]:
         # int32): the record does not fit the destination; splitting the batch finds it.
         message = _short(f"{type(error).__name__}: {error}")
         raise RecordRejectedError(message, system=system, flow=flow, reason=message) from error
-    except (TimeoutError, OSError, asyncpg.InterfaceError) as error:
+    except TimeoutError as error:
+        raise TimedOutError(
+            _short(f"no answer in time: {error or type(error).__name__}"), system=system, flow=flow
+        ) from error
+    except (OSError, asyncpg.InterfaceError) as error:
         raise TransientError(
             _short(f"{type(error).__name__}: {error}"), system=system, flow=flow
         ) from error

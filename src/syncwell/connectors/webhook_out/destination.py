@@ -19,6 +19,7 @@ from syncwell.errors import (
     ConnectorError,
     IntegrationFatalError,
     RecordRejectedError,
+    TimedOutError,
     TransientError,
 )
 from syncwell.types import ChangeBatch, Clock, RequestBudget, StreamSpec
@@ -143,7 +144,7 @@ class WebhookDestination:
         try:
             yield
         except httpx.TimeoutException as error:
-            raise TransientError(
+            raise TimedOutError(
                 f"POST {url} got no answer within {timeout:g} s ({type(error).__name__})",
                 system=self._name,
             ) from error

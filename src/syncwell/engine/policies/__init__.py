@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from syncwell.engine.policies.backoff import Retrier, RetryBudget, RetryStats, backoff_delay
 from syncwell.engine.policies.breaker import BreakerState, CircuitBreaker
-from syncwell.engine.policies.ratelimit import RateLimiter
+from syncwell.engine.policies.ratelimit import RateLimiter, spending_for
 
 __all__ = [
     "BreakerState",
@@ -19,4 +19,5 @@ __all__ = [
     "RetryBudget",
     "RetryStats",
     "backoff_delay",
+    "spending_for",
 ]

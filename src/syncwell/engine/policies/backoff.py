@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import ParamSpec, TypeVar
 
-from syncwell.errors import RateLimitedError, TransientError
+from syncwell.errors import RateLimitedError, TimedOutError, TransientError
 from syncwell.types import Clock
 from syncwell.workspace.policies import RetryPolicy
 
@@ -129,8 +129,9 @@ class RetryStats:
 
     Attributes:
         calls: calls started (first attempts).
-        transient: retries after a `TransientError` that was not a rate limit.
+        transient: retries after a `TransientError` that was neither a rate limit nor a timeout.
         rate_limited: retries after a `RateLimitedError`.
+        timed_out: retries after a `TimedOutError`.
         gave_up: calls that ran out of attempts and raised their last error.
         budget_denied: retries the `RetryBudget` refused (the error was raised instead).
     """
@@ -138,13 +139,14 @@ class RetryStats:
     calls: int = 0
     transient: int = 0
     rate_limited: int = 0
+    timed_out: int = 0
     gave_up: int = 0
     budget_denied: int = 0
 
     @property
     def retries(self) -> int:
         """All retries, of every class."""
-        return self.transient + self.rate_limited
+        return self.transient + self.rate_limited + self.timed_out
 
 
 class Retrier:
@@ -209,6 +211,8 @@ class Retrier:
             raise error
         if isinstance(error, RateLimitedError):
             self._stats = replace(s, rate_limited=s.rate_limited + 1)
+        elif isinstance(error, TimedOutError):
+            self._stats = replace(s, timed_out=s.timed_out + 1)
         else:
             self._stats = replace(s, transient=s.transient + 1)
         return backoff_delay(self._policy, retry, rng=self._rng, retry_after=error.retry_after)

@@ -19,12 +19,26 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections import deque
+from collections import Counter, deque
+from contextvars import ContextVar
 
 from syncwell.types import Clock
 from syncwell.workspace.policies import RateLimitPolicy
 
-__all__ = ["RateLimiter"]
+__all__ = ["RateLimiter", "spending_for"]
+
+_SPENDER: ContextVar[str] = ContextVar("syncwell_spender", default="")
+"""The flow on whose behalf the current task sends requests; `spending_for` sets it."""
+
+
+def spending_for(flow: str) -> None:
+    """Count the requests the current task (and tasks it starts) sends against `flow`.
+
+    A limiter is per system and shared by its flows; the task is what knows which flow it
+    works for, so the attribution travels with it rather than through every connector call.
+    """
+    _SPENDER.set(flow)
+
 
 _MARGIN_S = 0.025
 """Slack on the send log: how much later one request may reach the system than another."""
@@ -65,6 +79,8 @@ class RateLimiter:
         self._window_s = 1.0
         self._sent: deque[float] = deque()
         self._lock = asyncio.Lock()
+        self.spent: Counter[str] = Counter()
+        """Requests sent so far, by the flow they were sent for (see `spending_for`)."""
 
     @property
     def rate(self) -> float | None:
@@ -100,6 +116,7 @@ class RateLimiter:
                 # A Retry-After may have come in while we waited for tokens; it still binds us.
                 await self._wait_out_pause()
             self._note_sent(self._clock.now(), cost)
+        self.spent[_SPENDER.get()] += cost
 
     def pause_for(self, seconds: float) -> None:
         """Let nobody pass for `seconds` (the system sent a Retry-After).

@@ -11,12 +11,14 @@ from rich.console import Console
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
+from syncwell.analyze import Move
 from syncwell.engine import FlowProgress
 from syncwell.store import DeadLetter, FlowReport, Incident
 
 __all__ = [
     "dead_letter_dict",
     "dead_letters_table",
+    "moves_table",
     "progress_table",
     "report_dict",
     "status_table",
@@ -179,3 +181,24 @@ def _plain(value: object) -> object:
 def print_progress(console: Console, progress: Sequence[FlowProgress]) -> None:
     """Print the final per-flow summary of a run."""
     console.print(progress_table(progress, time.time(), title="run summary"))
+
+
+def moves_table(moves: Sequence[Move]) -> Table | str:
+    """A row per move of the constraint: when, from where to where, and why."""
+    if not moves:
+        return "no analyses yet: run `syncwell constraint` (each run is kept)"
+    table = Table(title="how the constraint moved")
+    for column in ("when", "from", "to", "why"):
+        table.add_column(column)
+    for move in moves:
+        table.add_row(
+            datetime.fromtimestamp(move.at, UTC).strftime("%Y-%m-%d %H:%M"),
+            _place(move.before, move.before_reason),
+            _place(move.after, move.after_reason),
+            move.why,
+        )
+    return table
+
+
+def _place(integration: str | None, reason: str | None) -> str:
+    return "none" if integration is None else f"{integration} ({reason})"

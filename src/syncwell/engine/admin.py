@@ -1,15 +1,19 @@
-"""What an operator asks of a workspace's state outside a run: status and dead letters."""
+"""What an operator asks of a workspace's state outside a run: status, dead letters,
+incidents and the constraint."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from syncwell.store import DeadLetter, FlowReport, Incident, Store, open_store
+from syncwell.analyze import Analysis, analyze
+from syncwell.store import DeadLetter, FlowReport, Incident, Store, StoredAnalysis, open_store
 from syncwell.store.dead_letters import DeadLetterStatus
 from syncwell.workspace import Workspace
 
 __all__ = [
+    "analyses",
+    "constraint",
     "discard",
     "flow_reports",
     "list_dead_letters",
@@ -64,3 +68,17 @@ async def list_incidents(workspace: Workspace, *, since: float) -> list[Incident
     """Incidents opened since `since` (Unix seconds) and every one still open, newest first."""
     async with _store(workspace) as store:
         return await store.incidents.list(since=since)
+
+
+async def constraint(
+    workspace: Workspace, *, window_s: float, what_if: Sequence[str] = ()
+) -> Analysis:
+    """Analyse the last `window_s` seconds: the constraint, kept unless it is a what-if."""
+    async with _store(workspace) as store:
+        return await analyze(store, workspace=workspace, window_s=window_s, what_if=what_if)
+
+
+async def analyses(workspace: Workspace, *, since: float = 0.0) -> list[StoredAnalysis]:
+    """The analyses kept since `since`, oldest first."""
+    async with _store(workspace) as store:
+        return await store.analyses.list(since=since)

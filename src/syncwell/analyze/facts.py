@@ -1,0 +1,244 @@
+"""What the analysis knows of each flow: its configuration and its measurements over a window.
+
+These are plain numbers, gathered once from the store (`gather`), so that the judgement
+(`judge.py`) is a pure function that tests can feed directly and a what-if can change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from syncwell.store import DeadLetter, Incident, Store
+from syncwell.workspace import Flow, Workspace
+
+__all__ = [
+    "FlowFacts",
+    "IncidentFacts",
+    "WorkspaceFacts",
+    "flow_facts",
+    "gather",
+    "poison_field",
+]
+
+_DAY = 86400
+_TREND_DAYS = 28
+_POISON_SAMPLE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFacts:
+    """An integration's incidents that overlapped the window."""
+
+    count: int = 0
+    resolved: int = 0
+    resolve_s_total: float = 0.0
+    open_s: float = 0.0
+    """Seconds of the window some incident of it was open (overlaps counted once per cause)."""
+    causes: tuple[str, ...] = ()
+
+    @property
+    def mean_resolve_s(self) -> float | None:
+        """Mean time to resolve, of those resolved."""
+        return self.resolve_s_total / self.resolved if self.resolved else None
+
+
+@dataclass(frozen=True, slots=True)
+class FlowFacts:
+    """One flow's configuration and its measurements added up over the window."""
+
+    name: str
+    integration: str
+    source: str
+    destination: str
+    mode: str
+    interval_s: float | None
+    batch_size: int
+    freshness_slo_s: float
+    success_slo: float
+    source_rate_per_s: float | None = None
+    """The source system's rate limit, requests per second; None when it has none."""
+    destination_rate_per_s: float | None = None
+    source_sends_webhooks: bool = False
+    minutes: int = 0
+    changes_in: int = 0
+    changes_out: int = 0
+    batches: int = 0
+    attempts: int = 0
+    retries_transient: int = 0
+    retries_rate_limited: int = 0
+    retries_timeout: int = 0
+    dead_lettered: int = 0
+    reads: int = 0
+    read_gap_max_s: float = 0.0
+    latency_sum_ms: float = 0.0
+    lag_sum_s: float = 0.0
+    lag_max_s: float = 0.0
+    late: int = 0
+    requests: int = 0
+    backlog_max: int = 0
+    dead_letters_max: int = 0
+    breaker_open_s: float = 0.0
+    headroom_min: float | None = None
+    missed_by_webhooks: int = 0
+    busy_minutes: int = 0
+    out_busy: int = 0
+    poison_field: str | None = None
+    """The field the dead letters' reasons name most, when most of them name one."""
+    poison_reason: str = ""
+    daily_in: tuple[float, ...] = ()
+    """Changes in per day, oldest first, over the weeks before now (for the forecast)."""
+
+    @property
+    def retries(self) -> int:
+        """Retries of every class."""
+        return self.retries_transient + self.retries_rate_limited + self.retries_timeout
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceFacts:
+    """Everything an analysis reads: the workspace's flows, measured, and their incidents."""
+
+    workspace: Workspace
+    window_s: float
+    at: float
+    flows: Mapping[str, FlowFacts]
+    incidents: Mapping[str, IncidentFacts] = field(default_factory=dict)
+    """By integration."""
+
+
+async def gather(
+    store: Store, workspace: Workspace, *, window_s: float, at: float
+) -> WorkspaceFacts:
+    """Read the measurements of [at - window_s, at) and the incidents and dead letters in it.
+
+    The window is read in whole hours (the hourly rollups); a window of a week or more in
+    whole days.
+    """
+    span = _DAY if window_s >= 7 * _DAY else 3600
+    since = (at - window_s) // span * span
+    totals = {
+        str(row["flow"]): row
+        for row in await store.measurements.totals(since=since, until=at + span, span_s=span)
+    }
+    daily = await _daily_in(store, at)
+    flows: dict[str, FlowFacts] = {}
+    for flow in workspace.flows.values():
+        measured = dict(totals.get(flow.name, {}))
+        poison = await _poison(store, flow.name) if measured.get("dead_lettered") else (None, "")
+        flows[flow.name] = flow_facts(workspace, flow, measured, poison, daily.get(flow.name, ()))
+    incidents = _incident_facts(
+        await store.incidents.overlapping(at - window_s, at), at - window_s, at
+    )
+    return WorkspaceFacts(workspace, window_s, at, flows, incidents)
+
+
+def flow_facts(
+    workspace: Workspace,
+    flow: Flow,
+    measured: Mapping[str, object],
+    poison: tuple[str | None, str] = (None, ""),
+    daily: tuple[float, ...] = (),
+) -> FlowFacts:
+    """A flow's facts from its configuration and its measured totals (a rollup row's columns)."""
+    names = set(FlowFacts.__slots__)
+    numbers = {k: v for k, v in measured.items() if k in names and v is not None}
+    source, destination = workspace.systems[flow.source], workspace.systems[flow.destination]
+    return FlowFacts(
+        name=flow.name,
+        integration=flow.integration,
+        source=flow.source,
+        destination=flow.destination,
+        mode=str(flow.mode),
+        interval_s=flow.interval.total_seconds() if flow.interval else None,
+        batch_size=flow.batch_size,
+        freshness_slo_s=flow.slo.freshness.total_seconds(),
+        success_slo=flow.slo.success_rate,
+        source_rate_per_s=source.rate_limit.per_second if source.rate_limit else None,
+        destination_rate_per_s=(
+            destination.rate_limit.per_second if destination.rate_limit else None
+        ),
+        source_sends_webhooks=source.webhooks is not None,
+        poison_field=poison[0],
+        poison_reason=poison[1],
+        daily_in=daily,
+        **{k: v for k, v in numbers.items() if k not in {"name", "integration"}},  # type: ignore[arg-type]
+    )
+
+
+async def _daily_in(store: Store, at: float) -> dict[str, tuple[float, ...]]:
+    """Changes in per whole day over the last four weeks, by flow (today left out: partial)."""
+    today = at // _DAY * _DAY
+    rows = await store.measurements.series(
+        ["changes_in"], since=today - _TREND_DAYS * _DAY, until=today, span_s=_DAY
+    )
+    by_flow: dict[str, dict[int, float]] = {}
+    for row in rows:
+        start, changes = int(str(row["start"])), float(str(row["changes_in"]))
+        by_flow.setdefault(str(row["flow"]), {})[start] = changes
+    series = {}
+    for flow, days in by_flow.items():
+        first = min(days)
+        series[flow] = tuple(days.get(day, 0.0) for day in range(first, int(today), _DAY))
+    return series
+
+
+async def _poison(store: Store, flow: str) -> tuple[str | None, str]:
+    letters = await store.dead_letters.list(flow=flow, status=None, limit=_POISON_SAMPLE)
+    return poison_field(letters)
+
+
+def poison_field(letters: Sequence[DeadLetter]) -> tuple[str | None, str]:
+    """The field most of the dead letters' reasons name, and one such reason."""
+    named: Counter[str] = Counter()
+    example: dict[str, str] = {}
+    for letter in letters:
+        words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", letter.reason))
+        for column in letter.batch.columns:
+            if column in words:
+                named[column] += 1
+                example.setdefault(column, letter.reason)
+    if not named:
+        return None, letters[0].reason if letters else ""
+    column, count = named.most_common(1)[0]
+    if count * 2 < len(letters):
+        return None, letters[0].reason
+    return column, example[column]
+
+
+def _incident_facts(
+    incidents: Sequence[Incident], since: float, until: float
+) -> dict[str, IncidentFacts]:
+    spans: dict[str, list[tuple[float, float]]] = {}
+    found: dict[str, IncidentFacts] = {}
+    for incident in incidents:
+        before = found.get(incident.integration, IncidentFacts())
+        closed = incident.closed_at
+        resolve = incident.resolve_s
+        found[incident.integration] = IncidentFacts(
+            count=before.count + 1,
+            resolved=before.resolved + (resolve is not None),
+            resolve_s_total=before.resolve_s_total + (resolve or 0.0),
+            causes=tuple(sorted({*before.causes, incident.cause})),
+        )
+        end = until if closed is None else min(closed, until)
+        spans.setdefault(incident.integration, []).append((max(incident.opened_at, since), end))
+    for integration, pieces in spans.items():
+        facts = found[integration]
+        found[integration] = IncidentFacts(
+            facts.count, facts.resolved, facts.resolve_s_total, _covered(pieces), facts.causes
+        )
+    return found
+
+
+def _covered(pieces: list[tuple[float, float]]) -> float:
+    """Seconds covered by the union of the spans."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(pieces):
+        start = max(start, reach)
+        if end > start:
+            total += end - start
+        reach = max(reach, end)
+    return total

@@ -1,0 +1,235 @@
+"""The judgement: each flow against its SLO, each integration by its worst flow, and the one
+integration that limits the workflows — the constraint. Pure: facts in, an `Analysis` out.
+
+A flow breaks its SLO when any of these passes 1 (docs/constraint.md):
+- burn: the worst of its late, refused, failed-attempt and down shares over its error budget;
+- utilisation: demand over capacity (work piles up without end);
+- its poll interval over its freshness SLO (changes wait longer than allowed, by design).
+The reason named is the most specific cause that holds, in `Reason`'s order: an outage makes
+changes late, so "late" is only the reason when nothing more specific explains it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from syncwell.analyze.advice import flow_advice, flow_evidence
+from syncwell.analyze.facts import FlowFacts, IncidentFacts, WorkspaceFacts
+from syncwell.analyze.forecast import forecast
+from syncwell.analyze.load import Load, budget_use_by_system, flow_load
+from syncwell.analyze.verdict import (
+    Analysis,
+    FlowVerdict,
+    IntegrationVerdict,
+    Reason,
+    WorkflowLimit,
+)
+from syncwell.analyze.words import duration
+from syncwell.analyze.workflows import model_workflows
+
+__all__ = ["judge", "judge_flow"]
+
+_MIN_BUDGET = 1e-4
+"""An SLO of 100% leaves no error budget; this keeps its burn finite (and huge)."""
+_NEAR_BUDGET = 0.9
+"""A budget this used while work piles up is what limits the flow."""
+_POLLED = frozenset({"poll", "batch"})
+
+
+def judge(
+    facts: WorkspaceFacts,
+    volumes: Mapping[str, float] | None = None,
+    what_if: tuple[str, ...] = (),
+) -> Analysis:
+    """Judge every flow and integration in `facts`, and name the constraint.
+
+    Args:
+        facts: the workspace and its measurements.
+        volumes: a what-if's volume factor per flow (1 where absent).
+        what_if: the what-if's changes, as written, for the report.
+    """
+    volumes = volumes or {}
+    workflows = model_workflows(facts.workspace)
+    through: dict[str, int] = {}
+    for path in workflows.values():
+        for flow in set(path):
+            through[flow] = through.get(flow, 0) + 1
+    use = budget_use_by_system(facts.workspace, facts.flows.values(), volumes)
+    verdicts = tuple(
+        judge_flow(f, flow_load(f, use, volumes.get(f.name, 1.0)), through.get(f.name, 0))
+        for f in facts.flows.values()
+        if f.mode != "manual"
+    )
+    ranking = _rank(_by_integration(verdicts, facts, workflows))
+    constraint = ranking[0] if ranking and ranking[0].breaching else None
+    limits = _workflow_limits(workflows, verdicts)
+    return Analysis(
+        at=facts.at,
+        window_s=facts.window_s,
+        constraint=constraint,
+        ranking=ranking,
+        flows=verdicts,
+        workflows=limits,
+        summary=_summary(constraint, ranking, facts.window_s),
+        what_if=what_if,
+    )
+
+
+def judge_flow(facts: FlowFacts, load: Load, workflows: int = 0) -> FlowVerdict:
+    """One flow against its SLO: its shares, its severity, and the reason it breaks, if it does."""
+    budget = max(1.0 - facts.success_slo, _MIN_BUDGET)
+    late = facts.late / facts.changes_out if facts.changes_out else 0.0
+    refused = facts.dead_lettered / (facts.changes_out + facts.dead_lettered or 1)
+    retried = facts.retries / facts.attempts if facts.attempts else 0.0
+    down = min(1.0, facts.breaker_open_s / (max(facts.minutes, 1) * 60))
+    floor = facts.interval_s if facts.mode in _POLLED else None
+    burn = max(late, refused, retried, down) / budget
+    over_floor = floor / facts.freshness_slo_s if floor is not None else 0.0
+    severity = max(burn, load.utilisation or 0.0, over_floor)
+    reason = _reason(facts, load, budget, late, refused, retried, down) if severity > 1 else None
+    verdict = FlowVerdict(
+        flow=facts.name,
+        integration=facts.integration,
+        demand_per_min=load.demand,
+        capacity_per_min=load.capacity,
+        capacity_bound=load.bound,
+        utilisation=load.utilisation,
+        budget_use=load.budget_use,
+        freshness_floor_s=floor,
+        late_share=late,
+        failure_share=refused,
+        retry_share=retried,
+        downtime_share=down,
+        burn=burn,
+        severity=severity,
+        reason=reason,
+        evidence="",
+        workflows=workflows,
+    )
+    return _explained(verdict, facts)
+
+
+def _reason(
+    facts: FlowFacts,
+    load: Load,
+    budget: float,
+    late: float,
+    refused: float,
+    retried: float,
+    down: float,
+) -> Reason:
+    utilisation = load.utilisation or 0.0
+    floor = facts.interval_s if facts.mode in _POLLED else None
+    if down > budget:
+        return Reason.OUTAGES
+    if refused > budget:
+        return Reason.POISON
+    use = load.budget_use or 0.0
+    if use >= 1 or (utilisation >= 1 and use >= _NEAR_BUDGET):
+        return Reason.RATE_LIMIT
+    if utilisation >= 1:
+        return Reason.CAPACITY
+    if floor is not None and (floor > facts.freshness_slo_s or floor >= facts.freshness_slo_s / 2):
+        return Reason.POLL_INTERVAL
+    if retried > budget:
+        timed_out = facts.retries_timeout * 2 >= facts.retries
+        return Reason.TIMEOUTS if timed_out else Reason.ERRORS
+    return Reason.FRESHNESS
+
+
+def _explained(verdict: FlowVerdict, facts: FlowFacts) -> FlowVerdict:
+    return replace(
+        verdict,
+        evidence=flow_evidence(verdict, facts),
+        advice=flow_advice(verdict, facts),
+    )
+
+
+def _by_integration(
+    verdicts: Sequence[FlowVerdict],
+    facts: WorkspaceFacts,
+    workflows: Mapping[str, tuple[str, ...]],
+) -> list[IntegrationVerdict]:
+    grouped: dict[str, list[FlowVerdict]] = {}
+    for verdict in verdicts:
+        grouped.setdefault(verdict.integration, []).append(verdict)
+    found = []
+    for integration, flows in grouped.items():
+        worst = max(flows, key=_weight)
+        names = {v.flow for v in flows}
+        incidents = facts.incidents.get(integration, IncidentFacts())
+        utilisations = [v.utilisation for v in flows if v.utilisation is not None]
+        uses = [v.budget_use for v in flows if v.budget_use is not None]
+        found.append(
+            IntegrationVerdict(
+                integration=integration,
+                severity=worst.severity,
+                reason=worst.reason,
+                flow=worst.flow,
+                evidence=worst.evidence,
+                advice=worst.advice,
+                utilisation=max(utilisations) if utilisations else None,
+                budget_use=max(uses) if uses else None,
+                incidents=incidents.count,
+                mean_resolve_s=incidents.mean_resolve_s,
+                incident_open_s=incidents.open_s,
+                workflows=sum(1 for path in workflows.values() if names & set(path)),
+                forecast=forecast([facts.flows[n] for n in sorted(names)], flows),
+            )
+        )
+    return found
+
+
+def _weight(verdict: FlowVerdict) -> tuple[bool, float, int]:
+    return (verdict.breaching, verdict.severity, verdict.workflows)
+
+
+def _rank(verdicts: list[IntegrationVerdict]) -> tuple[IntegrationVerdict, ...]:
+    """Breaching first, then the most severe, then the one more workflows pass through."""
+    return tuple(
+        sorted(
+            verdicts,
+            key=lambda v: (not v.breaching, -v.severity, -v.workflows, v.integration),
+        )
+    )
+
+
+def _workflow_limits(
+    workflows: Mapping[str, tuple[str, ...]], verdicts: Sequence[FlowVerdict]
+) -> tuple[WorkflowLimit, ...]:
+    by_flow = {v.flow: v for v in verdicts}
+    limits = []
+    for name, path in workflows.items():
+        judged = [by_flow[f] for f in path if f in by_flow]
+        worst = max(judged, key=_weight, default=None)
+        limiting = worst if worst is not None and worst.breaching else None
+        limits.append(
+            WorkflowLimit(
+                workflow=name,
+                flows=path,
+                integration=limiting.integration if limiting else None,
+                reason=limiting.reason if limiting else None,
+            )
+        )
+    return tuple(limits)
+
+
+def _summary(
+    constraint: IntegrationVerdict | None,
+    ranking: Sequence[IntegrationVerdict],
+    window_s: float,
+) -> str:
+    if constraint is not None:
+        return f"constraint: {constraint.integration} ({constraint.reason}): {constraint.evidence}"
+    text = f"no constraint: every flow within its SLO over the last {duration(window_s)}"
+    busiest = max(
+        (v for v in ranking if v.utilisation is not None),
+        key=lambda v: v.utilisation or 0.0,
+        default=None,
+    )
+    if busiest is not None and busiest.utilisation and busiest.utilisation >= 0.01:
+        text += (
+            f"; nearest its limit: {busiest.integration} at {busiest.utilisation:.0%} of capacity"
+        )
+    return text

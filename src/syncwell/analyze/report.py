@@ -1,0 +1,85 @@
+"""An analysis as JSON (for scripts and the store) and as text (for people)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+from syncwell.analyze.verdict import Analysis, IntegrationVerdict
+from syncwell.analyze.words import duration, percent
+
+__all__ = ["analysis_dict", "analysis_json", "analysis_text"]
+
+
+def analysis_dict(analysis: Analysis) -> dict[str, object]:
+    """Plain JSON-ready values; an infinite utilisation (a tool that took nothing) is null."""
+    return _finite(dataclasses.asdict(analysis))  # type: ignore[return-value]
+
+
+def analysis_json(analysis: Analysis) -> str:
+    """`analysis_dict` as compact JSON."""
+    return json.dumps(analysis_dict(analysis), separators=(",", ":"))
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def analysis_text(analysis: Analysis) -> list[str]:
+    """The report for a terminal: the constraint, its evidence and advice, then the ranking."""
+    lines = []
+    if analysis.what_if:
+        lines.append(f"what if {', '.join(analysis.what_if)}:")
+    constraint = analysis.constraint
+    if constraint is None:
+        lines.append(analysis.summary)
+    else:
+        lines.append(f"constraint: {constraint.integration} — {_reason(constraint)}")
+        lines.append(f"  evidence: {constraint.evidence}")
+        lines += [f"  advice: {advice}" for advice in constraint.advice]
+        lines.append(f"  forecast: {constraint.forecast.sentence}")
+    lines.append("")
+    lines.append(f"integrations, over the last {duration(analysis.window_s)}:")
+    for rank, verdict in enumerate(analysis.ranking, 1):
+        lines.append(f"  {rank}. {_row(verdict)}")
+    limited = [w for w in analysis.workflows if w.integration is not None]
+    if limited:
+        lines.append("")
+        lines.append("workflows:")
+        for workflow in limited:
+            lines.append(
+                f"  {workflow.workflow}: limited by {workflow.integration} ({workflow.reason})"
+            )
+    return lines
+
+
+def _reason(verdict: IntegrationVerdict) -> str:
+    return f"{verdict.reason} (flow {verdict.flow})"
+
+
+def _row(verdict: IntegrationVerdict) -> str:
+    state = str(verdict.reason) if verdict.reason else "ok"
+    load = "" if verdict.utilisation is None else f", {percent(verdict.utilisation)} of capacity"
+    if verdict.utilisation is not None and not math.isfinite(verdict.utilisation):
+        load = ", took nothing while work waited"
+    budget = (
+        "" if verdict.budget_use is None else f", {percent(verdict.budget_use)} of its rate limit"
+    )
+    incidents = ""
+    if verdict.incidents:
+        mttr = verdict.mean_resolve_s
+        incidents = f", {verdict.incidents} incidents" + (
+            f" (resolved in {duration(mttr)} on average)" if mttr is not None else ""
+        )
+    return (
+        f"{verdict.integration}: {state}{load}{budget}{incidents}; "
+        f"in {verdict.workflows} workflow{'' if verdict.workflows == 1 else 's'}; "
+        f"{verdict.forecast.sentence}"
+    )

@@ -1,0 +1,123 @@
+"""What the analysis concludes, as plain values: per flow, per integration, per workflow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = ["Analysis", "FlowVerdict", "Forecast", "IntegrationVerdict", "Reason", "WorkflowLimit"]
+
+
+class Reason(StrEnum):
+    """Why a flow breaks its SLO, from the most specific cause to the most general."""
+
+    OUTAGES = "outages"
+    """The tool was down (breaker open) for longer than the error budget allows."""
+    POISON = "poison"
+    """The destination refuses records: more dead letters than the error budget allows."""
+    RATE_LIMIT = "rate_limit"
+    """Demand needs more requests than the system's rate-limit budget allows."""
+    CAPACITY = "capacity"
+    """Changes arrive faster than the destination takes them."""
+    POLL_INTERVAL = "poll_interval"
+    """The poll (or batch) interval alone makes changes later than the freshness SLO."""
+    TIMEOUTS = "timeouts"
+    """Writes time out often enough to spend the error budget."""
+    ERRORS = "errors"
+    """Writes fail (and are retried) often enough to spend the error budget."""
+    FRESHNESS = "freshness"
+    """Changes arrive later than the SLO, for no cause the measurements single out."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowVerdict:
+    """One flow, judged: its load, its limits and how it stands against its SLO."""
+
+    flow: str
+    integration: str
+    demand_per_min: float
+    capacity_per_min: float | None
+    capacity_bound: str
+    """What sets the capacity: observed (the rate while a backlog waited), latency (batch
+    size over write time), rate_limit (the system's budget), or unknown."""
+    utilisation: float | None
+    budget_use: float | None
+    """Requests the system's flows need over what its rate limit allows; None if unlimited."""
+    freshness_floor_s: float | None
+    late_share: float
+    failure_share: float
+    retry_share: float
+    downtime_share: float
+    burn: float
+    """The worst of the shares over the error budget (1 - success SLO): above 1, the SLO breaks."""
+    severity: float
+    """The largest of burn, utilisation and floor over SLO: above 1, the flow breaks its SLO."""
+    reason: Reason | None
+    evidence: str
+    advice: tuple[str, ...] = ()
+    workflows: int = 0
+
+    @property
+    def breaching(self) -> bool:
+        """Whether the flow breaks its SLO (or will: demand above capacity)."""
+        return self.reason is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """When an integration's demand meets its capacity, if volume keeps its trend."""
+
+    growth_per_week: float | None
+    """Relative growth of changes in per week (0.12 is +12%); None without enough days."""
+    days_to_saturation: float | None
+    limit: str = ""
+    """What saturates first: capacity, or the rate-limit budget."""
+    sentence: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationVerdict:
+    """One integration (an external system and its flows), judged by its worst flow."""
+
+    integration: str
+    severity: float
+    reason: Reason | None
+    flow: str
+    evidence: str
+    advice: tuple[str, ...]
+    utilisation: float | None
+    budget_use: float | None
+    incidents: int
+    mean_resolve_s: float | None
+    incident_open_s: float
+    workflows: int
+    forecast: Forecast = field(default_factory=lambda: Forecast(None, None))
+
+    @property
+    def breaching(self) -> bool:
+        """Whether it breaks an SLO now."""
+        return self.reason is not None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowLimit:
+    """A workflow and the integration that limits it (None when it is within its SLOs)."""
+
+    workflow: str
+    flows: tuple[str, ...]
+    integration: str | None
+    reason: Reason | None
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """A whole analysis: the constraint (or none), the ranking, and what it rests on."""
+
+    at: float
+    window_s: float
+    constraint: IntegrationVerdict | None
+    ranking: tuple[IntegrationVerdict, ...]
+    flows: tuple[FlowVerdict, ...]
+    workflows: tuple[WorkflowLimit, ...]
+    summary: str
+    what_if: tuple[str, ...] = ()

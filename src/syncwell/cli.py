@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from syncwell import display
+from syncwell import analyze, display
 from syncwell.engine import Engine, FlowProgress, admin
 from syncwell.errors import StoreError, WorkspaceError
 from syncwell.map import MapFormat, render_map, render_text
@@ -84,12 +84,24 @@ def check(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
 def map_(
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     fmt: Annotated[
-        MapFormat, typer.Option("--format", "-f", help="text, mermaid, dot (Graphviz) or json.")
+        MapFormat,
+        typer.Option("--format", "-f", help="text, mermaid, dot (Graphviz), json or svg."),
     ] = "text",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the map to this file instead of printing it."),
+    ] = None,
 ) -> None:
-    """Draw the workspace: its systems, its flows with mode and SLO, and its workflows."""
+    """Draw the workspace: its systems, its flows with mode and SLO, and its workflows; the
+    newest `syncwell constraint` analysis colours each flow and highlights the constraint."""
+    loaded = _load(workspace)
+    highlight, health = asyncio.run(admin.latest_constraint(loaded))
+    drawing = render_map(loaded, fmt, highlight=highlight, health=health)
+    if output is not None:
+        output.write_text(drawing, encoding="utf-8")
+        return
     # Plain output: rich would wrap long lines and read brackets as markup.
-    typer.echo(render_map(_load(workspace), fmt), nl=False)
+    typer.echo(drawing, nl=False)
 
 
 @app.command()
@@ -303,6 +315,47 @@ def incidents(
         out.print_json(json.dumps([display.incident_dict(incident) for incident in found]))
         return
     out.print(display.incidents_table(found))
+
+
+@app.command()
+def constraint(
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    window: Annotated[
+        str, typer.Option(help="How far back to look, as a duration (24h, 7d).")
+    ] = "24h",
+    what_if: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--what-if",
+            help="Analyse a changed model instead: volume=2x, FLOW.interval=1m, "
+            "FLOW.mode=realtime (repeat for several).",
+        ),
+    ] = None,
+    history: Annotated[
+        bool, typer.Option("--history", help="Show how the constraint moved over time.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Name the integration that limits the workflows now, with its evidence and advice."""
+    loaded = _load(workspace)
+    if history:
+        moves = analyze.moves(asyncio.run(admin.analyses(loaded)))
+        if as_json:
+            out.print_json(json.dumps([dataclasses.asdict(move) for move in moves]))
+        else:
+            out.print(display.moves_table(moves))
+        return
+    try:
+        window_s = parse_duration(window).total_seconds()
+        found = asyncio.run(admin.constraint(loaded, window_s=window_s, what_if=what_if or ()))
+    except ValueError as error:  # a bad --window or --what-if (WhatIfError is a ValueError)
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from error
+    if as_json:
+        out.print_json(analyze.analysis_json(found))
+        return
+    for line in analyze.analysis_text(found):
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command(

@@ -9,6 +9,7 @@ from syncwell.analyze import FlowFacts, IncidentFacts, WorkspaceFacts, flow_fact
 from syncwell.workspace import Workspace, parse_workspace
 
 HOUR = 3600.0
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 def tools_workspace(
@@ -36,7 +37,7 @@ def tools_workspace(
         if rate_limits and system in rate_limits:
             extra += f", rate_limit: {{per_second: {rate_limits[system]}}}"
         if system in webhooks:
-            extra += ", webhooks: {secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw, streams: {contact: contacts}}"
+            extra += f", webhooks: {{secret: {SECRET}, streams: {{contact: contacts}}}}"
         lines.append(f"  {system}: {{kind: sqlite, path: {system}.db{extra}}}")
     if workflows:
         lines.append("workflows:")

@@ -63,9 +63,7 @@ def test_an_outage_prone_tool_is_named_with_its_downtime() -> None:
     its flow is also late, but the outage is the cause named."""
     email = measured(breaker_open_s=12 * 60, late=300, backlog_max=400)
     incidents = {"email": IncidentFacts(count=3, resolved=3, resolve_s_total=720, open_s=720)}
-    analysis = judge(
-        facts_of(tools_workspace(FLOWS), {"signups": email}, incidents=incidents)
-    )
+    analysis = judge(facts_of(tools_workspace(FLOWS), {"signups": email}, incidents=incidents))
     assert analysis.constraint is not None
     assert (analysis.constraint.integration, analysis.constraint.reason) == (
         "email",
@@ -139,9 +137,7 @@ def test_a_realtime_switch_clears_a_poll_floor() -> None:
     flows = {**FLOWS, "contacts": "crm -> core, interval: 20m, slo: {freshness: 5m}"}
     workspace = tools_workspace(flows)
     facts = facts_of(workspace, {"contacts": measured(late=400)})
-    changed, volumes = apply_what_if(
-        facts, parse_what_if(["contacts.mode=realtime"], list(flows))
-    )
+    changed, volumes = apply_what_if(facts, parse_what_if(["contacts.mode=realtime"], list(flows)))
     assert judge(facts).constraint is not None
     assert judge(changed, volumes).constraint is None
 

@@ -245,5 +245,5 @@ def test_map_command_exits_2_on_a_bad_workspace(tmp_path: Path) -> None:
 
 def test_map_command_refuses_an_unknown_format(demo_file: Path) -> None:
     """An unknown format is a usage error (exit 2)."""
-    result = runner.invoke(app, ["map", "-w", str(demo_file), "--format", "svg"])
+    result = runner.invoke(app, ["map", "-w", str(demo_file), "--format", "png"])
     assert result.exit_code == 2

@@ -3,10 +3,13 @@ incidents and the constraint."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from syncwell.analyze import Analysis, analyze
+from syncwell.map import Health
 from syncwell.store import DeadLetter, FlowReport, Incident, Store, StoredAnalysis, open_store
 from syncwell.store.dead_letters import DeadLetterStatus
 from syncwell.workspace import Workspace
@@ -16,6 +19,7 @@ __all__ = [
     "constraint",
     "discard",
     "flow_reports",
+    "latest_constraint",
     "list_dead_letters",
     "list_incidents",
     "replay",
@@ -82,3 +86,27 @@ async def analyses(workspace: Workspace, *, since: float = 0.0) -> list[StoredAn
     """The analyses kept since `since`, oldest first."""
     async with _store(workspace) as store:
         return await store.analyses.list(since=since)
+
+
+async def latest_constraint(workspace: Workspace) -> tuple[str | None, dict[str, Health]]:
+    """The newest analysis, as the map shows it: the constraint's flow (None when there was
+    none) and each flow's health. Nothing without a state store (a workspace never run):
+    drawing a map must not create one."""
+    if _never_run(workspace):
+        return None, {}
+    async with _store(workspace) as store:
+        kept = await store.analyses.list(limit=1)
+    if not kept:
+        return None, {}
+    report = json.loads(kept[-1].report)
+    health: dict[str, Health] = {
+        str(flow["flow"]): "breach" if flow.get("reason") else "ok"
+        for flow in report.get("flows", [])
+    }
+    return kept[-1].flow, health
+
+
+def _never_run(workspace: Workspace) -> bool:
+    """Whether the workspace's state is an SQLite file that does not exist yet."""
+    prefix = "sqlite:///"
+    return workspace.state.startswith(prefix) and not Path(workspace.state[len(prefix) :]).exists()

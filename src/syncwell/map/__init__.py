@@ -2,10 +2,10 @@
 
 from syncwell.map import render_map
 
-print(render_map(workspace, "mermaid"))  # or "text", "dot", "json"
+print(render_map(workspace, "mermaid"))  # or "text", "dot", "json", "svg"
 
-The mermaid, dot and JSON renderings take the flow or system to emphasise (`highlight`, the
-constraint) and each flow's `health` ("ok", "breach" or "unknown").
+Every rendering takes the flow or system to emphasise (`highlight`, the constraint) and each
+flow's `health` ("ok", "breach" or "unknown").
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from syncwell.map.formats import MapFormat, render_map
 from syncwell.map.graph import build_graph
 from syncwell.map.labels import Health
 from syncwell.map.mermaid import render_mermaid
+from syncwell.map.svg import render_svg
 from syncwell.map.text import render_text
 
 __all__ = [
@@ -28,5 +29,6 @@ __all__ = [
     "render_json",
     "render_map",
     "render_mermaid",
+    "render_svg",
     "render_text",
 ]

@@ -9,13 +9,22 @@ from syncwell.map.document import render_json
 from syncwell.map.dot import render_dot
 from syncwell.map.labels import Health
 from syncwell.map.mermaid import render_mermaid
+from syncwell.map.svg import render_svg
 from syncwell.map.text import render_text
 from syncwell.workspace import Workspace
 
 __all__ = ["MapFormat", "render_map"]
 
-MapFormat = Literal["text", "mermaid", "dot", "json"]
+MapFormat = Literal["text", "mermaid", "dot", "json", "svg"]
 """The renderings `render_map` draws."""
+
+_RENDERINGS = {
+    "text": render_text,
+    "mermaid": render_mermaid,
+    "dot": render_dot,
+    "json": render_json,
+    "svg": render_svg,
+}
 
 
 def render_map(
@@ -25,8 +34,9 @@ def render_map(
     highlight: str | None = None,
     health: Mapping[str, Health] | None = None,
 ) -> str:
-    """`workspace` drawn as `fmt`; the text form does not show `highlight` and `health` yet."""
-    if fmt == "text":
-        return render_text(workspace)
-    render = {"mermaid": render_mermaid, "dot": render_dot, "json": render_json}[fmt]
-    return render(workspace, highlight=highlight, health=health)
+    """`workspace` drawn as `fmt`.
+
+    Every format shows `highlight` (the constraint: a flow or a system; a name that is neither
+    is ignored) and each flow's `health` (flows not in it are ``unknown``).
+    """
+    return _RENDERINGS[fmt](workspace, highlight=highlight, health=health)

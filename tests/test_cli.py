@@ -130,3 +130,39 @@ def test_run_once_gives_up_on_a_broken_flow_with_exit_1(tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", "--once", "-w", str(tmp_path / "syncwell.yaml")])
     assert result.exit_code == 1
     assert "f gave up" in result.output and "table missing does not exist" in result.output
+
+
+def test_the_demo_names_the_project_tool_as_its_constraint(demo: Path) -> None:
+    """The demo's project tool is polled every 4 hours against a 30-minute SLO: the analysis
+    names it, for its poll interval, and the map highlights its flow."""
+    result = runner.invoke(app, ["constraint", "-w", str(demo), "--json"])
+    assert result.exit_code == 0, result.output
+    analysis = json.loads(result.output)
+    assert analysis["constraint"]["integration"] == "projects"
+    assert analysis["constraint"]["reason"] == "poll_interval"
+    assert {v["integration"] for v in analysis["ranking"]} >= {"crm", "email", "projects"}
+    drawn = runner.invoke(app, ["map", "-w", str(demo)])
+    assert "◆ constraint" in drawn.output
+
+
+def test_constraint_what_if_history_and_mistakes(tmp_path: Path) -> None:
+    """A workspace polled every 20 minutes against a 5-minute SLO: named; a what-if that
+    polls every minute clears it and is not kept; a bad what-if exits 2 with the fix."""
+    (tmp_path / "syncwell.yaml").write_text(
+        "core: a\nsystems:\n  a: {kind: sqlite, path: a.db}\n  b: {kind: sqlite, path: b.db}\n"
+        "flows:\n  f: {source: a, destination: b, stream: t, key: id, cursor: at, "
+        "interval: 20m, slo: {freshness: 5m}}\n"
+    )
+    workspace = ["-w", str(tmp_path / "syncwell.yaml")]
+    named = runner.invoke(app, ["constraint", *workspace])
+    assert named.exit_code == 0, named.output
+    assert named.output.startswith("constraint: b — poll_interval (flow f)")
+    assert "poll every 2m 30s or less" in named.output
+    fixed = runner.invoke(app, ["constraint", *workspace, "--what-if", "f.interval=1m"])
+    assert "no constraint: every flow within its SLO" in fixed.output
+    wrong = runner.invoke(app, ["constraint", *workspace, "--what-if", "g.interval=1m"])
+    assert wrong.exit_code == 2
+    assert "no flow is named 'g'" in wrong.output
+    history = runner.invoke(app, ["constraint", *workspace, "--history", "--json"])
+    (move,) = json.loads(history.output)
+    assert (move["before"], move["after"], move["after_reason"]) == (None, "b", "poll_interval")

@@ -426,8 +426,12 @@ def demo(
     out.print(display.status_table(asyncio.run(admin.flow_reports(workspace))))
     letters = asyncio.run(admin.list_dead_letters(workspace, flow=None, status="open", limit=5))
     out.print(display.dead_letters_table(letters))
+    out.rule("the constraint: what limits the workflow now")
+    for line in analyze.analysis_text(asyncio.run(admin.constraint(workspace, window_s=86400))):
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
     out.print(
-        f"The map: syncwell check -w {path}\n"
+        f"\nThe map, constraint highlighted: syncwell map -w {path} (--format svg -o map.svg)\n"
+        f"What if volume doubled: syncwell constraint --what-if volume=2x -w {path}\n"
         f"Why a record was refused: syncwell dlq show <id> -w {path}\n"
         f"Run it again to resume: syncwell demo --folder {folder} "
         "(docs/tutorial.md walks through it)"

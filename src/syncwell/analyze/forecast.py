@@ -49,8 +49,13 @@ def forecast(facts: Sequence[FlowFacts], verdicts: Sequence[FlowVerdict]) -> For
         return Forecast(None, None, "", f"needs {MIN_DAYS} whole days of measurements")
     weekly = growth * 7
     trend = f"{'+' if weekly >= 0 else '-'}{percent(abs(weekly))}/week"
-    limits = [(v.utilisation, "capacity") for v in verdicts if v.utilisation]
-    limits += [(v.budget_use, "rate-limit budget") for v in verdicts if v.budget_use]
+    budget = "rate-limit budget"
+    limits = [
+        (v.utilisation, budget if v.capacity_bound == "rate_limit" else "capacity")
+        for v in verdicts
+        if v.utilisation
+    ]
+    limits += [(v.budget_use, budget) for v in verdicts if v.budget_use]
     if growth <= 0 or not limits:
         return Forecast(weekly, None, "", f"at {trend}, no saturation ahead")
     utilisation, limit = max(limits, key=lambda item: item[0] or 0.0)

@@ -2,7 +2,8 @@
 integration that limits the workflows — the constraint. Pure: facts in, an `Analysis` out.
 
 A flow breaks its SLO when any of these passes 1 (docs/constraint.md):
-- burn: the worst of its late, refused, failed-attempt and down shares over its error budget;
+- burn: the worst of its late, refused, failed-attempt and down shares over its error budget
+  (each count share taken at the low end of its 95% confidence interval);
 - utilisation: demand over capacity (work piles up without end);
 - its poll interval over its freshness SLO (changes wait longer than allowed, by design).
 The reason named is the most specific cause that holds, in `Reason`'s order: an outage makes
@@ -11,6 +12,7 @@ changes late, so "late" is only the reason when nothing more specific explains i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -28,7 +30,7 @@ from syncwell.analyze.verdict import (
 from syncwell.analyze.words import duration
 from syncwell.analyze.workflows import model_workflows
 
-__all__ = ["judge", "judge_flow"]
+__all__ = ["at_least", "judge", "judge_flow"]
 
 _MIN_BUDGET = 1e-4
 """An SLO of 100% leaves no error budget; this keeps its burn finite (and huge)."""
@@ -79,9 +81,10 @@ def judge(
 def judge_flow(facts: FlowFacts, load: Load, workflows: int = 0) -> FlowVerdict:
     """One flow against its SLO: its shares, its severity, and the reason it breaks, if it does."""
     budget = max(1.0 - facts.success_slo, _MIN_BUDGET)
-    late = facts.late / facts.changes_out if facts.changes_out else 0.0
-    refused = facts.dead_lettered / (facts.changes_out + facts.dead_lettered or 1)
-    retried = facts.retries / facts.attempts if facts.attempts else 0.0
+    written = facts.changes_out + facts.dead_lettered
+    late = at_least(facts.late, facts.changes_out)
+    refused = at_least(facts.dead_lettered, written)
+    retried = at_least(facts.retries, facts.attempts)
     down = min(1.0, facts.breaker_open_s / (max(facts.minutes, 1) * 60))
     floor = facts.interval_s if facts.mode in _POLLED else None
     burn = max(late, refused, retried, down) / budget
@@ -97,9 +100,9 @@ def judge_flow(facts: FlowFacts, load: Load, workflows: int = 0) -> FlowVerdict:
         utilisation=load.utilisation,
         budget_use=load.budget_use,
         freshness_floor_s=floor,
-        late_share=late,
-        failure_share=refused,
-        retry_share=retried,
+        late_share=facts.late / facts.changes_out if facts.changes_out else 0.0,
+        failure_share=facts.dead_lettered / written if written else 0.0,
+        retry_share=facts.retries / facts.attempts if facts.attempts else 0.0,
         downtime_share=down,
         burn=burn,
         severity=severity,
@@ -108,6 +111,19 @@ def judge_flow(facts: FlowFacts, load: Load, workflows: int = 0) -> FlowVerdict:
         workflows=workflows,
     )
     return _explained(verdict, facts)
+
+
+def at_least(bad: int, total: int) -> float:
+    """The share `bad / total` is at least this, with 95% confidence (the Wilson score
+    interval's lower bound): 1 failure in 8 attempts is not yet evidence of a 12% failure
+    rate, while 100 in 800 is. Claims of a breach then hold on small samples too."""
+    if total <= 0 or bad <= 0:
+        return 0.0
+    z = 1.959964
+    share = bad / total
+    centre = share + z * z / (2 * total)
+    spread = z * math.sqrt(share * (1 - share) / total + z * z / (4 * total * total))
+    return max(0.0, (centre - spread) / (1 + z * z / total))
 
 
 def _reason(
@@ -160,6 +176,7 @@ def _by_integration(
         names = {v.flow for v in flows}
         incidents = facts.incidents.get(integration, IncidentFacts())
         utilisations = [v.utilisation for v in flows if v.utilisation is not None]
+        loaded = max(flows, key=lambda v: v.utilisation or 0.0)
         uses = [v.budget_use for v in flows if v.budget_use is not None]
         found.append(
             IntegrationVerdict(
@@ -176,6 +193,7 @@ def _by_integration(
                 incident_open_s=incidents.open_s,
                 workflows=sum(1 for path in workflows.values() if names & set(path)),
                 forecast=forecast([facts.flows[n] for n in sorted(names)], flows),
+                capacity_bound=loaded.capacity_bound,
             )
         )
     return found

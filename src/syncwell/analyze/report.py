@@ -78,8 +78,12 @@ def _row(verdict: IntegrationVerdict) -> str:
         incidents = f", {verdict.incidents} incidents" + (
             f" (resolved in {duration(mttr)} on average)" if mttr is not None else ""
         )
+    if verdict.capacity_bound == "rate_limit":
+        budget = ""  # the capacity is the budget: said once
+    forecast = (
+        f"; {verdict.forecast.sentence}" if verdict.forecast.growth_per_week is not None else ""
+    )
     return (
         f"{verdict.integration}: {state}{load}{budget}{incidents}; "
-        f"in {verdict.workflows} workflow{'' if verdict.workflows == 1 else 's'}; "
-        f"{verdict.forecast.sentence}"
+        f"in {verdict.workflows} workflow{'' if verdict.workflows == 1 else 's'}{forecast}"
     )

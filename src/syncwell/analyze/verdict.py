@@ -45,11 +45,15 @@ class FlowVerdict:
     """Requests the system's flows need over what its rate limit allows; None if unlimited."""
     freshness_floor_s: float | None
     late_share: float
+    """Changes written later than the freshness SLO, of those written (as measured)."""
     failure_share: float
+    """Changes refused for good (dead letters), of those written or refused."""
     retry_share: float
+    """Write attempts that failed and were retried, of all attempts."""
     downtime_share: float
     burn: float
-    """The worst of the shares over the error budget (1 - success SLO): above 1, the SLO breaks."""
+    """The worst of the shares over the error budget (1 - success SLO), each share taken at the
+    low end of its 95% confidence interval: above 1, the SLO breaks."""
     severity: float
     """The largest of burn, utilisation and floor over SLO: above 1, the flow breaks its SLO."""
     reason: Reason | None
@@ -92,6 +96,8 @@ class IntegrationVerdict:
     incident_open_s: float
     workflows: int
     forecast: Forecast = field(default_factory=lambda: Forecast(None, None))
+    capacity_bound: str = "unknown"
+    """What sets the capacity of its most loaded flow (see `FlowVerdict.capacity_bound`)."""
 
     @property
     def breaching(self) -> bool:

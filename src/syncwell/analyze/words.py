@@ -6,8 +6,10 @@ __all__ = ["duration", "percent", "rate"]
 
 
 def duration(seconds: float) -> str:
-    """Seconds as the two largest units that matter: 45s, 4m 30s, 2h 5m, 3d 4h."""
+    """Seconds as the two largest units that matter: 40ms, 45s, 4m 30s, 2h 5m, 3d 4h."""
     seconds = max(0.0, seconds)
+    if 0 < seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
     if seconds < 10:
         return f"{seconds:.1f}s".replace(".0s", "s")
     whole = round(seconds)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from syncwell.measure import FlowSample
+from syncwell.measure.prometheus import SyncwellCollector
 from tests.api.hookkit import event, running_engine
 from tests.waiting import until
 
@@ -27,3 +29,20 @@ async def test_metrics_count_what_webhooks_brought_and_what_was_written(tmp_path
     assert written.value >= 3
     assert families["syncwell_breaker_open"].samples[0].value == 0
     assert all(name.startswith("syncwell_") for name in families)
+    retries = {s.labels["class"]: s.value for s in families["syncwell_retries"].samples}
+    assert retries == {"transient": 0, "rate_limited": 0, "timeout": 0}
+    assert families["syncwell_dead_letters_open"].samples[0].value == 0
+
+
+def test_retries_are_split_by_class_and_the_dead_letter_depth_is_a_gauge() -> None:
+    """7 retries of which 2 were 429s and 1 a timeout: 4 transient; 5 dead letters open."""
+    sample = FlowSample(
+        flow="f", integration="crm", read=0, delivered=0, written=0, dead_lettered=5,
+        retries=7, retries_rate_limited=2, retries_timeout=1, failed_attempts=7,
+        webhook_changes=0, echoes=0, stale=0, missed_by_webhooks=0, backlog=0,
+        dead_letters_open=5, last_read_at=None, breaker_open=False, headroom=None,
+    )  # fmt: skip
+    families = {f.name: f for f in SyncwellCollector("w", lambda: [sample]).collect()}
+    retries = {s.labels["class"]: s.value for s in families["syncwell_retries"].samples}
+    assert retries == {"transient": 4, "rate_limited": 2, "timeout": 1}
+    assert families["syncwell_dead_letters_open"].samples[0].value == 5

@@ -205,7 +205,10 @@ class FlowDelivery:
         progress.delivered_changes += record.changes
         progress.written += record.written
         progress.dead_lettered += record.dead_lettered
-        progress.retries = self._retrier.stats.retries
+        stats = self._retrier.stats
+        progress.retries = stats.retries
+        progress.retries_rate_limited = stats.rate_limited
+        progress.retries_timeout = stats.timed_out
 
     async def _write_or_split(self, batch: ChangeBatch, tally: _Tally, tries: int = 1) -> None:
         """Write the batch; set aside each record the destination refuses.

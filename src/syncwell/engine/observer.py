@@ -65,6 +65,7 @@ class Observer:
         self._missed_seen: dict[str, int] = {}
         self._requests_seen: dict[str, int] = {}
         self._backlog: dict[str, int] = {}
+        self._dead_letters: dict[str, int] = {}
         self._incidents: IncidentWatch | None = None
         self._attempt_marks: dict[str, deque[tuple[float, int, int]]] = {}
 
@@ -84,12 +85,15 @@ class Observer:
                     written=progress.written,
                     dead_lettered=progress.dead_lettered,
                     retries=progress.retries,
+                    retries_rate_limited=progress.retries_rate_limited,
+                    retries_timeout=progress.retries_timeout,
                     failed_attempts=progress.failed_attempts,
                     webhook_changes=progress.hooked,
                     echoes=progress.echoes,
                     stale=progress.stale,
                     missed_by_webhooks=progress.missed_by_webhooks,
                     backlog=self._backlog.get(flow.name, 0),
+                    dead_letters_open=self._dead_letters.get(flow.name, 0),
                     last_read_at=progress.last_read_at,
                     breaker_open=breaker is not None and breaker.state is BreakerState.OPEN,
                     headroom=None if limiter is None else limiter.headroom(),
@@ -109,7 +113,8 @@ class Observer:
             backlog = await store.journal.backlog()
             dead_letters = await store.dead_letters.counts()
         except StoreError:
-            backlog, dead_letters = {}, {}
+            backlog, dead_letters = {}, self._dead_letters
+        self._dead_letters = dead_letters
         for flow in self.flows:
             breaker, limiter = self._breakers[flow.destination], self._limiters[flow.destination]
             opened = breaker.opened_total_s()

@@ -19,6 +19,9 @@ class FlowProgress:
     delivered_changes: int = 0
     dead_lettered: int = 0
     retries: int = 0
+    """Write retries of every class; the next two count the 429s and the timeouts among them."""
+    retries_rate_limited: int = 0
+    retries_timeout: int = 0
     attempts: int = 0
     """Write attempts, successful or not."""
     failed_attempts: int = 0

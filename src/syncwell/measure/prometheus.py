@@ -24,7 +24,6 @@ _COUNTERS: tuple[tuple[str, str, str], ...] = (
     ("changes_delivered", "delivered", "Changes taken from the journal and delivered."),
     ("changes_written", "written", "Changes written to the destination."),
     ("dead_letters", "dead_lettered", "Changes set aside as dead letters."),
-    ("retries", "retries", "Write attempts retried after a transient failure."),
     ("failed_attempts", "failed_attempts", "Write attempts that failed."),
     ("webhook_changes", "webhook_changes", "Changes that arrived by webhook."),
     ("echoes", "echoes", "Changes dropped as syncwell's own writes coming back."),
@@ -52,6 +51,11 @@ class SyncwellCollector(Collector):
             for sample in samples:
                 family.add_metric(self._labels(sample), float(getattr(sample, attribute)))
             yield family
+        yield self._retries(samples)
+        yield self._gauge(
+            samples, "dead_letters_open", "Dead letters waiting to be replayed or discarded.",
+            lambda s: float(s.dead_letters_open),
+        )  # fmt: skip
         yield self._gauge(
             samples, "backlog_changes", "Changes journaled and not yet delivered.",
             lambda s: float(s.backlog),
@@ -68,6 +72,26 @@ class SyncwellCollector(Collector):
             samples, "rate_limit_headroom_ratio", "Share of the system's rate limit left.",
             lambda s: s.headroom,
         )  # fmt: skip
+
+    def _retries(self, samples: list[FlowSample]) -> CounterMetricFamily:
+        """Retries by class: `transient` (5xx, dropped connections), `rate_limited` (429s)
+        and `timeout` (no answer in time); `sum without (class)` gives them all."""
+        family = CounterMetricFamily(
+            "syncwell_retries",
+            "Write attempts retried, by the class of the failure.",
+            labels=[*_LABELS, "class"],
+        )
+        for sample in samples:
+            labels = self._labels(sample)
+            rate_limited, timeout = sample.retries_rate_limited, sample.retries_timeout
+            transient = sample.retries - rate_limited - timeout
+            for name, count in (
+                ("transient", transient),
+                ("rate_limited", rate_limited),
+                ("timeout", timeout),
+            ):
+                family.add_metric([*labels, name], float(count))
+        return family
 
     def _gauge(
         self,

@@ -19,12 +19,15 @@ class FlowSample:
     written: int
     dead_lettered: int
     retries: int
+    retries_rate_limited: int
+    retries_timeout: int
     failed_attempts: int
     webhook_changes: int
     echoes: int
     stale: int
     missed_by_webhooks: int
     backlog: int
+    dead_letters_open: int
     last_read_at: float | None
     breaker_open: bool
     headroom: float | None

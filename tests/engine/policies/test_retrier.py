@@ -11,6 +11,7 @@ from syncwell.errors import (
     IntegrationFatalError,
     RateLimitedError,
     RecordRejectedError,
+    TimedOutError,
     TransientError,
 )
 from syncwell.testing import FakeClock
@@ -106,8 +107,8 @@ async def test_retry_after_is_honoured() -> None:
     assert clock.sleeps == [7.5]
 
 
-async def test_retries_are_counted_by_class() -> None:
-    """Timeouts count as transient and 429s as rate_limited, across calls, in one stats value."""
+async def test_retries_are_counted_across_calls() -> None:
+    """5xx count as transient and 429s as rate_limited, across calls, in one stats value."""
     retrier, _ = make(RetryPolicy())
     await retrier.call(Flaky(TransientError("t"), RateLimitedError("r"), RateLimitedError("r")))
     await retrier.call(Flaky(TransientError("t")))
@@ -174,3 +175,19 @@ def test_budget_refuses_nonsense() -> None:
         RetryBudget(FakeClock(), ratio=-0.1)
     with pytest.raises(ValueError):
         RetryBudget(FakeClock(), max_tokens=0.5)
+
+
+async def test_retries_are_counted_by_class() -> None:
+    """A 5xx, a 429 and two timeouts before a success: one retry of each class but timeouts,
+    which count two, and all four in `retries`."""
+    retrier, _ = make(RetryPolicy(max_attempts=6))
+    fn = Flaky(
+        TransientError("503"),
+        RateLimitedError("429", retry_after=0.1),
+        TimedOutError("no answer in 30 s"),
+        TimedOutError("no answer in 30 s"),
+    )
+    assert await retrier.call(fn) == "ok"
+    stats = retrier.stats
+    assert (stats.transient, stats.rate_limited, stats.timed_out) == (1, 1, 2)
+    assert stats.retries == 4

@@ -110,3 +110,43 @@ def test_a_success_rate_under_the_slo_opens_and_recovery_closes() -> None:
     assert opened.cause == "success_rate" and "93.0%" in opened.detail
     (closed,) = watch.evaluate(3.0, [_health(success_rate=1.0, last_read_at=3.0)])
     assert not closed.opening and closed.cause == "success_rate"
+
+
+async def test_a_running_engine_keeps_analyses_and_announces_a_move(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """Analysing every 0.3 s, a run of a flow polled every 20 minutes against a 5-minute SLO
+    keeps analyses naming it, and the alert webhook hears `constraint.moved` once (from none
+    to b), not at every analysis."""
+    for name in ("a", "b"):
+        with sqlite3.connect(tmp_path / f"{name}.db") as db:
+            db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT NOT NULL)")
+    (tmp_path / "syncwell.yaml").write_text(
+        "core: a\nsystems:\n  a: {kind: sqlite, path: a.db}\n  b: {kind: sqlite, path: b.db}\n"
+        "flows:\n  f: {source: a, destination: b, stream: t, key: id, cursor: at, "
+        "interval: 20m, slo: {freshness: 5m}}\n"
+        f"alerts: {{url: '{receiver.url}', secret: '{SECRET}'}}\n"
+    )
+    workspace = load_workspace(tmp_path / "syncwell.yaml")
+    engine = Engine(workspace, measure_every_s=0.1, analyse_every_s=0.3)
+    stop = asyncio.Event()
+    running = asyncio.create_task(engine.run(stop=stop))
+    store = await open_store(workspace.state)
+    try:
+        await until_true(lambda: _analyses(store, 3), within_s=20, every_s=0.1)
+        kept = await store.analyses.list()
+    finally:
+        stop.set()
+        await running
+        await store.close()
+    assert {(a.integration, a.reason) for a in kept} == {("b", "poll_interval")}
+    await until(
+        lambda: any(r.payload["type"] == "constraint.moved" for r in receiver.received),
+        within_s=10,
+    )
+    (moved,) = [r.payload for r in receiver.received if r.payload["type"] == "constraint.moved"]
+    assert (moved["data"]["before"], moved["data"]["after"]) == (None, "b")
+
+
+async def _analyses(store: object, count: int) -> bool:
+    return len(await store.analyses.list()) >= count  # type: ignore[attr-defined]

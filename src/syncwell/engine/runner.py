@@ -18,6 +18,7 @@ from contextlib import AsyncExitStack
 import structlog
 
 from syncwell.connectors import Destination, Source, open_destination, open_source
+from syncwell.engine.analyst import Analyst
 from syncwell.engine.delivery import FlowDelivery, Route
 from syncwell.engine.guard import RecordGuard
 from syncwell.engine.intake import take_in
@@ -53,6 +54,8 @@ class Engine:
         grace_s: on stop, how long in-flight deliveries may finish before they are handed
             back to the journal.
         measure_every_s: how often measurements go to the store and incidents are judged.
+        analyse_every_s: how often the constraint is analysed and kept while it runs (none
+            in a one-off run; None never).
     """
 
     def __init__(
@@ -62,11 +65,15 @@ class Engine:
         clock: Clock | None = None,
         grace_s: float = 10.0,
         measure_every_s: float = 10.0,
+        analyse_every_s: float | None = 3600.0,
     ) -> None:
         self.workspace = workspace
         self.clock: Clock = clock or SystemClock()
         self.grace_s = grace_s
         self.measure_every_s = measure_every_s
+        self.analyse_every_s = analyse_every_s
+        self.analyst = Analyst(workspace)
+        """Analyses the constraint every `analyse_every_s` while the engine runs."""
         self.flows = [f for f in workspace.flows.values() if f.mode is not Mode.MANUAL]
         now = self.clock.wall()
         self.progress: dict[str, FlowProgress] = {
@@ -103,6 +110,7 @@ class Engine:
             if alerts is not None:
                 sender = AlertSender(alerts.url, alerts.secret.get_secret_value(), alerts.timeout_s)
                 self.observer.alerts = sender
+                self.analyst.alerts = sender
                 stack.push_async_callback(sender.aclose)
             tasks: list[asyncio.Future[object]] = []
             if self.webhooks.intakes and not once:  # a one-off run takes no webhooks
@@ -131,13 +139,19 @@ class Engine:
                     ),
                 )
             ]
-            flushing = asyncio.create_task(self.observer.flush_every(store, self.measure_every_s))
+            housekeeping = [
+                asyncio.create_task(self.observer.flush_every(store, self.measure_every_s))
+            ]
+            if self.analyse_every_s is not None and not once:
+                analysing = self.analyst.every(store, self.analyse_every_s)
+                housekeeping.append(asyncio.create_task(analysing))
             try:
                 await self._supervise(tasks, stop)
             finally:
                 self.committer = None
-                flushing.cancel()
-                await asyncio.gather(flushing, return_exceptions=True)
+                for task in housekeeping:
+                    task.cancel()
+                await asyncio.gather(*housekeeping, return_exceptions=True)
                 await self.observer.flush(store)  # the last, partial minute too
 
     def _journaled(self, changes: Counter[str]) -> None:

@@ -37,10 +37,11 @@ class AlertSender:
         self._client = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
         self._sending: set[asyncio.Task[None]] = set()
 
-    def announce(self, kind: str, incident: dict[str, object]) -> None:
-        """Send `incident.<kind>` (opened, closed) without waiting for it."""
+    def announce(self, kind: str, data: dict[str, object], topic: str = "incident") -> None:
+        """Send `<topic>.<kind>` (incident.opened, incident.closed, constraint.moved) without
+        waiting for it."""
         body = json.dumps(
-            {"type": f"incident.{kind}", "timestamp": _now().isoformat(), "data": incident},
+            {"type": f"{topic}.{kind}", "timestamp": _now().isoformat(), "data": data},
             default=str,
         )
         task = asyncio.create_task(self._send(f"alert_{uuid.uuid4().hex}", body))

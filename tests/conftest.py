@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 import asyncpg
 import pytest
+
+from syncwell.store import Store, open_store
 
 pytest_plugins = ["tests.webhook_receiver"]
 
@@ -56,3 +59,16 @@ async def pg_state_url() -> AsyncIterator[str]:
     """A fresh PostgreSQL database for syncwell's own state, dropped after the test."""
     async with fresh_state_database() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def state_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """A new state store, once on SQLite and once on PostgreSQL."""
+    async with AsyncExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'state.db'}"
+        else:
+            url = await stack.enter_async_context(fresh_state_database())
+        opened = await open_store(url)
+        stack.push_async_callback(opened.close)
+        yield opened

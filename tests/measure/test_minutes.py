@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from pathlib import Path
-
-import pytest
 
 from syncwell import Engine, load_workspace
 from syncwell.measure import LATENCY_BOUNDS_MS, MinuteRecorder
 from syncwell.store import Store, open_store
-from tests.conftest import fresh_state_database
 
 
 class Wall:
@@ -45,20 +40,7 @@ def test_events_fold_into_the_minute_they_happened_in() -> None:
     assert recorder.drain() == []
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    """The measurements table on both state stores."""
-    async with AsyncExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path / 'state.db'}"
-        else:
-            url = await stack.enter_async_context(fresh_state_database())
-        opened = await open_store(url)
-        stack.push_async_callback(opened.close)
-        yield opened
-
-
-async def test_two_flushes_of_one_minute_add_up(store: Store) -> None:
+async def test_two_flushes_of_one_minute_add_up(state_store: Store) -> None:
     """A minute flushed twice holds the sum of counters and the extremes of gauges."""
     wall = Wall(60.0)
     recorder = MinuteRecorder(wall)
@@ -69,8 +51,8 @@ async def test_two_flushes_of_one_minute_add_up(store: Store) -> None:
             dead_lettered=0, write_s=2.0, lag_s=backlog,
         )  # fmt: skip
         recorder.sampled("f", backlog=backlog, breaker_open_s=0.5, headroom=headroom)
-        await store.measurements.add([m.as_row() for m in recorder.drain()])
-    (row,) = await store.measurements.read(since=0)
+        await state_store.measurements.add([m.as_row() for m in recorder.drain()])
+    (row,) = await state_store.measurements.read(since=0)
     assert (row["changes_in"], row["changes_out"], row["batches"]) == (10, 10, 2)
     assert (row["backlog_max"], row["lag_max_s"], row["headroom_min"]) == (7, 7.0, 0.4)
     assert row["breaker_open_s"] == 1.0

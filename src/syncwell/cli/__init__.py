@@ -1,0 +1,23 @@
+"""The `syncwell` command. Thin: each command parses, calls one function, prints.
+
+Its commands live by group (maps, running, state); importing them registers them on `app`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from syncwell.cli import maps, running, state
+from syncwell.cli.common import app, err
+from syncwell.errors import StoreError
+
+__all__ = ["app", "main", "maps", "running", "state"]
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    try:
+        app()
+    except StoreError as error:
+        err.print(f"[red]state store:[/red] {error}", highlight=False)
+        sys.exit(1)

@@ -1,0 +1,54 @@
+"""What every command shares: the app, the consoles, the common options, loading the workspace."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import structlog
+import typer
+from rich.console import Console
+
+from syncwell.errors import WorkspaceError
+from syncwell.workspace import Workspace, load_workspace
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="syncwell: keep your core system in sync with the tools your customers live in.",
+)
+dlq_app = typer.Typer(no_args_is_help=True, help="Dead letters: list, show, replay, discard.")
+app.add_typer(dlq_app, name="dlq")
+
+out = Console()
+err = Console(stderr=True)
+
+WorkspaceOption = Annotated[
+    Path,
+    typer.Option(
+        "--workspace", "-w", envvar="SYNCWELL_WORKSPACE", help="The workspace file to use."
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+DEFAULT_WORKSPACE = Path("syncwell.yaml")
+
+
+def load(path: Path) -> Workspace:
+    """The workspace at `path`; on a mistake, print every problem and exit 2."""
+    try:
+        return load_workspace(path)
+    except WorkspaceError as error:
+        err.print(f"[red]invalid workspace[/red]\n{error}", highlight=False)
+        raise typer.Exit(2) from error
+
+
+def configure_logging(verbose: bool) -> None:
+    """Log to stderr: warnings, or every step with `verbose`."""
+    level = logging.INFO if verbose else logging.WARNING
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        # Looked up at each log call, so a replaced sys.stderr (tests, rich's Live) is honoured.
+        logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
+    )

@@ -1,0 +1,51 @@
+"""`syncwell check` and `syncwell map`: the workspace, validated and drawn."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from syncwell.cli.common import (
+    DEFAULT_WORKSPACE,
+    WorkspaceOption,
+    app,
+    load,
+    out,
+)
+from syncwell.engine import admin
+from syncwell.map import MapFormat, render_map, render_text
+
+
+@app.command()
+def check(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
+    """Validate the workspace file; print its map, or every mistake with its line (exit 2)."""
+    out.print(render_text(load(workspace)), highlight=False)
+
+
+@app.command("map")
+def map_(
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    fmt: Annotated[
+        MapFormat,
+        typer.Option("--format", "-f", help="text, mermaid, dot (Graphviz), json or svg."),
+    ] = "text",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the map to this file instead of printing it."),
+    ] = None,
+) -> None:
+    """Draw the workspace: systems, flows with their mode and health, and the constraint.
+
+    The newest `syncwell constraint` analysis colours each flow and highlights the constraint.
+    """
+    loaded = load(workspace)
+    highlight, health = asyncio.run(admin.latest_constraint(loaded))
+    drawing = render_map(loaded, fmt, highlight=highlight, health=health)
+    if output is not None:
+        output.write_text(drawing, encoding="utf-8")
+        return
+    # Plain output: rich would wrap long lines and read brackets as markup.
+    typer.echo(drawing, nl=False)

@@ -1,0 +1,229 @@
+"""`syncwell run`, `syncwell demo` and `syncwell sandbox`: the engine at work, with its progress."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import signal
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.live import Live
+
+from syncwell import analyze, display
+from syncwell.cli.common import (
+    DEFAULT_WORKSPACE,
+    JsonOption,
+    WorkspaceOption,
+    app,
+    configure_logging,
+    err,
+    load,
+    out,
+)
+from syncwell.engine import Engine, FlowProgress, admin
+from syncwell.measure.tracing import configure_from_environment
+
+
+@app.command()
+def run(
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    once: Annotated[
+        bool, typer.Option("--once", help="Read every flow once, deliver it all, then exit.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
+    as_json: JsonOption = False,
+    host: Annotated[str, typer.Option(help="Address the HTTP API listens on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(help="Port of the HTTP API (webhooks at /hooks/<system>).")
+    ] = 8100,
+    serve: Annotated[
+        bool | None,
+        typer.Option(
+            "--serve/--no-serve",
+            help="Serve the HTTP API (webhooks, /metrics, health). Default: when a system "
+            "sends webhooks and the run is not --once.",
+        ),
+    ] = None,
+) -> None:
+    """Run the workspace's flows until stopped (Ctrl-C or SIGTERM stop it cleanly).
+
+    The HTTP API listens at http://HOST:PORT: webhooks at /hooks/<system>, Prometheus at
+    /metrics, and /healthz, /readyz.
+    """
+    configure_logging(verbose)
+    configure_from_environment()  # traces only when OTEL_TRACES_EXPORTER asks for them
+    engine = Engine(load(workspace))
+    if serve is None:
+        serve = bool(engine.webhooks.intakes) and not once
+    address = (host, port) if serve else None
+    asyncio.run(_run(engine, once=once, live=out.is_terminal and not as_json, serve=address))
+    progress = list(engine.progress.values())
+    if as_json:
+        out.print_json(json.dumps([_progress_dict(p) for p in progress]))
+    else:
+        display.print_progress(out, progress)
+    _fail_if_gave_up(progress)
+
+
+def _fail_if_gave_up(progress: list[FlowProgress]) -> None:
+    failed = [p for p in progress if p.gave_up]
+    for flow in failed:
+        err.print(
+            f"[red]{flow.flow} gave up[/red] after repeated failures: {flow.last_error}\n"
+            "  Its changes wait in the journal; fix the cause and run again.",
+            highlight=False,
+        )
+    if failed:
+        raise typer.Exit(1)
+
+
+async def _run(
+    engine: Engine,
+    *,
+    once: bool,
+    live: bool,
+    serve: tuple[str, int] | None = None,
+    stop_after_s: float | None = None,
+) -> bool:
+    """Run the engine, showing progress when `live`; return whether a signal stopped it.
+
+    With `serve` (host, port), the HTTP API runs beside it and stops after it; with
+    `stop_after_s`, the run stops cleanly after that long.
+    """
+    stop, signalled = asyncio.Event(), asyncio.Event()
+
+    def stop_on_signal() -> None:
+        signalled.set()
+        stop.set()
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop_on_signal)
+    if stop_after_s is not None:
+        loop.call_later(stop_after_s, stop.set)
+    runner = asyncio.create_task(engine.run(once=once, stop=stop))
+    async with _serving(engine, serve):
+        await _watch(runner, live=live, flows=list(engine.progress.values()))
+    return signalled.is_set()
+
+
+@contextlib.asynccontextmanager
+async def _serving(engine: Engine, serve: tuple[str, int] | None) -> AsyncIterator[None]:
+    if serve is None:
+        yield
+        return
+    from syncwell.api import ApiServer, create_app  # only runs that take webhooks pay for it
+
+    halt = asyncio.Event()
+    server = ApiServer(create_app(engine), *serve)
+    serving = asyncio.create_task(server.serve(halt))
+    try:
+        yield
+    finally:
+        halt.set()
+        await serving
+
+
+async def _watch(runner: asyncio.Task[None], *, live: bool, flows: list[FlowProgress]) -> None:
+    if not live:
+        await runner
+        return
+    with Live(
+        display.progress_table(flows, time.time()), console=out, refresh_per_second=4
+    ) as view:
+        while not runner.done():
+            await asyncio.wait({runner}, timeout=0.25)
+            view.update(display.progress_table(flows, time.time()))
+    await runner
+
+
+def _progress_dict(progress: FlowProgress) -> dict[str, object]:
+    return dataclasses.asdict(progress)
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,  # --help goes to the sandbox's own parser, which knows every flag
+)
+def sandbox(context: typer.Context) -> None:
+    """Run the sandbox's three tools (CRM, email platform, project tool) with fault knobs.
+
+    Every option of `python -m syncwell.sandbox` works here; `syncwell sandbox --help`
+    lists them, docs/sandbox.md explains each.
+    """
+    from syncwell.sandbox import main as sandbox_main
+
+    raise typer.Exit(sandbox_main(context.args))
+
+
+@app.command()
+def demo(
+    folder: Annotated[
+        Path, typer.Option(help="Where the demo's databases, tools' data and workspace go.")
+    ] = Path(".syncwell-demo"),
+    duration: Annotated[
+        float, typer.Option(help="Seconds to run before the summary; Ctrl-C stops sooner.")
+    ] = 60.0,
+    port: Annotated[int, typer.Option(help="Port of syncwell's API (the CRM's webhooks).")] = 8100,
+    free_ports: Annotated[
+        bool, typer.Option(help="Run the tools on free ports instead of 8101-8103.")
+    ] = False,
+) -> None:
+    """Run the demo: the core app with a CRM (two-way, webhooks), an email platform (batches)
+    and a slow project tool (every 4 hours), while people edit records on every side.
+
+    The tools are the sandbox's, started in their own process. A rerun resumes where the last
+    run stopped.
+    """
+    from syncwell.demo import demo_world, simulate_people
+
+    configure_logging(verbose=False)
+
+    async def main() -> tuple[bool, Engine, Path]:
+        async with demo_world(folder, port, free_ports=free_ports) as world:
+            out.print(
+                f"tools: CRM {world.endpoints.crm_url}, email {world.endpoints.email_url}, "
+                f"project tool {world.endpoints.project_url}; webhooks to :{port}/hooks/crm"
+            )
+            engine = Engine(load(world.workspace))
+            people = asyncio.Event()
+            working = asyncio.create_task(simulate_people(world.endpoints, world.core, people))
+            try:
+                signalled = await _run(
+                    engine,
+                    once=False,
+                    live=out.is_terminal,
+                    serve=("127.0.0.1", port),
+                    stop_after_s=duration,
+                )
+            finally:
+                people.set()
+                await working
+            return signalled, engine, world.workspace
+
+    out.rule(f"syncwell demo: {duration:.0f} s of the workflow (Ctrl-C stops it sooner)")
+    signalled, engine, path = asyncio.run(main())
+    display.print_progress(out, list(engine.progress.values()))
+    out.rule("where every flow stands")
+    workspace = load(path)
+    out.print(display.status_table(asyncio.run(admin.flow_reports(workspace))))
+    letters = asyncio.run(admin.list_dead_letters(workspace, flow=None, status="open", limit=5))
+    out.print(display.dead_letters_table(letters))
+    out.rule("the constraint: what limits the workflow now")
+    for line in analyze.analysis_text(asyncio.run(admin.constraint(workspace, window_s=86400))):
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+    out.print(
+        f"\nThe map, constraint highlighted: syncwell map -w {path} (--format svg -o map.svg)\n"
+        f"What if volume doubled: syncwell constraint --what-if volume=2x -w {path}\n"
+        f"Why a record was refused: syncwell dlq show <id> -w {path}\n"
+        f"Run it again to resume: syncwell demo --folder {folder} "
+        "(docs/tutorial.md walks through it)"
+    )
+    if signalled:
+        raise typer.Exit(130)

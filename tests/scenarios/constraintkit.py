@@ -8,7 +8,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,7 +26,9 @@ from syncwell.sandbox import (
     SandboxProcess,
 )
 from syncwell.store import open_store
+from syncwell.types import SystemClock
 from syncwell.workspace import Workspace
+from tests.waiting import until
 
 WINDOW_S = 600.0
 """The analyses' window: read in whole hours, so it covers the test's runs."""
@@ -206,14 +208,26 @@ def add_signups(root: Path, first: int, count: int) -> None:
         )
 
 
-async def signups_every(root: Path, *, per_s: float, start: int = 1_000_000) -> None:
-    """New signups at `per_s` a second, in ten bursts a second, until cancelled."""
-    number = start
-    burst = max(1, round(per_s / 10))
-    while True:
-        add_signups(root, number, burst)
-        number += burst
-        await asyncio.sleep(burst / per_s)
+@asynccontextmanager
+async def signing_up(root: Path, *, per_s: float) -> AsyncIterator[None]:
+    """New signups in the core at `per_s` a second while the block runs."""
+
+    async def sign_up() -> None:
+        number, started = 1_000_000, time.monotonic()
+        while True:
+            due = round((time.monotonic() - started) * per_s)
+            if due:
+                add_signups(root, number, due)
+                number += due
+                started += due / per_s
+            await asyncio.sleep(0.1)
+
+    task = asyncio.create_task(sign_up())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 @dataclass
@@ -292,6 +306,22 @@ def write_workspace(
     return load_workspace(path)
 
 
+class ShiftedClock(SystemClock):
+    """The real clock, its wall (what stamps the measured minutes) moved by `offset_s`."""
+
+    def __init__(self, offset_s: float) -> None:
+        self.offset_s = offset_s
+
+    def wall(self) -> float:
+        return time.time() + self.offset_s
+
+
+def minute_start_clock() -> ShiftedClock:
+    """A clock whose wall says a minute has just begun: a run shorter than a minute then fills
+    one measured minute from its start, where a run on the real clock straddles two."""
+    return ShiftedClock(0.05 - time.time() % 60)
+
+
 @dataclass
 class Run:
     """An engine run: the engine, and when it started and stopped (Unix seconds)."""
@@ -299,25 +329,39 @@ class Run:
     engine: Engine
     started: float
     stopped: float = 0.0
-    extra: list[asyncio.Task[None]] = field(default_factory=list)
 
 
 @asynccontextmanager
-async def running(workspace: Workspace, *, measure_every_s: float = 1.0) -> AsyncIterator[Run]:
-    """The engine, measuring every `measure_every_s`, until the block ends."""
-    engine = Engine(workspace, grace_s=2, measure_every_s=measure_every_s)
+async def running(
+    workspace: Workspace, *, measure_every_s: float = 1.0, clock: SystemClock | None = None
+) -> AsyncIterator[Run]:
+    """The engine, measuring every `measure_every_s`, until the block ends. It keeps no
+    analyses of its own: the tests' are the only ones."""
+    clock = clock or SystemClock()
+    engine = Engine(
+        workspace,
+        clock=clock,
+        grace_s=2,
+        measure_every_s=measure_every_s,
+        analyse_every_s=None,
+    )
     stop = asyncio.Event()
-    run = Run(engine, time.time())
+    run = Run(engine, clock.wall())
     task = asyncio.create_task(engine.run(stop=stop))
     try:
         yield run
     finally:
-        for extra in run.extra:
-            extra.cancel()
-        await asyncio.gather(*run.extra, return_exceptions=True)
         stop.set()
         await asyncio.wait_for(task, timeout=30)
-        run.stopped = time.time()
+        run.stopped = clock.wall()
+
+
+async def drained(engine: Engine, *, within_s: float = 20) -> None:
+    """Wait until every flow has delivered all it read."""
+    await until(
+        lambda: all(p.delivered_changes >= p.read for p in engine.progress.values()),
+        within_s=within_s,
+    )
 
 
 async def analysis_of(

@@ -1,0 +1,264 @@
+"""The constraint analysis on real engine runs: the core (SQLite), the sandbox's CRM, email
+platform and project tool in their own process, and one integration planted as the
+bottleneck for a known reason. The analysis must name that integration and that reason from
+the measurements the engine kept, and nothing when every tool is healthy."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from syncwell.analyze import Reason, moves
+from syncwell.sandbox import FaultSettings
+from syncwell.store import open_store
+from tests.scenarios.constraintkit import (
+    FlowSpec,
+    ShiftedClock,
+    analysis_of,
+    drained,
+    make_core,
+    minute_start_clock,
+    running,
+    sandbox,
+    signing_up,
+    verdicts,
+    write_workspace,
+)
+from tests.waiting import until
+
+AT_STOP = 3600.0
+"""`measure_every_s` that leaves one flush: the stop's, after the backlog drained. Where a
+test asserts that flows are within their limits it measures so: a sample that catches one
+batch in flight marks its whole minute busy, and the analysis then reads that minute's
+output as the flow's capacity (utilisation 1.0 for a flow that was idle most of it)."""
+
+PROJECT = FaultSettings(rate_limit_per_s=5, latency_ms=20)
+"""The project tool, slow but up (the sandbox's default also goes down every 5 minutes)."""
+
+
+async def test_healthy_tools_within_generous_slos_have_no_constraint(tmp_path: Path) -> None:
+    """Signups flowing to the CRM and the email platform, leads and tasks flowing back, all
+    well inside 15-minute SLOs: the analysis names no constraint and says so."""
+    make_core(tmp_path, 200)
+    async with sandbox(tmp_path, project=PROJECT) as tools:
+        flows = [
+            FlowSpec("to_crm"),
+            FlowSpec("to_email"),
+            FlowSpec("leads", interval="2s"),
+            FlowSpec("tasks", interval="5s"),
+        ]
+        workspace = write_workspace(tmp_path, tools, flows, crm_rate=20)
+        async with running(workspace, measure_every_s=AT_STOP) as run:
+            async with signing_up(tmp_path, per_s=2):
+                await asyncio.sleep(10)
+            await drained(run.engine)
+    analysis = await analysis_of(workspace)
+    assert analysis.constraint is None, verdicts(analysis)
+    assert analysis.summary.startswith("no constraint"), analysis.summary
+    assert {v.flow for v in analysis.flows if v.demand_per_min > 0} == {f.name for f in flows}
+    assert not any(v.breaching for v in analysis.ranking), verdicts(analysis)
+
+
+async def test_a_poll_slower_than_the_freshness_slo_is_the_constraint(tmp_path: Path) -> None:
+    """Leads are read from the CRM every 2 minutes against a 30-second freshness SLO, while
+    the other flows are healthy: the CRM is named, for its poll interval, with the interval
+    that would meet the SLO."""
+    make_core(tmp_path, 100)
+    async with sandbox(tmp_path) as tools:
+        flows = [FlowSpec("to_email"), FlowSpec("leads", interval="2m", slo="30s")]
+        workspace = write_workspace(tmp_path, tools, flows)
+        async with running(workspace, measure_every_s=AT_STOP) as run:
+            await until(lambda: run.engine.progress["leads"].reads >= 1, within_s=10)
+            await asyncio.sleep(3)
+            await drained(run.engine)
+    analysis = await analysis_of(workspace)
+    constraint = analysis.constraint
+    assert constraint is not None, verdicts(analysis)
+    assert (constraint.integration, constraint.reason, constraint.flow) == (
+        "crm",
+        Reason.POLL_INTERVAL,
+        "leads",
+    ), verdicts(analysis)
+    assert "every 2m" in constraint.evidence and "SLO of 30s" in constraint.evidence
+    assert "poll every 15s or less" in constraint.advice[0]
+    email = next(v for v in analysis.ranking if v.integration == "email")
+    assert not email.breaching, verdicts(analysis)
+
+
+async def test_a_rate_limit_below_demand_is_the_constraint(tmp_path: Path) -> None:
+    """1,000 signups wait for a CRM that allows 5 requests/s, one request per contact: the
+    CRM is named for its rate limit, with the budget its flow needs and the limit to ask for,
+    and the engine never earned a 429 while it waited."""
+    make_core(tmp_path, 1000)
+    async with sandbox(tmp_path, crm=FaultSettings(rate_limit_per_s=10), project=PROJECT) as tools:
+        flows = [FlowSpec("to_crm", batch=10), FlowSpec("to_email"), FlowSpec("tasks")]
+        workspace = write_workspace(tmp_path, tools, flows, crm_rate=5, crm_batch=1)
+        async with running(workspace) as run:
+            await until(lambda: run.engine.progress["to_crm"].written >= 40, within_s=20)
+            await asyncio.sleep(3)
+        crm = await tools.stats("crm")
+    analysis = await analysis_of(workspace)
+    constraint = analysis.constraint
+    assert constraint is not None, verdicts(analysis)
+    assert (constraint.integration, constraint.reason, constraint.flow) == (
+        "crm",
+        Reason.RATE_LIMIT,
+        "to_crm",
+    ), verdicts(analysis)
+    to_crm = next(v for v in analysis.flows if v.flow == "to_crm")
+    # The backlog waited the whole run: what the CRM took meanwhile is its observed capacity.
+    assert to_crm.capacity_bound == "observed", verdicts(analysis)
+    assert to_crm.utilisation is not None and to_crm.utilisation > 1, verdicts(analysis)
+    assert to_crm.budget_use is not None and to_crm.budget_use > 1, verdicts(analysis)
+    assert "of crm's rate limit" in constraint.evidence, constraint.evidence
+    assert "backlog reached" in constraint.evidence and "reached 0" not in constraint.evidence
+    advice = " ".join(constraint.advice)
+    assert "budget of 5 requests/s" in advice and "ask for at least" in advice, advice
+    assert "each change costs 1.0 requests" in advice, advice
+    assert crm["rate_limited"] == 0, crm
+
+
+async def test_an_outage_prone_tool_is_the_constraint(tmp_path: Path) -> None:
+    """The email platform is down 12 s of a 20 s run while signups keep coming: its breaker
+    opens, an incident opens, and the email platform is named for its outages."""
+    make_core(tmp_path, 100)
+    async with sandbox(tmp_path, project=PROJECT) as tools:
+        flows = [FlowSpec("to_email"), FlowSpec("leads", interval="2s"), FlowSpec("tasks")]
+        workspace = write_workspace(tmp_path, tools, flows)
+        async with running(workspace) as run, signing_up(tmp_path, per_s=5):
+            down = time.time() + 3
+            await tools.faults("email", outages=[{"start": down, "end": down + 12}])
+            await asyncio.sleep(20)
+            await drained(run.engine)
+    analysis = await analysis_of(workspace)
+    constraint = analysis.constraint
+    assert constraint is not None, verdicts(analysis)
+    assert (constraint.integration, constraint.reason, constraint.flow) == (
+        "email",
+        Reason.OUTAGES,
+        "to_email",
+    ), verdicts(analysis)
+    to_email = next(v for v in analysis.flows if v.flow == "to_email")
+    assert to_email.downtime_share > 0.05, verdicts(analysis)
+    assert constraint.incidents >= 1
+    assert "breaker open" in constraint.evidence and "add a fallback" in constraint.advice[0]
+    others = [v for v in analysis.flows if v.integration != "email"]
+    assert all(v.downtime_share == 0 and v.reason is not Reason.OUTAGES for v in others)
+
+
+async def test_poison_records_are_the_constraint_and_share_a_field(tmp_path: Path) -> None:
+    """Every tenth signup has a mistyped email, which the email platform refuses: 10% of the
+    flow's changes become dead letters, against a 1% error budget, and the advice names the
+    field they share."""
+    make_core(tmp_path, 300, bad_every=10)
+    async with sandbox(tmp_path, project=PROJECT) as tools:
+        flows = [FlowSpec("to_email", batch=100), FlowSpec("leads"), FlowSpec("tasks")]
+        workspace = write_workspace(tmp_path, tools, flows)
+        async with running(workspace) as run:
+            progress = run.engine.progress["to_email"]
+            await until(lambda: progress.written + progress.dead_lettered >= 300, within_s=20)
+            await asyncio.sleep(1)
+    analysis = await analysis_of(workspace)
+    constraint = analysis.constraint
+    assert constraint is not None, verdicts(analysis)
+    assert (constraint.integration, constraint.reason, constraint.flow) == (
+        "email",
+        Reason.POISON,
+        "to_email",
+    ), verdicts(analysis)
+    to_email = next(v for v in analysis.flows if v.flow == "to_email")
+    # 30 of 300, and the newest signup once more: the first incremental read starts at the
+    # full read's high-water mark, inclusive.
+    assert to_email.failure_share == pytest.approx(0.1, abs=0.01), verdicts(analysis)
+    assert "(10%); most name field email" in constraint.evidence, constraint.evidence
+    assert "share field email" in constraint.advice[0], constraint.advice
+    assert "syncwell dlq replay --flow to_email" in constraint.advice[1]
+
+
+async def test_a_flow_at_60_percent_of_its_budget_breaks_only_at_doubled_volume(
+    tmp_path: Path,
+) -> None:
+    """Signups reach the CRM at 8/s for 45 s of one minute, one request each, against a
+    budget of 10 requests/s: the minute needs about 60% of the CRM's rate limit, so the
+    analysis names no constraint, and with volume=2x it names the CRM for its rate limit."""
+    make_core(tmp_path, 0)
+    async with sandbox(tmp_path, crm=FaultSettings(rate_limit_per_s=20)) as tools:
+        flows = [FlowSpec("to_crm", batch=20), FlowSpec("to_email")]
+        workspace = write_workspace(tmp_path, tools, flows, crm_rate=10, crm_batch=1)
+        # One measured minute from its start, so that its rates are the run's own.
+        clock = minute_start_clock()
+        async with running(workspace, measure_every_s=AT_STOP, clock=clock) as run:
+            async with signing_up(tmp_path, per_s=8):
+                await asyncio.sleep(45)
+            await drained(run.engine)
+        assert run.stopped // 60 == run.started // 60, "the run must fit its minute"
+    now = await analysis_of(workspace, at=run.stopped)
+    assert now.constraint is None, verdicts(now)
+    crm = next(v for v in now.ranking if v.integration == "crm")
+    assert crm.budget_use is not None and 0.5 < crm.budget_use < 0.8, verdicts(now)
+    doubled = await analysis_of(workspace, at=run.stopped, what_if=["volume=2x"])
+    constraint = doubled.constraint
+    assert constraint is not None, verdicts(doubled)
+    assert (constraint.integration, constraint.reason, constraint.flow) == (
+        "crm",
+        Reason.RATE_LIMIT,
+        "to_crm",
+    ), verdicts(doubled)
+    assert doubled.what_if == ("volume=2x",)
+    assert constraint.budget_use == pytest.approx(2 * crm.budget_use)
+    assert [v.integration for v in doubled.ranking if v.breaching] == ["crm"], verdicts(doubled)
+
+
+async def test_the_constraint_moves_to_the_next_integration_once_the_first_is_fixed(
+    tmp_path: Path, pg_state_url: str
+) -> None:
+    """Two hours ago the email platform was down half the time and the CRM's leads were polled
+    every 2 minutes against a 30-second SLO: the outage was the constraint. Now the email
+    platform is up, and the analysis of the last minutes names the CRM's poll interval; the
+    kept analyses (in PostgreSQL) show the move."""
+    make_core(tmp_path, 100)
+    flows = [FlowSpec("to_email"), FlowSpec("leads", interval="2m", slo="30s")]
+    async with sandbox(tmp_path) as tools:
+        workspace = write_workspace(tmp_path, tools, flows, state=pg_state_url)
+        earlier = ShiftedClock(-7200)
+        async with running(workspace, clock=earlier) as first, signing_up(tmp_path, per_s=5):
+            down = time.time() + 2
+            await tools.faults("email", outages=[{"start": down, "end": down + 10}])
+            await asyncio.sleep(16)
+            await drained(first.engine)
+        before = await analysis_of(workspace, at=first.stopped)
+        # The vendor fixed the email platform; the workspace is written again, unchanged.
+        (await tools.client.delete(f"{tools.url('email')}/_sandbox/faults")).raise_for_status()
+        workspace = write_workspace(tmp_path, tools, flows, state=pg_state_url)
+        async with running(workspace) as second, signing_up(tmp_path, per_s=5):
+            await asyncio.sleep(6)
+            await drained(second.engine)
+    after = await analysis_of(
+        workspace, at=second.stopped, window_s=second.stopped - second.started
+    )
+    assert before.constraint is not None, verdicts(before)
+    assert (before.constraint.integration, before.constraint.reason) == (
+        "email",
+        Reason.OUTAGES,
+    ), verdicts(before)
+    assert [v.integration for v in before.ranking[:2]] == ["email", "crm"], verdicts(before)
+    assert after.constraint is not None, verdicts(after)
+    assert (after.constraint.integration, after.constraint.reason) == (
+        "crm",
+        Reason.POLL_INTERVAL,
+    ), verdicts(after)
+    email = next(v for v in after.ranking if v.integration == "email")
+    assert not email.breaching, verdicts(after)
+    store = await open_store(workspace.state)
+    try:
+        moved = moves(await store.analyses.list())
+    finally:
+        await store.close()
+    assert [(m.before, m.before_reason, m.after, m.after_reason) for m in moved] == [
+        (None, None, "email", "outages"),
+        ("email", "outages", "crm", "poll_interval"),
+    ]
+    assert "email is now within its SLO" in moved[1].why, moved[1].why

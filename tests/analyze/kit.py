@@ -58,7 +58,7 @@ def measured(
     changes = round(minutes * per_minute)
     batches = max(1, round(changes / batch))
     row: dict[str, object] = {
-        "minutes": minutes,
+        "measured_s": minutes * 60.0,
         "changes_in": changes,
         "changes_out": changes,
         "batches": batches,

@@ -46,7 +46,7 @@ def test_a_rate_limit_below_demand_is_named_with_the_limit_to_ask_for() -> None:
     budget. The advice asks for ceil(15 * 1.25) = 19/s."""
     workspace = tools_workspace(FLOWS, rate_limits={"project": 10})
     tasks = measured(per_minute=900, batch=100, requests=60 * 600, changes_out=60 * 600)
-    tasks |= {"busy_minutes": 60, "out_busy": 60 * 600, "backlog_max": 18000}
+    tasks |= {"busy_s": 3600.0, "out_busy": 60 * 600, "backlog_max": 18000}
     analysis = judge(facts_of(workspace, {"tasks": tasks}))
     assert analysis.constraint is not None
     assert (analysis.constraint.integration, analysis.constraint.reason) == (

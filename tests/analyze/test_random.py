@@ -43,14 +43,14 @@ def _measured(demand: float, writes: float, capacity: float) -> dict[str, object
     saturated = demand > capacity
     out = round((capacity if saturated else demand) * MINUTES)
     return {
-        "minutes": MINUTES,
+        "measured_s": MINUTES * 60.0,
         "changes_in": round(demand * MINUTES),
         "changes_out": out,
         "batches": max(1, out // 50),
         "attempts": max(1, out // 50),
         "latency_sum_ms": out * 60_000 / writes,
         "requests": out,
-        "busy_minutes": MINUTES if saturated else 0,
+        "busy_s": MINUTES * 60.0 if saturated else 0.0,
         "out_busy": out if saturated else 0,
         "backlog_max": round((demand - capacity) * MINUTES) if saturated else 0,
     }

@@ -306,22 +306,6 @@ def write_workspace(
     return load_workspace(path)
 
 
-class ShiftedClock(SystemClock):
-    """The real clock, its wall (what stamps the measured minutes) moved by `offset_s`."""
-
-    def __init__(self, offset_s: float) -> None:
-        self.offset_s = offset_s
-
-    def wall(self) -> float:
-        return time.time() + self.offset_s
-
-
-def minute_start_clock() -> ShiftedClock:
-    """A clock whose wall says a minute has just begun: a run shorter than a minute then fills
-    one measured minute from its start, where a run on the real clock straddles two."""
-    return ShiftedClock(0.05 - time.time() % 60)
-
-
 @dataclass
 class Run:
     """An engine run: the engine, and when it started and stopped (Unix seconds)."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import random
+
 from syncwell.measure import MinuteRecorder
 from syncwell.store import Store
-from syncwell.store.measurements import HOUR
 
 
 class Wall:
@@ -23,42 +24,60 @@ def _deliver(recorder: MinuteRecorder, written: int, lag_s: float = 1.0) -> None
 
 
 async def test_flushes_of_one_minute_roll_up_once(state_store: Store) -> None:
-    """A minute flushed three times counts once in its hour, and turns busy when a later
-    flush sees a backlog: then everything it wrote counts as written while busy."""
+    """A minute flushed three times counts once in its hour and its day: counters add, the
+    busy time counts only batches with more behind them, and the seconds measured are the
+    time between samples."""
     wall = Wall(7200.0)
     recorder = MinuteRecorder(wall, {"f": 2.0})
-    for written, backlog in ((4, 0), (6, 0), (5, 9)):
+    for written, busy, at in ((4, False, 7210.0), (6, True, 7230.0), (5, True, 7250.0)):
+        wall.at = at
         recorder.took_in("f", written)
-        _deliver(recorder, written, lag_s=3.0 if written == 6 else 1.0)
-        recorder.sampled("f", backlog=backlog, breaker_open_s=0.0, headroom=None, requests=2)
+        recorder.delivered(
+            "f", written=written, attempts=1, retries_transient=0, retries_rate_limited=0,
+            retries_timeout=1, dead_lettered=0, write_s=0.5, lag_s=3.0 if written == 6 else 1.0,
+            busy=busy,
+        )  # fmt: skip
+        recorder.sampled("f", backlog=written, breaker_open_s=0.0, headroom=None, requests=2)
         await state_store.measurements.add([m.as_row() for m in recorder.drain()])
-    wall.at = 7260.0  # the next minute: idle, no backlog
+    wall.at = 7290.0  # the next minute, 30 s in
     recorder.took_in("f", 1)
-    recorder.sampled("f", backlog=0, breaker_open_s=0.0, headroom=None)
+    recorder.sampled("f", backlog=0, breaker_open_s=0.0, headroom=None, rates=(None, 4.0))
     await state_store.measurements.add([m.as_row() for m in recorder.drain()])
 
-    (hour,) = await state_store.measurements.totals(since=0, until=10**9)
-    assert (hour["minutes"], hour["busy_minutes"], hour["out_busy"]) == (2, 1, 15)
+    (hour,) = await state_store.measurements.totals(since=3600, until=10800)
+    assert (hour["measured_s"], hour["busy_s"], hour["out_busy"]) == (90.0, 1.0, 11)
     assert (hour["changes_in"], hour["changes_out"], hour["batches"]) == (16, 15, 3)
     assert (hour["late"], hour["requests"], hour["retries_timeout"]) == (6, 6, 3)
-    assert hour["backlog_max"] == 9
-    (day,) = await state_store.measurements.totals(since=0, until=10**9, span_s=86400)
-    assert {k: day[k] for k in hour} == hour
+    assert (hour["backlog_max"], hour["destination_rate_min"]) == (6, 4.0)
+    (day,) = await state_store.measurements.totals(since=0, until=3 * 86400)
+    assert day == hour
 
 
-async def test_totals_take_only_the_spans_in_the_window(state_store: Store) -> None:
-    """Hours outside [since, until) are left out; each flow gets its own row."""
+async def test_any_window_adds_up_its_minutes_exactly(state_store: Store) -> None:
+    """Minutes spread over three days: for windows that cut days, hours and minutes anywhere,
+    the totals (days, hours and edge minutes) equal the sum of the minutes in the window."""
+    rng = random.Random(7)
     wall = Wall(0.0)
     recorder = MinuteRecorder(wall)
-    for at, flow in ((10.0, "a"), (HOUR + 10.0, "a"), (HOUR + 20.0, "b"), (3 * HOUR, "a")):
+    events = sorted(rng.uniform(0, 3 * 86400) for _ in range(400))
+    for at in events:
         wall.at = at
-        recorder.took_in(flow, 1)
+        recorder.took_in(rng.choice("ab"), rng.randint(1, 9))
     await state_store.measurements.add([m.as_row() for m in recorder.drain()])
-    rows = await state_store.measurements.totals(since=HOUR, until=3 * HOUR)
-    assert {r["flow"]: r["changes_in"] for r in rows} == {"a": 1, "b": 1}
+    minutes = await state_store.measurements.read(since=0)
+    for _ in range(12):
+        since, until = sorted(rng.randrange(0, 3 * 86400, 60) for _ in range(2))
+        expected: dict[str, int] = {}
+        for row in minutes:
+            if since <= int(row["minute"]) < until:  # type: ignore[call-overload]
+                flow = str(row["flow"])
+                expected[flow] = expected.get(flow, 0) + int(row["changes_in"])  # type: ignore[call-overload]
+        found = await state_store.measurements.totals(since=since, until=until)
+        assert {str(r["flow"]): r["changes_in"] for r in found} == expected, (since, until)
     series = await state_store.measurements.series(
-        ["changes_in"], since=0, until=4 * HOUR, span_s=HOUR
+        ["changes_in"], since=0, until=3 * 86400, span_s=86400
     )
-    assert [(r["flow"], r["start"]) for r in series if r["flow"] == "a"] == [
-        ("a", 0), ("a", HOUR), ("a", 3 * HOUR)
-    ]  # fmt: skip
+    assert sum(int(r["changes_in"]) for r in series) == sum(  # type: ignore[call-overload]
+        int(r["changes_in"])
+        for r in minutes  # type: ignore[call-overload]
+    )

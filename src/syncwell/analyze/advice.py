@@ -25,7 +25,7 @@ def flow_evidence(verdict: FlowVerdict, facts: FlowFacts) -> str:
         case Reason.OUTAGES:
             return (
                 f"{facts.destination} was down (breaker open) {percent(verdict.downtime_share)} "
-                f"of the time {name} was running ({duration(facts.breaker_open_s)} in all)"
+                f"of the time {name} was measured ({duration(facts.breaker_open_s)} in all)"
             )
         case Reason.POISON:
             total = facts.changes_out + facts.dead_lettered
@@ -57,8 +57,10 @@ def flow_evidence(verdict: FlowVerdict, facts: FlowFacts) -> str:
         case Reason.TIMEOUTS | Reason.ERRORS:
             what = "timed out" if verdict.reason is Reason.TIMEOUTS else "failed"
             return (
-                f"{percent(verdict.retry_share)} of writes to {facts.destination} {what} and "
-                f"were retried ({facts.retries_timeout:,} timeouts of {facts.retries:,} retries)"
+                f"{percent(verdict.retry_share)} of writes to {facts.destination} and reads of "
+                f"{facts.source} {what} ({facts.retries:,} writes retried, "
+                f"{facts.retries_timeout:,} of them timeouts; {facts.read_failures:,} reads "
+                f"failed)"
             )
         case Reason.FRESHNESS:
             return (

@@ -24,6 +24,12 @@ __all__ = [
 ]
 
 _DAY = 86400
+_NOT_MEASURED = frozenset(
+    {"name", "integration", "source", "destination", "mode", "interval_s", "batch_size"}
+    | {"freshness_slo_s", "success_slo", "source_rate_per_s", "destination_rate_per_s"}
+    | {"source_sends_webhooks", "poison_field", "poison_reason", "daily_in"}
+)
+"""FlowFacts fields that come from the workspace, never from a measured column."""
 _TREND_DAYS = 28
 _POISON_SAMPLE = 200
 
@@ -59,11 +65,15 @@ class FlowFacts:
     freshness_slo_s: float
     success_slo: float
     source_rate_per_s: float | None = None
-    """The source system's rate limit, requests per second; None when it has none."""
+    """The source system's rate limit, requests per second: the least of the configured one
+    and what its limiter learned from the system's headers; None when it has none."""
     destination_rate_per_s: float | None = None
     source_sends_webhooks: bool = False
-    minutes: int = 0
+    measured_s: float = 0.0
+    """Seconds the engine ran and measured the flow in the window."""
     changes_in: int = 0
+    backfill_in: int = 0
+    screened: int = 0
     changes_out: int = 0
     batches: int = 0
     attempts: int = 0
@@ -72,6 +82,7 @@ class FlowFacts:
     retries_timeout: int = 0
     dead_lettered: int = 0
     reads: int = 0
+    read_failures: int = 0
     read_gap_max_s: float = 0.0
     latency_sum_ms: float = 0.0
     lag_sum_s: float = 0.0
@@ -83,7 +94,8 @@ class FlowFacts:
     breaker_open_s: float = 0.0
     headroom_min: float | None = None
     missed_by_webhooks: int = 0
-    busy_minutes: int = 0
+    busy_s: float = 0.0
+    """Seconds spent writing batches while more changes waited."""
     out_busy: int = 0
     poison_field: str | None = None
     """The field the dead letters' reasons name most, when most of them name one."""
@@ -112,16 +124,10 @@ class WorkspaceFacts:
 async def gather(
     store: Store, workspace: Workspace, *, window_s: float, at: float
 ) -> WorkspaceFacts:
-    """Read the measurements of [at - window_s, at) and the incidents and dead letters in it.
-
-    The window is read in whole hours (the hourly rollups); a window of a week or more in
-    whole days.
-    """
-    span = _DAY if window_s >= 7 * _DAY else 3600
-    since = (at - window_s) // span * span
+    """Read the measurements of [at - window_s, at) and the incidents and dead letters in it."""
     totals = {
         str(row["flow"]): row
-        for row in await store.measurements.totals(since=since, until=at + span, span_s=span)
+        for row in await store.measurements.totals(since=at - window_s, until=at)
     }
     daily = await _daily_in(store, at)
     flows: dict[str, FlowFacts] = {}
@@ -143,9 +149,11 @@ def flow_facts(
     daily: tuple[float, ...] = (),
 ) -> FlowFacts:
     """A flow's facts from its configuration and its measured totals (a rollup row's columns)."""
-    names = set(FlowFacts.__slots__)
+    names = set(FlowFacts.__slots__) - _NOT_MEASURED
     numbers = {k: v for k, v in measured.items() if k in names and v is not None}
     source, destination = workspace.systems[flow.source], workspace.systems[flow.destination]
+    configured_source = source.rate_limit.per_second if source.rate_limit else None
+    configured_destination = destination.rate_limit.per_second if destination.rate_limit else None
     return FlowFacts(
         name=flow.name,
         integration=flow.integration,
@@ -156,15 +164,13 @@ def flow_facts(
         batch_size=flow.batch_size,
         freshness_slo_s=flow.slo.freshness.total_seconds(),
         success_slo=flow.slo.success_rate,
-        source_rate_per_s=source.rate_limit.per_second if source.rate_limit else None,
-        destination_rate_per_s=(
-            destination.rate_limit.per_second if destination.rate_limit else None
-        ),
+        source_rate_per_s=_least(configured_source, measured.get("source_rate_min")),
+        destination_rate_per_s=_least(configured_destination, measured.get("destination_rate_min")),
         source_sends_webhooks=source.webhooks is not None,
         poison_field=poison[0],
         poison_reason=poison[1],
         daily_in=daily,
-        **{k: v for k, v in numbers.items() if k not in {"name", "integration"}},  # type: ignore[arg-type]
+        **numbers,  # type: ignore[arg-type]
     )
 
 
@@ -242,3 +248,9 @@ def _covered(pieces: list[tuple[float, float]]) -> float:
             total += end - start
         reach = max(reach, end)
     return total
+
+
+def _least(configured: float | None, learned: object) -> float | None:
+    if not isinstance(learned, int | float):
+        return configured
+    return float(learned) if configured is None else min(configured, float(learned))

@@ -30,7 +30,7 @@ from syncwell.analyze.verdict import (
 from syncwell.analyze.words import duration
 from syncwell.analyze.workflows import model_workflows
 
-__all__ = ["at_least", "judge", "judge_flow"]
+__all__ = ["at_least", "downtime_share", "judge", "judge_flow"]
 
 _MIN_BUDGET = 1e-4
 """An SLO of 100% leaves no error budget; this keeps its burn finite (and huge)."""
@@ -57,7 +57,7 @@ def judge(
     for path in workflows.values():
         for flow in set(path):
             through[flow] = through.get(flow, 0) + 1
-    use = budget_use_by_system(facts.workspace, facts.flows.values(), volumes)
+    use = budget_use_by_system(facts.flows.values(), volumes)
     verdicts = tuple(
         judge_flow(f, flow_load(f, use, volumes.get(f.name, 1.0)), through.get(f.name, 0))
         for f in facts.flows.values()
@@ -84,8 +84,9 @@ def judge_flow(facts: FlowFacts, load: Load, workflows: int = 0) -> FlowVerdict:
     written = facts.changes_out + facts.dead_lettered
     late = at_least(facts.late, facts.changes_out)
     refused = at_least(facts.dead_lettered, written)
-    retried = at_least(facts.retries, facts.attempts)
-    down = min(1.0, facts.breaker_open_s / (max(facts.minutes, 1) * 60))
+    failed, tries = facts.retries + facts.read_failures, facts.attempts + _reads(facts)
+    retried = at_least(failed, tries)
+    down = downtime_share(facts)
     floor = facts.interval_s if facts.mode in _POLLED else None
     burn = max(late, refused, retried, down) / budget
     over_floor = floor / facts.freshness_slo_s if floor is not None else 0.0
@@ -102,7 +103,7 @@ def judge_flow(facts: FlowFacts, load: Load, workflows: int = 0) -> FlowVerdict:
         freshness_floor_s=floor,
         late_share=facts.late / facts.changes_out if facts.changes_out else 0.0,
         failure_share=facts.dead_lettered / written if written else 0.0,
-        retry_share=facts.retries / facts.attempts if facts.attempts else 0.0,
+        retry_share=_share(failed, tries),
         downtime_share=down,
         burn=burn,
         severity=severity,
@@ -111,6 +112,12 @@ def judge_flow(facts: FlowFacts, load: Load, workflows: int = 0) -> FlowVerdict:
         workflows=workflows,
     )
     return _explained(verdict, facts)
+
+
+def downtime_share(facts: FlowFacts) -> float:
+    """The share of the measured time the destination's breaker was open. (A source that
+    fails reads counts with the failed writes: how long it was down is not known.)"""
+    return min(1.0, facts.breaker_open_s / max(facts.measured_s, 1.0))
 
 
 def at_least(bad: int, total: int) -> float:
@@ -142,11 +149,12 @@ def _reason(
     if refused > budget:
         return Reason.POISON
     use = load.budget_use or 0.0
-    if use >= 1 or (utilisation >= 1 and use >= _NEAR_BUDGET):
+    if use > 1 or (utilisation > 1 and use >= _NEAR_BUDGET):
         return Reason.RATE_LIMIT
-    if utilisation >= 1:
+    if utilisation > 1:
         return Reason.CAPACITY
-    if floor is not None and (floor > facts.freshness_slo_s or floor >= facts.freshness_slo_s / 2):
+    slo = facts.freshness_slo_s
+    if floor is not None and (floor > slo or (floor >= slo / 2 and late > budget)):
         return Reason.POLL_INTERVAL
     if retried > budget:
         timed_out = facts.retries_timeout * 2 >= facts.retries
@@ -251,3 +259,11 @@ def _summary(
             f"; nearest its limit: {busiest.integration} at {busiest.utilisation:.0%} of capacity"
         )
     return text
+
+
+def _reads(facts: FlowFacts) -> int:
+    return facts.reads + facts.read_failures
+
+
+def _share(bad: int, good_or_bad: int) -> float:
+    return bad / good_or_bad if good_or_bad else 0.0

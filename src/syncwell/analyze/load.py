@@ -1,7 +1,8 @@
 """A flow's load and limits from its facts: demand, capacity and the rate-limit budget.
 
 Capacity is the rate a flow could sustain. The best witness is what it did while work was
-waiting (a backlog, with the tool up): that rate includes everything in the way. Two bounds
+waiting: the changes written by batches that had more behind them, over the time those
+writes took (rate-limit waits and retries included, the breaker's pauses not). Two bounds
 hold besides: a flow writes one batch at a time, so it cannot beat its batch size over its
 mean write time; and a system with a rate limit cannot take more requests than its budget,
 shared by all its flows. The capacity is the least of the three that are known.
@@ -17,9 +18,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from syncwell.analyze.facts import FlowFacts
-from syncwell.workspace import Workspace
 
 __all__ = ["Load", "budget_use_by_system", "flow_load", "request_demand"]
+
+_MIN_BUSY_S = 1.0
+"""Less time than this writing with a backlog is not enough to call a rate the capacity."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +45,15 @@ class Load:
 
 
 def demand(facts: FlowFacts, volume: float = 1.0) -> float:
-    """Changes arriving per minute (measured minutes only), times the what-if's volume."""
-    return facts.changes_in * volume / max(facts.minutes, 1)
+    """Changes arriving per minute the engine measured that had to be written, times the
+    what-if's volume. A first sync's full read is work done once, and an echo or a stale
+    version is dropped unwritten: neither is the flow's steady demand."""
+    steady = max(0, facts.changes_in - facts.backfill_in - facts.screened)
+    return steady * volume / _measured_min(facts)
+
+
+def _measured_min(facts: FlowFacts) -> float:
+    return max(facts.measured_s, 1.0) / 60
 
 
 def request_demand(facts: FlowFacts, volume: float = 1.0) -> float:
@@ -53,35 +63,35 @@ def request_demand(facts: FlowFacts, volume: float = 1.0) -> float:
         return 0.0
     if facts.changes_out > 0:
         return facts.requests / facts.changes_out * demand(facts, volume)
-    return facts.requests * volume / max(facts.minutes, 1)
+    return facts.requests * volume / _measured_min(facts)
 
 
 def budget_use_by_system(
-    workspace: Workspace, flows: Iterable[FlowFacts], volumes: Mapping[str, float]
+    flows: Iterable[FlowFacts], volumes: Mapping[str, float]
 ) -> dict[str, float]:
     """Per system with a rate limit: requests its flows need over the requests it allows."""
     need: dict[str, float] = {}
+    allowed: dict[str, float] = {}
     for facts in flows:
-        for system in {facts.source, facts.destination}:
-            if workspace.systems[system].rate_limit is not None:
-                need[system] = need.get(system, 0.0) + request_demand(
-                    facts, volumes.get(facts.name, 1.0)
-                )
-    use = {}
-    for system, requests in need.items():
-        policy = workspace.systems[system].rate_limit
-        assert policy is not None
-        use[system] = requests / (policy.per_second * 60)
-    return use
+        sides = (
+            (facts.source, facts.source_rate_per_s),
+            (facts.destination, facts.destination_rate_per_s),
+        )
+        for system, per_second in sides:
+            if per_second is None:
+                continue
+            allowed[system] = min(allowed.get(system, per_second), per_second)
+            requests = request_demand(facts, volumes.get(facts.name, 1.0))
+            need[system] = need.get(system, 0.0) + requests
+    return {system: need[system] / (allowed[system] * 60) for system in need}
 
 
 def flow_load(facts: FlowFacts, budget_use: Mapping[str, float], volume: float = 1.0) -> Load:
     """The flow's demand against the least of its known capacities."""
     wanted = demand(facts, volume)
     bounds: list[tuple[float, str]] = []
-    up_busy_min = facts.busy_minutes - facts.breaker_open_s / 60
-    if up_busy_min >= 1 and facts.out_busy > 0:
-        bounds.append((facts.out_busy / up_busy_min, "observed"))
+    if facts.busy_s >= _MIN_BUSY_S and facts.out_busy > 0:
+        bounds.append((facts.out_busy / facts.busy_s * 60, "observed"))
     if facts.batches > 0 and facts.latency_sum_ms > 0 and facts.changes_out > 0:
         ms_per_change = facts.latency_sum_ms / facts.changes_out
         bounds.append((60_000 / ms_per_change, "latency"))

@@ -49,7 +49,8 @@ class FlowVerdict:
     failure_share: float
     """Changes refused for good (dead letters), of those written or refused."""
     retry_share: float
-    """Write attempts that failed and were retried, of all attempts."""
+    """Write attempts that failed (and were retried) and reads that failed, of all write
+    attempts and reads."""
     downtime_share: float
     burn: float
     """The worst of the shares over the error budget (1 - success SLO), each share taken at the

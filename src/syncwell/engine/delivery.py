@@ -146,8 +146,17 @@ class FlowDelivery:
                 dead_lettered=record.dead_lettered,
                 write_s=record.finished_at - record.started_at,
                 lag_s=max(0.0, record.finished_at - batch.observed_at),
+                busy=self._more_waiting(changes),
             )
         return changes
+
+    def _more_waiting(self, changes: int) -> bool:
+        """Whether changes waited behind this batch: its write then ran at capacity. The
+        read-ahead knows; while it is still reading, a full batch is taken to mean so."""
+        ahead = self._ahead
+        if ahead is not None and ahead.done() and not ahead.cancelled():
+            return ahead.exception() is None and bool(ahead.result())
+        return changes >= self._route.source.batch_size
 
     async def _screen(self, batch: ChangeBatch) -> ChangeBatch:
         """Drop what the record guard says must not be written, and note what will be."""
@@ -159,6 +168,9 @@ class FlowDelivery:
         progress.echoes += screened.echoes
         progress.stale += screened.stale
         progress.lost_conflicts += screened.lost_conflicts
+        if self._recorder is not None:
+            dropped = screened.echoes + screened.stale + screened.lost_conflicts
+            self._recorder.screened(self._route.flow, dropped)
         await guard.remember(batch, self._route.renames)
         return batch
 

@@ -8,6 +8,7 @@ every few seconds adds them to the store and judges each flow's health.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Mapping, Sequence
 
@@ -27,6 +28,8 @@ __all__ = ["Observer"]
 
 log = structlog.get_logger("syncwell.observer")
 
+_UNSENT_FLUSHES = 360
+"""Flushes kept while the store refuses them (an hour at 10 s); older ones are dropped."""
 _SUCCESS_WINDOW_S = 300.0
 _SUCCESS_MIN_ATTEMPTS = 10
 
@@ -64,6 +67,7 @@ class Observer:
         self._opened_seen: dict[str, float] = {}
         self._missed_seen: dict[str, int] = {}
         self._requests_seen: dict[str, int] = {}
+        self._unsent: list[list[dict[str, object]]] = []
         self._backlog: dict[str, int] = {}
         self._dead_letters: dict[str, int] = {}
         self._incidents: IncidentWatch | None = None
@@ -101,11 +105,15 @@ class Observer:
             )
         return found
 
-    async def flush_every(self, store: Store, seconds: float) -> None:
+    async def flush_every(self, store: Store, seconds: float, halt: asyncio.Event) -> None:
+        """Flush every `seconds` until `halt` is set. Stopped by the event, never cancelled:
+        a cancel in the middle of a flush would lose the minutes it had taken."""
         # Real time, not the engine's clock: housekeeping must not move a test's fake time.
-        while True:
-            await asyncio.sleep(seconds)
-            await self.flush(store)
+        while not halt.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(halt.wait(), seconds)
+            if not halt.is_set():
+                await self.flush(store)
 
     async def flush(self, store: Store) -> None:
         """Sample the gauges, then add the gathered minutes to the store."""
@@ -129,16 +137,25 @@ class Observer:
                 missed=progress.missed_by_webhooks - self._missed_seen.get(flow.name, 0),
                 requests=requests - self._requests_seen.get(flow.name, 0),
                 dead_letters=dead_letters.get(flow.name, 0),
+                rates=(self._rate(flow.source), limiter.rate),
             )
             self._opened_seen[flow.name] = opened
             self._missed_seen[flow.name] = progress.missed_by_webhooks
             self._requests_seen[flow.name] = requests
-        rows = [minute.as_row() for minute in self.recorder.drain()]
+        self._unsent.append([minute.as_row() for minute in self.recorder.drain()])
         try:
-            await store.measurements.add(rows)
+            while self._unsent:
+                await store.measurements.add(self._unsent[0])
+                self._unsent.pop(0)
             await self._watch_incidents(store, backlog)
         except StoreError as error:
-            log.warning("measurements not kept", minutes=len(rows), error=str(error))
+            # Kept for the next flush (each its own add: one minute may be in several).
+            del self._unsent[:-_UNSENT_FLUSHES]
+            log.warning("measurements not kept yet", flushes=len(self._unsent), error=str(error))
+
+    def _rate(self, system: str) -> float | None:
+        limiter = self._limiters.get(system)
+        return None if limiter is None else limiter.rate
 
     def _requests_spent(self, flow: Flow) -> int:
         """Requests sent for `flow` so far, from the budgets of both systems it touches."""

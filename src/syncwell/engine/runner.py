@@ -139,18 +139,21 @@ class Engine:
                     ),
                 )
             ]
-            housekeeping = [
-                asyncio.create_task(self.observer.flush_every(store, self.measure_every_s))
-            ]
+            halt = asyncio.Event()
+            flushing = self.observer.flush_every(store, self.measure_every_s, halt)
+            housekeeping = [asyncio.create_task(flushing)]
             if self.analyse_every_s is not None and not once:
-                analysing = self.analyst.every(store, self.analyse_every_s)
-                housekeeping.append(asyncio.create_task(analysing))
+                analysing = asyncio.create_task(self.analyst.every(store, self.analyse_every_s))
+            else:
+                analysing = None
             try:
                 await self._supervise(tasks, stop)
             finally:
                 self.committer = None
-                for task in housekeeping:
-                    task.cancel()
+                halt.set()  # a flush in progress finishes: its minutes are not lost
+                if analysing is not None:
+                    analysing.cancel()
+                    housekeeping.append(analysing)
                 await asyncio.gather(*housekeeping, return_exceptions=True)
                 await self.observer.flush(store)  # the last, partial minute too
 
@@ -281,6 +284,7 @@ class Engine:
             except Exception as error:
                 failures += 1
                 progress.last_error = f"{type(error).__name__}: {error}"
+                self.observer.recorder.read_failed(flow.name)
                 if isinstance(error, ConnectorError | StoreError):
                     log.warning("read failed", flow=flow.name, error=str(error))
                 else:
@@ -295,7 +299,9 @@ class Engine:
             failures = 0
             progress.reads += 1
             progress.last_read_at = self.clock.wall()
-            self.observer.recorder.took_in(flow.name, progress.read - read_before)
+            self.observer.recorder.took_in(
+                flow.name, progress.read - read_before, backfill=not incremental
+            )
             self.observer.recorder.read(flow.name, progress.last_read_at)
             if once and (incremental or flow.cursor is None):
                 break

@@ -26,7 +26,15 @@ class FlowMinute:
     flow: str
     minute: int
     """Unix seconds at the start of the minute."""
+    measured_s: float = 0.0
+    """Seconds of the minute the engine was running (a run's first and last minutes are
+    partial): rates are per measured second, not per minute row."""
     changes_in: int = 0
+    backfill_in: int = 0
+    """Of changes_in, those a full read took in (a first sync, a flow without a cursor):
+    work done once, not the flow's steady demand."""
+    screened: int = 0
+    """Changes dropped before writing (echoes, stale versions, lost conflicts): no write."""
     changes_out: int = 0
     batches: int = 0
     attempts: int = 0
@@ -34,7 +42,13 @@ class FlowMinute:
     retries_rate_limited: int = 0
     retries_timeout: int = 0
     dead_lettered: int = 0
+    busy_s: float = 0.0
+    """Seconds spent writing batches while more changes waited behind them."""
+    out_busy: int = 0
+    """Changes those batches wrote: out_busy / busy_s is the rate the flow sustains."""
     reads: int = 0
+    read_failures: int = 0
+    """Reads of the source that failed (after their retries)."""
     read_gap_max_s: float = 0.0
     latency_sum_ms: float = 0.0
     latency_buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BOUNDS_MS) + 1))
@@ -49,6 +63,9 @@ class FlowMinute:
     """The most dead letters left open (not replayed or discarded) at a sample."""
     breaker_open_s: float = 0.0
     headroom_min: float | None = None
+    source_rate_min: float | None = None
+    """The least requests/s the source's rate limiter allowed (configured or learned)."""
+    destination_rate_min: float | None = None
     missed_by_webhooks: int = 0
 
     def as_row(self) -> dict[str, object]:
@@ -73,17 +90,27 @@ class MinuteRecorder:
         self._slo_s = dict(freshness_slo_s or {})
         self._minutes: dict[tuple[str, int], FlowMinute] = {}
         self._last_read: dict[str, float] = {}
+        self._started = wall()
+        self._covered: dict[str, float] = {}
 
-    def _at(self, flow: str) -> FlowMinute:
-        minute = int(self._wall() // 60 * 60)
+    def _at(self, flow: str, at: float | None = None) -> FlowMinute:
+        minute = int((self._wall() if at is None else at) // 60 * 60)
         row = self._minutes.get((flow, minute))
         if row is None:
             row = self._minutes[(flow, minute)] = FlowMinute(flow, minute)
         return row
 
-    def took_in(self, flow: str, changes: int) -> None:
-        """A page of `changes` was journaled (by a read or by webhooks)."""
-        self._at(flow).changes_in += changes
+    def took_in(self, flow: str, changes: int, *, backfill: bool = False) -> None:
+        """A page of `changes` was journaled (by a read or by webhooks); `backfill` when a
+        full read took them in."""
+        row = self._at(flow)
+        row.changes_in += changes
+        if backfill:
+            row.backfill_in += changes
+
+    def screened(self, flow: str, changes: int) -> None:
+        """`changes` were dropped before writing: echoes, stale versions, lost conflicts."""
+        self._at(flow).screened += changes
 
     def read(self, flow: str, at: float) -> None:
         """A read of the source finished; the gap since the last one is the achieved interval."""
@@ -93,6 +120,10 @@ class MinuteRecorder:
         if last is not None:
             row.read_gap_max_s = max(row.read_gap_max_s, at - last)
         self._last_read[flow] = at
+
+    def read_failed(self, flow: str) -> None:
+        """A read of the source failed: the source is down, or refuses us."""
+        self._at(flow).read_failures += 1
 
     def delivered(
         self,
@@ -106,9 +137,14 @@ class MinuteRecorder:
         dead_lettered: int,
         write_s: float,
         lag_s: float,
+        busy: bool = False,
     ) -> None:
-        """A batch was delivered: how much, how hard, how long, and how stale it arrived."""
+        """A batch was delivered: how much, how hard, how long, and how stale it arrived;
+        `busy` when more changes waited behind it (then its rate is the flow's capacity)."""
         row = self._at(flow)
+        if busy:
+            row.busy_s += write_s
+            row.out_busy += written
         row.changes_out += written
         row.batches += 1
         row.attempts += attempts
@@ -134,22 +170,40 @@ class MinuteRecorder:
         missed: int = 0,
         requests: int = 0,
         dead_letters: int = 0,
+        rates: tuple[float | None, float | None] = (None, None),
     ) -> None:
-        """Gauges sampled at a flush (backlog, headroom, open dead letters), and the breaker
-        time, missed changes and requests since the last sample."""
+        """Gauges sampled at a flush (backlog, headroom, open dead letters, the source's and
+        destination's request rates), and the breaker time, missed changes and requests since
+        the last sample. The time since the last sample counts as measured."""
+        self._cover(flow)
         row = self._at(flow)
+        row.source_rate_min = _least(row.source_rate_min, rates[0])
+        row.destination_rate_min = _least(row.destination_rate_min, rates[1])
         row.backlog_max = max(row.backlog_max, backlog)
         row.dead_letters_max = max(row.dead_letters_max, dead_letters)
         row.requests += requests
         row.breaker_open_s += breaker_open_s
         row.missed_by_webhooks += missed
-        if headroom is not None:
-            row.headroom_min = (
-                headroom if row.headroom_min is None else min(row.headroom_min, headroom)
-            )
+        row.headroom_min = _least(row.headroom_min, headroom)
+
+    def _cover(self, flow: str) -> None:
+        """Count the seconds since the flow's last sample as measured, minute by minute."""
+        now = self._wall()
+        start = self._covered.get(flow, self._started)
+        while start < now:
+            end = min(now, (start // 60 + 1) * 60)
+            self._at(flow, start).measured_s += end - start
+            start = end
+        self._covered[flow] = now
 
     def drain(self) -> list[FlowMinute]:
         """The minutes gathered since the last drain; the recorder starts afresh."""
         rows = list(self._minutes.values())
         self._minutes.clear()
         return rows
+
+
+def _least(kept: float | None, seen: float | None) -> float | None:
+    if seen is None:
+        return kept
+    return seen if kept is None else min(kept, seen)

@@ -3,15 +3,15 @@ by hour and by day as they are added.
 
 The rollups are what make an analysis of a month cheap: 5,000 flows measured for 30 days are
 216 million minutes but 150,000 days. A flush knows each minute before and after it adds to
-it, so it adds the difference to the minute's hour and day, and derived counts (minutes with a
-backlog, and what was written in them) stay exact however often a minute is flushed.
+it, so it adds the difference to the minute's hour and day: the rollups stay exact however
+often a minute is flushed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import ColumnElement, Connection, func, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Executable, Table, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncwell.store.database import store_errors
@@ -27,7 +27,7 @@ SPANS = (HOUR, 86400)
 _MINUTE_KEY = ("flow", "minute")
 _ROLLUP_KEY = ("span_s", "flow", "start")
 _LARGEST = frozenset({"read_gap_max_s", "lag_max_s", "backlog_max", "dead_letters_max"})
-_LEAST = frozenset({"headroom_min"})
+_LEAST = frozenset({"headroom_min", "source_rate_min", "destination_rate_min"})
 _HISTOGRAM = "latency_buckets"
 
 
@@ -62,27 +62,19 @@ class Measurements:
             return [dict(row._mapping) for row in result]
 
     @store_errors
-    async def totals(
-        self, *, since: float, until: float, span_s: int = HOUR
-    ) -> list[dict[str, object]]:
-        """Each flow's rollups of `span_s` that start in [since, until), added up: one row per
-        flow (the latency histogram is left out)."""
-        table = measurement_rollups.c
-        columns: list[ColumnElement[object]] = [table.flow]
-        for column in measurement_rollups.columns:
-            name = column.name
-            if name in _ROLLUP_KEY or name == _HISTOGRAM:
-                continue
-            fold = func.max if name in _LARGEST else func.min if name in _LEAST else func.sum
-            columns.append(fold(column).label(name))
-        query = (
-            select(*columns)
-            .where(table.span_s == span_s, table.start >= since, table.start < until)
-            .group_by(table.flow)
-        )
+    async def totals(self, *, since: float, until: float) -> list[dict[str, object]]:
+        """Each flow's measurements in [since, until) added up: one row per flow (without the
+        latency histogram). Whole days come from the daily rollups, whole hours from the
+        hourly ones, and the minutes at either edge from the minutes themselves."""
         async with self._engine.connect() as connection:
-            result = await connection.execute(query)
-            return [dict(row._mapping) for row in result]
+            by_flow: dict[str, dict[str, object]] = {}
+            for table, span, start, end in _pieces(since, until):
+                query = _aggregate(table, span, start, end)
+                for row in await connection.execute(query):
+                    found = dict(row._mapping)
+                    flow = str(found["flow"])
+                    by_flow[flow] = _merge(by_flow.get(flow), found, ("flow",))
+        return list(by_flow.values())
 
     @store_errors
     async def series(
@@ -158,14 +150,6 @@ def _difference(
             change[name] = value
         else:
             change[name] = value - old  # type: ignore[operator]
-    busy_after = int(after["backlog_max"]) > 0  # type: ignore[call-overload]
-    busy_before = before is not None and int(before["backlog_max"]) > 0  # type: ignore[call-overload]
-    out_before = 0 if before is None else int(before["changes_out"])  # type: ignore[call-overload]
-    change["minutes"] = 0 if before is not None else 1
-    change["busy_minutes"] = int(busy_after) - int(busy_before)
-    change["out_busy"] = (
-        int(after["changes_out"]) * busy_after - out_before * busy_before  # type: ignore[call-overload]
-    )
     return change
 
 
@@ -204,3 +188,46 @@ def _add_histograms(a: str, b: str, *, sign: int = 1) -> str:
     left += [0] * (size - len(left))
     right += [0] * (size - len(right))
     return ",".join(str(x + sign * y) for x, y in zip(left, right, strict=True))
+
+
+_DAY = 86400
+_Piece = tuple[Table, int | None, float, float]
+
+
+def _pieces(since: float, until: float) -> list[_Piece]:
+    """[since, until) cut into whole days, then whole hours, then minutes at the edges."""
+    pieces: list[_Piece] = []
+
+    def cut(start: float, end: float, spans: tuple[int, ...]) -> None:
+        if start >= end:
+            return
+        if not spans:
+            pieces.append((measurements, None, start, end))
+            return
+        span, smaller = spans[0], spans[1:]
+        first, last = -(-start // span) * span, end // span * span
+        if first >= last:
+            cut(start, end, smaller)
+            return
+        pieces.append((measurement_rollups, span, first, last))
+        cut(start, first, smaller)
+        cut(last, end, smaller)
+
+    cut(since, until, (_DAY, HOUR) if until - since >= 2 * _DAY else (HOUR,))
+    return pieces
+
+
+def _aggregate(table: Table, span: int | None, start: float, end: float) -> Executable:
+    """The measured columns of `table` in [start, end), added up by flow."""
+    time = table.c.minute if span is None else table.c.start
+    columns: list[ColumnElement[object]] = [table.c.flow]
+    for column in table.columns:
+        name = column.name
+        if name in _ROLLUP_KEY or name in _MINUTE_KEY or name == _HISTOGRAM:
+            continue
+        fold = func.max if name in _LARGEST else func.min if name in _LEAST else func.sum
+        columns.append(fold(column).label(name))
+    query = select(*columns).where(time >= start, time < end)
+    if span is not None:
+        query = query.where(table.c.span_s == span)
+    return query.group_by(table.c.flow)

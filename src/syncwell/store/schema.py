@@ -156,7 +156,10 @@ reconciliations = Table(
 def _measured() -> list[Column[object]]:
     """The columns a minute measures; its rollups add the same columns up."""
     return [
+        Column("measured_s", Float, nullable=False, server_default="0", doc="seconds running"),
         Column("changes_in", Integer, nullable=False),
+        Column("backfill_in", Integer, nullable=False, server_default="0", doc="by full reads"),
+        Column("screened", Integer, nullable=False, server_default="0", doc="never written"),
         Column("changes_out", Integer, nullable=False),
         Column("batches", Integer, nullable=False),
         Column("attempts", Integer, nullable=False),
@@ -164,7 +167,10 @@ def _measured() -> list[Column[object]]:
         Column("retries_rate_limited", Integer, nullable=False),
         Column("retries_timeout", Integer, nullable=False, server_default="0"),
         Column("dead_lettered", Integer, nullable=False),
+        Column("busy_s", Float, nullable=False, server_default="0", doc="writing with a backlog"),
+        Column("out_busy", Integer, nullable=False, server_default="0", doc="written then"),
         Column("reads", Integer, nullable=False),
+        Column("read_failures", Integer, nullable=False, server_default="0"),
         Column("read_gap_max_s", Float, nullable=False, doc="the longest time between two reads"),
         Column("latency_sum_ms", Float, nullable=False),
         Column("latency_buckets", Text, nullable=False, doc="counts per LATENCY_BOUNDS_MS bucket"),
@@ -176,6 +182,8 @@ def _measured() -> list[Column[object]]:
         Column("dead_letters_max", Integer, nullable=False, server_default="0"),
         Column("breaker_open_s", Float, nullable=False),
         Column("headroom_min", Float, nullable=True, doc="least rate-limit headroom reported"),
+        Column("source_rate_min", Float, nullable=True, doc="least requests/s allowed"),
+        Column("destination_rate_min", Float, nullable=True),
         Column("missed_by_webhooks", Integer, nullable=False),
     ]
 
@@ -197,9 +205,6 @@ measurement_rollups = Table(
     Column("flow", String(200), primary_key=True),
     Column("start", BigInteger, primary_key=True, doc="Unix seconds at the span's start"),
     *_measured(),
-    Column("minutes", Integer, nullable=False, doc="minutes measured in the span"),
-    Column("busy_minutes", Integer, nullable=False, doc="minutes with a backlog"),
-    Column("out_busy", Integer, nullable=False, doc="changes written in those minutes"),
     Index("measurement_rollups_span_start", "span_s", "start"),
 )
 """The minutes added up by hour and by day, kept as they are flushed, so that an analysis of

@@ -1,5 +1,6 @@
-"""What the constraint analysis needs: timeouts, lateness, requests and dead-letter depth per
-minute, hourly and daily rollups of the minutes, and the analyses themselves.
+"""What the constraint analysis needs: per minute, the seconds measured, timeouts, busy time,
+failed reads, lateness, requests, dead-letter depth and the rate limits in force; hourly and
+daily rollups of the minutes; and the analyses themselves.
 
 Revision ID: 0005
 Revises: 0004
@@ -17,13 +18,28 @@ depends_on = None
 
 _Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-_NEW_MINUTE_COUNTERS = ("retries_timeout", "late", "requests", "dead_letters_max")
+
+def _new_minute_columns() -> list[sa.Column[object]]:
+    return [
+        sa.Column("measured_s", sa.Float, nullable=False, server_default="0"),
+        sa.Column("backfill_in", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("screened", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("retries_timeout", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("busy_s", sa.Float, nullable=False, server_default="0"),
+        sa.Column("out_busy", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("read_failures", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("late", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("requests", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("dead_letters_max", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("source_rate_min", sa.Float, nullable=True),
+        sa.Column("destination_rate_min", sa.Float, nullable=True),
+    ]
 
 
 def upgrade() -> None:
     with op.batch_alter_table("measurements") as table:
-        for name in _NEW_MINUTE_COUNTERS:
-            table.add_column(sa.Column(name, sa.Integer, nullable=False, server_default="0"))
+        for column in _new_minute_columns():
+            table.add_column(column)
     with op.batch_alter_table("deliveries") as table:
         table.add_column(
             sa.Column("retries_timeout", sa.Integer, nullable=False, server_default="0")
@@ -52,7 +68,6 @@ def _create_rollups() -> None:
         "attempts",
         "retries_transient",
         "retries_rate_limited",
-        "retries_timeout",
         "dead_lettered",
         "reads",
     )
@@ -61,22 +76,17 @@ def _create_rollups() -> None:
         sa.Column("span_s", sa.Integer, primary_key=True),
         sa.Column("flow", sa.String(200), primary_key=True),
         sa.Column("start", sa.BigInteger, primary_key=True),
-        *(sa.Column(name, sa.Integer, nullable=False, server_default="0") for name in counters),
+        *(sa.Column(name, sa.Integer, nullable=False) for name in counters),
         sa.Column("read_gap_max_s", sa.Float, nullable=False),
         sa.Column("latency_sum_ms", sa.Float, nullable=False),
         sa.Column("latency_buckets", sa.Text, nullable=False),
         sa.Column("lag_sum_s", sa.Float, nullable=False),
         sa.Column("lag_max_s", sa.Float, nullable=False),
-        sa.Column("late", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("requests", sa.Integer, nullable=False, server_default="0"),
         sa.Column("backlog_max", sa.Integer, nullable=False),
-        sa.Column("dead_letters_max", sa.Integer, nullable=False, server_default="0"),
         sa.Column("breaker_open_s", sa.Float, nullable=False),
         sa.Column("headroom_min", sa.Float, nullable=True),
         sa.Column("missed_by_webhooks", sa.Integer, nullable=False),
-        sa.Column("minutes", sa.Integer, nullable=False),
-        sa.Column("busy_minutes", sa.Integer, nullable=False),
-        sa.Column("out_busy", sa.Integer, nullable=False),
+        *_new_minute_columns(),
     )
     op.create_index("measurement_rollups_span_start", "measurement_rollups", ["span_s", "start"])
 
@@ -87,5 +97,5 @@ def downgrade() -> None:
     with op.batch_alter_table("deliveries") as table:
         table.drop_column("retries_timeout")
     with op.batch_alter_table("measurements") as table:
-        for name in _NEW_MINUTE_COUNTERS:
-            table.drop_column(name)
+        for column in _new_minute_columns():
+            table.drop_column(column.name)

@@ -175,7 +175,7 @@ async def test_poison_records_are_the_constraint_and_share_a_field(tmp_path: Pat
 async def test_a_flow_at_60_percent_of_its_budget_breaks_only_at_doubled_volume(
     tmp_path: Path,
 ) -> None:
-    """Signups reach the CRM at 6/s for 45 s, one request each, against a budget of 10
+    """Signups reach the CRM at 6/s for 15 s, one request each, against a budget of 10
     requests/s: they need about 60% of the CRM's rate limit, so the analysis names no
     constraint, and with volume=2x it names the CRM for its rate limit."""
     make_core(tmp_path, 0)
@@ -184,7 +184,7 @@ async def test_a_flow_at_60_percent_of_its_budget_breaks_only_at_doubled_volume(
         workspace = write_workspace(tmp_path, tools, flows, crm_rate=10, crm_batch=1)
         async with running(workspace, measure_every_s=1.0) as run:
             async with signing_up(tmp_path, per_s=6):
-                await asyncio.sleep(45)
+                await asyncio.sleep(15)
             await drained(run.engine)
     now = await analysis_of(workspace, at=run.stopped)
     assert now.constraint is None, verdicts(now)

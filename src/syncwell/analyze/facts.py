@@ -6,11 +6,13 @@ These are plain numbers, gathered once from the store (`gather`), so that the ju
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from syncwell.analyze.confidence import at_least
 from syncwell.store import DeadLetter, Incident, Store
 from syncwell.workspace import Flow, Workspace
 
@@ -24,6 +26,8 @@ __all__ = [
 ]
 
 _DAY = 86400
+_MIN_DAY_S = 3600.0
+"""A day measured for less than this does not count in the trend."""
 _NOT_MEASURED = frozenset(
     {"name", "integration", "source", "destination", "mode", "interval_s", "batch_size"}
     | {"freshness_slo_s", "success_slo", "source_rate_per_s", "destination_rate_per_s"}
@@ -132,9 +136,12 @@ async def gather(
     daily = await _daily_in(store, at)
     flows: dict[str, FlowFacts] = {}
     for flow in workspace.flows.values():
-        measured = dict(totals.get(flow.name, {}))
-        poison = await _poison(store, flow.name) if measured.get("dead_lettered") else (None, "")
-        flows[flow.name] = flow_facts(workspace, flow, measured, poison, daily.get(flow.name, ()))
+        measured = totals.get(flow.name, {})
+        facts = flow_facts(workspace, flow, measured, (None, ""), daily.get(flow.name, ()))
+        if _refusals_matter(facts):
+            poison = await _poison(store, flow.name, since=at - window_s)
+            facts = replace(facts, poison_field=poison[0], poison_reason=poison[1])
+        flows[flow.name] = facts
     incidents = _incident_facts(
         await store.incidents.overlapping(at - window_s, at), at - window_s, at
     )
@@ -175,24 +182,36 @@ def flow_facts(
 
 
 async def _daily_in(store: Store, at: float) -> dict[str, tuple[float, ...]]:
-    """Changes in per whole day over the last four weeks, by flow (today left out: partial)."""
-    today = at // _DAY * _DAY
+    """Changes in per day over the last four weeks, by flow, oldest first (today left out).
+
+    A day the engine ran only part of is scaled to the whole day; a day it ran less than an
+    hour, or not at all, is NaN: too little to stand for the day.
+    """
+    today = int(at // _DAY * _DAY)
     rows = await store.measurements.series(
-        ["changes_in"], since=today - _TREND_DAYS * _DAY, until=today, span_s=_DAY
+        ["changes_in", "measured_s"], since=today - _TREND_DAYS * _DAY, until=today, span_s=_DAY
     )
     by_flow: dict[str, dict[int, float]] = {}
-    for row in rows:
-        start, changes = int(str(row["start"])), float(str(row["changes_in"]))
-        by_flow.setdefault(str(row["flow"]), {})[start] = changes
+    for flow, start, changes, measured_s in rows:
+        if measured_s >= _MIN_DAY_S:
+            by_flow.setdefault(flow, {})[start] = changes * _DAY / measured_s
     series = {}
     for flow, days in by_flow.items():
         first = min(days)
-        series[flow] = tuple(days.get(day, 0.0) for day in range(first, int(today), _DAY))
+        series[flow] = tuple(days.get(day, math.nan) for day in range(first, today, _DAY))
     return series
 
 
-async def _poison(store: Store, flow: str) -> tuple[str | None, str]:
-    letters = await store.dead_letters.list(flow=flow, status=None, limit=_POISON_SAMPLE)
+def _refusals_matter(facts: FlowFacts) -> bool:
+    """Whether the flow's refusals spend its error budget: only then are they read."""
+    budget = 1.0 - facts.success_slo
+    return at_least(facts.dead_lettered, facts.changes_out + facts.dead_lettered) > budget
+
+
+async def _poison(store: Store, flow: str, *, since: float) -> tuple[str | None, str]:
+    letters = await store.dead_letters.list(
+        flow=flow, status=None, limit=_POISON_SAMPLE, since=since
+    )
     return poison_field(letters)
 
 

@@ -10,6 +10,7 @@ few weeks, as good: the forecast is a warning, not a promise.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from syncwell.analyze.facts import FlowFacts
@@ -24,14 +25,18 @@ _HORIZON_DAYS = 365
 
 
 def daily_growth(days: Sequence[float]) -> float | None:
-    """Growth per day relative to the trend line's value on the last day; None if too short."""
-    if len(days) < MIN_DAYS:
+    """Growth per day relative to the trend line's value on the last day; None with fewer than
+    `MIN_DAYS` measured days (NaN marks a day not measured)."""
+    points = [(x, y) for x, y in enumerate(days) if not math.isnan(y)]
+    if len(points) < MIN_DAYS:
         return None
-    n = len(days)
-    mean_x, mean_y = (n - 1) / 2, sum(days) / n
-    spread = sum((x - mean_x) ** 2 for x in range(n))
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in enumerate(days)) / spread
-    level = mean_y + slope * (n - 1 - mean_x)
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    if spread == 0:
+        return None
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+    level = mean_y + slope * (len(days) - 1 - mean_x)
     if level <= 0:
         return None
     return slope / level
@@ -40,10 +45,12 @@ def daily_growth(days: Sequence[float]) -> float | None:
 def forecast(facts: Sequence[FlowFacts], verdicts: Sequence[FlowVerdict]) -> Forecast:
     """The integration's forecast, from its flows' daily volume and their load now."""
     length = max((len(f.daily_in) for f in facts), default=0)
-    days = [0.0] * length
+    days = [math.nan] * length
     for f in facts:
         for i, value in enumerate(f.daily_in[::-1]):  # aligned on the most recent day
-            days[length - 1 - i] += value
+            if not math.isnan(value):
+                at = length - 1 - i
+                days[at] = value if math.isnan(days[at]) else days[at] + value
     growth = daily_growth(days)
     if growth is None:
         return Forecast(None, None, "", f"needs {MIN_DAYS} whole days of measurements")

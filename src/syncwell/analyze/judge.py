@@ -12,11 +12,11 @@ changes late, so "late" is only the reason when nothing more specific explains i
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from syncwell.analyze.advice import flow_advice, flow_evidence
+from syncwell.analyze.confidence import at_least
 from syncwell.analyze.facts import FlowFacts, IncidentFacts, WorkspaceFacts
 from syncwell.analyze.forecast import forecast
 from syncwell.analyze.load import Load, budget_use_by_system, flow_load
@@ -30,7 +30,7 @@ from syncwell.analyze.verdict import (
 from syncwell.analyze.words import duration
 from syncwell.analyze.workflows import model_workflows
 
-__all__ = ["at_least", "downtime_share", "judge", "judge_flow"]
+__all__ = ["downtime_share", "judge", "judge_flow"]
 
 _MIN_BUDGET = 1e-4
 """An SLO of 100% leaves no error budget; this keeps its burn finite (and huge)."""
@@ -63,7 +63,7 @@ def judge(
         for f in facts.flows.values()
         if f.mode != "manual"
     )
-    ranking = _rank(_by_integration(verdicts, facts, workflows))
+    ranking = _rank(_by_integration(verdicts, facts, _paths_through(workflows, facts)))
     constraint = ranking[0] if ranking and ranking[0].breaching else None
     limits = _workflow_limits(workflows, verdicts)
     return Analysis(
@@ -120,19 +120,6 @@ def downtime_share(facts: FlowFacts) -> float:
     return min(1.0, facts.breaker_open_s / max(facts.measured_s, 1.0))
 
 
-def at_least(bad: int, total: int) -> float:
-    """The share `bad / total` is at least this, with 95% confidence (the Wilson score
-    interval's lower bound): 1 failure in 8 attempts is not yet evidence of a 12% failure
-    rate, while 100 in 800 is. Claims of a breach then hold on small samples too."""
-    if total <= 0 or bad <= 0:
-        return 0.0
-    z = 1.959964
-    share = bad / total
-    centre = share + z * z / (2 * total)
-    spread = z * math.sqrt(share * (1 - share) / total + z * z / (4 * total * total))
-    return max(0.0, (centre - spread) / (1 + z * z / total))
-
-
 def _reason(
     facts: FlowFacts,
     load: Load,
@@ -173,7 +160,7 @@ def _explained(verdict: FlowVerdict, facts: FlowFacts) -> FlowVerdict:
 def _by_integration(
     verdicts: Sequence[FlowVerdict],
     facts: WorkspaceFacts,
-    workflows: Mapping[str, tuple[str, ...]],
+    paths_through: Mapping[str, int],
 ) -> list[IntegrationVerdict]:
     grouped: dict[str, list[FlowVerdict]] = {}
     for verdict in verdicts:
@@ -199,12 +186,23 @@ def _by_integration(
                 incidents=incidents.count,
                 mean_resolve_s=incidents.mean_resolve_s,
                 incident_open_s=incidents.open_s,
-                workflows=sum(1 for path in workflows.values() if names & set(path)),
+                workflows=paths_through.get(integration, 0),
                 forecast=forecast([facts.flows[n] for n in sorted(names)], flows),
                 capacity_bound=loaded.capacity_bound,
             )
         )
     return found
+
+
+def _paths_through(
+    workflows: Mapping[str, tuple[str, ...]], facts: WorkspaceFacts
+) -> dict[str, int]:
+    """How many workflows pass through each integration (once each, however many flows)."""
+    counts: dict[str, int] = {}
+    for path in workflows.values():
+        for integration in {facts.flows[f].integration for f in path if f in facts.flows}:
+            counts[integration] = counts.get(integration, 0) + 1
+    return counts
 
 
 def _weight(verdict: FlowVerdict) -> tuple[bool, float, int]:

@@ -9,12 +9,12 @@ import math
 from syncwell.analyze.verdict import Analysis, IntegrationVerdict
 from syncwell.analyze.words import duration, percent
 
-__all__ = ["analysis_dict", "analysis_json", "analysis_text"]
+__all__ = ["analysis_dict", "analysis_json", "analysis_text", "kept_report"]
 
 
 def analysis_dict(analysis: Analysis) -> dict[str, object]:
     """Plain JSON-ready values; an infinite utilisation (a tool that took nothing) is null."""
-    return _finite(dataclasses.asdict(analysis))  # type: ignore[return-value]
+    return _plain(analysis)  # type: ignore[return-value]
 
 
 def analysis_json(analysis: Analysis) -> str:
@@ -22,14 +22,47 @@ def analysis_json(analysis: Analysis) -> str:
     return json.dumps(analysis_dict(analysis), separators=(",", ":"))
 
 
-def _finite(value: object) -> object:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+def kept_report(analysis: Analysis) -> str:
+    """What the store keeps of an analysis, as JSON: enough for the history and the map (the
+    constraint, the ranking, which flows breached), without every flow's numbers, which at
+    5,000 flows are megabytes an analysis."""
+    report = {
+        "summary": analysis.summary,
+        "constraint": _plain(analysis.constraint),
+        "ranking": [
+            {
+                "integration": v.integration,
+                "reason": v.reason,
+                "flow": v.flow,
+                "severity": v.severity,
+            }
+            for v in analysis.ranking
+        ],
+        "judged": [v.flow for v in analysis.flows],
+        "breaching": [v.flow for v in analysis.flows if v.breaching],
+    }
+    return json.dumps(_plain(report), separators=(",", ":"))
+
+
+def _plain(value: object) -> object:
+    """`value` as JSON values, in one walk (dataclasses.asdict deep-copies as it goes)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str | int | None):
+        return value
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    kind = type(value)
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))  # type: ignore[arg-type]
+    return {name: _plain(getattr(value, name)) for name in names}
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+"""Field names by dataclass, looked up once each."""
 
 
 def analysis_text(analysis: Analysis) -> list[str]:

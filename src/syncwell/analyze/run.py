@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from syncwell.analyze.facts import gather
 from syncwell.analyze.judge import judge
-from syncwell.analyze.report import analysis_json
+from syncwell.analyze.report import kept_report
 from syncwell.analyze.verdict import Analysis
 from syncwell.analyze.whatif import apply_what_if, parse_what_if
 from syncwell.store import Store, StoredAnalysis
@@ -50,5 +50,5 @@ def _stored(analysis: Analysis) -> StoredAnalysis:
         flow=constraint.flow if constraint else None,
         reason=str(constraint.reason) if constraint else None,
         evidence=constraint.evidence if constraint else analysis.summary,
-        report=analysis_json(analysis),
+        report=kept_report(analysis),
     )

@@ -99,9 +99,9 @@ async def latest_constraint(workspace: Workspace) -> tuple[str | None, dict[str,
     if not kept:
         return None, {}
     report = json.loads(kept[-1].report)
+    breaching = set(report.get("breaching", []))
     health: dict[str, Health] = {
-        str(flow["flow"]): "breach" if flow.get("reason") else "ok"
-        for flow in report.get("flows", [])
+        str(flow): "breach" if flow in breaching else "ok" for flow in report.get("judged", [])
     }
     return kept[-1].flow, health
 

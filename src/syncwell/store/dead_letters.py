@@ -52,10 +52,18 @@ class DeadLetters:
 
     @store_errors
     async def list(
-        self, *, flow: str | None = None, status: DeadLetterStatus | None = "open", limit: int = 100
+        self,
+        *,
+        flow: str | None = None,
+        status: DeadLetterStatus | None = "open",
+        limit: int = 100,
+        since: float | None = None,
     ) -> builtins.list[DeadLetter]:
-        """The newest dead letters, optionally of one flow and one status."""
+        """The newest dead letters, optionally of one flow, one status, and set aside since
+        `since` (Unix seconds)."""
         query = select(dead_letters).order_by(dead_letters.c.id.desc()).limit(limit)
+        if since is not None:
+            query = query.where(dead_letters.c.created_at >= since)
         if flow is not None:
             query = query.where(dead_letters.c.flow == flow)
         if status is not None:

@@ -10,6 +10,7 @@ often a minute is flushed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Executable, Table, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -64,8 +65,9 @@ class Measurements:
     @store_errors
     async def totals(self, *, since: float, until: float) -> list[dict[str, object]]:
         """Each flow's measurements in [since, until) added up: one row per flow (without the
-        latency histogram). Whole days come from the daily rollups, whole hours from the
-        hourly ones, and the minutes at either edge from the minutes themselves."""
+        latency histogram). Under 3 hours the window is exact: whole hours from the hourly
+        rollups, the minutes at either edge from the minutes. Longer, it is widened to whole
+        hours, and from a week to whole days (the daily rollups)."""
         async with self._engine.connect() as connection:
             by_flow: dict[str, dict[str, object]] = {}
             for table, span, start, end in _pieces(since, until):
@@ -79,8 +81,9 @@ class Measurements:
     @store_errors
     async def series(
         self, names: Iterable[str], *, since: float, until: float, span_s: int
-    ) -> list[dict[str, object]]:
-        """The rollups of `span_s` in [since, until), with only the columns `names`, by start."""
+    ) -> list[tuple[Any, ...]]:
+        """The rollups of `span_s` in [since, until) as (flow, start, *names) tuples, by start
+        (tuples: a month of 5,000 flows is 150,000 rows)."""
         table = measurement_rollups.c
         picked = [table.flow, table.start, *(measurement_rollups.c[name] for name in names)]
         query = (
@@ -90,7 +93,7 @@ class Measurements:
         )
         async with self._engine.connect() as connection:
             result = await connection.execute(query)
-            return [dict(row._mapping) for row in result]
+            return [tuple(row) for row in result]
 
 
 def _add(connection: Connection, rows: Sequence[Mapping[str, object]]) -> None:
@@ -194,8 +197,19 @@ _DAY = 86400
 _Piece = tuple[Table, int | None, float, float]
 
 
+_EXACT_UNDER_S = 3 * HOUR
+"""Windows shorter than this are read to the minute; longer ones in whole hours (whole days
+from a week): the minutes at the edges of a day's window are 5,000 flows x 118 rows, more than
+the day's hours, for a precision of a few percent."""
+
+
 def _pieces(since: float, until: float) -> list[_Piece]:
-    """[since, until) cut into whole days, then whole hours, then minutes at the edges."""
+    """[since, until) cut into whole days, then whole hours, then minutes at the edges; a
+    long window is first widened to whole hours or days (the current one included)."""
+    if until - since >= 7 * _DAY:
+        since, until = since // _DAY * _DAY, -(-until // _DAY) * _DAY
+    elif until - since >= _EXACT_UNDER_S:
+        since, until = since // HOUR * HOUR, -(-until // HOUR) * HOUR
     pieces: list[_Piece] = []
 
     def cut(start: float, end: float, spans: tuple[int, ...]) -> None:
@@ -213,7 +227,7 @@ def _pieces(since: float, until: float) -> list[_Piece]:
         cut(start, first, smaller)
         cut(last, end, smaller)
 
-    cut(since, until, (_DAY, HOUR) if until - since >= 2 * _DAY else (HOUR,))
+    cut(since, until, (_DAY,) if until - since >= 7 * _DAY else (HOUR,))
     return pieces
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from syncwell.analyze import FlowFacts, IncidentFacts, WorkspaceFacts, flow_facts
+from syncwell.analyze.trend import Trend
 from syncwell.workspace import Workspace, parse_workspace
 
 HOUR = 3600.0
@@ -89,6 +90,6 @@ def facts_of(
             flow,
             rows.get(name, measured()),
             (poison or {}).get(name, (None, "")),
-            (daily or {}).get(name, ()),
+            Trend.from_days((daily or {}).get(name, ())),
         )
     return WorkspaceFacts(workspace, window_s, 1_800_000_000.0, flows, dict(incidents or {}))

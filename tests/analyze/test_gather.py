@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 
-from syncwell.analyze import Reason, analyze, moves
+from syncwell.analyze import Reason, analyze, gather, moves
 from syncwell.analyze.facts import poison_field
-from syncwell.measure import MinuteRecorder
+from syncwell.analyze.trend import Trend
+from syncwell.measure import FlowMinute, MinuteRecorder
 from syncwell.store import DeadLetter, open_store
 from syncwell.types import ChangeBatch
 from tests.analyze.kit import tools_workspace
@@ -129,3 +131,40 @@ async def test_history_shows_each_move_of_the_constraint(state: str) -> None:
     ]
     assert "crm is now within its SLO" in found[1].why
     assert found[2].after_reason is None
+
+
+async def test_the_trend_comes_from_the_store_scaled_to_whole_days(state: str) -> None:
+    """Five days, each measured for one hour, with 100, 110, ... changes in that hour: the
+    store's sums give the same line as the days scaled to 24 hours, and days not measured
+    enough (30 minutes) are left out."""
+    workspace = tools_workspace(FLOWS).model_copy(update={"state": state})
+    today = int(NOW // 86400 * 86400)
+    store = await open_store(state)
+    try:
+        rows = []
+        for day in range(5):
+            start = today - (5 - day) * 86400
+            minutes = 60 if day != 2 else 30  # day 2 is too short to count
+            for minute in range(minutes):
+                rows.append(
+                    _minute(
+                        "tasks", start + minute * 60, (100 + 10 * day) // 10 if minute < 10 else 0
+                    )
+                )
+        await store.measurements.add(rows)
+        facts = await gather(store, workspace, window_s=3600, at=NOW)
+    finally:
+        await store.close()
+    days = [24.0 * (100 + 10 * day) for day in range(5)]
+    days[2] = math.nan
+    padded = [math.nan] * 23 + days  # the last 28 days, oldest first
+    expected = Trend.from_days(padded)
+    found = facts.flows["tasks"].trend
+    assert found is not None and expected is not None
+    assert found.days == expected.days == 4
+    assert (found.slope, found.level) == pytest.approx((expected.slope, expected.level))
+    assert facts.flows["contacts"].trend is None
+
+
+def _minute(flow: str, minute: int, changes: int) -> dict[str, object]:
+    return FlowMinute(flow, minute, measured_s=60.0, changes_in=changes).as_row()

@@ -6,13 +6,13 @@ These are plain numbers, gathered once from the store (`gather`), so that the ju
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from syncwell.analyze.confidence import at_least
+from syncwell.analyze.trend import Trend
 from syncwell.store import DeadLetter, Incident, Store
 from syncwell.workspace import Flow, Workspace
 
@@ -31,7 +31,7 @@ _MIN_DAY_S = 3600.0
 _NOT_MEASURED = frozenset(
     {"name", "integration", "source", "destination", "mode", "interval_s", "batch_size"}
     | {"freshness_slo_s", "success_slo", "source_rate_per_s", "destination_rate_per_s"}
-    | {"source_sends_webhooks", "poison_field", "poison_reason", "daily_in"}
+    | {"source_sends_webhooks", "poison_field", "poison_reason", "trend"}
 )
 """FlowFacts fields that come from the workspace, never from a measured column."""
 _TREND_DAYS = 28
@@ -104,8 +104,8 @@ class FlowFacts:
     poison_field: str | None = None
     """The field the dead letters' reasons name most, when most of them name one."""
     poison_reason: str = ""
-    daily_in: tuple[float, ...] = ()
-    """Changes in per day, oldest first, over the weeks before now (for the forecast)."""
+    trend: Trend | None = None
+    """The line through its changes in per day over the last four weeks (for the forecast)."""
 
     @property
     def retries(self) -> int:
@@ -133,11 +133,11 @@ async def gather(
         str(row["flow"]): row
         for row in await store.measurements.totals(since=at - window_s, until=at)
     }
-    daily = await _daily_in(store, at)
+    trends = await _trends(store, at)
     flows: dict[str, FlowFacts] = {}
     for flow in workspace.flows.values():
         measured = totals.get(flow.name, {})
-        facts = flow_facts(workspace, flow, measured, (None, ""), daily.get(flow.name, ()))
+        facts = flow_facts(workspace, flow, measured, (None, ""), trends.get(flow.name))
         if _refusals_matter(facts):
             poison = await _poison(store, flow.name, since=at - window_s)
             facts = replace(facts, poison_field=poison[0], poison_reason=poison[1])
@@ -153,7 +153,7 @@ def flow_facts(
     flow: Flow,
     measured: Mapping[str, object],
     poison: tuple[str | None, str] = (None, ""),
-    daily: tuple[float, ...] = (),
+    trend: Trend | None = None,
 ) -> FlowFacts:
     """A flow's facts from its configuration and its measured totals (a rollup row's columns)."""
     names = set(FlowFacts.__slots__) - _NOT_MEASURED
@@ -176,30 +176,23 @@ def flow_facts(
         source_sends_webhooks=source.webhooks is not None,
         poison_field=poison[0],
         poison_reason=poison[1],
-        daily_in=daily,
+        trend=trend,
         **numbers,  # type: ignore[arg-type]
     )
 
 
-async def _daily_in(store: Store, at: float) -> dict[str, tuple[float, ...]]:
-    """Changes in per day over the last four weeks, by flow, oldest first (today left out).
-
-    A day the engine ran only part of is scaled to the whole day; a day it ran less than an
-    hour, or not at all, is NaN: too little to stand for the day.
-    """
+async def _trends(store: Store, at: float) -> dict[str, Trend]:
+    """Each flow's volume trend over the last four whole days (today left out: partial)."""
     today = int(at // _DAY * _DAY)
-    rows = await store.measurements.series(
-        ["changes_in", "measured_s"], since=today - _TREND_DAYS * _DAY, until=today, span_s=_DAY
-    )
-    by_flow: dict[str, dict[int, float]] = {}
-    for flow, start, changes, measured_s in rows:
-        if measured_s >= _MIN_DAY_S:
-            by_flow.setdefault(flow, {})[start] = changes * _DAY / measured_s
-    series = {}
-    for flow, days in by_flow.items():
-        first = min(days)
-        series[flow] = tuple(days.get(day, math.nan) for day in range(first, today, _DAY))
-    return series
+    since = today - _TREND_DAYS * _DAY
+    sums = await store.measurements.daily_sums(since=since, until=today, min_measured_s=_MIN_DAY_S)
+    last_x = _TREND_DAYS - 1
+    found = {}
+    for flow, n, sx, sy, sxx, sxy in sums:
+        trend = Trend.from_sums(n, sx, sy, sxx, sxy, last_x)
+        if trend is not None:
+            found[flow] = trend
+    return found
 
 
 def _refusals_matter(facts: FlowFacts) -> bool:

@@ -10,48 +10,30 @@ few weeks, as good: the forecast is a warning, not a promise.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from syncwell.analyze.facts import FlowFacts
+from syncwell.analyze.trend import MIN_DAYS, Trend
 from syncwell.analyze.verdict import FlowVerdict, Forecast
 from syncwell.analyze.words import percent
 
-__all__ = ["MIN_DAYS", "daily_growth", "forecast"]
+__all__ = ["daily_growth", "forecast"]
 
-MIN_DAYS = 3
-"""Whole days of measurements a trend needs."""
+
 _HORIZON_DAYS = 365
 
 
 def daily_growth(days: Sequence[float]) -> float | None:
     """Growth per day relative to the trend line's value on the last day; None with fewer than
     `MIN_DAYS` measured days (NaN marks a day not measured)."""
-    points = [(x, y) for x, y in enumerate(days) if not math.isnan(y)]
-    if len(points) < MIN_DAYS:
-        return None
-    mean_x = sum(x for x, _ in points) / len(points)
-    mean_y = sum(y for _, y in points) / len(points)
-    spread = sum((x - mean_x) ** 2 for x, _ in points)
-    if spread == 0:
-        return None
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
-    level = mean_y + slope * (len(days) - 1 - mean_x)
-    if level <= 0:
-        return None
-    return slope / level
+    trend = Trend.from_days(days)
+    return None if trend is None else trend.growth
 
 
 def forecast(facts: Sequence[FlowFacts], verdicts: Sequence[FlowVerdict]) -> Forecast:
     """The integration's forecast, from its flows' daily volume and their load now."""
-    length = max((len(f.daily_in) for f in facts), default=0)
-    days = [math.nan] * length
-    for f in facts:
-        for i, value in enumerate(f.daily_in[::-1]):  # aligned on the most recent day
-            if not math.isnan(value):
-                at = length - 1 - i
-                days[at] = value if math.isnan(days[at]) else days[at] + value
-    growth = daily_growth(days)
+    line = Trend.combined(f.trend for f in facts)
+    growth = None if line is None else line.growth
     if growth is None:
         return Forecast(None, None, "", f"needs {MIN_DAYS} whole days of measurements")
     weekly = growth * 7

@@ -13,7 +13,7 @@ from syncwell.analyze.facts import FlowFacts, IncidentFacts, WorkspaceFacts, flo
 from syncwell.analyze.history import Move, moves
 from syncwell.analyze.judge import judge, judge_flow
 from syncwell.analyze.load import Load, flow_load
-from syncwell.analyze.report import analysis_dict, analysis_json, analysis_text
+from syncwell.analyze.report import analysis_dict, analysis_json, analysis_text, kept_report
 from syncwell.analyze.run import analyze
 from syncwell.analyze.verdict import (
     Analysis,
@@ -50,6 +50,7 @@ __all__ = [
     "gather",
     "judge",
     "judge_flow",
+    "kept_report",
     "model_workflows",
     "moves",
     "parse_what_if",

@@ -6,6 +6,7 @@ These are plain numbers, gathered once from the store (`gather`), so that the ju
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -128,23 +129,27 @@ class WorkspaceFacts:
 async def gather(
     store: Store, workspace: Workspace, *, window_s: float, at: float
 ) -> WorkspaceFacts:
-    """Read the measurements of [at - window_s, at) and the incidents and dead letters in it."""
-    totals = {
-        str(row["flow"]): row
-        for row in await store.measurements.totals(since=at - window_s, until=at)
-    }
-    trends = await _trends(store, at)
+    """Read the measurements of [at - window_s, at) and the incidents and dead letters in it.
+
+    The window's totals, the trends and the incidents are read at once, each on its own
+    connection: on SQLite (WAL) readers run side by side, and so do their threads.
+    """
+    since = at - window_s
+    summed, trends, overlapping = await asyncio.gather(
+        store.measurements.totals(since=since, until=at),
+        _trends(store, at),
+        store.incidents.overlapping(since, at),
+    )
+    totals = {str(row["flow"]): row for row in summed}
     flows: dict[str, FlowFacts] = {}
     for flow in workspace.flows.values():
         measured = totals.get(flow.name, {})
         facts = flow_facts(workspace, flow, measured, (None, ""), trends.get(flow.name))
         if _refusals_matter(facts):
-            poison = await _poison(store, flow.name, since=at - window_s)
+            poison = await _poison(store, flow.name, since=since)
             facts = replace(facts, poison_field=poison[0], poison_reason=poison[1])
         flows[flow.name] = facts
-    incidents = _incident_facts(
-        await store.incidents.overlapping(at - window_s, at), at - window_s, at
-    )
+    incidents = _incident_facts(overlapping, since, at)
     return WorkspaceFacts(workspace, window_s, at, flows, incidents)
 
 

@@ -28,6 +28,8 @@ def model_workflows(workspace: Workspace) -> dict[str, tuple[str, ...]]:
     if workspace.workflows:
         return {name: tuple(w.flows) for name, w in workspace.workflows.items()}
     chains = _Chains(workspace.flows)
+    if chains.at_least_paths() > PATH_LIMIT:
+        return {name: (name,) for name in workspace.flows}
     paths: dict[str, tuple[str, ...]] = {}
     for path in chains.paths():
         if len(paths) == PATH_LIMIT:
@@ -46,12 +48,24 @@ class _Chains:
             self._by_source.setdefault(flows[name].source, []).append(name)
         into = Counter(flow.destination for flow in flows.values())
         back = Counter((flow.destination, flow.source) for flow in flows.values())
+        self._out = Counter(flow.source for flow in flows.values())
+        self._back = back
         # A flow has a predecessor when some flow ends where it starts, other than its return.
         self._starts = [
             name
             for name, flow in sorted(flows.items())
             if into[flow.source] == back[(flow.source, flow.destination)]
         ]
+
+    def at_least_paths(self) -> int:
+        """A floor on the number of paths, counted without walking them: each start and each
+        flow that can follow it begin a different path."""
+        total = 0
+        for name in self._starts:
+            flow = self._flows[name]
+            onward = self._out[flow.destination] - self._back[(flow.source, flow.destination)]
+            total += max(1, onward)
+        return total
 
     def successors(self, name: str) -> Iterator[str]:
         flow = self._flows[name]

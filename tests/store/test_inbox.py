@@ -2,28 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
-from pathlib import Path
-
-import pytest
-
-from syncwell.store import InboundChange, InboundEvent, Store, open_store
+from syncwell.store import InboundChange, InboundEvent, Store
 from syncwell.types import Op
-from tests.conftest import fresh_state_database
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    """The inbox's store on SQLite (one thread hop per group) and on PostgreSQL (async)."""
-    async with AsyncExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path / 'state.db'}"
-        else:
-            url = await stack.enter_async_context(fresh_state_database())
-        opened = await open_store(url)
-        stack.push_async_callback(opened.close)
-        yield opened
 
 
 def _event(event_id: str, key: str, version: float) -> InboundEvent:
@@ -33,27 +13,34 @@ def _event(event_id: str, key: str, version: float) -> InboundEvent:
     return InboundEvent("crm", event_id, 1.0, (change,))
 
 
-async def test_each_event_id_is_taken_once_within_a_group_and_across_groups(store: Store) -> None:
+async def test_each_event_id_is_taken_once_within_a_group_and_across_groups(
+    state_store: Store,
+) -> None:
     """A repeated id is a duplicate in the same group and in a later one; nothing doubles."""
-    first = await store.inbox.take(
+    first = await state_store.inbox.take(
         [_event("a", "x@y", 1), _event("b", "z@y", 1), _event("a", "x@y", 1)]
     )
     assert first == [True, True, False]
-    assert await store.inbox.take([_event("b", "z@y", 1), _event("c", "x@y", 2)]) == [False, True]
-    entries = await store.journal.pending("contacts", max_changes=100)
+    assert await state_store.inbox.take([_event("b", "z@y", 1), _event("c", "x@y", 2)]) == [
+        False,
+        True,
+    ]
+    entries = await state_store.journal.pending("contacts", max_changes=100)
     assert [len(entry.batch) for entry in entries] == [2, 1]
 
 
-async def test_the_newest_version_seen_is_kept_whatever_the_arrival_order(store: Store) -> None:
+async def test_the_newest_version_seen_is_kept_whatever_the_arrival_order(
+    state_store: Store,
+) -> None:
     """Versions 3, then 1 and 2 of one record: the store remembers 3 as seen."""
-    await store.inbox.take([_event("e3", "x@y", 3)])
-    await store.inbox.take([_event("e1", "x@y", 1), _event("e2", "x@y", 2)])
-    states = await store.record_versions.states("crm", "contacts", ["x@y"])
+    await state_store.inbox.take([_event("e3", "x@y", 3)])
+    await state_store.inbox.take([_event("e1", "x@y", 1), _event("e2", "x@y", 2)])
+    states = await state_store.record_versions.states("crm", "contacts", ["x@y"])
     assert states["x@y"].seen_version == 3
 
 
-async def test_old_ids_are_forgotten_after_the_dedupe_period(store: Store) -> None:
+async def test_old_ids_are_forgotten_after_the_dedupe_period(state_store: Store) -> None:
     """`forget_before` drops ids; the same id is then taken again as new."""
-    await store.inbox.take([_event("old", "x@y", 1)])
-    assert await store.inbox.forget_before(cutoff=10**12) == 1
-    assert await store.inbox.take([_event("old", "x@y", 1)]) == [True]
+    await state_store.inbox.take([_event("old", "x@y", 1)])
+    assert await state_store.inbox.forget_before(cutoff=10**12) == 1
+    assert await state_store.inbox.take([_event("old", "x@y", 1)]) == [True]

@@ -21,6 +21,10 @@ app = typer.Typer(
 )
 dlq_app = typer.Typer(no_args_is_help=True, help="Dead letters: list, show, replay, discard.")
 app.add_typer(dlq_app, name="dlq")
+token_app = typer.Typer(
+    no_args_is_help=True, help="API tokens: create (viewer, operator, admin), list, revoke."
+)
+app.add_typer(token_app, name="token")
 
 out = Console()
 err = Console(stderr=True)

@@ -10,19 +10,31 @@ from pathlib import Path
 
 from syncwell.analyze import Analysis, analyze
 from syncwell.map import Health
-from syncwell.store import DeadLetter, FlowReport, Incident, Store, StoredAnalysis, open_store
+from syncwell.store import (
+    DeadLetter,
+    FlowReport,
+    Incident,
+    Role,
+    Store,
+    StoredAnalysis,
+    Token,
+    open_store,
+)
 from syncwell.store.dead_letters import DeadLetterStatus
 from syncwell.workspace import Workspace
 
 __all__ = [
     "analyses",
     "constraint",
+    "create_token",
     "discard",
     "flow_reports",
     "latest_constraint",
     "list_dead_letters",
     "list_incidents",
+    "list_tokens",
     "replay",
+    "revoke_token",
     "show_dead_letter",
 ]
 
@@ -110,3 +122,21 @@ def _never_run(workspace: Workspace) -> bool:
     """Whether the workspace's state is an SQLite file that does not exist yet."""
     prefix = "sqlite:///"
     return workspace.state.startswith(prefix) and not Path(workspace.state[len(prefix) :]).exists()
+
+
+async def create_token(workspace: Workspace, role: Role, name: str) -> tuple[Token, str]:
+    """A new API token and its text (shown once: only its hash is kept)."""
+    async with _store(workspace) as store:
+        return await store.tokens.create(role, name)
+
+
+async def list_tokens(workspace: Workspace) -> list[Token]:
+    """Every token, revoked ones too."""
+    async with _store(workspace) as store:
+        return await store.tokens.list()
+
+
+async def revoke_token(workspace: Workspace, token_id: int) -> bool:
+    """Revoke a token; False when no live token has that id."""
+    async with _store(workspace) as store:
+        return await store.tokens.revoke(token_id)

@@ -19,8 +19,10 @@ from syncwell.store.measurements import Measurements
 from syncwell.store.reconciliations import Reconciliations
 from syncwell.store.record_versions import RecordState, RecordVersions, SeenVersions
 from syncwell.store.reports import FlowReport, Reports
+from syncwell.store.tokens import ROLES, Role, Token, Tokens
 
 __all__ = [
+    "ROLES",
     "Analyses",
     "DeadLetter",
     "DeadLetterDraft",
@@ -40,9 +42,12 @@ __all__ = [
     "RecordState",
     "RecordVersions",
     "Reports",
+    "Role",
     "SeenVersions",
     "Store",
     "StoredAnalysis",
+    "Token",
+    "Tokens",
     "open_store",
 ]
 
@@ -62,6 +67,7 @@ class Store:
     measurements: Measurements
     incidents: Incidents
     analyses: Analyses
+    tokens: Tokens
 
     async def close(self) -> None:
         """Close every connection."""
@@ -87,4 +93,5 @@ async def open_store(url: str) -> Store:
         Measurements(engine),
         Incidents(engine),
         Analyses(engine),
+        Tokens(engine),
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     Index,
@@ -31,6 +32,8 @@ __all__ = [
     "metadata",
     "reconciliations",
     "record_versions",
+    "token_uses",
+    "tokens",
     "webhook_events",
 ]
 
@@ -240,3 +243,31 @@ incidents = Table(
     sqlite_autoincrement=True,
 )
 """Periods in which a flow was unhealthy, opened and closed by the engine (measure/incidents.py)."""
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(20), nullable=False, doc="viewer, operator or admin"),
+    Column("secret_hash", String(64), nullable=False, doc="SHA-256 of the secret, hex"),
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float, nullable=True),
+    Column("last_used_at", Float, nullable=True),
+    sqlite_autoincrement=True,
+)
+"""API tokens (store/tokens.py): never the secret itself."""
+
+token_uses = Table(
+    "token_uses",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("token_id", BigInteger, nullable=True, doc="null: no live token matched"),
+    Column("at", Float, nullable=False),
+    Column("method", String(10), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("accepted", Boolean, nullable=False),
+    Index("token_uses_token_at", "token_id", "at"),
+    sqlite_autoincrement=True,
+)
+"""Every request that presented a token, accepted or not."""

@@ -1,4 +1,4 @@
-"""The HTTP face of a running engine: webhook ingress and health.
+"""The HTTP face of syncwell: webhook ingress, the REST API, metrics and health.
 
 Webhooks are the hot path, so they skip the framework: a thin ASGI front hands
 ``POST /hooks/{system}`` straight to its handler (which must see the raw bytes anyway) and
@@ -6,6 +6,9 @@ everything else to the FastAPI app, where the REST API and its OpenAPI document 
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -15,17 +18,33 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from syncwell import __version__
 from syncwell.api.hooks import HookEndpoint
+from syncwell.api.rest import StoreHolder, rest_router
 from syncwell.engine import Engine
 from syncwell.measure.prometheus import SyncwellCollector
+from syncwell.workspace import Workspace
 
 __all__ = ["create_app"]
 
 _HOOKS = "/hooks/"
 
 
-def create_app(engine: Engine) -> ASGIApp:
-    """The app serving `engine`: ``POST /hooks/{system}``, ``/metrics``, health and readiness."""
+def create_app(engine: Engine | None = None, *, workspace: Workspace | None = None) -> ASGIApp:
+    """The app serving `engine` (``POST /hooks/{system}``, ``/metrics``, health), and the
+    REST API of its workspace; with only a `workspace`, the REST API alone (`syncwell serve`).
+    """
+    if engine is None and workspace is None:
+        raise ValueError("create_app needs an engine or a workspace")
+    served = engine.workspace if engine is not None else workspace
+    assert served is not None
+    holder = StoreHolder(served.state)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await holder.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="syncwell",
         version=__version__,
         openapi_url="/api/v1/openapi.json",
@@ -36,8 +55,10 @@ def create_app(engine: Engine) -> ASGIApp:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
 
+    app.include_router(rest_router(served, holder))
     registry = CollectorRegistry()
-    registry.register(SyncwellCollector(engine.workspace.name, engine.observer.samples))
+    if engine is not None:
+        registry.register(SyncwellCollector(served.name, engine.observer.samples))
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
@@ -49,17 +70,17 @@ def create_app(engine: Engine) -> ASGIApp:
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> Response:
-        if engine.committer is None:
+        if engine is not None and engine.committer is None:
             return JSONResponse({"status": "starting"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    return _Front(HookEndpoint(engine), app)
+    return _Front(HookEndpoint(engine) if engine is not None else None, app)
 
 
 class _Front:
     """Webhooks straight to their handler; every other request to the app."""
 
-    def __init__(self, hooks: HookEndpoint, app: ASGIApp) -> None:
+    def __init__(self, hooks: HookEndpoint | None, app: ASGIApp) -> None:
         self._hooks = hooks
         self._app = app
 
@@ -67,8 +88,13 @@ class _Front:
         if scope["type"] == "http" and scope["path"].startswith(_HOOKS):
             system = scope["path"][len(_HOOKS) :]
             if scope["method"] == "POST" and system and "/" not in system:
-                request = Request(scope, receive)
-                response = await self._hooks.respond(request, system)
+                if self._hooks is None:
+                    response: Response = JSONResponse(
+                        {"detail": "no engine runs here: webhooks go to `syncwell run`"},
+                        status_code=503,
+                    )
+                else:
+                    response = await self._hooks.respond(Request(scope, receive), system)
                 await response(scope, receive, send)
                 return
         await self._app(scope, receive, send)

@@ -23,10 +23,11 @@ class Access:
     """Checks requests' tokens against the store.
 
     Args:
-        tokens: the store's tokens.
+        tokens: the store's tokens, or a coroutine function that gives them (the store may
+            open on first use).
     """
 
-    def __init__(self, tokens: Tokens) -> None:
+    def __init__(self, tokens: Tokens | Callable[[], Awaitable[Tokens]]) -> None:
         self._tokens = tokens
 
     def require(self, role: Role) -> Callable[[Request], Awaitable[Token]]:
@@ -36,9 +37,8 @@ class Access:
             presented = _presented(request)
             if presented is None:
                 raise _unauthorized("no token: send Authorization: Bearer <token>")
-            token = await self._tokens.check(
-                presented, method=request.method, path=request.url.path
-            )
+            tokens = self._tokens if isinstance(self._tokens, Tokens) else await self._tokens()
+            token = await tokens.check(presented, method=request.method, path=request.url.path)
             if token is None:
                 raise _unauthorized("the token is unknown or revoked")
             if not token.allows(role):

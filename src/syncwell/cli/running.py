@@ -227,3 +227,30 @@ def demo(
     )
     if signalled:
         raise typer.Exit(130)
+
+
+@app.command()
+def serve(
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8100,
+) -> None:
+    """Serve the REST API under /api/v1 (tokens: `syncwell token`), /metrics and health.
+
+    It reads the workspace's state store: run it beside `syncwell run`, which takes the
+    webhooks, or on its own to look at a workspace's state.
+    """
+    from syncwell.api import ApiServer, create_app
+
+    configure_logging(verbose=False)
+    server = ApiServer(create_app(workspace=load(workspace)), host, port)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        out.print(f"serving http://{host}:{port}/api/v1 (Ctrl-C stops)")
+        await server.serve(stop)
+
+    asyncio.run(main())

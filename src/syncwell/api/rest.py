@@ -1,0 +1,184 @@
+"""The REST API under /api/v1: the workspace, its flows, measurements, incidents, the
+constraint and its history, and dead letters with replay and discard.
+
+Reads need a viewer token; what changes state (replay, discard, a new analysis) needs an
+operator's (api/auth.py). The routes read the state store, never a running engine, so
+`syncwell serve` answers them while `syncwell run` works elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+
+from syncwell import display
+from syncwell.analyze import analysis_dict, analyze, moves
+from syncwell.api.auth import Access
+from syncwell.map import map_document
+from syncwell.store import Store, open_store
+from syncwell.store.dead_letters import DeadLetterStatus
+from syncwell.workspace import Workspace
+
+__all__ = ["StoreHolder", "rest_router"]
+
+_DAY_S = 86400.0
+
+
+class StoreHolder:
+    """The app's state store, opened on first use (a test's in-process client runs no
+    lifespan) and closed with the server."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._store: Store | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Store:
+        """The open store."""
+        async with self._lock:
+            if self._store is None:
+                self._store = await open_store(self._url)
+            return self._store
+
+    async def close(self) -> None:
+        """Close the store, if it was opened."""
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
+
+
+def rest_router(workspace: Workspace, holder: StoreHolder) -> APIRouter:
+    """The /api/v1 routes for `workspace`, on the store `holder` keeps."""
+    access = Access(lambda: _tokens(holder))
+    viewer = [Depends(access.require("viewer"))]
+    operator = [Depends(access.require("operator"))]
+    router = APIRouter(prefix="/api/v1")
+    _read_routes(router, workspace, holder, viewer)
+    _dead_letter_routes(router, holder, viewer, operator)
+    _constraint_routes(router, workspace, holder, viewer, operator)
+    return router
+
+
+async def _tokens(holder: StoreHolder) -> Any:
+    return (await holder.get()).tokens
+
+
+def _read_routes(
+    router: APIRouter, workspace: Workspace, holder: StoreHolder, viewer: list[Any]
+) -> None:
+    @router.get("/workspace", dependencies=viewer)
+    async def get_workspace() -> dict[str, Any]:
+        """The workspace drawn as data: systems, flows with mode and SLO, workflows."""
+        return dict(map_document(workspace))
+
+    @router.get("/flows", dependencies=viewer)
+    async def get_flows() -> list[dict[str, Any]]:
+        """Where each flow stands: checkpoint, backlog, last success, retries, dead letters."""
+        store = await holder.get()
+        return [display.report_dict(r) for r in await store.reports.flows(list(workspace.flows))]
+
+    @router.get("/measurements", dependencies=viewer)
+    async def get_measurements(
+        flow: str | None = None,
+        since: Annotated[float | None, Query(description="Unix seconds; default a day ago")] = None,
+        until: Annotated[float | None, Query(description="Unix seconds; default now")] = None,
+    ) -> list[dict[str, Any]]:
+        """Per-flow, per-minute measurements (docs/measurements.md), oldest first."""
+        store = await holder.get()
+        start = time.time() - _DAY_S if since is None else since
+        return await store.measurements.read(since=start, until=until, flow=flow)
+
+    @router.get("/incidents", dependencies=viewer)
+    async def get_incidents(
+        since: Annotated[
+            float | None, Query(description="Unix seconds; default a week ago")
+        ] = None,
+    ) -> list[dict[str, Any]]:
+        """Incidents opened since `since`, and every one still open, newest first."""
+        store = await holder.get()
+        start = time.time() - 7 * _DAY_S if since is None else since
+        return [display.incident_dict(i) for i in await store.incidents.list(since=start)]
+
+
+def _dead_letter_routes(
+    router: APIRouter, holder: StoreHolder, viewer: list[Any], operator: list[Any]
+) -> None:
+    @router.get("/dead-letters", dependencies=viewer)
+    async def list_dead_letters(
+        flow: str | None = None,
+        state: Annotated[DeadLetterStatus | None, Query(alias="status")] = "open",
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[dict[str, Any]]:
+        """The newest dead letters, with their record, reason and attempts."""
+        store = await holder.get()
+        letters = await store.dead_letters.list(flow=flow, status=state, limit=limit)
+        return [display.dead_letter_dict(letter) for letter in letters]
+
+    @router.get("/dead-letters/{dead_letter_id}", dependencies=viewer)
+    async def get_dead_letter(dead_letter_id: int) -> dict[str, Any]:
+        """One dead letter."""
+        letter = await (await holder.get()).dead_letters.get(dead_letter_id)
+        if letter is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no dead letter {dead_letter_id}")
+        return display.dead_letter_dict(letter)
+
+    @router.post("/dead-letters/{dead_letter_id}/replay", dependencies=operator)
+    async def replay(dead_letter_id: int) -> dict[str, Any]:
+        """Send an open dead letter back through its flow; the engine delivers it."""
+        done = await (await holder.get()).dead_letters.replay([dead_letter_id])
+        return _resolved("replayed", dead_letter_id, done)
+
+    @router.post("/dead-letters/{dead_letter_id}/discard", dependencies=operator)
+    async def discard(dead_letter_id: int) -> dict[str, Any]:
+        """Give up on an open dead letter."""
+        done = await (await holder.get()).dead_letters.discard([dead_letter_id])
+        return _resolved("discarded", dead_letter_id, done)
+
+
+def _resolved(verb: str, dead_letter_id: int, done: list[int]) -> dict[str, Any]:
+    if not done:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"dead letter {dead_letter_id} is not open (or not there)"
+        )
+    return {"id": dead_letter_id, "status": verb}
+
+
+def _constraint_routes(
+    router: APIRouter,
+    workspace: Workspace,
+    holder: StoreHolder,
+    viewer: list[Any],
+    operator: list[Any],
+) -> None:
+    @router.get("/constraint", dependencies=viewer)
+    async def get_constraint() -> dict[str, Any]:
+        """The newest kept analysis: the constraint (or none), the ranking, breaching flows."""
+        kept = await (await holder.get()).analyses.list(limit=1)
+        if not kept:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, "no analysis yet: POST /api/v1/constraint makes one"
+            )
+        newest = kept[-1]
+        return {
+            "id": newest.id,
+            "at": newest.at,
+            "window_s": newest.window_s,
+            **json.loads(newest.report),
+        }
+
+    @router.post("/constraint", dependencies=operator)
+    async def analyse(window_s: Annotated[float, Query(gt=0)] = _DAY_S) -> dict[str, Any]:
+        """Analyse the last `window_s` seconds now, keep it, and return it whole."""
+        found = await analyze(await holder.get(), workspace=workspace, window_s=window_s)
+        return analysis_dict(found)
+
+    @router.get("/constraint/history", dependencies=viewer)
+    async def history() -> list[dict[str, Any]]:
+        """How the constraint moved: each change, from where to where, and why."""
+        kept = await (await holder.get()).analyses.list()
+        return [dataclasses.asdict(move) for move in moves(kept)]

@@ -12,6 +12,7 @@ import pytest
 
 from syncwell import Engine, load_workspace
 from syncwell.api import create_app
+from syncwell.api.auth import SESSION_COOKIE, csrf_token
 from syncwell.store import ROLES, open_store
 from syncwell.workspace import Workspace
 
@@ -117,3 +118,31 @@ async def test_webhooks_wait_for_an_engine_and_health_needs_no_token(
     assert (await client.get("/healthz")).status_code == 200
     paths = (await client.get("/api/v1/openapi.json")).json()["paths"]
     assert {"/api/v1/flows", "/api/v1/dead-letters/{dead_letter_id}/replay"} <= set(paths)
+
+
+async def test_login_sets_a_strict_cookie_that_reads_but_writes_only_with_csrf(
+    workspace: Workspace, client: httpx.AsyncClient
+) -> None:
+    """A wrong token gets the form back with 401; a right one sets an HttpOnly, Secure,
+    SameSite=Strict cookie. The cookie reads routes, but a replay with it alone gets 403 until
+    it carries the session's CSRF token; logging out clears the cookie."""
+    operator = (await _tokens(workspace))["operator"]["authorization"].removeprefix("Bearer ")
+    wrong = await client.post("/login", data={"token": "swt_9_nope"})
+    assert wrong.status_code == 401 and "unknown or revoked" in wrong.text
+    logged = await client.post("/login", data={"token": operator})
+    assert logged.status_code == 303
+    cookie = logged.headers["set-cookie"]
+    for flag in ("HttpOnly", "Secure", "SameSite=strict", "Max-Age=604800"):
+        assert flag.lower() in cookie.lower(), cookie
+    session = {"cookie": f"{SESSION_COOKIE}={operator}"}
+    assert (await client.get("/api/v1/flows", headers=session)).status_code == 200
+    (letter,) = (await client.get("/api/v1/dead-letters", headers=session)).json()
+    replay = f"/api/v1/dead-letters/{letter['id']}/replay"
+    refused = await client.post(replay, headers=session)
+    assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+    forged = await client.post(replay, headers={**session, "x-csrf-token": "0" * 32})
+    assert forged.status_code == 403
+    csrf = {**session, "x-csrf-token": csrf_token(operator)}
+    assert (await client.post(replay, headers=csrf)).json()["status"] == "replayed"
+    out = await client.post("/logout", headers=session)
+    assert out.status_code == 303 and f'{SESSION_COOKIE}=""' in out.headers["set-cookie"]

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from syncwell import __version__
 from syncwell.api.hooks import HookEndpoint
+from syncwell.api.login import login_router
 from syncwell.api.rest import StoreHolder, rest_router
 from syncwell.engine import Engine
 from syncwell.measure.prometheus import SyncwellCollector
@@ -56,6 +57,7 @@ def create_app(engine: Engine | None = None, *, workspace: Workspace | None = No
     )
 
     app.include_router(rest_router(served, holder))
+    app.include_router(login_router(holder.tokens))
     registry = CollectorRegistry()
     if engine is not None:
         registry.register(SyncwellCollector(served.name, engine.observer.samples))

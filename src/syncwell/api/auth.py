@@ -1,22 +1,34 @@
-"""Who may call the API: a bearer token of a role (viewer < operator < admin).
+"""Who may call the API: a token of a role (viewer < operator < admin).
 
-A route declares the least role it needs with `Access.require(role)`. A request without a
-live token gets 401 (with ``WWW-Authenticate: Bearer``); a token of too small a role, 403.
-Every attempt is recorded with the token it matched, if any (store/tokens.py). The token's
-text never reaches a log or an answer.
+A token comes as ``Authorization: Bearer <token>`` (scripts) or in the session cookie the
+login form sets (people, in the dashboard): HttpOnly, Secure, SameSite=Strict. A route
+declares the least role it needs with `Access.require(role)`. A request without a live token
+gets 401 (with ``WWW-Authenticate: Bearer``); a token of too small a role, 403. Every attempt
+is recorded with the token it matched, if any (store/tokens.py). The token's text never
+reaches a log or an answer.
+
+A cookie goes with every request the browser makes, whoever's page asked for it, so a
+state-changing request that relies on the cookie must also carry the session's CSRF token
+(the ``X-CSRF-Token`` header or a ``csrf`` form field): a hash of the session that only a
+page of ours can read. A bearer header is never sent by a browser on its own: it needs none.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request, status
 
 from syncwell.store import Role, Token, Tokens
 
-__all__ = ["Access"]
+__all__ = ["SESSION_COOKIE", "Access", "csrf_token"]
 
 _BEARER = "bearer "
+SESSION_COOKIE = "syncwell_session"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class Access:
@@ -34,9 +46,11 @@ class Access:
         """A FastAPI dependency: the request's token, which may act as `role`."""
 
         async def allowed(request: Request) -> Token:
-            presented = _presented(request)
+            presented, by_cookie = _presented(request)
             if presented is None:
-                raise _unauthorized("no token: send Authorization: Bearer <token>")
+                raise _unauthorized("no token: send Authorization: Bearer <token>, or log in")
+            if by_cookie and request.method not in _SAFE_METHODS:
+                await _check_csrf(request, presented)
             tokens = self._tokens if isinstance(self._tokens, Tokens) else await self._tokens()
             token = await tokens.check(presented, method=request.method, path=request.url.path)
             if token is None:
@@ -51,11 +65,29 @@ class Access:
         return allowed
 
 
-def _presented(request: Request) -> str | None:
+def csrf_token(session: str) -> str:
+    """The CSRF token of a session: pages put it in their forms."""
+    return hashlib.sha256(f"syncwell-csrf:{session}".encode()).hexdigest()[:32]
+
+
+def _presented(request: Request) -> tuple[str | None, bool]:
+    """The token the request carries, and whether it came in the cookie."""
     header = request.headers.get("authorization", "")
     if header[: len(_BEARER)].lower() == _BEARER and header[len(_BEARER) :].strip():
-        return header[len(_BEARER) :].strip()
-    return None
+        return header[len(_BEARER) :].strip(), False
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return (cookie, True) if cookie else (None, False)
+
+
+async def _check_csrf(request: Request, session: str) -> None:
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and request.headers.get("content-type", "").startswith(_FORMS):
+        sent = str((await request.form()).get("csrf", ""))
+    if not sent or not hmac.compare_digest(sent, csrf_token(session)):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="missing or wrong CSRF token: send the page's X-CSRF-Token with the cookie",
+        )
 
 
 def _unauthorized(detail: str) -> HTTPException:

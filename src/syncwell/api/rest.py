@@ -20,7 +20,7 @@ from syncwell import display
 from syncwell.analyze import analysis_dict, analyze, moves
 from syncwell.api.auth import Access
 from syncwell.map import map_document
-from syncwell.store import Store, open_store
+from syncwell.store import Store, Tokens, open_store
 from syncwell.store.dead_letters import DeadLetterStatus
 from syncwell.workspace import Workspace
 
@@ -45,6 +45,10 @@ class StoreHolder:
                 self._store = await open_store(self._url)
             return self._store
 
+    async def tokens(self) -> Tokens:
+        """The store's tokens (the store opened if it was not)."""
+        return (await self.get()).tokens
+
     async def close(self) -> None:
         """Close the store, if it was opened."""
         if self._store is not None:
@@ -54,7 +58,7 @@ class StoreHolder:
 
 def rest_router(workspace: Workspace, holder: StoreHolder) -> APIRouter:
     """The /api/v1 routes for `workspace`, on the store `holder` keeps."""
-    access = Access(lambda: _tokens(holder))
+    access = Access(holder.tokens)
     viewer = [Depends(access.require("viewer"))]
     operator = [Depends(access.require("operator"))]
     router = APIRouter(prefix="/api/v1")
@@ -62,10 +66,6 @@ def rest_router(workspace: Workspace, holder: StoreHolder) -> APIRouter:
     _dead_letter_routes(router, holder, viewer, operator)
     _constraint_routes(router, workspace, holder, viewer, operator)
     return router
-
-
-async def _tokens(holder: StoreHolder) -> Any:
-    return (await holder.get()).tokens
 
 
 def _read_routes(

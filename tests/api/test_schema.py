@@ -4,6 +4,7 @@ requests, no route answers with a server error."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import sqlite3
 import threading
@@ -78,7 +79,10 @@ def test_no_request_gets_a_server_error(api: tuple[str, str]) -> None:
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+            max_examples=int(os.environ.get("SYNCWELL_SCHEMA_EXAMPLES", "20")),
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
         )
         def no_server_error(case: schemathesis.Case) -> None:
             case.call_and_validate(base_url=base, headers=headers, checks=[not_a_server_error])

@@ -14,7 +14,7 @@ import json
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 from syncwell import display
 from syncwell.analyze import analysis_dict, analyze, moves
@@ -27,6 +27,13 @@ from syncwell.workspace import Workspace
 __all__ = ["StoreHolder", "rest_router"]
 
 _DAY_S = 86400.0
+
+_YEAR_S = 366 * _DAY_S
+UnixTime = Annotated[float, Query(ge=0, le=2**33, allow_inf_nan=False)]
+"""A moment as Unix seconds, finite and within the years a store can hold."""
+
+DeadLetterId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The dead letter's id.")]
+"""An id the store can hold (a 64-bit integer): a larger one is refused with 422, not a 500."""
 
 
 class StoreHolder:
@@ -85,8 +92,8 @@ def _read_routes(
     @router.get("/measurements", dependencies=viewer)
     async def get_measurements(
         flow: str | None = None,
-        since: Annotated[float | None, Query(description="Unix seconds; default a day ago")] = None,
-        until: Annotated[float | None, Query(description="Unix seconds; default now")] = None,
+        since: Annotated[UnixTime | None, Query(description="Default: a day ago.")] = None,
+        until: Annotated[UnixTime | None, Query(description="Default: now.")] = None,
     ) -> list[dict[str, Any]]:
         """Per-flow, per-minute measurements (docs/measurements.md), oldest first."""
         store = await holder.get()
@@ -95,9 +102,7 @@ def _read_routes(
 
     @router.get("/incidents", dependencies=viewer)
     async def get_incidents(
-        since: Annotated[
-            float | None, Query(description="Unix seconds; default a week ago")
-        ] = None,
+        since: Annotated[UnixTime | None, Query(description="Default: a week ago.")] = None,
     ) -> list[dict[str, Any]]:
         """Incidents opened since `since`, and every one still open, newest first."""
         store = await holder.get()
@@ -120,7 +125,7 @@ def _dead_letter_routes(
         return [display.dead_letter_dict(letter) for letter in letters]
 
     @router.get("/dead-letters/{dead_letter_id}", dependencies=viewer)
-    async def get_dead_letter(dead_letter_id: int) -> dict[str, Any]:
+    async def get_dead_letter(dead_letter_id: DeadLetterId) -> dict[str, Any]:
         """One dead letter."""
         letter = await (await holder.get()).dead_letters.get(dead_letter_id)
         if letter is None:
@@ -128,13 +133,13 @@ def _dead_letter_routes(
         return display.dead_letter_dict(letter)
 
     @router.post("/dead-letters/{dead_letter_id}/replay", dependencies=operator)
-    async def replay(dead_letter_id: int) -> dict[str, Any]:
+    async def replay(dead_letter_id: DeadLetterId) -> dict[str, Any]:
         """Send an open dead letter back through its flow; the engine delivers it."""
         done = await (await holder.get()).dead_letters.replay([dead_letter_id])
         return _resolved("replayed", dead_letter_id, done)
 
     @router.post("/dead-letters/{dead_letter_id}/discard", dependencies=operator)
-    async def discard(dead_letter_id: int) -> dict[str, Any]:
+    async def discard(dead_letter_id: DeadLetterId) -> dict[str, Any]:
         """Give up on an open dead letter."""
         done = await (await holder.get()).dead_letters.discard([dead_letter_id])
         return _resolved("discarded", dead_letter_id, done)
@@ -172,7 +177,9 @@ def _constraint_routes(
         }
 
     @router.post("/constraint", dependencies=operator)
-    async def analyse(window_s: Annotated[float, Query(gt=0)] = _DAY_S) -> dict[str, Any]:
+    async def analyse(
+        window_s: Annotated[float, Query(gt=0, le=_YEAR_S, allow_inf_nan=False)] = _DAY_S,
+    ) -> dict[str, Any]:
         """Analyse the last `window_s` seconds now, keep it, and return it whole."""
         found = await analyze(await holder.get(), workspace=workspace, window_s=window_s)
         return analysis_dict(found)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from syncwell.analyze import judge
-from syncwell.analyze.forecast import daily_growth
+from syncwell.analyze.trend import Trend
 from tests.analyze.kit import facts_of, measured, tools_workspace
 
 FLOWS = {"tasks": "core -> project, interval: 1m, batch_size: 100"}
@@ -13,8 +13,9 @@ FLOWS = {"tasks": "core -> project, interval: 1m, batch_size: 100"}
 
 def test_growth_is_relative_to_the_trend_line_today() -> None:
     """100, 110, ..., 200 over 11 days: +10 a day on a line worth 200 today, 5% a day."""
-    assert daily_growth([100.0 + 10 * day for day in range(11)]) == pytest.approx(0.05)
-    assert daily_growth([5.0, 5.0]) is None  # too short to call a trend
+    trend = Trend.from_days([100.0 + 10 * day for day in range(11)])
+    assert trend is not None and trend.growth == pytest.approx(0.05)
+    assert Trend.from_days([5.0, 5.0]) is None  # too short to call a trend
 
 
 def test_saturation_day_follows_from_growth_and_utilisation() -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from syncwell.analyze.confidence import at_least
 from syncwell.analyze.trend import Trend
 from syncwell.store import DeadLetter, Incident, Store
+from syncwell.store.schema import measurements
 from syncwell.workspace import Flow, Workspace
 
 __all__ = [
@@ -29,12 +30,6 @@ __all__ = [
 _DAY = 86400
 _MIN_DAY_S = 3600.0
 """A day measured for less than this does not count in the trend."""
-_NOT_MEASURED = frozenset(
-    {"name", "integration", "source", "destination", "mode", "interval_s", "batch_size"}
-    | {"freshness_slo_s", "success_slo", "source_rate_per_s", "destination_rate_per_s"}
-    | {"source_sends_webhooks", "poison_field", "poison_reason", "trend"}
-)
-"""FlowFacts fields that come from the workspace, never from a measured column."""
 _TREND_DAYS = 28
 _POISON_SAMPLE = 200
 
@@ -114,6 +109,10 @@ class FlowFacts:
         return self.retries_transient + self.retries_rate_limited + self.retries_timeout
 
 
+_MEASURED = frozenset(column.name for column in measurements.columns) & set(FlowFacts.__slots__)
+"""FlowFacts fields read from measured columns; the rest come from the workspace."""
+
+
 @dataclass(frozen=True, slots=True)
 class WorkspaceFacts:
     """Everything an analysis reads: the workspace's flows, measured, and their incidents."""
@@ -161,8 +160,7 @@ def flow_facts(
     trend: Trend | None = None,
 ) -> FlowFacts:
     """A flow's facts from its configuration and its measured totals (a rollup row's columns)."""
-    names = set(FlowFacts.__slots__) - _NOT_MEASURED
-    numbers = {k: v for k, v in measured.items() if k in names and v is not None}
+    numbers = {k: v for k, v in measured.items() if k in _MEASURED and v is not None}
     source, destination = workspace.systems[flow.source], workspace.systems[flow.destination]
     configured_source = source.rate_limit.per_second if source.rate_limit else None
     configured_destination = destination.rate_limit.per_second if destination.rate_limit else None

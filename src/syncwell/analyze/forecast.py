@@ -17,17 +17,10 @@ from syncwell.analyze.trend import MIN_DAYS, Trend
 from syncwell.analyze.verdict import FlowVerdict, Forecast
 from syncwell.analyze.words import percent
 
-__all__ = ["daily_growth", "forecast"]
+__all__ = ["forecast"]
 
 
 _HORIZON_DAYS = 365
-
-
-def daily_growth(days: Sequence[float]) -> float | None:
-    """Growth per day relative to the trend line's value on the last day; None with fewer than
-    `MIN_DAYS` measured days (NaN marks a day not measured)."""
-    trend = Trend.from_days(days)
-    return None if trend is None else trend.growth
 
 
 def forecast(facts: Sequence[FlowFacts], verdicts: Sequence[FlowVerdict]) -> Forecast:

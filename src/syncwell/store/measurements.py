@@ -9,8 +9,7 @@ often a minute is flushed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import ColumnElement, Connection, Executable, Table, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -77,23 +76,6 @@ class Measurements:
                     flow = str(found["flow"])
                     by_flow[flow] = _merge(by_flow.get(flow), found, ("flow",))
         return list(by_flow.values())
-
-    @store_errors
-    async def series(
-        self, names: Iterable[str], *, since: float, until: float, span_s: int
-    ) -> list[tuple[Any, ...]]:
-        """The rollups of `span_s` in [since, until) as (flow, start, *names) tuples, by start
-        (tuples: a month of 5,000 flows is 150,000 rows)."""
-        table = measurement_rollups.c
-        picked = [table.flow, table.start, *(measurement_rollups.c[name] for name in names)]
-        query = (
-            select(*picked)
-            .where(table.span_s == span_s, table.start >= since, table.start < until)
-            .order_by(table.start)
-        )
-        async with self._engine.connect() as connection:
-            result = await connection.execute(query)
-            return [tuple(row) for row in result]
 
     @store_errors
     async def daily_sums(

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-webhooks bench-rate-limit bench-constraint clean
+.PHONY: demo test lint screenshots bench bench-webhooks bench-rate-limit bench-constraint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,6 +23,9 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -q
+
+screenshots: $(STAMP)  # the README's dashboard pictures, from the end-to-end browser tests
+	SYNCWELL_SCREENSHOTS=docs/images $(BIN)/pytest -q tests/api/test_browser.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/pg_to_pg.py

@@ -8,17 +8,25 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from syncwell.measure import FlowSample
 from syncwell.measure.prometheus import SyncwellCollector
+from syncwell.store import open_store
 from tests.api.hookkit import event, running_engine
 from tests.waiting import until
 
 
 async def test_metrics_count_what_webhooks_brought_and_what_was_written(tmp_path: Path) -> None:
-    """After three webhooks are delivered, the counters say so, labelled by flow."""
+    """After three webhooks are delivered, the counters say so, labelled by flow; reading
+    them needs a viewer's token, like every route but webhooks and health."""
     async with running_engine(tmp_path) as run:
         for number in range(3):
             await run.send(f"evt_{number}", event(f"evt_{number}", f"m{number}@x.io", number))
         await until(lambda: run.engine.progress["contacts"].written >= 3, within_s=10)
-        answer = await run.client.get("/metrics")
+        assert (await run.client.get("/metrics")).status_code == 401
+        store = await open_store(run.engine.workspace.state)
+        try:
+            _, viewer = await store.tokens.create("viewer", "prometheus")
+        finally:
+            await store.close()
+        answer = await run.client.get("/metrics", headers={"authorization": f"Bearer {viewer}"})
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain")
     families = {family.name: family for family in text_string_to_metric_families(answer.text)}

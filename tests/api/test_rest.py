@@ -1,20 +1,32 @@
-"""The REST API under /api/v1: every route by role, and what it answers, on a workspace a
-real run left a dead letter in."""
+"""The REST API under /api/v1: every route by role, what it answers and how its OpenAPI
+document describes that, on a workspace a real run left a dead letter in."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
+import json
+import math
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any, get_type_hints
 
 import httpx
+import pydantic
 import pytest
+from starlette.types import ASGIApp, Message, Scope
 
-from syncwell import Engine, load_workspace
-from syncwell.api import create_app
+from syncwell import Engine, analyze, load_workspace, store
+from syncwell.analyze import analysis_dict, kept_report
+from syncwell.api import create_app, models
 from syncwell.api.auth import SESSION_COOKIE, csrf_token
+from syncwell.map import document
 from syncwell.store import ROLES, open_store
+from syncwell.store.schema import measurements
 from syncwell.workspace import Workspace
+from tests.conftest import fresh_state_database
 
 ROUTES = [
     ("GET", "/api/v1/workspace", "viewer"),
@@ -30,26 +42,49 @@ ROUTES = [
 ]
 
 
-@pytest.fixture
-async def workspace(tmp_path: Path) -> Workspace:
+OPERATIONS: dict[tuple[str, str], tuple[type[pydantic.BaseModel] | Any, set[str]]] = {
+    ("get", "/api/v1/workspace"): (models.WorkspaceMap, set()),
+    ("get", "/api/v1/flows"): (list[models.FlowReport], set()),
+    ("get", "/api/v1/measurements"): (list[models.MeasurementMinute], {"422"}),
+    ("get", "/api/v1/incidents"): (list[models.Incident], {"422"}),
+    ("get", "/api/v1/dead-letters"): (list[models.DeadLetter], {"422"}),
+    ("get", "/api/v1/dead-letters/{dead_letter_id}"): (models.DeadLetter, {"404", "422"}),
+    ("post", "/api/v1/dead-letters/{dead_letter_id}/replay"): (models.Resolution, {"409", "422"}),
+    ("post", "/api/v1/dead-letters/{dead_letter_id}/discard"): (models.Resolution, {"409", "422"}),
+    ("get", "/api/v1/constraint"): (models.KeptAnalysis, {"404"}),
+    ("post", "/api/v1/constraint"): (models.Analysis, {"422"}),
+    ("get", "/api/v1/constraint/history"): (list[models.ConstraintMove], set()),
+}
+"""Each operation: the model of its 200 answer, and the errors it names besides 401 and 403."""
+
+
+def _write_workspace(root: Path, state: str | None = None) -> Path:
     """Two SQLite systems and one flow polled every 20 minutes against a 5-minute SLO; the
-    destination refuses the row whose value is 'bad', so a run leaves one dead letter."""
-    with sqlite3.connect(tmp_path / "a.db") as db:
+    destination refuses the row whose value is 'bad', so a run leaves one dead letter. The
+    state store is SQLite in `root` unless `state` names another."""
+    with sqlite3.connect(root / "a.db") as db:
         db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT NOT NULL, v TEXT)")
         db.executemany(
             "INSERT INTO t VALUES (?, ?, ?)",
             [(i, f"2026-01-01 00:00:{i:02d}", "bad" if i == 3 else "ok") for i in range(10)],
         )
-    with sqlite3.connect(tmp_path / "b.db") as db:
+    with sqlite3.connect(root / "b.db") as db:
         db.execute(
             "CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT NOT NULL, v TEXT CHECK (v != 'bad'))"
         )
-    (tmp_path / "syncwell.yaml").write_text(
-        "core: a\nsystems:\n  a: {kind: sqlite, path: a.db}\n  b: {kind: sqlite, path: b.db}\n"
+    (root / "syncwell.yaml").write_text(
+        (f"state: {state}\n" if state else "")
+        + "core: a\nsystems:\n  a: {kind: sqlite, path: a.db}\n  b: {kind: sqlite, path: b.db}\n"
         "flows:\n  f: {source: a, destination: b, stream: t, key: id, cursor: at, lookback: 0s,"
         " interval: 20m, slo: {freshness: 5m}}\n"
     )
-    loaded = load_workspace(tmp_path / "syncwell.yaml")
+    return root / "syncwell.yaml"
+
+
+@pytest.fixture
+async def workspace(tmp_path: Path) -> Workspace:
+    """The workspace of `_write_workspace`, after one run."""
+    loaded = load_workspace(_write_workspace(tmp_path))
     await Engine(loaded).run(once=True)
     return loaded
 
@@ -146,3 +181,152 @@ async def test_login_sets_a_strict_cookie_that_reads_but_writes_only_with_csrf(
     assert (await client.post(replay, headers=csrf)).json()["status"] == "replayed"
     out = await client.post("/logout", headers=session)
     assert out.status_code == 303 and f'{SESSION_COOKIE}=""' in out.headers["set-cookie"]
+
+
+async def test_the_openapi_document_names_each_answer_and_its_errors(
+    client: httpx.AsyncClient,
+) -> None:
+    """Every /api/v1 operation's 200 answer is a named schema (or a list of one), and it lists
+    exactly 401 and 403 plus its own errors (404 for one thing, 409 for replay and discard,
+    422 for parameters), each with a described body."""
+    document = (await client.get("/api/v1/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    found = {
+        (method, path): operation["responses"]
+        for path, operations in document["paths"].items()
+        if path.startswith("/api/v1/")
+        for method, operation in operations.items()
+    }
+    assert set(found) == set(OPERATIONS)
+    for key, responses in found.items():
+        assert set(responses) == {"200", "401", "403"} | OPERATIONS[key][1], key
+        answer = responses["200"]["content"]["application/json"]["schema"]
+        named = answer["items"]["$ref"] if answer.get("type") == "array" else answer["$ref"]
+        assert schemas[named.rsplit("/", 1)[1]]["properties"], key
+        for code in set(responses) - {"200"}:
+            body = "ValidationErrorBody" if code == "422" else "ErrorBody"
+            assert responses[code]["description"] and responses[code]["content"] == {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}
+            }, (key, code)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_real_answers_parse_as_their_models(tmp_path: Path, backend: str) -> None:
+    """On SQLite and on PostgreSQL state, each route's real 200 answer, as sent in JSON,
+    parses as the model its OpenAPI document names."""
+    async with contextlib.AsyncExitStack() as stack:
+        state = None
+        if backend == "postgresql":
+            state = await stack.enter_async_context(fresh_state_database())
+        loaded = load_workspace(_write_workspace(tmp_path, state))
+        await Engine(loaded).run(once=True)
+        operator = (await _tokens(loaded))["operator"]
+        app = create_app(workspace=loaded)
+        client = await stack.enter_async_context(_serving(app, operator))
+        answers = {("post", "/api/v1/constraint"): await client.post("/api/v1/constraint")}
+        for method, path in OPERATIONS:
+            if method == "get":
+                answers[method, path] = await client.get(path.format(dead_letter_id=1))
+        replay = "/api/v1/dead-letters/{dead_letter_id}/replay"
+        answers["post", replay] = await client.post(replay.format(dead_letter_id=1))
+    assert [key for key, answer in answers.items() if answer.status_code != 200] == []
+    for key, answer in answers.items():
+        pydantic.TypeAdapter(OPERATIONS[key][0]).validate_json(answer.content)
+    (minute,) = answers["get", "/api/v1/measurements"].json()
+    assert minute["dead_lettered"] == 1 and minute["headroom_min"] is None
+
+
+@contextlib.asynccontextmanager
+async def _serving(app: ASGIApp, headers: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `app` sending `headers`, with the app's lifespan run around it, so the
+    state store it opens is closed before its database is dropped."""
+    inbox: asyncio.Queue[Message] = asyncio.Queue()
+    outbox: asyncio.Queue[Message] = asyncio.Queue()
+    scope: Scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    running = asyncio.create_task(app(scope, inbox.get, outbox.put))
+    await inbox.put({"type": "lifespan.startup"})
+    assert (await outbox.get())["type"] == "lifespan.startup.complete"
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://syncwell", headers=headers
+        ) as client:
+            yield client
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        assert (await outbox.get())["type"] == "lifespan.shutdown.complete"
+        await running
+
+
+def test_each_model_names_the_keys_the_route_builds() -> None:
+    """Each model's fields are exactly the keys of the value its route returns (dataclass
+    fields, TypedDict keys, table columns), so a key added to one side alone fails here
+    rather than as a 500 or an undocumented key."""
+    pairs: list[tuple[type[pydantic.BaseModel], set[str]]] = [
+        (models.WorkspaceMap, set(get_type_hints(document.MapDocument))),
+        (models.MapSystem, set(get_type_hints(document.SystemEntry))),
+        (models.MapSlo, set(get_type_hints(document.SloEntry))),
+        (models.MapFlow, set(get_type_hints(document.FlowEntry))),
+        (models.MapWorkflow, set(get_type_hints(document.WorkflowEntry))),
+        (models.FlowReport, _fields(store.FlowReport)),
+        (models.MeasurementMinute, {column.name for column in measurements.columns}),
+        (models.Incident, _fields(store.Incident) | {"resolve_s"}),
+        (models.DeadLetter, _fields(store.DeadLetter) - {"batch"} | {"data"}),
+        (models.Forecast, _fields(analyze.Forecast)),
+        (models.IntegrationVerdict, _fields(analyze.IntegrationVerdict)),
+        (models.FlowVerdict, _fields(analyze.FlowVerdict)),
+        (models.WorkflowLimit, _fields(analyze.WorkflowLimit)),
+        (models.Analysis, _fields(analyze.Analysis)),
+        (models.ConstraintMove, _fields(analyze.Move)),
+    ]
+    for model, keys in pairs:
+        assert set(model.model_fields) == keys, model.__name__
+
+
+def test_an_infinite_utilisation_is_a_null_in_both_constraint_answers() -> None:
+    """A tool that took nothing while work waited (infinite utilisation, so infinite
+    severity) parses as a fresh analysis and as a kept one, its infinities null."""
+    flow = analyze.FlowVerdict(
+        flow="f",
+        integration="b",
+        demand_per_min=60.0,
+        capacity_per_min=0.0,
+        capacity_bound="observed",
+        utilisation=math.inf,
+        budget_use=None,
+        freshness_floor_s=None,
+        late_share=0.0,
+        failure_share=0.0,
+        retry_share=0.0,
+        downtime_share=0.0,
+        burn=0.0,
+        severity=math.inf,
+        reason=analyze.Reason.CAPACITY,
+        evidence="b took nothing while work waited",
+    )
+    verdict = analyze.IntegrationVerdict(
+        integration="b",
+        severity=math.inf,
+        reason=analyze.Reason.CAPACITY,
+        flow="f",
+        evidence=flow.evidence,
+        advice=(),
+        utilisation=math.inf,
+        budget_use=None,
+        incidents=0,
+        mean_resolve_s=None,
+        incident_open_s=0.0,
+        workflows=1,
+    )
+    found = analyze.Analysis(1.0, 60.0, verdict, (verdict,), (flow,), (), "constraint: b")
+    fresh = models.Analysis.model_validate(analysis_dict(found))
+    kept = models.KeptAnalysis.model_validate(
+        {"id": 1, "at": 1.0, "window_s": 60.0, **json.loads(kept_report(found))}
+    )
+    assert fresh.flows[0].utilisation is None and fresh.flows[0].severity is None
+    assert kept.constraint is not None and kept.constraint.utilisation is None
+    assert kept.ranking[0].severity is None and kept.breaching == ["f"]
+
+
+def _fields(kind: type) -> set[str]:
+    return {field.name for field in dataclasses.fields(kind)}

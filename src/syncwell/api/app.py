@@ -10,13 +10,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from syncwell import __version__
+from syncwell.api.auth import Access
+from syncwell.api.dashboard import install_dashboard
 from syncwell.api.hooks import HookEndpoint
 from syncwell.api.login import login_router
 from syncwell.api.rest import StoreHolder, rest_router
@@ -58,11 +60,16 @@ def create_app(engine: Engine | None = None, *, workspace: Workspace | None = No
 
     app.include_router(rest_router(served, holder))
     app.include_router(login_router(holder.tokens))
+    install_dashboard(app, served, holder)
     registry = CollectorRegistry()
     if engine is not None:
         registry.register(SyncwellCollector(served.name, engine.observer.samples))
 
-    @app.get("/metrics", include_in_schema=False)
+    # Metrics name every flow and integration and their volumes: a viewer's token reads them
+    # (Prometheus sends it with `authorization: {credentials: ...}` in its scrape config).
+    viewer = Depends(Access(holder.tokens).require("viewer"))
+
+    @app.get("/metrics", include_in_schema=False, dependencies=[viewer])
     async def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -72,7 +79,7 @@ def create_app(engine: Engine | None = None, *, workspace: Workspace | None = No
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> Response:
-        if engine is not None and engine.committer is None:
+        if engine is not None and not engine.ready:
             return JSONResponse({"status": "starting"}, status_code=503)
         return JSONResponse({"status": "ready"})
 

@@ -4,7 +4,6 @@ it. A wrong token gets the form again, with a 401 and the reason."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -12,25 +11,12 @@ from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from syncwell.api.auth import SESSION_COOKIE
+from syncwell.api.dashboard import PAGE_HEADERS, page_templates
 from syncwell.store import Tokens
 
 __all__ = ["login_router"]
 
 _WEEK_S = 7 * 86400
-
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>syncwell: log in</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: system-ui, sans-serif; max-width: 28rem; margin: 4rem auto">
-<h1>syncwell</h1>
-<p>Paste a token from <code>syncwell token create --role viewer</code>.</p>
-{problem}
-<form method="post" action="/login">
-<label>Token <input type="password" name="token" autocomplete="off" required
- style="width: 100%"></label>
-<p><button type="submit">Log in</button></p>
-</form></body></html>
-"""
 
 
 def login_router(tokens: Callable[[], Awaitable[Tokens]]) -> APIRouter:
@@ -42,16 +28,19 @@ def login_router(tokens: Callable[[], Awaitable[Tokens]]) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/login")
-    async def form() -> HTMLResponse:
-        return HTMLResponse(_PAGE.format(problem=""))
+    async def form(request: Request, next: str = "/") -> HTMLResponse:
+        return _form(request, _local(next))
 
     @router.post("/login")
-    async def login(request: Request, token: Annotated[str, Form()]) -> Response:
+    async def login(
+        request: Request,
+        token: Annotated[str, Form()],
+        next: Annotated[str, Form()] = "/",
+    ) -> Response:
         found = await (await tokens()).check(token.strip(), method="POST", path=request.url.path)
         if found is None:
-            problem = f"<p role='alert'>{html.escape('That token is unknown or revoked.')}</p>"
-            return HTMLResponse(_PAGE.format(problem=problem), status_code=401)
-        answer = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
+            return _form(request, _local(next), "That token is unknown or revoked.", 401)
+        answer = RedirectResponse(_local(next), status_code=status.HTTP_303_SEE_OTHER)
         answer.set_cookie(
             SESSION_COOKIE,
             token.strip(),
@@ -69,3 +58,21 @@ def login_router(tokens: Callable[[], Awaitable[Tokens]]) -> APIRouter:
         return answer
 
     return router
+
+
+def _form(request: Request, back_to: str, problem: str = "", code: int = 200) -> HTMLResponse:
+    return page_templates.TemplateResponse(
+        request,
+        "login.html",
+        {"next": back_to, "problem": problem},
+        status_code=code,
+        headers=PAGE_HEADERS,
+    )
+
+
+def _local(path: str) -> str:
+    """`path` if it is a page of this server, else the overview: a login link must not send
+    the browser on to another site (an open redirect)."""
+    if path.startswith("/") and not path.startswith("//") and "\\" not in path:
+        return path
+    return "/"

@@ -3,7 +3,8 @@ constraint and its history, and dead letters with replay and discard.
 
 Reads need a viewer token; what changes state (replay, discard, a new analysis) needs an
 operator's (api/auth.py). The routes read the state store, never a running engine, so
-`syncwell serve` answers them while `syncwell run` works elsewhere.
+`syncwell serve` answers them while `syncwell run` works elsewhere. Each route declares the
+model of its answer (api/models.py) and the errors it may answer, for the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 from syncwell import display
 from syncwell.analyze import analysis_dict, analyze, moves
+from syncwell.api import models
 from syncwell.api.auth import Access
 from syncwell.map import map_document
 from syncwell.store import Store, Tokens, open_store
@@ -34,6 +36,52 @@ UnixTime = Annotated[float, Query(ge=0, le=2**33, allow_inf_nan=False)]
 
 DeadLetterId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The dead letter's id.")]
 """An id the store can hold (a 64-bit integer): a larger one is refused with 422, not a 500."""
+
+_Responses = dict[int | str, dict[str, Any]]
+
+_UNAUTHORIZED: _Responses = {
+    401: {
+        "model": models.ErrorBody,
+        "description": "No token, or an unknown or revoked one (sent with WWW-Authenticate).",
+    }
+}
+_READ: _Responses = {
+    **_UNAUTHORIZED,
+    403: {"model": models.ErrorBody, "description": "The token's role is below viewer."},
+}
+"""What every read may refuse: a cookie's reads need no CSRF token."""
+
+_WRITE: _Responses = {
+    **_UNAUTHORIZED,
+    403: {
+        "model": models.ErrorBody,
+        "description": "The token's role is below operator, or the session cookie came "
+        "without the session's CSRF token (X-CSRF-Token).",
+    },
+}
+"""What every route that changes state may refuse."""
+
+_PARAMETERS: _Responses = {
+    422: {
+        "model": models.ValidationErrorBody,
+        "description": "A parameter is malformed or out of its range.",
+    }
+}
+"""FastAPI refuses bad parameters with its own body, whose `detail` is a list."""
+
+_NO_DEAD_LETTER: _Responses = {
+    404: {"model": models.ErrorBody, "description": "No dead letter has this id."}
+}
+_NO_ANALYSIS: _Responses = {
+    404: {"model": models.ErrorBody, "description": "No analysis kept yet: POST one first."}
+}
+_NOT_OPEN: _Responses = {
+    409: {
+        "model": models.ErrorBody,
+        "description": "The dead letter is not open (already replayed or discarded), or none "
+        "has this id.",
+    }
+}
 
 
 class StoreHolder:
@@ -78,18 +126,27 @@ def rest_router(workspace: Workspace, holder: StoreHolder) -> APIRouter:
 def _read_routes(
     router: APIRouter, workspace: Workspace, holder: StoreHolder, viewer: list[Any]
 ) -> None:
-    @router.get("/workspace", dependencies=viewer)
+    @router.get(
+        "/workspace", dependencies=viewer, response_model=models.WorkspaceMap, responses=_READ
+    )
     async def get_workspace() -> dict[str, Any]:
         """The workspace drawn as data: systems, flows with mode and SLO, workflows."""
         return dict(map_document(workspace))
 
-    @router.get("/flows", dependencies=viewer)
+    @router.get(
+        "/flows", dependencies=viewer, response_model=list[models.FlowReport], responses=_READ
+    )
     async def get_flows() -> list[dict[str, Any]]:
         """Where each flow stands: checkpoint, backlog, last success, retries, dead letters."""
         store = await holder.get()
         return [display.report_dict(r) for r in await store.reports.flows(list(workspace.flows))]
 
-    @router.get("/measurements", dependencies=viewer)
+    @router.get(
+        "/measurements",
+        dependencies=viewer,
+        response_model=list[models.MeasurementMinute],
+        responses=_READ | _PARAMETERS,
+    )
     async def get_measurements(
         flow: str | None = None,
         since: Annotated[UnixTime | None, Query(description="Default: a day ago.")] = None,
@@ -100,7 +157,12 @@ def _read_routes(
         start = time.time() - _DAY_S if since is None else since
         return await store.measurements.read(since=start, until=until, flow=flow)
 
-    @router.get("/incidents", dependencies=viewer)
+    @router.get(
+        "/incidents",
+        dependencies=viewer,
+        response_model=list[models.Incident],
+        responses=_READ | _PARAMETERS,
+    )
     async def get_incidents(
         since: Annotated[UnixTime | None, Query(description="Default: a week ago.")] = None,
     ) -> list[dict[str, Any]]:
@@ -113,7 +175,12 @@ def _read_routes(
 def _dead_letter_routes(
     router: APIRouter, holder: StoreHolder, viewer: list[Any], operator: list[Any]
 ) -> None:
-    @router.get("/dead-letters", dependencies=viewer)
+    @router.get(
+        "/dead-letters",
+        dependencies=viewer,
+        response_model=list[models.DeadLetter],
+        responses=_READ | _PARAMETERS,
+    )
     async def list_dead_letters(
         flow: str | None = None,
         state: Annotated[DeadLetterStatus | None, Query(alias="status")] = "open",
@@ -124,7 +191,12 @@ def _dead_letter_routes(
         letters = await store.dead_letters.list(flow=flow, status=state, limit=limit)
         return [display.dead_letter_dict(letter) for letter in letters]
 
-    @router.get("/dead-letters/{dead_letter_id}", dependencies=viewer)
+    @router.get(
+        "/dead-letters/{dead_letter_id}",
+        dependencies=viewer,
+        response_model=models.DeadLetter,
+        responses=_READ | _NO_DEAD_LETTER | _PARAMETERS,
+    )
     async def get_dead_letter(dead_letter_id: DeadLetterId) -> dict[str, Any]:
         """One dead letter."""
         letter = await (await holder.get()).dead_letters.get(dead_letter_id)
@@ -132,13 +204,23 @@ def _dead_letter_routes(
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no dead letter {dead_letter_id}")
         return display.dead_letter_dict(letter)
 
-    @router.post("/dead-letters/{dead_letter_id}/replay", dependencies=operator)
+    @router.post(
+        "/dead-letters/{dead_letter_id}/replay",
+        dependencies=operator,
+        response_model=models.Resolution,
+        responses=_WRITE | _NOT_OPEN | _PARAMETERS,
+    )
     async def replay(dead_letter_id: DeadLetterId) -> dict[str, Any]:
         """Send an open dead letter back through its flow; the engine delivers it."""
         done = await (await holder.get()).dead_letters.replay([dead_letter_id])
         return _resolved("replayed", dead_letter_id, done)
 
-    @router.post("/dead-letters/{dead_letter_id}/discard", dependencies=operator)
+    @router.post(
+        "/dead-letters/{dead_letter_id}/discard",
+        dependencies=operator,
+        response_model=models.Resolution,
+        responses=_WRITE | _NOT_OPEN | _PARAMETERS,
+    )
     async def discard(dead_letter_id: DeadLetterId) -> dict[str, Any]:
         """Give up on an open dead letter."""
         done = await (await holder.get()).dead_letters.discard([dead_letter_id])
@@ -160,7 +242,12 @@ def _constraint_routes(
     viewer: list[Any],
     operator: list[Any],
 ) -> None:
-    @router.get("/constraint", dependencies=viewer)
+    @router.get(
+        "/constraint",
+        dependencies=viewer,
+        response_model=models.KeptAnalysis,
+        responses=_READ | _NO_ANALYSIS,
+    )
     async def get_constraint() -> dict[str, Any]:
         """The newest kept analysis: the constraint (or none), the ranking, breaching flows."""
         kept = await (await holder.get()).analyses.list(limit=1)
@@ -176,7 +263,12 @@ def _constraint_routes(
             **json.loads(newest.report),
         }
 
-    @router.post("/constraint", dependencies=operator)
+    @router.post(
+        "/constraint",
+        dependencies=operator,
+        response_model=models.Analysis,
+        responses=_WRITE | _PARAMETERS,
+    )
     async def analyse(
         window_s: Annotated[float, Query(gt=0, le=_YEAR_S, allow_inf_nan=False)] = _DAY_S,
     ) -> dict[str, Any]:
@@ -184,7 +276,12 @@ def _constraint_routes(
         found = await analyze(await holder.get(), workspace=workspace, window_s=window_s)
         return analysis_dict(found)
 
-    @router.get("/constraint/history", dependencies=viewer)
+    @router.get(
+        "/constraint/history",
+        dependencies=viewer,
+        response_model=list[models.ConstraintMove],
+        responses=_READ,
+    )
     async def history() -> list[dict[str, Any]]:
         """How the constraint moved: each change, from where to where, and why."""
         kept = await (await holder.get()).analyses.list()

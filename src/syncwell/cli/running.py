@@ -181,7 +181,7 @@ def demo(
     The tools are the sandbox's, started in their own process. A rerun resumes where the last
     run stopped.
     """
-    from syncwell.demo import demo_world, simulate_people
+    from syncwell.demo import demo_token, demo_world, simulate_people
 
     configure_logging(verbose=False)
 
@@ -192,6 +192,12 @@ def demo(
                 f"project tool {world.endpoints.project_url}; webhooks to :{port}/hooks/crm"
             )
             engine = Engine(load(world.workspace))
+            token = await demo_token(engine.workspace, folder)
+            out.print(
+                f"dashboard: http://127.0.0.1:{port}/ (log in with the token in "
+                f"{folder / 'dashboard-token'}: {token})",
+                highlight=False,
+            )
             people = asyncio.Event()
             working = asyncio.create_task(simulate_people(world.endpoints, world.core, people))
             try:
@@ -219,7 +225,9 @@ def demo(
     for line in analyze.analysis_text(asyncio.run(admin.constraint(workspace, window_s=86400))):
         out.print(line, highlight=False, markup=False, soft_wrap=True)
     out.print(
-        f"\nThe map, constraint highlighted: syncwell map -w {path} (--format svg -o map.svg)\n"
+        f"\nThe dashboard, after the demo: syncwell serve -w {path}, then "
+        f"http://127.0.0.1:{port}/ with the token in {folder / 'dashboard-token'}\n"
+        f"The map, constraint highlighted: syncwell map -w {path} (--format svg -o map.svg)\n"
         f"What if volume doubled: syncwell constraint --what-if volume=2x -w {path}\n"
         f"Why a record was refused: syncwell dlq show <id> -w {path}\n"
         f"Run it again to resume: syncwell demo --folder {folder} "

@@ -8,6 +8,7 @@ project tool is polled every four hours, the slow integration of the story.
 from __future__ import annotations
 
 from syncwell.demo.activity import simulate_people
+from syncwell.demo.dashboard import demo_token
 from syncwell.demo.world import DemoWorld, demo_world
 
-__all__ = ["DemoWorld", "demo_world", "simulate_people"]
+__all__ = ["DemoWorld", "demo_token", "demo_world", "simulate_people"]

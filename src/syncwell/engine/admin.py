@@ -33,6 +33,8 @@ __all__ = [
     "list_dead_letters",
     "list_incidents",
     "list_tokens",
+    "live_token",
+    "map_overlay",
     "replay",
     "revoke_token",
     "show_dead_letter",
@@ -108,14 +110,18 @@ async def latest_constraint(workspace: Workspace) -> tuple[str | None, dict[str,
         return None, {}
     async with _store(workspace) as store:
         kept = await store.analyses.list(limit=1)
-    if not kept:
-        return None, {}
-    report = json.loads(kept[-1].report)
+    return map_overlay(kept[-1]) if kept else (None, {})
+
+
+def map_overlay(kept: StoredAnalysis) -> tuple[str | None, dict[str, Health]]:
+    """What a kept analysis draws on the map: the constraint's flow (None when there was
+    none) and each judged flow's health."""
+    report = json.loads(kept.report)
     breaching = set(report.get("breaching", []))
     health: dict[str, Health] = {
         str(flow): "breach" if flow in breaching else "ok" for flow in report.get("judged", [])
     }
-    return kept[-1].flow, health
+    return kept.flow, health
 
 
 def _never_run(workspace: Workspace) -> bool:
@@ -128,6 +134,12 @@ async def create_token(workspace: Workspace, role: Role, name: str) -> tuple[Tok
     """A new API token and its text (shown once: only its hash is kept)."""
     async with _store(workspace) as store:
         return await store.tokens.create(role, name)
+
+
+async def live_token(workspace: Workspace, text: str) -> Token | None:
+    """The live token `text` is, or None (unknown, revoked, or a store made anew)."""
+    async with _store(workspace) as store:
+        return await store.tokens.check(text, method="CLI", path="syncwell demo")
 
 
 async def list_tokens(workspace: Workspace) -> list[Token]:

@@ -32,10 +32,13 @@ class Analyst:
         self.window_s = window_s
         self.alerts: AlertSender | None = None
 
-    async def every(self, store: Store, seconds: float) -> None:
-        """Analyse every `seconds` (real time), first after one interval."""
+    async def every(self, store: Store, seconds: float, *, first_after_s: float = 60.0) -> None:
+        """Analyse every `seconds` (real time); the first time after `first_after_s` at most,
+        so a new run names its constraint (in the dashboard, say) within a minute."""
+        wait = min(seconds, first_after_s)
         while True:
-            await asyncio.sleep(seconds)
+            await asyncio.sleep(wait)
+            wait = seconds
             try:
                 await self.once(store)
             except StoreError as error:

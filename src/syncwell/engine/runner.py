@@ -54,8 +54,8 @@ class Engine:
         grace_s: on stop, how long in-flight deliveries may finish before they are handed
             back to the journal.
         measure_every_s: how often measurements go to the store and incidents are judged.
-        analyse_every_s: how often the constraint is analysed and kept while it runs (none
-            in a one-off run; None never).
+        analyse_every_s: how often the constraint is analysed and kept while it runs, the
+            first time a minute in (none in a one-off run; None never).
     """
 
     def __init__(
@@ -85,6 +85,8 @@ class Engine:
         self.webhooks = EventRouter(workspace)
         """Reads webhook events of the systems that send them (the API's ingress uses it)."""
         self.committer: GroupCommitter | None = None
+        self.ready = False
+        """Whether the engine runs: its store open, its systems connected (for /readyz)."""
         """Journals webhook events while the engine runs; None before it started."""
         self._guards = {f.name: guard_plan(f, workspace) for f in self.flows}
         self._breakers: dict[str, CircuitBreaker] = {}
@@ -146,9 +148,11 @@ class Engine:
                 analysing = asyncio.create_task(self.analyst.every(store, self.analyse_every_s))
             else:
                 analysing = None
+            self.ready = True
             try:
                 await self._supervise(tasks, stop)
             finally:
+                self.ready = False
                 self.committer = None
                 halt.set()  # a flush in progress finishes: its minutes are not lost
                 if analysing is not None:

@@ -16,9 +16,14 @@ from syncwell.store.database import store_errors
 from syncwell.store.schema import dead_letters, journal
 from syncwell.types import ChangeBatch
 
-__all__ = ["DeadLetter", "DeadLetterStatus", "DeadLetters"]
+__all__ = ["DeadLetter", "DeadLetterStatus", "DeadLetters", "ReplayOutcome"]
 
 DeadLetterStatus = Literal["open", "replayed", "discarded"]
+
+ReplayOutcome = Literal["waiting", "delivered", "failed again"]
+"""What became of a replayed dead letter: its change still waits in the journal; it left the
+journal without failing (written, or dropped by the version guard as older than the
+destination's record); or it failed again and is a new dead letter."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,8 @@ class DeadLetter:
     status: DeadLetterStatus
     created_at: float
     resolved_at: float | None
+    replayed_as: int | None
+    """The journal entry a replay put the change back as."""
     batch: ChangeBatch
 
     @property
@@ -106,6 +113,41 @@ class DeadLetters:
         """Give up on open dead letters for good; return the ids discarded."""
         return await self._resolve(ids, "discarded", requeue=False)
 
+    @store_errors
+    async def outcomes(self, letters: Sequence[DeadLetter]) -> dict[int, ReplayOutcome]:
+        """What became of each replayed one of `letters`, by id (others are left out)."""
+        replayed = [letter for letter in letters if letter.replayed_as is not None]
+        if not replayed:
+            return {}
+        waiting = select(journal.c.id).where(
+            journal.c.id.in_([letter.replayed_as for letter in replayed])
+        )
+        table = dead_letters.c
+        again = (
+            select(table.flow, table.key, table.version, func.max(table.created_at))
+            .where(
+                dead_letters.c.key.in_({letter.key for letter in replayed}),
+                table.created_at >= min(letter.resolved_at or 0.0 for letter in replayed),
+            )
+            .group_by(table.flow, table.key, table.version)
+        )
+        async with self._engine.connect() as connection:
+            queued = set((await connection.execute(waiting)).scalars())
+            newest = {
+                (flow, key, version): at
+                for flow, key, version, at in await connection.execute(again)
+            }
+
+        def outcome(letter: DeadLetter) -> ReplayOutcome:
+            if letter.replayed_as in queued:
+                return "waiting"
+            again_at = newest.get((letter.flow, letter.key, letter.version))
+            if again_at is not None and again_at >= (letter.resolved_at or 0.0):
+                return "failed again"
+            return "delivered"
+
+        return {letter.id: outcome(letter) for letter in replayed}
+
     async def _resolve(
         self, ids: Sequence[int], status: DeadLetterStatus, *, requeue: bool
     ) -> builtins.list[int]:
@@ -120,19 +162,15 @@ class DeadLetters:
         )
         async with self._engine.begin() as connection:
             claimed = sorted((await connection.execute(claim)).all())
-            if requeue and claimed:
+            for dead_letter_id, flow, payload in claimed if requeue else ():
+                entry = insert(journal).values(
+                    flow=flow, changes=1, observed_at=now, created_at=now, payload=payload
+                )
+                entry_id = (await connection.execute(entry.returning(journal.c.id))).scalar_one()
                 await connection.execute(
-                    insert(journal),
-                    [
-                        {
-                            "flow": flow,
-                            "changes": 1,
-                            "observed_at": now,
-                            "created_at": now,
-                            "payload": payload,
-                        }
-                        for _, flow, payload in claimed
-                    ],
+                    update(dead_letters)
+                    .where(dead_letters.c.id == dead_letter_id)
+                    .values(replayed_as=entry_id)
                 )
         return [dead_letter_id for dead_letter_id, _, _ in claimed]
 

@@ -100,6 +100,7 @@ dead_letters = Table(
     Column("status", String(20), nullable=False, doc="open, replayed or discarded"),
     Column("created_at", Float, nullable=False),
     Column("resolved_at", Float, nullable=True),
+    Column("replayed_as", BigInteger, nullable=True, doc="the journal entry a replay made"),
     Index("dead_letters_flow_status", "flow", "status"),
     sqlite_autoincrement=True,
 )

@@ -1,0 +1,230 @@
+"""The dashboard's pages, in-process: who may see them, what they show, and replay and
+discard from the page, on a workspace a real run left a constraint and a dead letter in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from syncwell import Engine, load_workspace
+from syncwell.api import create_app
+from syncwell.api.auth import SESSION_COOKIE, csrf_token
+from syncwell.store import Role, open_store
+from syncwell.workspace import Workspace
+from tests.api.dashkit import fix_the_warehouse, write_workspace
+
+PAGES = [
+    "/",
+    "/integrations/warehouse",
+    "/integrations/warehouse?window=7d",
+    "/integrations/tool",
+    "/incidents",
+    "/dead-letters",
+    "/dead-letters?status=all",
+]
+
+
+@pytest.fixture
+async def workspace(tmp_path: Path) -> Workspace:
+    loaded = load_workspace(write_workspace(tmp_path))
+    await Engine(loaded).run(once=True)
+    return loaded
+
+
+@pytest.fixture
+async def client(workspace: Workspace) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(workspace=workspace))
+    async with httpx.AsyncClient(transport=transport, base_url="http://syncwell") as client:
+        yield client
+
+
+async def _token(workspace: Workspace, role: Role) -> str:
+    store = await open_store(workspace.state)
+    try:
+        return (await store.tokens.create(role, f"a {role}"))[1]
+    finally:
+        await store.close()
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def _cookie(token: str) -> dict[str, str]:
+    return {"cookie": f"{SESSION_COOKIE}={token}"}
+
+
+async def test_a_browser_without_a_token_goes_to_the_login_form_and_back(
+    client: httpx.AsyncClient,
+) -> None:
+    """Every page sends a browser without a token to the login form, which sends it back to
+    that page once logged in; a `next` off this site is refused (no open redirect)."""
+    for page in PAGES:
+        answer = await client.get(page)
+        assert answer.status_code == 303, page
+        assert answer.headers["location"].startswith("/login?next=%2F") or answer.headers[
+            "location"
+        ].startswith("/login?next=/"), answer.headers["location"]
+    form = await client.get("/login?next=/incidents")
+    assert 'name="next" value="/incidents"' in form.text
+    for elsewhere in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        form = await client.get("/login", params={"next": elsewhere})
+        assert 'name="next" value="/"' in form.text, elsewhere
+
+
+async def test_logging_in_returns_to_the_page_asked_for(
+    workspace: Workspace, client: httpx.AsyncClient
+) -> None:
+    """The form posts `next` along: a good token lands on that page, an outside one on /."""
+    viewer = await _token(workspace, "viewer")
+    back = await client.post("/login", data={"token": viewer, "next": "/incidents"})
+    assert back.status_code == 303 and back.headers["location"] == "/incidents"
+    away = await client.post("/login", data={"token": viewer, "next": "//evil.example"})
+    assert away.headers["location"] == "/"
+
+
+async def test_every_page_shows_a_viewer_no_secret_and_no_buttons(
+    workspace: Workspace, client: httpx.AsyncClient
+) -> None:
+    """A viewer sees every page (strict CSP, never cached); the token's text is in none of
+    them, and no replay, discard or analyse button is offered to a viewer."""
+    viewer = await _token(workspace, "viewer")
+    for page in PAGES:
+        answer = await client.get(page, headers=_cookie(viewer))
+        assert answer.status_code == 200, (page, answer.text[:300])
+        assert "script-src 'self'" in answer.headers["content-security-policy"]
+        assert answer.headers["cache-control"] == "no-store"
+        assert viewer not in answer.text and viewer.split("_")[-1] not in answer.text
+        assert ">Replay<" not in answer.text and "Analyse now" not in answer.text
+
+
+async def test_the_overview_highlights_the_constraint_with_its_evidence(
+    workspace: Workspace, client: httpx.AsyncClient
+) -> None:
+    """Before any analysis the overview says so; after an operator's, it names the tool
+    (polled every 4h against 30m) as the constraint, with the evidence and advice, marks it on
+    the map and in the integrations' table."""
+    operator = await _token(workspace, "operator")
+    before = await client.get("/", headers=_bearer(operator))
+    assert "No analysis yet" in before.text and "Analyse now" in before.text
+    made = await client.post("/analyse", headers=_bearer(operator))
+    assert made.status_code == 303 and made.headers["location"] == "/"
+    page = (await client.get("/", headers=_bearer(operator))).text
+    constraint = page[page.index('id="constraint"') :]
+    assert re.search(r">tool</a></h2>", constraint)
+    assert "poll interval" in constraint and "every 4h" in constraint
+    assert "<h3>Advice</h3>" in constraint
+    arrow = re.search(r'<g id="flow-\d+" class="flow [a-z ]*constraint">\s*<title>([^<]*)', page)
+    assert arrow is not None and arrow.group(1).startswith("tasks: core → tool")
+    row = re.search(r'<tr class="is-constraint">.*?</tr>', page, re.S)
+    assert row is not None and "/integrations/tool" in row.group(0)
+
+
+async def test_replay_from_the_page_needs_an_operator_and_the_csrf_token(
+    workspace: Workspace, client: httpx.AsyncClient
+) -> None:
+    """A viewer's replay gets 403, and an operator's cookie without the page's CSRF token
+    too; with it the letter goes back to the journal and shows waiting, then, once the
+    destination is fixed and the engine runs, delivered."""
+    viewer, operator = await _token(workspace, "viewer"), await _token(workspace, "operator")
+    page = (await client.get("/dead-letters", headers=_cookie(operator))).text
+    (letter,) = re.findall(r'id="letter-(\d+)" data-status="open"', page)
+    assert f'name="csrf" value="{csrf_token(operator)}"' in page
+    replay = f"/dead-letters/{letter}/replay"
+    refused = await client.post(replay, headers=_cookie(viewer), data={"csrf": csrf_token(viewer)})
+    assert refused.status_code == 403
+    forged = await client.post(replay, headers=_cookie(operator), data={"csrf": "0" * 32})
+    assert forged.status_code == 403
+    done = await client.post(replay, headers=_cookie(operator), data={"csrf": csrf_token(operator)})
+    assert done.status_code == 303 and done.headers["location"] == "/dead-letters?status=replayed"
+    shown = (await client.get(done.headers["location"], headers=_cookie(operator))).text
+    assert f'id="letter-{letter}" data-status="replayed" data-outcome="waiting"' in shown
+    fix_the_warehouse(Path(workspace.root))
+    await Engine(workspace).run(once=True)
+    shown = (await client.get(done.headers["location"], headers=_cookie(operator))).text
+    assert f'id="letter-{letter}" data-status="replayed" data-outcome="delivered"' in shown
+
+
+async def test_htmx_gets_the_page_back_with_a_notice(
+    workspace: Workspace, client: httpx.AsyncClient
+) -> None:
+    """A replay or discard from htmx answers with the list to swap in and a notice; a second
+    one of the same letter says it was not open and changes nothing."""
+    operator = await _token(workspace, "operator")
+    headers = {**_bearer(operator), "hx-request": "true"}
+    page = (await client.get("/dead-letters", headers=headers)).text
+    (letter,) = re.findall(r'id="letter-(\d+)" data-status="open"', page)
+    first = await client.post(f"/dead-letters/{letter}/discard", headers=headers)
+    assert first.status_code == 200 and f"Dead letter #{letter} discarded." in first.text
+    again = await client.post(f"/dead-letters/{letter}/discard", headers=headers)
+    assert f"Dead letter #{letter} was not open" in again.text
+    assert 'hx-get="/dead-letters?status=open"' in again.text  # refreshes the list, not the POST
+
+
+async def test_unknown_integrations_and_windows_are_refused(
+    workspace: Workspace, client: httpx.AsyncClient
+) -> None:
+    """An integration the workspace does not have is a 404; a window not offered, a 422."""
+    viewer = _bearer(await _token(workspace, "viewer"))
+    assert (await client.get("/integrations/nope", headers=viewer)).status_code == 404
+    bad = await client.get("/integrations/tool?window=5y", headers=viewer)
+    assert bad.status_code == 422
+
+
+async def test_every_route_but_webhooks_health_and_login_needs_a_token(
+    workspace: Workspace,
+) -> None:
+    """Walk every route the app has: without a token each answers 401 (an API) or sends the
+    browser to log in (a page); with a viewer's, only the operator's routes answer 403; the
+    exceptions are exactly webhooks, health, login, the OpenAPI document and static files."""
+    app = create_app(workspace=workspace)
+    fastapi_app = app._app  # type: ignore[attr-defined]
+    viewer = _bearer(await _token(workspace, "viewer"))
+    open_routes = {"/healthz", "/readyz", "/login", "/logout", "/api/v1/openapi.json", "/static"}
+    checked: set[str] = set()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://syncwell") as client:
+        for route in _routes(fastapi_app.routes):
+            path = route.path
+            if path in open_routes:
+                continue
+            for method in sorted(getattr(route, "methods", None) or {"GET"}):
+                if method == "HEAD":
+                    continue
+                url = path.replace("{dead_letter_id}", "1").replace("{name}", "tool")
+                bare = await client.request(method, url)
+                assert bare.status_code in {401, 303}, (method, path, bare.status_code)
+                if bare.status_code == 303:
+                    assert bare.headers["location"].startswith("/login?next=")
+                as_viewer = await client.request(method, url, headers=viewer)
+                if method == "GET":
+                    assert as_viewer.status_code in {200, 404}, (path, as_viewer.status_code)
+                else:
+                    assert as_viewer.status_code == 403, (method, path)
+                checked.add(f"{method} {path}")
+    assert {
+        "GET /metrics",
+        "GET /",
+        "POST /analyse",
+        "POST /dead-letters/{dead_letter_id}/replay",
+        "POST /api/v1/dead-letters/{dead_letter_id}/replay",
+        "GET /api/v1/constraint/history",
+    } <= checked
+    assert len(checked) >= 19
+
+
+def _routes(routes: list[Any]) -> list[Any]:
+    """The routes with a path, those of included routers too (FastAPI 0.165 keeps those
+    behind `original_router`)."""
+    found = []
+    for route in routes:
+        if hasattr(route, "path"):
+            found.append(route)
+        elif hasattr(route, "original_router"):
+            found += _routes(route.original_router.routes)
+    return found

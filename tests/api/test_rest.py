@@ -330,3 +330,29 @@ def test_an_infinite_utilisation_is_a_null_in_both_constraint_answers() -> None:
 
 def _fields(kind: type) -> set[str]:
     return {field.name for field in dataclasses.fields(kind)}
+
+
+async def test_an_analysis_kept_by_an_older_version_still_answers(
+    workspace: Workspace, client: httpx.AsyncClient
+) -> None:
+    """A kept report with a key this version no longer has, and without ones it added since,
+    is answered (the unknown key left out, the missing ones at their defaults), not a 500."""
+    older = json.dumps(
+        {
+            "summary": "no constraint",
+            "constraint": None,
+            "ranking": [{"integration": "b", "reason": None, "flow": "f", "severity": 0.2}],
+            "dropped_since": {"anything": 1},
+        }
+    )
+    opened = await open_store(workspace.state)
+    try:
+        await opened.analyses.add(
+            store.StoredAnalysis(0, 1.0, 86400.0, None, None, None, "", older)
+        )
+    finally:
+        await opened.close()
+    viewer = (await _tokens(workspace))["viewer"]
+    answer = await client.get("/api/v1/constraint", headers=viewer)
+    assert answer.status_code == 200, answer.text
+    assert "dropped_since" not in answer.json() and answer.json()["breaching"] == []

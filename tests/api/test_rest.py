@@ -22,6 +22,7 @@ from syncwell import Engine, analyze, load_workspace, store
 from syncwell.analyze import analysis_dict, kept_report
 from syncwell.api import create_app, models
 from syncwell.api.auth import SESSION_COOKIE, csrf_token
+from syncwell.api.health import SystemHealth
 from syncwell.map import document
 from syncwell.store import ROLES, open_store
 from syncwell.store.schema import measurements
@@ -30,6 +31,7 @@ from tests.conftest import fresh_state_database
 
 ROUTES = [
     ("GET", "/api/v1/workspace", "viewer"),
+    ("GET", "/api/v1/systems", "viewer"),
     ("GET", "/api/v1/flows", "viewer"),
     ("GET", "/api/v1/measurements", "viewer"),
     ("GET", "/api/v1/incidents", "viewer"),
@@ -44,6 +46,7 @@ ROUTES = [
 
 OPERATIONS: dict[tuple[str, str], tuple[type[pydantic.BaseModel] | Any, set[str]]] = {
     ("get", "/api/v1/workspace"): (models.WorkspaceMap, set()),
+    ("get", "/api/v1/systems"): (list[models.System], set()),
     ("get", "/api/v1/flows"): (list[models.FlowReport], set()),
     ("get", "/api/v1/measurements"): (list[models.MeasurementMinute], {"422"}),
     ("get", "/api/v1/incidents"): (list[models.Incident], {"422"}),
@@ -123,7 +126,8 @@ async def test_a_viewer_reads_and_an_operator_replays(
     workspace: Workspace, client: httpx.AsyncClient
 ) -> None:
     """A viewer sees the flow, the refused record and, after an operator's analysis, the
-    constraint; the viewer cannot replay, the operator can, once."""
+    constraint, also in the systems' health; the viewer cannot replay, the operator can,
+    once."""
     headers = await _tokens(workspace)
     viewer, operator = headers["viewer"], headers["operator"]
     (flow,) = (await client.get("/api/v1/flows", headers=viewer)).json()
@@ -135,6 +139,10 @@ async def test_a_viewer_reads_and_an_operator_replays(
     assert made.json()["constraint"]["reason"] == "poison"  # 1 refused of 10: past 1%
     kept = (await client.get("/api/v1/constraint", headers=viewer)).json()
     assert kept["constraint"]["integration"] == "b" and kept["breaching"] == ["f"]
+    systems = {s["name"]: s for s in (await client.get("/api/v1/systems", headers=viewer)).json()}
+    assert systems["a"]["core"] and not systems["a"]["judged"] and systems["a"]["flows"] == ["f"]
+    assert systems["b"]["constraint"] and systems["b"]["reason"] == "poison"
+    assert systems["b"]["open_dead_letters"] == 1 and systems["b"]["kind"] == "sqlite"
     replay = f"/api/v1/dead-letters/{letter['id']}/replay"
     assert (await client.post(replay, headers=viewer)).status_code == 403
     assert (await client.post(replay, headers=operator)).json()["status"] == "replayed"
@@ -269,6 +277,7 @@ def test_each_model_names_the_keys_the_route_builds() -> None:
         (models.MapFlow, set(get_type_hints(document.FlowEntry))),
         (models.MapWorkflow, set(get_type_hints(document.WorkflowEntry))),
         (models.FlowReport, _fields(store.FlowReport)),
+        (models.System, _fields(SystemHealth)),
         (models.MeasurementMinute, {column.name for column in measurements.columns}),
         (models.Incident, _fields(store.Incident) | {"resolve_s"}),
         (models.DeadLetter, _fields(store.DeadLetter) - {"batch"} | {"data"}),

@@ -37,6 +37,7 @@ __all__ = [
     "MapWorkflow",
     "MeasurementMinute",
     "Resolution",
+    "System",
     "ValidationErrorBody",
     "ValidationProblem",
     "WorkflowLimit",
@@ -108,6 +109,27 @@ class WorkspaceMap(_Answer):
 
 
 # --- GET /flows: store/reports.py --------------------------------------------------------
+
+
+class System(_Answer):
+    """One system and how it stands (GET /systems)."""
+
+    name: str = Field(description="The system's name.")
+    kind: str = Field(description="Its connector kind: postgres, sqlite, http, webhook_out...")
+    core: bool = Field(description="Whether it is the workspace's core system.")
+    flows: list[str] = Field(description="The flows it is a side of, in the workspace's order.")
+    judged: bool = Field(description="Whether the newest analysis judged it as an integration.")
+    reason: Reason | None = Field(
+        description="Why it breaks an SLO in the newest analysis; null when within them."
+    )
+    severity: float | None = Field(
+        description="How many times over its limit its worst flow is (above 1 breaks the "
+        "SLO); null when not judged, or infinite (it took nothing while work waited)."
+    )
+    worst_flow: str | None = Field(description="Its worst flow in the newest analysis.")
+    constraint: bool = Field(description="Whether the newest analysis named it the constraint.")
+    open_incidents: int = Field(description="Its incidents still open (count).")
+    open_dead_letters: int = Field(description="Its flows' dead letters still open (count).")
 
 
 class FlowReport(_Answer):

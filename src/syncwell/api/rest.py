@@ -21,6 +21,7 @@ from syncwell import display
 from syncwell.analyze import analysis_dict, analyze, moves
 from syncwell.api import models
 from syncwell.api.auth import Access
+from syncwell.api.health import systems_health
 from syncwell.map import map_document
 from syncwell.store import Store, Tokens, open_store
 from syncwell.store.dead_letters import DeadLetterStatus
@@ -132,6 +133,17 @@ def _read_routes(
     async def get_workspace() -> dict[str, Any]:
         """The workspace drawn as data: systems, flows with mode and SLO, workflows."""
         return dict(map_document(workspace))
+
+    @router.get(
+        "/systems", dependencies=viewer, response_model=list[models.System], responses=_READ
+    )
+    async def get_systems() -> list[dict[str, Any]]:
+        """Each system: its kind, its flows and, for an integration, how it stands: its place
+        in the newest analysis, its open incidents and dead letters."""
+        store = await holder.get()
+        kept = await store.analyses.list(limit=1)
+        found = await systems_health(store, workspace, kept[-1] if kept else None)
+        return [dataclasses.asdict(system) for system in found]
 
     @router.get(
         "/flows", dependencies=viewer, response_model=list[models.FlowReport], responses=_READ

@@ -247,6 +247,14 @@ class Workspace(BaseModel):
         default=None, description="Where incident openings and closings are announced."
     )
 
+    def integrations(self) -> dict[str, list[str]]:
+        """Each integration (an external system the flows reach) and its flows' names, in
+        the file's order."""
+        found: dict[str, list[str]] = {}
+        for name, flow in self.flows.items():
+            found.setdefault(flow.integration, []).append(name)
+        return found
+
     @model_validator(mode="after")
     def _consistent(self) -> Workspace:
         # The loader reports these with lines; this guards workspaces built in code.

@@ -105,7 +105,7 @@ def _router(workspace: Workspace, holder: StoreHolder) -> APIRouter:
                 "token": token,
                 "operator": token.allows("operator"),
                 "csrf": _csrf(request),
-                "integrations": list(views.integrations_of(workspace)),
+                "integrations": list(workspace.integrations()),
                 "now": time.time(),
                 **context,
             },

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +12,7 @@ from syncwell.analyze import moves
 from syncwell.analyze.history import Move
 from syncwell.api.dashboard.plots import integration_plots
 from syncwell.api.dashboard.timeline import incident_timeline
+from syncwell.api.health import SystemHealth, systems_health
 from syncwell.engine.admin import map_overlay
 from syncwell.map import render_svg
 from syncwell.store import DeadLetter, FlowReport, Incident, Store, StoredAnalysis
@@ -22,31 +22,16 @@ from syncwell.workspace import Workspace
 __all__ = [
     "DeadLettersView",
     "IncidentsView",
-    "IntegrationRow",
     "IntegrationView",
     "OverviewView",
     "dead_letters_view",
     "incidents_view",
     "integration_view",
-    "integrations_of",
     "overview_view",
 ]
 
 WINDOWS = {"1h": 3600.0, "6h": 6 * 3600.0, "24h": 86400.0, "7d": 7 * 86400.0}
 """The windows an integration's plots offer, by their label."""
-
-
-@dataclass(frozen=True, slots=True)
-class IntegrationRow:
-    """One integration as the overview lists it."""
-
-    name: str
-    flows: list[str]
-    verdict: dict[str, Any] | None
-    """Its line of the newest analysis' ranking, if it was judged."""
-    is_constraint: bool
-    open_incidents: int
-    dead_letters: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +41,7 @@ class OverviewView:
     analysis: StoredAnalysis | None
     report: dict[str, Any]
     map_svg: str
-    integrations: list[IntegrationRow]
+    integrations: list[SystemHealth]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +49,7 @@ class IntegrationView:
     """One integration's page: its flows, their state, plots and incidents."""
 
     name: str
-    row: IntegrationRow
+    row: SystemHealth
     reports: list[FlowReport]
     plots: list[str]
     incidents: list[Incident]
@@ -92,21 +77,17 @@ class DeadLettersView:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def integrations_of(workspace: Workspace) -> dict[str, list[str]]:
-    """Each integration (external system) and its flows, in the workspace's order."""
-    found: dict[str, list[str]] = {}
-    for name, flow in workspace.flows.items():
-        found.setdefault(flow.integration, []).append(name)
-    return found
-
-
 async def overview_view(store: Store, workspace: Workspace) -> OverviewView:
     """The newest analysis drawn on the map, and the integrations' rows."""
     kept = await store.analyses.list(limit=1)
     analysis = kept[-1] if kept else None
     report: dict[str, Any] = json.loads(analysis.report) if analysis else {}
     highlight, health = map_overlay(analysis) if analysis else (None, {})
-    rows = await _integration_rows(store, workspace, report)
+    rows = [
+        system
+        for system in await systems_health(store, workspace, analysis)
+        if system.name in workspace.integrations()
+    ]
     return OverviewView(
         analysis=analysis,
         report=report,
@@ -115,31 +96,11 @@ async def overview_view(store: Store, workspace: Workspace) -> OverviewView:
     )
 
 
-async def _integration_rows(
-    store: Store, workspace: Workspace, report: dict[str, Any]
-) -> list[IntegrationRow]:
-    ranking = {line["integration"]: line for line in report.get("ranking", [])}
-    constraint = (report.get("constraint") or {}).get("integration")
-    open_by = Counter(i.integration for i in await store.incidents.list(open_only=True))
-    dead = await store.dead_letters.counts()
-    return [
-        IntegrationRow(
-            name=name,
-            flows=flows,
-            verdict=ranking.get(name),
-            is_constraint=name == constraint,
-            open_incidents=open_by[name],
-            dead_letters=sum(dead.get(flow, 0) for flow in flows),
-        )
-        for name, flows in integrations_of(workspace).items()
-    ]
-
-
 async def integration_view(
     store: Store, workspace: Workspace, name: str, window: str
 ) -> IntegrationView | None:
     """The page of integration `name` over `window` (a key of WINDOWS); None if unknown."""
-    flows = integrations_of(workspace).get(name)
+    flows = workspace.integrations().get(name)
     if flows is None:
         return None
     overview = await overview_view(store, workspace)
@@ -169,9 +130,7 @@ async def incidents_view(store: Store, workspace: Workspace, *, days: int = 7) -
     resolved = [i.resolve_s for i in found if i.resolve_s is not None]
     kept = await store.analyses.list(since=since)
     return IncidentsView(
-        timeline=incident_timeline(
-            found, list(integrations_of(workspace)), since=since, until=until
-        ),
+        timeline=incident_timeline(found, list(workspace.integrations()), since=since, until=until),
         incidents=found,
         moves=list(reversed(moves(kept))),
         mean_resolve_s=sum(resolved) / len(resolved) if resolved else None,

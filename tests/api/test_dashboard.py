@@ -14,7 +14,7 @@ import pytest
 from syncwell import Engine, load_workspace
 from syncwell.api import create_app
 from syncwell.api.auth import SESSION_COOKIE, csrf_token
-from syncwell.store import Role, open_store
+from syncwell.store import ROLES, Role, open_store
 from syncwell.workspace import Workspace
 from tests.api.dashkit import fix_the_warehouse, write_workspace
 
@@ -179,12 +179,14 @@ async def test_unknown_integrations_and_windows_are_refused(
 async def test_every_route_but_webhooks_health_and_login_needs_a_token(
     workspace: Workspace,
 ) -> None:
-    """Walk every route the app has: without a token each answers 401 (an API) or sends the
-    browser to log in (a page); with a viewer's, only the operator's routes answer 403; the
-    exceptions are exactly webhooks, health, login, the OpenAPI document and static files."""
+    """Walk every route the app has, with no token, a viewer's, an operator's and an
+    admin's: without one each answers 401 (an API) or sends the browser to log in (a page); a
+    viewer reads every page and API but gets 403 from what changes state; an operator and an
+    admin get through everywhere. The exceptions are exactly webhooks, health, login, the
+    OpenAPI document and static files."""
     app = create_app(workspace=workspace)
     fastapi_app = app._app  # type: ignore[attr-defined]
-    viewer = _bearer(await _token(workspace, "viewer"))
+    roles = {role: _bearer(await _token(workspace, role)) for role in ROLES}
     open_routes = {"/healthz", "/readyz", "/login", "/logout", "/api/v1/openapi.json", "/static"}
     checked: set[str] = set()
     transport = httpx.ASGITransport(app=app)
@@ -201,11 +203,14 @@ async def test_every_route_but_webhooks_health_and_login_needs_a_token(
                 assert bare.status_code in {401, 303}, (method, path, bare.status_code)
                 if bare.status_code == 303:
                     assert bare.headers["location"].startswith("/login?next=")
-                as_viewer = await client.request(method, url, headers=viewer)
-                if method == "GET":
-                    assert as_viewer.status_code in {200, 404}, (path, as_viewer.status_code)
-                else:
-                    assert as_viewer.status_code == 403, (method, path)
+                for role, headers in roles.items():
+                    answer = (await client.request(method, url, headers=headers)).status_code
+                    if method == "GET":
+                        assert answer in {200, 404}, (path, role, answer)
+                    elif role == "viewer":
+                        assert answer == 403, (method, path)
+                    else:  # done, or not there / not open any more: never refused
+                        assert answer in {200, 303, 404, 409}, (method, path, role, answer)
                 checked.add(f"{method} {path}")
     assert {
         "GET /metrics",

@@ -4,7 +4,6 @@ discard from the page, on a workspace a real run left a constraint and a dead le
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +33,6 @@ async def workspace(tmp_path: Path) -> Workspace:
     loaded = load_workspace(write_workspace(tmp_path))
     await Engine(loaded).run(once=True)
     return loaded
-
-
-@pytest.fixture
-async def client(workspace: Workspace) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(workspace=workspace))
-    async with httpx.AsyncClient(transport=transport, base_url="http://syncwell") as client:
-        yield client
 
 
 async def _token(workspace: Workspace, role: Role) -> str:

@@ -92,13 +92,6 @@ async def workspace(tmp_path: Path) -> Workspace:
     return loaded
 
 
-@pytest.fixture
-async def client(workspace: Workspace) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(workspace=workspace))
-    async with httpx.AsyncClient(transport=transport, base_url="http://syncwell") as client:
-        yield client
-
-
 async def _tokens(workspace: Workspace) -> dict[str, dict[str, str]]:
     store = await open_store(workspace.state)
     try:

@@ -197,6 +197,7 @@ def demo(
                 f"dashboard: http://127.0.0.1:{port}/ (log in with the token in "
                 f"{folder / 'dashboard-token'}: {token})",
                 highlight=False,
+                soft_wrap=True,  # one line: the address and the token stay whole to copy
             )
             people = asyncio.Event()
             working = asyncio.create_task(simulate_people(world.endpoints, world.core, people))

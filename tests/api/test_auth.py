@@ -4,6 +4,7 @@ token and 403 to a role too small, on both state stores."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -109,3 +110,26 @@ def test_the_cli_creates_lists_and_revokes(tmp_path: Path, role: Role) -> None:
     assert again.exit_code == 1
     wrong = runner.invoke(cli, ["token", "create", "--role", "root", *workspace])
     assert wrong.exit_code == 2
+
+
+async def test_uses_older_than_90_days_are_pruned(state_store: Store) -> None:
+    """A use recorded 91 days ago is gone after the next check; one of 89 days stays."""
+    from sqlalchemy import insert
+
+    from syncwell.store.schema import token_uses
+    from syncwell.store.tokens import USES_KEPT_S
+
+    token, text = await state_store.tokens.create("viewer", "old")
+    now = time.time()
+    async with state_store.engine.begin() as connection:
+        await connection.execute(
+            insert(token_uses),
+            [
+                {"token_id": token.id, "at": now - age, "method": "GET", "path": f"/{age}",
+                 "accepted": True}
+                for age in (USES_KEPT_S + 86400, USES_KEPT_S - 86400)
+            ],
+        )  # fmt: skip
+    await state_store.tokens.check(text, method="GET", path="/now")
+    paths = [use["path"] for use in await state_store.tokens.uses(token.id)]
+    assert paths == ["/now", f"/{USES_KEPT_S - 86400}"]

@@ -15,19 +15,22 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncwell.store.database import store_errors
 from syncwell.store.schema import token_uses, tokens
 
-__all__ = ["ROLES", "Role", "Token", "Tokens"]
+__all__ = ["ROLES", "USES_KEPT_S", "Role", "Token", "Tokens"]
 
 Role = Literal["viewer", "operator", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "operator", "admin")
 """From least to most allowed: each role may do what the ones before it may."""
 
 _PREFIX = "swt_"
+USES_KEPT_S = 90 * 86400.0
+"""How long a token's uses are kept: a dashboard tab open all day records thousands."""
+_PRUNE_EVERY_S = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,7 @@ class Tokens:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._pruned_at = 0.0
 
     @store_errors
     async def create(self, role: Role, name: str = "") -> tuple[Token, str]:
@@ -86,6 +90,11 @@ class Tokens:
             if found is not None:
                 await connection.execute(
                     update(tokens).where(tokens.c.id == found.id).values(last_used_at=now)
+                )
+            if now - self._pruned_at >= _PRUNE_EVERY_S:
+                self._pruned_at = now
+                await connection.execute(
+                    delete(token_uses).where(token_uses.c.at < now - USES_KEPT_S)
                 )
         return found
 

@@ -233,8 +233,9 @@ async def test_real_answers_parse_as_their_models(tmp_path: Path, backend: str) 
     assert [key for key, answer in answers.items() if answer.status_code != 200] == []
     for key, answer in answers.items():
         pydantic.TypeAdapter(OPERATIONS[key][0]).validate_json(answer.content)
-    (minute,) = answers["get", "/api/v1/measurements"].json()
-    assert minute["dead_lettered"] == 1 and minute["headroom_min"] is None
+    minutes = answers["get", "/api/v1/measurements"].json()  # two if the run spans a minute
+    assert sum(minute["dead_lettered"] for minute in minutes) == 1
+    assert all(minute["headroom_min"] is None for minute in minutes)
 
 
 @contextlib.asynccontextmanager

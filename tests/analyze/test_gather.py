@@ -33,7 +33,7 @@ class Wall:
 def _letter(reason: str, columns: tuple[str, ...] = ("id", "email", "name")) -> DeadLetter:
     batch = ChangeBatch(columns, [tuple(f"v{i}" for i in range(len(columns)))])
     return DeadLetter(1, "f", "k", "upsert", "1", reason, "RecordRejectedError", 1, "open", 0.0,
-                      None, None, batch)  # fmt: skip
+                      None, None, None, batch)  # fmt: skip
 
 
 def test_the_poison_field_is_the_column_most_reasons_name() -> None:

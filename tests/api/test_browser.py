@@ -88,6 +88,18 @@ def _operator_token(workspace: Path) -> str:
     return str(json.loads(made.stdout)["token"])
 
 
+def _new_page(browser: Browser) -> tuple[Page, list[str]]:
+    """A laptop-sized page, and the errors its console reports (a script error, or a
+    Content-Security-Policy violation) as they come."""
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    errors: list[str] = []
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return page, errors
+
+
 def _log_in(page: Page, base: str, token: str) -> None:
     page.goto(f"{base}/")
     expect(page).to_have_url(f"{base}/login?next=/")
@@ -107,7 +119,7 @@ def test_find_the_constraint_open_an_integration_and_replay_a_dead_letter(
     port = free_port()
     args = [str(_SYNCWELL), "run", "-w", str(workspace), "--serve", "--port", str(port)]
     with _process(args, port, tmp_path / "run.log") as base:
-        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page, errors = _new_page(browser)
         _log_in(page, base, token)
         page.get_by_role("button", name="Analyse now").click()
         card = page.locator("#constraint")
@@ -137,6 +149,7 @@ def test_find_the_constraint_open_an_integration_and_replay_a_dead_letter(
         expect(replayed.locator(".outcome")).to_have_text("replayed · delivered", timeout=30_000)
         assert page.evaluate("window.stillTheSamePage") is True  # refreshed in place
         page.screenshot(path=shots / "dead-letters.png", full_page=True)
+        assert errors == []
     with sqlite3.connect(tmp_path / "warehouse.db") as db:
         assert db.execute("SELECT v FROM t WHERE id = 3").fetchone() == ("bad",)
 
@@ -150,7 +163,7 @@ def test_the_demo_dashboard(browser: Browser, tmp_path: Path, shots: Path) -> No
     args = [str(_SYNCWELL), "demo", "--folder", str(folder), "--free-ports", "--port", str(port)]
     with _process([*args, "--duration", "120"], port, tmp_path / "demo.log") as base:
         token = (folder / "dashboard-token").read_text().strip()
-        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page, errors = _new_page(browser)
         _log_in(page, base, token)
         time.sleep(25)  # the demo's people at work: measurements to show
         page.get_by_role("button", name="Analyse now").click()
@@ -161,3 +174,4 @@ def test_the_demo_dashboard(browser: Browser, tmp_path: Path, shots: Path) -> No
         page.get_by_role("link", name="1h").click()
         expect(page.locator("svg.chart path.series").first).to_be_attached()
         page.screenshot(path=shots / "integration.png", full_page=True)
+        assert errors == []

@@ -145,27 +145,82 @@ async def test_replay_from_the_page_needs_an_operator_and_the_csrf_token(
 async def test_htmx_gets_the_page_back_with_a_notice(
     workspace: Workspace, client: httpx.AsyncClient
 ) -> None:
-    """A replay or discard from htmx answers with the list to swap in and a notice; a second
-    one of the same letter says it was not open and changes nothing."""
+    """A replay or discard from htmx answers with the list to swap in, a notice, and the
+    address to show, the flow filter kept; a second one of the same letter says it was not
+    open and changes nothing."""
     operator = await _token(workspace, "operator")
     headers = {**_bearer(operator), "hx-request": "true"}
-    page = (await client.get("/dead-letters", headers=headers)).text
+    page = (await client.get("/dead-letters?flow=rows", headers=headers)).text
     (letter,) = re.findall(r'id="letter-(\d+)" data-status="open"', page)
-    first = await client.post(f"/dead-letters/{letter}/discard", headers=headers)
+    assert f'hx-post="/dead-letters/{letter}/replay?status=open&amp;flow=rows"' in page
+    first = await client.post(f"/dead-letters/{letter}/discard?flow=rows", headers=headers)
     assert first.status_code == 200 and f"Dead letter #{letter} discarded." in first.text
-    again = await client.post(f"/dead-letters/{letter}/discard", headers=headers)
+    assert first.headers["hx-push-url"] == "/dead-letters?status=open&flow=rows"
+    again = await client.post(f"/dead-letters/{letter}/discard?flow=rows", headers=headers)
     assert f"Dead letter #{letter} was not open" in again.text
-    assert 'hx-get="/dead-letters?status=open"' in again.text  # refreshes the list, not the POST
+    # the next refresh asks for the list, not the POST
+    assert 'hx-get="/dead-letters?status=open&amp;flow=rows"' in again.text
+    shown = (await client.get("/dead-letters?status=discarded", headers=headers)).text
+    assert "1 discarded dead letter, the newest discarded first." in shown
 
 
-async def test_unknown_integrations_and_windows_are_refused(
+async def test_a_refresh_after_the_session_ended_sends_the_page_to_log_in(
     workspace: Workspace, client: httpx.AsyncClient
 ) -> None:
-    """An integration the workspace does not have is a 404; a window not offered, a 422."""
-    viewer = _bearer(await _token(workspace, "viewer"))
-    assert (await client.get("/integrations/nope", headers=viewer)).status_code == 404
-    bad = await client.get("/integrations/tool?window=5y", headers=viewer)
-    assert bad.status_code == 422
+    """When a page's refresh (htmx) finds its token revoked, the answer tells htmx to take
+    the whole page to the login form, rather than swap in nothing."""
+    viewer = await _token(workspace, "viewer")
+    store = await open_store(workspace.state)
+    try:
+        (token,) = [t for t in await store.tokens.list() if t.role == "viewer"]
+        await store.tokens.revoke(token.id)
+    finally:
+        await store.close()
+    answer = await client.get("/incidents", headers={**_cookie(viewer), "hx-request": "true"})
+    assert answer.status_code == 401
+    assert answer.headers["hx-redirect"] == "/login?next=/incidents"
+
+
+async def test_errors_are_pages_for_browsers_and_json_for_the_api(
+    workspace: Workspace, client: httpx.AsyncClient
+) -> None:
+    """A browser asking for an unknown integration or a window not offered gets a page that
+    says so (and which htmx swaps in); the REST API still answers JSON."""
+    page = {**_bearer(await _token(workspace, "viewer")), "accept": "text/html"}
+    missing = await client.get("/integrations/nope", headers=page)
+    assert missing.status_code == 404 and "There is no integration &#39;nope&#39;." in missing.text
+    assert (
+        'id="live"' in missing.text
+        and "script-src 'self'" in missing.headers["content-security-policy"]
+    )
+    bad = await client.get("/integrations/tool?window=5y", headers=page)
+    assert bad.status_code == 422 and "window" in bad.text and "<html" in bad.text
+    api = await client.get("/api/v1/dead-letters/99", headers=page)
+    assert api.status_code == 404 and api.json()["detail"]
+
+
+async def test_logging_in_or_out_from_another_site_is_refused(
+    workspace: Workspace, client: httpx.AsyncClient
+) -> None:
+    """Another site's page cannot log a person in with its token, or out: the browser says
+    where the request came from (Sec-Fetch-Site, or Origin in older browsers)."""
+    viewer = await _token(workspace, "viewer")
+    form = {"token": viewer}
+    for elsewhere in ({"sec-fetch-site": "cross-site"}, {"origin": "https://evil.example"}):
+        assert (await client.post("/login", data=form, headers=elsewhere)).status_code == 403
+        assert (await client.post("/logout", headers=elsewhere)).status_code == 403
+    ours = {"sec-fetch-site": "same-origin", "origin": "http://syncwell"}
+    assert (await client.post("/login", data=form, headers=ours)).status_code == 303
+
+
+async def test_the_form_warns_when_the_cookie_cannot_be_kept(workspace: Workspace) -> None:
+    """Over plain HTTP from another machine the browser drops the Secure cookie: the form
+    says so, and how to fix it; on loopback it does not."""
+    transport = httpx.ASGITransport(app=create_app(workspace=workspace))
+    for base, warned in (("http://192.0.2.7:8100", True), ("http://127.0.0.1:8100", False)):
+        async with httpx.AsyncClient(transport=transport, base_url=base) as client:
+            form = (await client.get("/login")).text
+        assert ("HTTPS proxy" in form) is warned, base
 
 
 async def test_every_route_but_webhooks_health_and_login_needs_a_token(
@@ -191,6 +246,7 @@ async def test_every_route_but_webhooks_health_and_login_needs_a_token(
                 if method == "HEAD":
                     continue
                 url = path.replace("{dead_letter_id}", "1").replace("{name}", "tool")
+                url = url.replace("{verb}", "replay")
                 bare = await client.request(method, url)
                 assert bare.status_code in {401, 303}, (method, path, bare.status_code)
                 if bare.status_code == 303:
@@ -208,11 +264,11 @@ async def test_every_route_but_webhooks_health_and_login_needs_a_token(
         "GET /metrics",
         "GET /",
         "POST /analyse",
-        "POST /dead-letters/{dead_letter_id}/replay",
+        "POST /dead-letters/{dead_letter_id}/{verb}",
         "POST /api/v1/dead-letters/{dead_letter_id}/replay",
         "GET /api/v1/constraint/history",
     } <= checked
-    assert len(checked) >= 19
+    assert len(checked) >= 19  # 12 of the REST API, 5 of the pages, 1 action, /metrics
 
 
 def _routes(routes: list[Any]) -> list[Any]:

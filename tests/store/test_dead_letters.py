@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -23,11 +24,16 @@ def _record(dead: int) -> DeliveryRecord:
     return DeliveryRecord(1, 1 - dead, dead, 1, 0, 0, now, now)
 
 
-async def _deliver(store: Store, entry_id: int, *, refused: bool) -> None:
+async def _deliver(
+    store: Store, entry_id: int, *, refused: bool, finished_at: float | None = None
+) -> None:
     pending = await store.journal.pending("f", max_changes=100)
     (entry,) = [entry for entry in pending if entry.id == entry_id]
     dead = [_refused("pat.example.com", attempts=2)] if refused else []
-    await store.journal.complete("f", [entry], _record(len(dead)), dead)
+    record = _record(len(dead))
+    if finished_at is not None:  # the engine's clock, on another machine
+        record = dataclasses.replace(record, started_at=finished_at, finished_at=finished_at)
+    await store.journal.complete("f", [entry], record, dead)
 
 
 async def _dead_letter(store: Store) -> int:
@@ -55,12 +61,34 @@ async def test_a_replay_waits_then_is_delivered(state_store: Store) -> None:
 
 async def test_a_replay_refused_again_is_told_apart(state_store: Store) -> None:
     """A replay the destination refuses again becomes a new open letter, and the old one
-    says it failed again."""
+    says it failed again, even when the engine's clock runs a minute behind the server that
+    replayed it."""
     letter_id = await _dead_letter(state_store)
     await state_store.dead_letters.replay([letter_id])
     replayed = await state_store.dead_letters.get(letter_id)
     assert replayed is not None and replayed.replayed_as is not None
-    await _deliver(state_store, replayed.replayed_as, refused=True)
+    assert replayed.resolved_at is not None
+    behind = replayed.resolved_at - 60
+    await _deliver(state_store, replayed.replayed_as, refused=True, finished_at=behind)
     assert await state_store.dead_letters.outcomes([replayed]) == {letter_id: "failed again"}
     (again,) = await state_store.dead_letters.list()
     assert again.id != letter_id and again.attempts == 2
+
+
+async def test_the_same_change_refused_twice_is_kept_once(state_store: Store) -> None:
+    """A change refused again (a look-back re-read), in the same delivery or a later one, and
+    read once as rows and once as COPY text, is one open dead letter: same key, op, version."""
+    as_text = ChangeBatch(("id", "email"), [], copy_text=b"1\tx\n")
+    twice = [_refused("x"), dataclasses.replace(_refused("x"), batch=as_text)]
+    for _ in range(2):
+        entry_id = await state_store.journal.append("f", ChangeBatch(("id",), [(1,)]), None)
+        assert entry_id is not None
+        entry = JournalEntry(entry_id, "f", ChangeBatch(("id",), []))
+        await state_store.journal.complete("f", [entry], _record(1), twice)
+    assert len(await state_store.dead_letters.list()) == 1
+    other = dataclasses.replace(_refused("x"), version="8")
+    entry_id = await state_store.journal.append("f", ChangeBatch(("id",), [(1,)]), None)
+    assert entry_id is not None
+    entry = JournalEntry(entry_id, "f", ChangeBatch(("id",), []))
+    await state_store.journal.complete("f", [entry], _record(1), [other])
+    assert len(await state_store.dead_letters.list()) == 2  # a newer version is another change

@@ -79,8 +79,8 @@ def create_app(engine: Engine | None = None, *, workspace: Workspace | None = No
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> Response:
-        if engine is not None and not engine.ready:
-            return JSONResponse({"status": "starting"}, status_code=503)
+        if engine is not None and not engine.ready:  # starting, or stopping
+            return JSONResponse({"status": "not running"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     return _Front(HookEndpoint(engine) if engine is not None else None, app)

@@ -1,13 +1,19 @@
 """The login form: a person pastes a token once and the browser keeps it in the session
 cookie (HttpOnly, Secure, SameSite=Strict), so that pages need no header. Logging out clears
-it. A wrong token gets the form again, with a 401 and the reason."""
+it. A wrong token gets the form again, with a 401 and the reason.
+
+Logging in and out happen before there is a session to take a CSRF token from, so they
+refuse a request another site's page sent instead (``Sec-Fetch-Site``, else ``Origin``):
+that page could otherwise log a person out, or in with its own token.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, Request, status
+from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from syncwell.api.auth import SESSION_COOKIE
@@ -17,6 +23,7 @@ from syncwell.store import Tokens
 __all__ = ["login_router"]
 
 _WEEK_S = 7 * 86400
+_LOOPBACK = frozenset({"localhost", "::1", "[::1]"})
 
 
 def login_router(tokens: Callable[[], Awaitable[Tokens]]) -> APIRouter:
@@ -37,6 +44,7 @@ def login_router(tokens: Callable[[], Awaitable[Tokens]]) -> APIRouter:
         token: Annotated[str, Form()],
         next: Annotated[str, Form()] = "/",
     ) -> Response:
+        _same_site(request)
         found = await (await tokens()).check(token.strip(), method="POST", path=request.url.path)
         if found is None:
             return _form(request, _local(next), "That token is unknown or revoked.", 401)
@@ -52,7 +60,8 @@ def login_router(tokens: Callable[[], Awaitable[Tokens]]) -> APIRouter:
         return answer
 
     @router.post("/logout")
-    async def logout() -> Response:
+    async def logout(request: Request) -> Response:
+        _same_site(request)
         answer = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
         answer.delete_cookie(SESSION_COOKIE, httponly=True, secure=True, samesite="strict")
         return answer
@@ -60,11 +69,30 @@ def login_router(tokens: Callable[[], Awaitable[Tokens]]) -> APIRouter:
     return router
 
 
+def _same_site(request: Request) -> None:
+    """Refuse a request another site's page made the browser send."""
+    fetched_from = request.headers.get("sec-fetch-site")
+    if fetched_from is not None:
+        allowed = fetched_from in {"same-origin", "none"}  # none: typed, bookmarked
+    else:  # an older browser: the Origin it sends, if any, must be this server
+        origin = request.headers.get("origin")
+        allowed = origin is None or urlsplit(origin).netloc == request.headers.get("host")
+    if not allowed:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Log in and out from syncwell's own page.")
+
+
+def _insecure(request: Request) -> bool:
+    """Whether the form came over plain HTTP from another machine: the browser will not keep
+    the Secure cookie then (loopback counts as secure)."""
+    host = request.url.hostname or ""
+    return request.url.scheme == "http" and host not in _LOOPBACK and not host.startswith("127.")
+
+
 def _form(request: Request, back_to: str, problem: str = "", code: int = 200) -> HTMLResponse:
     return page_templates.TemplateResponse(
         request,
         "login.html",
-        {"next": back_to, "problem": problem},
+        {"next": back_to, "problem": problem, "insecure": _insecure(request)},
         status_code=code,
         headers=PAGE_HEADERS,
     )

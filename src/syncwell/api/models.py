@@ -241,6 +241,10 @@ class DeadLetter(_Answer):
     replayed_as: int | None = Field(
         description="The journal entry a replay put the change back as; null if not replayed."
     )
+    replayed_after: int | None = Field(
+        description="The newest dead letter's id when it was replayed: a later one of the same "
+        "change means the replay failed again; null if not replayed."
+    )
     data: dict[str, JsonValue] = Field(
         description="The change's values by column; values JSON cannot hold are given as text."
     )

@@ -181,7 +181,7 @@ def demo(
     The tools are the sandbox's, started in their own process. A rerun resumes where the last
     run stopped.
     """
-    from syncwell.demo import demo_token, demo_world, simulate_people
+    from syncwell.demo import TOKEN_FILE, demo_token, demo_world, simulate_people
 
     configure_logging(verbose=False)
 
@@ -192,12 +192,12 @@ def demo(
                 f"project tool {world.endpoints.project_url}; webhooks to :{port}/hooks/crm"
             )
             engine = Engine(load(world.workspace))
-            token = await demo_token(engine.workspace, folder)
+            await demo_token(engine.workspace, folder)
             out.print(
-                f"dashboard: http://127.0.0.1:{port}/ (log in with the token in "
-                f"{folder / 'dashboard-token'}: {token})",
+                f"dashboard: http://127.0.0.1:{port}/ (log in with the operator token in "
+                f"{folder / TOKEN_FILE}: cat it)",
                 highlight=False,
-                soft_wrap=True,  # one line: the address and the token stay whole to copy
+                soft_wrap=True,  # one line: the address and the path stay whole to copy
             )
             people = asyncio.Event()
             working = asyncio.create_task(simulate_people(world.endpoints, world.core, people))
@@ -227,7 +227,7 @@ def demo(
         out.print(line, highlight=False, markup=False, soft_wrap=True)
     out.print(
         f"\nThe dashboard, after the demo: syncwell serve -w {path}, then "
-        f"http://127.0.0.1:{port}/ with the token in {folder / 'dashboard-token'}\n"
+        f"http://127.0.0.1:{port}/ with the token in {folder / TOKEN_FILE}\n"
         f"The map, constraint highlighted: syncwell map -w {path} (--format svg -o map.svg)\n"
         f"What if volume doubled: syncwell constraint --what-if volume=2x -w {path}\n"
         f"Why a record was refused: syncwell dlq show <id> -w {path}\n"
@@ -244,7 +244,8 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8100,
 ) -> None:
-    """Serve the REST API under /api/v1 (tokens: `syncwell token`), /metrics and health.
+    """Serve the dashboard at /, the REST API under /api/v1 (tokens: `syncwell token`),
+    /metrics and health.
 
     It reads the workspace's state store: run it beside `syncwell run`, which takes the
     webhooks, or on its own to look at a workspace's state.

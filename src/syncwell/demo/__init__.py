@@ -8,7 +8,7 @@ project tool is polled every four hours, the slow integration of the story.
 from __future__ import annotations
 
 from syncwell.demo.activity import simulate_people
-from syncwell.demo.dashboard import demo_token
+from syncwell.demo.dashboard import TOKEN_FILE, demo_token
 from syncwell.demo.world import DemoWorld, demo_world
 
-__all__ = ["DemoWorld", "demo_token", "demo_world", "simulate_people"]
+__all__ = ["TOKEN_FILE", "DemoWorld", "demo_token", "demo_world", "simulate_people"]

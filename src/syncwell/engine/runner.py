@@ -85,9 +85,9 @@ class Engine:
         self.webhooks = EventRouter(workspace)
         """Reads webhook events of the systems that send them (the API's ingress uses it)."""
         self.committer: GroupCommitter | None = None
+        """Journals webhook events while the engine runs; None before it started."""
         self.ready = False
         """Whether the engine runs: its store open, its systems connected (for /readyz)."""
-        """Journals webhook events while the engine runs; None before it started."""
         self._guards = {f.name: guard_plan(f, workspace) for f in self.flows}
         self._breakers: dict[str, CircuitBreaker] = {}
         self._limiters: dict[str, RateLimiter] = {}

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncwell.store.codec import decode_batch
@@ -19,6 +19,8 @@ from syncwell.types import ChangeBatch
 __all__ = ["DeadLetter", "DeadLetterStatus", "DeadLetters", "ReplayOutcome"]
 
 DeadLetterStatus = Literal["open", "replayed", "discarded"]
+
+_RESOLVED = ("replayed", "discarded")
 
 ReplayOutcome = Literal["waiting", "delivered", "failed again"]
 """What became of a replayed dead letter: its change still waits in the journal; it left the
@@ -43,6 +45,9 @@ class DeadLetter:
     resolved_at: float | None
     replayed_as: int | None
     """The journal entry a replay put the change back as."""
+    replayed_after: int | None
+    """The newest dead letter's id when it was replayed: one of the same change after it
+    means the replay failed again (ids only grow; clocks of two machines may disagree)."""
     batch: ChangeBatch
 
     @property
@@ -67,8 +72,11 @@ class DeadLetters:
         since: float | None = None,
     ) -> builtins.list[DeadLetter]:
         """The newest dead letters, optionally of one flow, one status, and set aside since
-        `since` (Unix seconds)."""
-        query = select(dead_letters).order_by(dead_letters.c.id.desc()).limit(limit)
+        `since` (Unix seconds). Replayed and discarded ones come newest resolved first: the
+        one just replayed is at the top, however old it was."""
+        table = dead_letters.c
+        newest = (table.resolved_at.desc(), table.id.desc()) if status in _RESOLVED else ()
+        query = select(dead_letters).order_by(*newest, table.id.desc()).limit(limit)
         if since is not None:
             query = query.where(dead_letters.c.created_at >= since)
         if flow is not None:
@@ -78,6 +86,19 @@ class DeadLetters:
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
         return [_dead_letter(row) for row in rows]
+
+    @store_errors
+    async def count(
+        self, *, flow: str | None = None, status: DeadLetterStatus | None = None
+    ) -> int:
+        """How many dead letters there are, optionally of one flow and one status."""
+        query = select(func.count()).select_from(dead_letters)
+        if flow is not None:
+            query = query.where(dead_letters.c.flow == flow)
+        if status is not None:
+            query = query.where(dead_letters.c.status == status)
+        async with self._engine.connect() as connection:
+            return int((await connection.execute(query)).scalar_one())
 
     @store_errors
     async def get(self, dead_letter_id: int) -> DeadLetter | None:
@@ -119,32 +140,30 @@ class DeadLetters:
         replayed = [letter for letter in letters if letter.replayed_as is not None]
         if not replayed:
             return {}
+        table = dead_letters.c
         waiting = select(journal.c.id).where(
             journal.c.id.in_([letter.replayed_as for letter in replayed])
         )
-        table = dead_letters.c
         again = (
-            select(table.flow, table.key, table.version, func.max(table.created_at))
+            select(table.flow, table.key, table.version, func.max(table.id))
             .where(
-                dead_letters.c.key.in_({letter.key for letter in replayed}),
-                table.created_at >= min(letter.resolved_at or 0.0 for letter in replayed),
+                tuple_(table.flow, table.key).in_({(d.flow, d.key) for d in replayed}),
+                table.id > min(letter.replayed_after or 0 for letter in replayed),
             )
             .group_by(table.flow, table.key, table.version)
         )
         async with self._engine.connect() as connection:
             queued = set((await connection.execute(waiting)).scalars())
             newest = {
-                (flow, key, version): at
-                for flow, key, version, at in await connection.execute(again)
+                (flow, key, version): newest_id
+                for flow, key, version, newest_id in await connection.execute(again)
             }
 
         def outcome(letter: DeadLetter) -> ReplayOutcome:
             if letter.replayed_as in queued:
                 return "waiting"
-            again_at = newest.get((letter.flow, letter.key, letter.version))
-            if again_at is not None and again_at >= (letter.resolved_at or 0.0):
-                return "failed again"
-            return "delivered"
+            later = newest.get((letter.flow, letter.key, letter.version), 0)
+            return "failed again" if later > (letter.replayed_after or 0) else "delivered"
 
         return {letter.id: outcome(letter) for letter in replayed}
 
@@ -162,6 +181,7 @@ class DeadLetters:
         )
         async with self._engine.begin() as connection:
             claimed = sorted((await connection.execute(claim)).all())
+            newest = (await connection.execute(select(func.max(dead_letters.c.id)))).scalar()
             for dead_letter_id, flow, payload in claimed if requeue else ():
                 entry = insert(journal).values(
                     flow=flow, changes=1, observed_at=now, created_at=now, payload=payload
@@ -170,7 +190,7 @@ class DeadLetters:
                 await connection.execute(
                     update(dead_letters)
                     .where(dead_letters.c.id == dead_letter_id)
-                    .values(replayed_as=entry_id)
+                    .values(replayed_as=entry_id, replayed_after=newest)
                 )
         return [dead_letter_id for dead_letter_id, _, _ in claimed]
 

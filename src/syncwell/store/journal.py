@@ -207,21 +207,34 @@ async def _save_checkpoint(
 async def _not_yet_dead(
     connection: AsyncConnection, flow: str, drafts: Sequence[DeadLetterDraft]
 ) -> list[DeadLetterDraft]:
-    """The drafts not already kept open: a look-back re-read refuses the same record again."""
+    """The drafts not already kept open, once each: a look-back re-read refuses the same
+    record again, and a full read then an incremental one may read it in two shapes (rows,
+    or COPY text), so a change with a version is the same change by key, op and version."""
     if not drafts:
         return []
-    query = select(dead_letters.c.key, dead_letters.c.version, dead_letters.c.payload).where(
+    query = select(
+        dead_letters.c.key, dead_letters.c.op, dead_letters.c.version, dead_letters.c.payload
+    ).where(
         dead_letters.c.flow == flow,
         dead_letters.c.status == "open",
         dead_letters.c.key.in_([draft.key for draft in drafts]),
     )
     kept = {
-        (key, version, _content(decode_batch(payload)))
-        for key, version, payload in (await connection.execute(query)).all()
+        _identity(key, op, version, decode_batch(payload))
+        for key, op, version, payload in (await connection.execute(query)).all()
     }
-    return [
-        draft for draft in drafts if (draft.key, draft.version, _content(draft.batch)) not in kept
-    ]
+    fresh = []
+    for draft in drafts:
+        identity = _identity(draft.key, draft.op.value, draft.version, draft.batch)
+        if identity not in kept:
+            kept.add(identity)
+            fresh.append(draft)
+    return fresh
+
+
+def _identity(key: str, op: str, version: str, batch: ChangeBatch) -> tuple[object, ...]:
+    """What makes two refused changes the same one."""
+    return (key, op, version) if version else (key, op, version, _content(batch))
 
 
 def _content(batch: ChangeBatch) -> tuple[object, ...]:

@@ -101,7 +101,9 @@ dead_letters = Table(
     Column("created_at", Float, nullable=False),
     Column("resolved_at", Float, nullable=True),
     Column("replayed_as", BigInteger, nullable=True, doc="the journal entry a replay made"),
+    Column("replayed_after", BigInteger, nullable=True, doc="the newest dead letter then"),
     Index("dead_letters_flow_status", "flow", "status"),
+    Index("dead_letters_flow_key", "flow", "key"),
     sqlite_autoincrement=True,
 )
 
@@ -269,6 +271,7 @@ token_uses = Table(
     Column("path", String(500), nullable=False),
     Column("accepted", Boolean, nullable=False),
     Index("token_uses_token_at", "token_id", "at"),
+    Index("token_uses_at", "at"),
     sqlite_autoincrement=True,
 )
 """Every request that presented a token, accepted or not."""

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-__all__ = ["Series", "line_chart"]
+__all__ = ["MONTHS", "Series", "line_chart"]
 
 # Okabe-Ito, less its yellow, which is too faint as a thin line on white.
 _PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9")
@@ -23,7 +23,7 @@ _MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880)
 _TIME_STEPS = (*(60 * m for m in _MINUTES), *(7 * _DAY * 2**k for k in range(20)))
 _MAX_X_TICKS = 7
 # Spelled out so that labels do not follow the server's locale.
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # A nice top of the y axis (times a power of ten), and how many gridline steps divide it.
 _Y_TOPS = ((1.0, 4), (2.0, 4), (2.5, 5), (5.0, 5))
 _SUFFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
@@ -199,7 +199,7 @@ def _time_ticks(since: float, until: float) -> list[tuple[int, str]]:
     for t in (step * i for i in range(first, int(until // step) + 1)):
         when = datetime.fromtimestamp(t, UTC)
         ticks.append(
-            (t, f"{_MONTHS[when.month - 1]} {when.day}" if step >= _DAY else f"{when:%H:%M}")
+            (t, f"{MONTHS[when.month - 1]} {when.day}" if step >= _DAY else f"{when:%H:%M}")
         )
     return ticks
 

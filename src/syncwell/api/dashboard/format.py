@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from syncwell.analyze.words import duration, percent
+from syncwell.analyze.words import duration
 
 __all__ = ["FILTERS"]
 
@@ -21,11 +21,6 @@ def ago(at: float | None) -> str:
 def clock(at: float | None) -> str:
     """`at` as a UTC date and time, to the second."""
     return "-" if at is None else datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-
-
-def share(value: float | None) -> str:
-    """A share as a percentage, or a dash when it is not known."""
-    return "-" if value is None else percent(value)
 
 
 def seconds(value: float | None) -> str:
@@ -41,7 +36,6 @@ def pretty(value: Any) -> str:
 FILTERS: dict[str, Callable[..., str]] = {
     "ago": ago,
     "clock": clock,
-    "share": share,
     "seconds": seconds,
     "pretty": pretty,
 }

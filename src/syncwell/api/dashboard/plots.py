@@ -1,5 +1,9 @@
 """An integration's measurements as the four plots of its page: freshness lag, throughput,
-error rate and retries, one line per flow (retries: one per class).
+error rate, one line per flow; and retries and refused records, one line per kind.
+
+The measures mean what the constraint analysis means by them (analyze/judge.py): the lag of a
+batch is recorded once per batch, so its mean is over batches; the error rate is the share of
+requests (write attempts and reads) that failed, the analysis' retry share.
 
 The stored minutes (or hours, for a week) are added up into about a hundred buckets, so a
 plot keeps its shape at any window and its markup stays small. A bucket where the engine did
@@ -19,15 +23,18 @@ from syncwell.workspace import Flow
 
 __all__ = ["IntegrationSeries", "bucket_s", "integration_plots", "integration_series"]
 
-_RETRY_CLASSES = {
+_PER_MINUTE = {
     "transient": "retries_transient",
     "rate limited": "retries_rate_limited",
     "timeout": "retries_timeout",
+    "refused": "dead_lettered",
 }
+"""The lines of the last plot: retries by class, and records refused for good."""
 _FAILED = ("retries_transient", "retries_rate_limited", "retries_timeout", "read_failures")
 _SUMMED = (
     "measured_s",
     "changes_out",
+    "batches",
     "lag_sum_s",
     "attempts",
     "reads",
@@ -52,13 +59,13 @@ class IntegrationSeries:
     """The four measures of an integration's flows over a window, bucketed."""
 
     lag: list[Series]
-    """Mean freshness lag of the changes written, s, per flow."""
+    """Mean freshness lag of the batches written, s, per flow."""
     throughput: list[Series]
     """Changes written per second measured, per flow."""
     errors: list[Series]
-    """Failed write attempts, failed reads and refused records, of attempts and reads."""
+    """Requests that failed (write attempts retried, reads failed), of all of them, per flow."""
     retries: list[Series]
-    """Retries per minute measured, per class, over all the flows."""
+    """Retries per minute measured by class, and records refused, over all the flows."""
 
 
 def integration_series(
@@ -105,7 +112,7 @@ def integration_plots(
         ),
         chart(series.throughput, title="Throughput", unit="changes/s"),
         chart(series.errors, title="Error rate", unit="%", percent=True),
-        chart(series.retries, title="Retries", unit="per min"),
+        chart(series.retries, title="Retries and refused records", unit="per min"),
     ]
 
 
@@ -127,20 +134,20 @@ def _value(measure: str, bucket: Mapping[str, float] | None) -> float | None:
     if bucket is None or bucket["measured_s"] <= 0:
         return None
     if measure == "lag":
-        written = bucket["changes_out"]
-        return bucket["lag_sum_s"] / written if written else None
+        return bucket["lag_sum_s"] / bucket["batches"] if bucket["batches"] else None
     if measure == "throughput":
         return bucket["changes_out"] / bucket["measured_s"]
-    tried = bucket["attempts"] + bucket["reads"]
-    failed = sum(bucket[column] for column in _FAILED) + bucket["dead_lettered"]
+    # `reads` counts the reads that succeeded: a source that is down fails every read.
+    tried = bucket["attempts"] + bucket["reads"] + bucket["read_failures"]
+    failed = sum(bucket[column] for column in _FAILED)
     return min(1.0, failed / tried) if tried else None
 
 
 def _retries(sums: _Sums, starts: Sequence[tuple[int, float]]) -> list[Series]:
-    """Retries a minute (of the time measured) by class, over all the flows: which kind of
-    trouble, and how much."""
+    """Retries a minute (of the time measured) by class, and records refused, over all the
+    flows: which kind of trouble, and how much."""
     series = []
-    for label, column in _RETRY_CLASSES.items():
+    for label, column in _PER_MINUTE.items():
         points: list[tuple[float, float | None]] = []
         for start, x in starts:
             measured = [flow[start] for flow in sums.values() if start in flow]

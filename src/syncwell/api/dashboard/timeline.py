@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from syncwell.analyze.words import duration
+from syncwell.api.dashboard.charts import MONTHS
 from syncwell.store import Incident
 
 __all__ = ["incident_timeline"]
@@ -61,7 +62,8 @@ def _days(since: float, until: float, height: int, x: _Scale) -> list[str]:
     day = (int(since) // 86400 + 1) * 86400
     while day < until:
         left = x(day)
-        label = datetime.fromtimestamp(day, UTC).strftime("%b %d")
+        when = datetime.fromtimestamp(day, UTC)
+        label = f"{MONTHS[when.month - 1]} {when.day}"  # spelt out: no server locale
         parts.append(
             f'<line x1="{left:.1f}" y1="{_TOP}" x2="{left:.1f}" y2="{height - _AXIS}" '
             f'stroke="{_GRID}"/><text x="{left:.1f}" y="{height - 6}" text-anchor="middle" '

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from syncwell.analyze import moves
 from syncwell.analyze.history import Move
@@ -17,7 +17,7 @@ from syncwell.engine.admin import map_overlay
 from syncwell.map import render_svg
 from syncwell.store import DeadLetter, FlowReport, Incident, Store, StoredAnalysis
 from syncwell.store.dead_letters import DeadLetterStatus, ReplayOutcome
-from syncwell.workspace import Workspace
+from syncwell.workspace import Mode, Workspace
 
 __all__ = [
     "DeadLettersView",
@@ -54,6 +54,8 @@ class IntegrationView:
     plots: list[str]
     incidents: list[Incident]
     window: str
+    manual_only: bool
+    """Whether people do all its flows by hand: nothing is measured."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,28 +74,32 @@ class DeadLettersView:
 
     letters: list[DeadLetter]
     outcomes: dict[int, ReplayOutcome]
-    status: DeadLetterStatus | None
+    shown: str
+    """open, replayed, discarded or all."""
     flow: str | None
-    counts: dict[str, int] = field(default_factory=dict)
+    total: int
+    """How many there are of that status (and flow); `letters` holds the newest."""
 
 
 async def overview_view(store: Store, workspace: Workspace) -> OverviewView:
     """The newest analysis drawn on the map, and the integrations' rows."""
     kept = await store.analyses.list(limit=1)
     analysis = kept[-1] if kept else None
-    report: dict[str, Any] = json.loads(analysis.report) if analysis else {}
     highlight, health = map_overlay(analysis) if analysis else (None, {})
-    rows = [
-        system
-        for system in await systems_health(store, workspace, analysis)
-        if system.name in workspace.integrations()
-    ]
+    picture = render_svg(workspace, highlight=highlight, health=health)
     return OverviewView(
         analysis=analysis,
-        report=report,
-        map_svg=render_svg(workspace, highlight=highlight, health=health),
-        integrations=rows,
+        report=json.loads(analysis.report) if analysis else {},
+        map_svg=picture[picture.index("<svg") :],  # inline in HTML: no XML declaration
+        integrations=await _integrations(store, workspace, analysis),
     )
+
+
+async def _integrations(
+    store: Store, workspace: Workspace, analysis: StoredAnalysis | None
+) -> list[SystemHealth]:
+    own = workspace.integrations()
+    return [s for s in await systems_health(store, workspace, analysis) if s.name in own]
 
 
 async def integration_view(
@@ -103,22 +109,24 @@ async def integration_view(
     flows = workspace.integrations().get(name)
     if flows is None:
         return None
-    overview = await overview_view(store, workspace)
-    (row,) = [r for r in overview.integrations if r.name == name]
+    kept = await store.analyses.list(limit=1)
+    (row,) = [r for r in await _integrations(store, workspace, kept[-1] if kept else None)
+              if r.name == name]  # fmt: skip
     until = time.time()
     since = until - WINDOWS[window]
     rows = await store.measurements.history(flows, since=since, until=until)
     plots = integration_plots(
         rows, {flow: workspace.flows[flow] for flow in flows}, since=since, until=until
     )
-    incidents = [i for i in await store.incidents.list(since=since) if i.integration == name]
+    incidents = await store.incidents.overlapping(since, until)
     return IntegrationView(
         name=name,
         row=row,
         reports=await store.reports.flows(flows),
         plots=plots,
-        incidents=incidents,
+        incidents=[i for i in reversed(incidents) if i.integration == name],
         window=window,
+        manual_only=all(workspace.flows[flow].mode is Mode.MANUAL for flow in flows),
     )
 
 
@@ -126,7 +134,7 @@ async def incidents_view(store: Store, workspace: Workspace, *, days: int = 7) -
     """A week of incidents, oldest at the left of the timeline, and the constraint's moves."""
     until = time.time()
     since = until - days * 86400.0
-    found = await store.incidents.list(since=since)
+    found = list(reversed(await store.incidents.overlapping(since, until)))  # newest first
     resolved = [i.resolve_s for i in found if i.resolve_s is not None]
     kept = await store.analyses.list(since=since)
     return IncidentsView(
@@ -138,14 +146,16 @@ async def incidents_view(store: Store, workspace: Workspace, *, days: int = 7) -
 
 
 async def dead_letters_view(
-    store: Store, *, status: DeadLetterStatus | None, flow: str | None, limit: int = 200
+    store: Store, *, shown: str, flow: str | None, limit: int = 200
 ) -> DeadLettersView:
-    """The newest dead letters of `status` (None: all), and replayed ones' outcomes."""
+    """The newest `limit` dead letters of status `shown` ("all": any), and what became of
+    the replayed ones."""
+    status = None if shown == "all" else cast("DeadLetterStatus", shown)
     letters = await store.dead_letters.list(flow=flow, status=status, limit=limit)
     return DeadLettersView(
         letters=letters,
         outcomes=await store.dead_letters.outcomes(letters),
-        status=status,
+        shown=shown,
         flow=flow,
-        counts=await store.dead_letters.counts(),
+        total=await store.dead_letters.count(flow=flow, status=status),
     )

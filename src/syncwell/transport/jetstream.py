@@ -1,0 +1,260 @@
+"""Journal entries on NATS JetStream, for workers on many machines (DESIGN.md, Distributed).
+
+One stream per workspace holds every flow's changes, one subject per flow and partition:
+``syncwell.<workspace>.<flow>.<partition>``. The stream keeps a message until a worker acks
+it (work-queue retention), on disk. Each partition has one durable pull consumer that lets a
+single message be in flight at a time (``max_ack_pending=1``): however many workers pull from
+it, a partition's changes are applied in order, and the partitions in parallel.
+
+- **Publish is de-duplicated** by the change id (``Nats-Msg-Id``): an intake that crashed after
+  publishing and before committing its checkpoint publishes the same changes again with the
+  same id, and the stream keeps them once.
+- **Nothing is lost with a worker**: a message not acked within ``ack_wait_s`` goes to the next
+  worker, as often as ``max_deliver`` allows; `Received.retry` asks for it again later (a
+  transient failure), `Received.give_up` drops it for good (the caller dead-letters it first).
+
+nats-py's errors are turned into `TransportError` here, in `_carried`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import nats
+import nats.errors
+import nats.js.errors
+import structlog
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
+
+from syncwell.errors import TransportError
+from syncwell.store.codec import decode_batch, encode_batch
+from syncwell.transport.partitions import split_by_partition
+from syncwell.types import ChangeBatch
+
+__all__ = ["JetStreamSettings", "JetStreamTransport", "Received"]
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
+_CHANGE_ID = "Syncwell-Change-Id"
+_FIRST_CONNECT_ATTEMPTS = 3
+"""A server that is not there on the first connect is an error, in seconds, not a hang."""
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class JetStreamSettings:
+    """Where the stream is and how its messages are delivered."""
+
+    url: str = "nats://127.0.0.1:4222"
+    workspace: str = "syncwell"
+    """Names the stream (``SYNCWELL_<workspace>``) and its subjects."""
+    partitions: int = 8
+    """Per flow: how many workers can deliver one flow at once (per-key order holds)."""
+    ack_wait_s: float = 30.0
+    """How long a worker may hold a message before it goes to another (a worker that died)."""
+    max_deliver: int = 20
+    """How often a message is delivered before the stream stops offering it."""
+    duplicate_window_s: float = 3600.0
+    """How long a change id is remembered to drop a second publish of it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One message: a batch of one flow's partition, and what to do with it once handled."""
+
+    flow: str
+    partition: int
+    change_id: str
+    batch: ChangeBatch
+    attempt: int
+    """1 the first time; more when a worker died holding it or asked to retry."""
+    _message: Msg
+
+    async def ack(self) -> None:
+        """Delivered: the stream forgets it."""
+        with _carried("ack"):
+            await self._message.ack_sync()
+
+    async def retry(self, delay_s: float) -> None:
+        """Not delivered this time (a transient failure): offer it again after `delay_s`."""
+        with _carried("retry"):
+            await self._message.nak(delay=delay_s)
+
+    async def working(self) -> None:
+        """Still at it: the stream waits another ``ack_wait_s`` before offering it again."""
+        with _carried("in_progress"):
+            await self._message.in_progress()
+
+    async def give_up(self) -> None:
+        """Never deliver it (the caller kept what it needs, as dead letters)."""
+        with _carried("term"):
+            await self._message.term()
+
+
+class JetStreamTransport:
+    """Publishes flows' changes to the workspace's stream and hands them to workers.
+
+    Build it with `connect`; `close` it when done.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        stream: JetStreamContext,
+        settings: JetStreamSettings,
+        keys: Mapping[str, Sequence[str]],
+    ) -> None:
+        self._client = client
+        self._js = stream
+        self._settings = settings
+        self._keys = dict(keys)
+        self._stream = f"SYNCWELL_{_token(settings.workspace)}"
+        self._subscriptions: dict[tuple[str, int], JetStreamContext.PullSubscription] = {}
+
+    @classmethod
+    async def connect(
+        cls, settings: JetStreamSettings, keys: Mapping[str, Sequence[str]]
+    ) -> JetStreamTransport:
+        """Connect, and create the stream (or bring its settings up to date).
+
+        Args:
+            settings: the server and the delivery rules.
+            keys: each flow's key columns, by which its changes are partitioned.
+        """
+        with _carried(f"connect to {settings.url}"):
+            client = await nats.connect(
+                settings.url,
+                connect_timeout=5,
+                reconnect_time_wait=1,
+                max_reconnect_attempts=_FIRST_CONNECT_ATTEMPTS,
+                error_cb=_connection_trouble,
+            )
+        # Once connected, keep reconnecting however long the server is away (a restart, a
+        # network cut): the stream keeps what was published, and the work resumes after.
+        # nats-py has one setting for both; it reads it from `options` at each reconnect.
+        client.options["max_reconnect_attempts"] = -1
+        transport = cls(client, client.jetstream(), settings, keys)
+        await transport._ensure_stream()
+        return transport
+
+    async def publish(self, flow: str, batch: ChangeBatch, change_id: str) -> int:
+        """Publish `batch` of `flow`, split by key into its partitions; return how many of
+        those messages the stream had not seen yet (0: all were duplicates of `change_id`)."""
+        parts = split_by_partition(batch, self._keys[flow], self._settings.partitions)
+        fresh = 0
+        for partition, part in parts.items():
+            headers = {"Nats-Msg-Id": f"{flow}:{change_id}:{partition}", _CHANGE_ID: change_id}
+            with _carried(f"publish to {flow}"):
+                ack = await self._js.publish(
+                    self._subject(flow, partition),
+                    encode_batch(part),
+                    stream=self._stream,
+                    headers=headers,
+                )
+            fresh += not ack.duplicate
+        return fresh
+
+    async def receive(self, flow: str, partition: int, *, wait_s: float = 1.0) -> Received | None:
+        """The next message of `flow`'s `partition`, or None if none came within `wait_s`."""
+        subscription = await self._subscription(flow, partition)
+        try:
+            with _carried(f"fetch from {flow}"):
+                (message,) = await subscription.fetch(batch=1, timeout=wait_s)
+        except TransportError as error:
+            if isinstance(error.__cause__, nats.errors.TimeoutError):
+                return None
+            raise
+        return Received(
+            flow=flow,
+            partition=partition,
+            change_id=(message.headers or {}).get(_CHANGE_ID, ""),
+            batch=decode_batch(message.data),
+            attempt=message.metadata.num_delivered,
+            _message=message,
+        )
+
+    async def pending(self, flow: str, partition: int) -> int:
+        """Messages of the partition not yet acked (waiting, or held by a worker)."""
+        subscription = await self._subscription(flow, partition)
+        with _carried("consumer info"):
+            info = await subscription.consumer_info()
+        return (info.num_pending or 0) + (info.num_ack_pending or 0)
+
+    async def delete_stream(self) -> None:
+        """Delete the workspace's stream and everything in it (tests, or starting over)."""
+        with _carried("delete the stream"), contextlib.suppress(nats.js.errors.NotFoundError):
+            await self._js.delete_stream(self._stream)
+
+    async def close(self) -> None:
+        """Drain and close the connection."""
+        for subscription in self._subscriptions.values():
+            with contextlib.suppress(Exception):  # closing: nothing left to save
+                await subscription.unsubscribe()
+        with _carried("close"):
+            await self._client.close()
+
+    async def _ensure_stream(self) -> None:
+        config = StreamConfig(
+            name=self._stream,
+            subjects=[f"syncwell.{_token(self._settings.workspace)}.>"],
+            retention=RetentionPolicy.WORK_QUEUE,
+            storage=StorageType.FILE,
+            duplicate_window=self._settings.duplicate_window_s,
+        )
+        with _carried("create the stream"):
+            try:
+                await self._js.add_stream(config)
+            except nats.js.errors.BadRequestError:  # it exists, with other settings
+                await self._js.update_stream(config)
+
+    async def _subscription(self, flow: str, partition: int) -> JetStreamContext.PullSubscription:
+        found = self._subscriptions.get((flow, partition))
+        if found is None:
+            settings = self._settings
+            durable = f"{_token(flow)}-{partition}"
+            config = ConsumerConfig(
+                durable_name=durable,
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=settings.ack_wait_s,
+                max_deliver=settings.max_deliver,
+                max_ack_pending=1,  # one change batch in flight: the partition stays in order
+                filter_subject=self._subject(flow, partition),
+            )
+            with _carried(f"subscribe to {flow}"):
+                found = await self._js.pull_subscribe(
+                    self._subject(flow, partition), durable, stream=self._stream, config=config
+                )
+            self._subscriptions[flow, partition] = found
+        return found
+
+    def _subject(self, flow: str, partition: int) -> str:
+        return f"syncwell.{_token(self._settings.workspace)}.{_token(flow)}.{partition}"
+
+
+async def _connection_trouble(error: Exception) -> None:
+    """nats-py reports each failed (re)connect here; its default logs a traceback each time."""
+    log.warning("NATS connection trouble", error=str(error) or type(error).__name__)
+
+
+def _token(name: str) -> str:
+    """`name` as one token of a subject or a stream name: as it is when it can be, else a
+    stable digest (a dot, a space or a wildcard would change the subject's meaning)."""
+    if _TOKEN.fullmatch(name):
+        return name
+    return "h" + hashlib.blake2b(name.encode(), digest_size=8).hexdigest()
+
+
+@contextlib.contextmanager
+def _carried(what: str) -> Iterator[None]:
+    """nats-py's errors as `TransportError`, saying what was being done."""
+    try:
+        yield
+    except (nats.errors.Error, nats.js.errors.Error, OSError) as error:
+        raise TransportError(f"NATS: {what} failed: {error!r}") from error

@@ -166,3 +166,18 @@ def test_constraint_what_if_history_and_mistakes(tmp_path: Path) -> None:
     history = runner.invoke(app, ["constraint", *workspace, "--history", "--json"])
     (move,) = json.loads(history.output)
     assert (move["before"], move["after"], move["after_reason"]) == (None, "b", "poll_interval")
+
+
+def test_a_worker_without_a_transport_says_how_to_add_one(demo: Path) -> None:
+    """`syncwell worker` on a workspace that runs in one process exits 2 with the fix, and
+    `syncwell run --once` on one with a transport says its workers deliver."""
+    result = runner.invoke(app, ["worker", "-w", str(demo)])
+    assert result.exit_code == 2
+    assert "transport: {url: nats://127.0.0.1:4222}" in result.output
+    distributed = demo.parent / "distributed.yaml"
+    distributed.write_text(
+        demo.read_text().replace("name: demo", "name: demo\nstate: postgresql://x@127.0.0.1/x\n"
+                                 "transport: {url: 'nats://127.0.0.1:4222'}", 1)
+    )  # fmt: skip
+    result = runner.invoke(app, ["run", "-w", str(distributed), "--once"])
+    assert result.exit_code == 2 and "syncwell worker" in result.output

@@ -192,6 +192,19 @@ CASES = {
         "systems.my crm",
         "must start with a letter",
     ),
+    "transport on a store others cannot share": Case(
+        f"{SYSTEMS}transport: {{url: 'nats://127.0.0.1:4222'}}\n",
+        4,
+        "transport",
+        "set `state: postgresql://user@host/db`",
+    ),
+    "transport that is not nats": Case(
+        "state: postgresql://sync@db/state\n"
+        f"{SYSTEMS}transport: {{url: 'amqp://127.0.0.1'}}\n",
+        5,
+        "transport.url",
+        "nats://",
+    ),
 }
 
 

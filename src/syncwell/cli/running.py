@@ -59,6 +59,13 @@ def run(
     configure_logging(verbose)
     configure_from_environment()  # traces only when OTEL_TRACES_EXPORTER asks for them
     engine = Engine(load(workspace))
+    if once and engine.role != "all":
+        err.print(
+            "--once delivers in this process, but this workspace has a `transport:`: its "
+            "workers deliver. Run `syncwell run` (it reads and relays) and `syncwell worker`.",
+            highlight=False,
+        )
+        raise typer.Exit(2)
     if serve is None:
         serve = bool(engine.webhooks.intakes) and not once
     address = (host, port) if serve else None
@@ -145,6 +152,34 @@ async def _watch(runner: asyncio.Task[None], *, live: bool, flows: list[FlowProg
 
 def _progress_dict(progress: FlowProgress) -> dict[str, object]:
     return dataclasses.asdict(progress)
+
+
+@app.command()
+def worker(
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
+) -> None:
+    """Deliver the workspace's flows from its transport, beside any number of other workers
+    (Ctrl-C or SIGTERM stop it cleanly; what it held goes to another).
+
+    Needs `transport:` and a PostgreSQL `state:` in the workspace (docs/distributed.md);
+    `syncwell run` reads the sources and relays what it reads to the workers.
+    """
+    configure_logging(verbose)
+    configure_from_environment()
+    try:
+        engine = Engine(load(workspace), worker=True)
+    except ValueError as error:
+        err.print(f"[red]syncwell worker:[/red] {error}", highlight=False)
+        raise typer.Exit(2) from None
+    transport = engine.workspace.transport
+    assert transport is not None  # a worker's engine has one, or it raised above
+    out.print(
+        f"worker: delivering {len(engine.flows)} flows from {transport.url} (Ctrl-C stops)",
+        highlight=False,
+    )
+    asyncio.run(_run(engine, once=False, live=False))
+    display.print_progress(out, list(engine.progress.values()))
 
 
 @app.command(

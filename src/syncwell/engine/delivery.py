@@ -13,8 +13,10 @@ import asyncio
 import contextlib
 import dataclasses
 import random
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from itertools import takewhile
+from typing import Protocol
 
 import structlog
 
@@ -26,13 +28,30 @@ from syncwell.engine.progress import FlowProgress
 from syncwell.errors import IntegrationFatalError, RecordRejectedError, TransientError
 from syncwell.measure import MinuteRecorder
 from syncwell.measure.tracing import tracer
-from syncwell.store import DeadLetterDraft, DeliveryRecord, Journal, JournalEntry
+from syncwell.store import DeadLetterDraft, DeliveryRecord, JournalEntry
 from syncwell.types import ChangeBatch, Clock, Row, StreamSpec
 from syncwell.workspace.policies import RetryPolicy
 
-__all__ = ["FlowDelivery", "Route"]
+__all__ = ["Feed", "FlowDelivery", "Route"]
 
 log = structlog.get_logger("syncwell.delivery")
+
+
+class Feed(Protocol):
+    """Where a delivery takes its entries and records them done: the store's journal, or a
+    partition of the transport (engine/streamfeed.py)."""
+
+    def pending(
+        self, flow: str, *, after: int = 0, max_changes: int
+    ) -> Awaitable[list[JournalEntry]]: ...
+
+    def complete(
+        self,
+        flow: str,
+        entries: Sequence[JournalEntry],
+        record: DeliveryRecord,
+        dead: Sequence[DeadLetterDraft] = (),
+    ) -> Awaitable[None]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +82,7 @@ class FlowDelivery:
     def __init__(
         self,
         route: Route,
-        journal: Journal,
+        journal: Feed,
         progress: FlowProgress,
         clock: Clock,
         recorder: MinuteRecorder | None = None,

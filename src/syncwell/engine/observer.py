@@ -71,6 +71,8 @@ class Observer:
         self._backlog: dict[str, int] = {}
         self._dead_letters: dict[str, int] = {}
         self._incidents: IncidentWatch | None = None
+        self.judging = True
+        """Whether this process opens and closes incidents (not a part of a distributed run)."""
         self._attempt_marks: dict[str, deque[tuple[float, int, int]]] = {}
 
     def samples(self) -> list[FlowSample]:
@@ -147,7 +149,8 @@ class Observer:
             while self._unsent:
                 await store.measurements.add(self._unsent[0])
                 self._unsent.pop(0)
-            await self._watch_incidents(store, backlog)
+            if self.judging:
+                await self._watch_incidents(store, backlog)
         except StoreError as error:
             # Kept for the next flush (each its own add: one minute may be in several).
             del self._unsent[:-_UNSENT_FLUSHES]

@@ -4,6 +4,10 @@ Each automated flow runs two tasks. Intake reads its source on the flow's interv
 journals what it finds; delivery drains the journal to the destination as soon as changes
 arrive. Systems are connected once and shared by their flows, as are the rate limiter of each
 system and the circuit breaker of each destination.
+
+With a `transport:` (DESIGN.md, Distributed), the work is split. `syncwell run` reads the
+sources and relays the journal to the transport (engine/relay.py); each `syncwell worker`
+delivers, one task per flow and partition (engine/streamfeed.py).
 """
 
 from __future__ import annotations
@@ -12,14 +16,14 @@ import asyncio
 import dataclasses
 import random
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from contextlib import AsyncExitStack
 
 import structlog
 
 from syncwell.connectors import Destination, Source, open_destination, open_source
 from syncwell.engine.analyst import Analyst
-from syncwell.engine.delivery import FlowDelivery, Route
+from syncwell.engine.delivery import Feed, FlowDelivery, Route
 from syncwell.engine.guard import RecordGuard
 from syncwell.engine.intake import take_in
 from syncwell.engine.observer import Observer
@@ -28,11 +32,15 @@ from syncwell.engine.pairs import guard_plan
 from syncwell.engine.policies import CircuitBreaker, RateLimiter, backoff_delay, spending_for
 from syncwell.engine.progress import FlowProgress
 from syncwell.engine.reconcile import Reconciler
+from syncwell.engine.relay import relay
+from syncwell.engine.roles import Role, role_of
+from syncwell.engine.streamfeed import StreamFeed
 from syncwell.engine.waiting import sleep_or_stop, wait_any
 from syncwell.engine.webhooks import EventRouter, GroupCommitter
 from syncwell.errors import ConnectorError, StoreError, TransientError
 from syncwell.measure.alerts import AlertSender
 from syncwell.store import Store, open_store
+from syncwell.transport import JetStreamSettings, JetStreamTransport
 from syncwell.types import Clock, StreamSpec, SystemClock
 from syncwell.workspace import Flow, Mode, Workspace
 
@@ -56,6 +64,8 @@ class Engine:
         measure_every_s: how often measurements go to the store and incidents are judged.
         analyse_every_s: how often the constraint is analysed and kept while it runs, the
             first time a minute in (none in a one-off run; None never).
+        worker: deliver from the workspace's transport (`syncwell worker`), rather than read
+            the sources; needs a `transport:` in the workspace.
     """
 
     def __init__(
@@ -66,8 +76,11 @@ class Engine:
         grace_s: float = 10.0,
         measure_every_s: float = 10.0,
         analyse_every_s: float | None = 3600.0,
+        worker: bool = False,
     ) -> None:
         self.workspace = workspace
+        self.role: Role = role_of(workspace, worker=worker)
+        """What this process does: all of it, or its part of a distributed run."""
         self.clock: Clock = clock or SystemClock()
         self.grace_s = grace_s
         self.measure_every_s = measure_every_s
@@ -95,6 +108,9 @@ class Engine:
             self.flows, self.progress, self.clock, self._breakers, self._limiters
         )
         """Measures the flows per minute and opens and closes their incidents."""
+        # Each process of a distributed run sees a part of each flow: none can judge its
+        # health alone, so none opens incidents (docs/distributed.md); all measure.
+        self.observer.judging = self.role == "all"
 
     async def run(self, *, once: bool = False, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set, or with `once` until every flow is read and delivered.
@@ -108,6 +124,7 @@ class Engine:
             store = await open_store(self.workspace.state)
             stack.push_async_callback(store.close)
             sources, destinations = await self._connect(stack)
+            transport = await self._transport(stack)
             alerts = self.workspace.alerts
             if alerts is not None:
                 sender = AlertSender(alerts.url, alerts.secret.get_secret_value(), alerts.timeout_s)
@@ -115,7 +132,7 @@ class Engine:
                 self.analyst.alerts = sender
                 stack.push_async_callback(sender.aclose)
             tasks: list[asyncio.Future[object]] = []
-            if self.webhooks.intakes and not once:  # a one-off run takes no webhooks
+            if self.webhooks.intakes and not once and self.role != "deliver":  # once: none
                 self.committer = GroupCommitter(
                     store.inbox,
                     {
@@ -125,26 +142,11 @@ class Engine:
                     self._journaled,
                 )
                 tasks.append(asyncio.ensure_future(self.committer.run(stop)))
-            tasks += [
-                task  # type: ignore[misc]  # Task[None] is a Future[object] in practice
-                for flow in self.flows
-                for task in (
-                    asyncio.create_task(
-                        self._intake_loop(flow, sources[flow.source], store, stop, once),
-                        name=f"intake:{flow.name}",
-                    ),
-                    asyncio.create_task(
-                        self._delivery_loop(
-                            self._delivery(flow, destinations, store), flow, store, stop, once
-                        ),
-                        name=f"delivery:{flow.name}",
-                    ),
-                )
-            ]
+            tasks += self._flow_tasks(sources, destinations, store, transport, stop, once)
             halt = asyncio.Event()
             flushing = self.observer.flush_every(store, self.measure_every_s, halt)
             housekeeping = [asyncio.create_task(flushing)]
-            if self.analyse_every_s is not None and not once:
+            if self.analyse_every_s is not None and not once and self.role != "deliver":
                 analysing = asyncio.create_task(self.analyst.every(store, self.analyse_every_s))
             else:
                 analysing = None
@@ -160,6 +162,61 @@ class Engine:
                     housekeeping.append(analysing)
                 await asyncio.gather(*housekeeping, return_exceptions=True)
                 await self.observer.flush(store)  # the last, partial minute too
+
+    def _flow_tasks(
+        self,
+        sources: Mapping[str, Source],
+        destinations: Mapping[str, Destination],
+        store: Store,
+        transport: JetStreamTransport | None,
+        stop: asyncio.Event,
+        once: bool,
+    ) -> list[asyncio.Future[object]]:
+        """Each flow's tasks for this process's role: intake, then delivery or the relay."""
+        tasks: list[asyncio.Future[object]] = []
+
+        def start(name: str, work: Coroutine[object, object, None]) -> None:
+            tasks.append(asyncio.ensure_future(asyncio.create_task(work, name=name)))
+
+        for flow in self.flows:
+            if self.role != "deliver":
+                source = sources[flow.source]
+                start(f"intake:{flow.name}", self._intake_loop(flow, source, store, stop, once))
+            if self.role == "all":
+                delivery = self._delivery(flow, destinations, store, store.journal)
+                start(
+                    f"delivery:{flow.name}", self._delivery_loop(delivery, flow, store, stop, once)
+                )
+            elif self.role == "intake":
+                assert transport is not None
+                arrived = self._arrived[flow.name]
+                start(
+                    f"relay:{flow.name}", relay(flow.name, store.journal, transport, arrived, stop)
+                )
+            else:
+                assert transport is not None
+                for partition in range(transport.partitions):
+                    feed = StreamFeed(transport, store.journal, partition)
+                    delivery = self._delivery(flow, destinations, store, feed)
+                    work = self._delivery_loop(delivery, flow, store, stop, once=False)
+                    start(f"delivery:{flow.name}:{partition}", work)
+        return tasks
+
+    async def _transport(self, stack: AsyncExitStack) -> JetStreamTransport | None:
+        settings = self.workspace.transport
+        if settings is None:
+            return None
+        transport = await JetStreamTransport.connect(
+            JetStreamSettings(
+                url=settings.url,
+                workspace=self.workspace.name,
+                partitions=settings.partitions,
+                ack_wait_s=settings.ack_wait_s,
+            ),
+            {flow.name: flow.source_spec().key for flow in self.flows},
+        )
+        stack.push_async_callback(transport.close)
+        return transport
 
     def _journaled(self, changes: Counter[str]) -> None:
         """Webhook changes are durable: count them and wake their flows' delivery."""
@@ -212,13 +269,13 @@ class Engine:
         destinations: dict[str, Destination] = {}
         for flow in self.flows:
             name = flow.source
-            if name not in sources:
+            if name not in sources and self.role != "deliver":
                 sources[name] = await open_source(
                     name, systems[name].settings, self._limiters[name]
                 )
                 stack.push_async_callback(sources[name].aclose)
             name = flow.destination
-            if name not in destinations:
+            if name not in destinations and self.role != "intake":
                 destinations[name] = await open_destination(
                     name, systems[name].settings, self._limiters[name]
                 )
@@ -226,7 +283,7 @@ class Engine:
         return sources, destinations
 
     def _delivery(
-        self, flow: Flow, destinations: Mapping[str, Destination], store: Store
+        self, flow: Flow, destinations: Mapping[str, Destination], store: Store, feed: Feed
     ) -> FlowDelivery:
         system = self.workspace.systems[flow.destination]
         route = Route(
@@ -241,7 +298,7 @@ class Engine:
             guard=self._guard(flow, store),
         )
         progress = self.progress[flow.name]
-        return FlowDelivery(route, store.journal, progress, self.clock, self.observer.recorder)
+        return FlowDelivery(route, feed, progress, self.clock, self.observer.recorder)
 
     def _guard(self, flow: Flow, store: Store) -> RecordGuard | None:
         plan = self._guards[flow.name]
@@ -349,6 +406,8 @@ class Engine:
                 if moved == 0:
                     if once and intake_done:
                         break
+                    if self.role == "deliver":
+                        continue  # the feed waited for the next message already
                     await wait_any(arrived, stop, timeout=1.0)
                     if flow.mode is Mode.REALTIME:
                         # Webhooks come one by one: a moment's wait lets one delivery carry

@@ -132,17 +132,26 @@ class Journal:
         ids = [entry.id for entry in entries]
         async with self._engine.begin() as connection:
             await connection.execute(delete(journal).where(journal.c.id.in_(ids)))
-            await connection.execute(
-                insert(deliveries).values(
-                    flow=flow, first_entry=min(ids), last_entry=max(ids), **_fields(record)
-                )
-            )
-            fresh = await _not_yet_dead(connection, flow, dead)
-            if fresh:
-                await connection.execute(
-                    insert(dead_letters),
-                    [_dead_letter_row(flow, draft, record.finished_at) for draft in fresh],
-                )
+            await _record(connection, flow, ids, record, dead)
+
+    @store_errors
+    async def record(
+        self,
+        flow: str,
+        entries: Sequence[JournalEntry],
+        record: DeliveryRecord,
+        dead: Sequence[DeadLetterDraft] = (),
+    ) -> None:
+        """Record the delivery of entries that came by a transport (their ids are its
+        sequence numbers), and its dead letters, at once; the journal has them no more."""
+        async with self._engine.begin() as connection:
+            await _record(connection, flow, [entry.id for entry in entries], record, dead)
+
+    @store_errors
+    async def forget(self, ids: Sequence[int]) -> None:
+        """Drop entries a transport now holds (published, and acknowledged as stored)."""
+        async with self._engine.begin() as connection:
+            await connection.execute(delete(journal).where(journal.c.id.in_(list(ids))))
 
     @store_errors
     async def backlog(self) -> dict[str, tuple[int, int, float | None]]:
@@ -163,6 +172,26 @@ class Journal:
         async with self._engine.connect() as connection:
             rows = (await connection.execute(select(checkpoints))).all()
         return {flow: (json.loads(value), at) for flow, value, at in rows}
+
+
+async def _record(
+    connection: AsyncConnection,
+    flow: str,
+    ids: Sequence[int],
+    record: DeliveryRecord,
+    dead: Sequence[DeadLetterDraft],
+) -> None:
+    await connection.execute(
+        insert(deliveries).values(
+            flow=flow, first_entry=min(ids), last_entry=max(ids), **_fields(record)
+        )
+    )
+    fresh = await _not_yet_dead(connection, flow, dead)
+    if fresh:
+        await connection.execute(
+            insert(dead_letters),
+            [_dead_letter_row(flow, draft, record.finished_at) for draft in fresh],
+        )
 
 
 def _within(sizes: list[tuple[int, int]], max_changes: int) -> list[int]:

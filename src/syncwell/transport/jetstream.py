@@ -75,6 +75,8 @@ class Received:
     batch: ChangeBatch
     attempt: int
     """1 the first time; more when a worker died holding it or asked to retry."""
+    sequence: int
+    """Its place in the stream: grows with each message published."""
     _message: Msg
 
     async def ack(self) -> None:
@@ -144,6 +146,11 @@ class JetStreamTransport:
         await transport._ensure_stream()
         return transport
 
+    @property
+    def partitions(self) -> int:
+        """Partitions per flow."""
+        return self._settings.partitions
+
     async def publish(self, flow: str, batch: ChangeBatch, change_id: str) -> int:
         """Publish `batch` of `flow`, split by key into its partitions; return how many of
         those messages the stream had not seen yet (0: all were duplicates of `change_id`)."""
@@ -177,6 +184,7 @@ class JetStreamTransport:
             change_id=(message.headers or {}).get(_CHANGE_ID, ""),
             batch=decode_batch(message.data),
             attempt=message.metadata.num_delivered,
+            sequence=message.metadata.sequence.stream,
             _message=message,
         )
 

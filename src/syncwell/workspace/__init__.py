@@ -17,6 +17,7 @@ from syncwell.workspace.model import ConnectorSettings, Flow, Slo, System, Workf
 from syncwell.workspace.modes import DEFAULT_INTERVALS, Mode
 from syncwell.workspace.policies import BreakerPolicy, RateLimitPolicy, RetryPolicy
 from syncwell.workspace.problems import WorkspaceProblems
+from syncwell.workspace.transport import TransportSettings
 
 __all__ = [
     "DEFAULT_INTERVALS",
@@ -28,6 +29,7 @@ __all__ = [
     "RetryPolicy",
     "Slo",
     "System",
+    "TransportSettings",
     "Workflow",
     "Workspace",
     "WorkspaceProblems",

@@ -24,6 +24,7 @@ from syncwell.workspace.sections import (
     build_systems,
     build_workflows,
 )
+from syncwell.workspace.transport import TransportSettings
 
 __all__ = ["load_workspace", "parse_workspace"]
 
@@ -37,6 +38,7 @@ _SECTIONS = (
     "flows",
     "workflows",
     "alerts",
+    "transport",
 )
 _STATE_FORMS = (
     "write sqlite:///.syncwell/state.db (relative to the workspace folder), "
@@ -138,6 +140,17 @@ def _build(data: dict[str, object], file: Path, root: Path, found: Findings) -> 
         if data.get("alerts") is not None
         else None
     )
+    transport = (
+        found.validate(TransportSettings, data["transport"], ("transport",))
+        if data.get("transport") is not None
+        else None
+    )
+    if transport is not None and state and not state.startswith("postgresql"):
+        message = (
+            "a transport needs a state store every process shares: "
+            "set `state: postgresql://user@host/db`"
+        )
+        found.problems.append(Problem(("transport",), message))
     for section, names in (
         ("systems", systems_raw),
         ("flows", flows_raw),
@@ -156,6 +169,7 @@ def _build(data: dict[str, object], file: Path, root: Path, found: Findings) -> 
         flows=flows,
         workflows=workflows,
         alerts=alerts,
+        transport=transport,
     )
 
 

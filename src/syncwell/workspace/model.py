@@ -28,6 +28,7 @@ from syncwell.workspace.durations import Duration, PositiveDuration
 from syncwell.workspace.kinds import ConnectorSettings
 from syncwell.workspace.modes import DEFAULT_INTERVALS, Mode
 from syncwell.workspace.policies import BreakerPolicy, RateLimitPolicy, RetryPolicy
+from syncwell.workspace.transport import TransportSettings
 from syncwell.workspace.webhooks import WebhookIntake
 
 __all__ = [
@@ -245,6 +246,10 @@ class Workspace(BaseModel):
     )
     alerts: AlertSettings | None = Field(
         default=None, description="Where incident openings and closings are announced."
+    )
+    transport: TransportSettings | None = Field(
+        default=None,
+        description="How journal entries reach `syncwell worker` processes; none: one process.",
     )
 
     def integrations(self) -> dict[str, list[str]]:

@@ -1,0 +1,145 @@
+"""A distributed run against the machine's PostgreSQL and NATS: `syncwell run` reads and
+relays, two `syncwell worker` processes deliver, one is killed with SIGKILL mid-way, and
+still every change arrives, each key at its newest version, a refused row dead-lettered once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sqlite3
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from syncwell import load_workspace
+from syncwell.engine.relay import change_id, relay_once
+from syncwell.store import open_store
+from syncwell.transport import JetStreamSettings, JetStreamTransport
+from syncwell.types import ChangeBatch
+from tests.waiting import until
+
+_SYNCWELL = Path(sys.executable).parent / "syncwell"
+_ROWS = 600
+
+
+def _write(root: Path, state: str, name: str) -> Path:
+    with sqlite3.connect(root / "core.db") as db:
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT NOT NULL, v TEXT)")
+        db.executemany(
+            "INSERT INTO t VALUES (?, ?, ?)",
+            [(i, f"2026-01-01 00:{i // 60:02d}:{i % 60:02d}", "bad" if i == 3 else f"v{i}")
+             for i in range(_ROWS)],
+        )  # fmt: skip
+    with sqlite3.connect(root / "dest.db") as db:
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT, v TEXT CHECK (v != 'bad'))")
+    (root / "syncwell.yaml").write_text(
+        f"name: {name}\nstate: {state}\ncore: core\n"
+        "transport: {url: 'nats://127.0.0.1:4222', partitions: 4, ack_wait_s: 2}\n"
+        "systems:\n"
+        "  core: {kind: sqlite, path: core.db}\n"
+        "  dest: {kind: sqlite, path: dest.db, rate_limit: {per_second: 10}}\n"
+        "flows:\n"
+        "  rows: {source: core, destination: dest, stream: t, key: id, cursor: at,"
+        " version: at, lookback: 0s, interval: 1s, batch_size: 30}\n"
+    )
+    return root / "syncwell.yaml"
+
+
+@contextlib.contextmanager
+def _started(args: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("w") as output:
+        process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def _destination(root: Path) -> dict[int, tuple[str, str]]:
+    with sqlite3.connect(root / "dest.db") as db:
+        return {row[0]: (row[1], row[2]) for row in db.execute("SELECT id, at, v FROM t")}
+
+
+@pytest.mark.timeout(240)
+async def test_workers_share_the_flow_and_a_killed_one_loses_nothing(
+    tmp_path: Path, pg_state_url: str
+) -> None:
+    """Two workers deliver while the reader relays; one dies by SIGKILL holding work. Every
+    good row arrives, the 50 rows changed meanwhile at their newest version, and the refused
+    row is one dead letter."""
+    name = f"dist-{uuid.uuid4().hex[:10]}"
+    workspace = _write(tmp_path, pg_state_url, name)
+    run = [str(_SYNCWELL), "run", "-w", str(workspace), "--no-serve"]
+    work = [str(_SYNCWELL), "worker", "-w", str(workspace)]
+    try:
+        with (
+            _started(run, tmp_path / "run.log"),
+            _started(work, tmp_path / "worker-a.log") as doomed,
+            _started(work, tmp_path / "worker-b.log"),
+        ):
+            await until(lambda: len(_destination(tmp_path)) >= 100, within_s=60)
+            doomed.send_signal(signal.SIGKILL)
+            doomed.wait()
+            with sqlite3.connect(tmp_path / "core.db") as db:
+                db.executemany(
+                    "UPDATE t SET v = ?, at = ? WHERE id = ?",
+                    [(f"w{i}", f"2026-02-01 00:00:{i % 60:02d}", i) for i in range(500, 550)],
+                )
+            expected = {i: f"w{i}" if 500 <= i < 550 else f"v{i}" for i in range(_ROWS) if i != 3}
+
+            def arrived() -> bool:
+                return {k: v for k, (_, v) in _destination(tmp_path).items()} == expected
+
+            await until(arrived, within_s=120)
+    finally:
+        await _delete_stream(name)
+    store = await open_store(pg_state_url)
+    try:
+        (letter,) = await store.dead_letters.list()
+        assert letter.key == "3" and "CHECK" in letter.reason
+    finally:
+        await store.close()
+    assert "Traceback" not in (tmp_path / "worker-b.log").read_text()
+
+
+async def test_a_relay_that_crashed_after_publishing_publishes_nothing_twice(
+    tmp_path: Path, pg_state_url: str
+) -> None:
+    """The relay published an entry and died before forgetting it: the next relay publishes
+    it again, the stream keeps one copy, and the journal is left empty."""
+    workspace = load_workspace(_write(tmp_path, pg_state_url, f"relay-{uuid.uuid4().hex[:10]}"))
+    store = await open_store(workspace.state)
+    settings = JetStreamSettings(workspace=workspace.name, partitions=1)
+    transport = await JetStreamTransport.connect(settings, {"rows": ("id",)})
+    try:
+        batch = ChangeBatch(("id", "at", "v"), [(1, "a", "x"), (2, "b", "y")])
+        await store.journal.append("rows", batch, None)
+        (entry,) = await store.journal.pending("rows", max_changes=100)
+        await transport.publish("rows", entry.batch, change_id(entry))  # then the crash
+        assert await relay_once("rows", store.journal, transport) == 2
+        assert await store.journal.pending("rows", max_changes=100) == []
+        assert await transport.pending("rows", 0) == 1
+    finally:
+        await transport.delete_stream()
+        await transport.close()
+        await store.close()
+
+
+async def _delete_stream(name: str) -> None:
+    transport = await JetStreamTransport.connect(JetStreamSettings(workspace=name), {})
+    try:
+        await transport.delete_stream()
+    finally:
+        await transport.close()
+    await asyncio.sleep(0)

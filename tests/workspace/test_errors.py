@@ -199,8 +199,7 @@ CASES = {
         "set `state: postgresql://user@host/db`",
     ),
     "transport that is not nats": Case(
-        "state: postgresql://sync@db/state\n"
-        f"{SYSTEMS}transport: {{url: 'amqp://127.0.0.1'}}\n",
+        f"state: postgresql://sync@db/state\n{SYSTEMS}transport: {{url: 'amqp://127.0.0.1'}}\n",
         5,
         "transport.url",
         "nats://",

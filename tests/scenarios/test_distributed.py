@@ -26,6 +26,8 @@ from tests.waiting import until
 
 _SYNCWELL = Path(sys.executable).parent / "syncwell"
 _ROWS = 600
+_SEQ_KEYS = [(key,) for key in range(12)]
+_SEQ_ROUNDS = 8
 
 
 def _write(root: Path, state: str, name: str) -> Path:
@@ -36,8 +38,17 @@ def _write(root: Path, state: str, name: str) -> Path:
             [(i, f"2026-01-01 00:{i // 60:02d}:{i % 60:02d}", "bad" if i == 3 else f"v{i}")
              for i in range(_ROWS)],
         )  # fmt: skip
+        db.execute("CREATE TABLE seq (id INTEGER PRIMARY KEY, at TEXT NOT NULL, n INTEGER)")
+        db.executemany("INSERT INTO seq VALUES (?, '2026-01-01 00:00:00', 0)", _SEQ_KEYS)
     with sqlite3.connect(root / "dest.db") as db:
         db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT, v TEXT CHECK (v != 'bad'))")
+        # The `seq` flow has no version to guard it: only per-key order keeps n from going
+        # back, and a write that would is refused (then a dead letter the test would see).
+        db.executescript(
+            "CREATE TABLE seq (id INTEGER PRIMARY KEY, at TEXT, n INTEGER);"
+            "CREATE TRIGGER in_order BEFORE UPDATE ON seq WHEN NEW.n < OLD.n"
+            " BEGIN SELECT RAISE(ABORT, 'out of order'); END;"
+        )
     (root / "syncwell.yaml").write_text(
         f"name: {name}\nstate: {state}\ncore: core\n"
         "transport: {url: 'nats://127.0.0.1:4222', partitions: 4, ack_wait_s: 2}\n"
@@ -47,6 +58,8 @@ def _write(root: Path, state: str, name: str) -> Path:
         "flows:\n"
         "  rows: {source: core, destination: dest, stream: t, key: id, cursor: at,"
         " version: at, lookback: 0s, interval: 1s, batch_size: 30}\n"
+        "  seq: {source: core, destination: dest, stream: seq, key: id, cursor: at,"
+        " lookback: 0s, interval: 1s}\n"
     )
     return root / "syncwell.yaml"
 
@@ -76,32 +89,45 @@ async def test_workers_share_the_flow_and_a_killed_one_loses_nothing(
     tmp_path: Path, pg_state_url: str
 ) -> None:
     """Two workers deliver while the reader relays; one dies by SIGKILL holding work. Every
-    good row arrives, the 50 rows changed meanwhile at their newest version, and the refused
-    row is one dead letter."""
+    good row arrives, the 50 rows changed meanwhile at their newest version, a flow without a
+    version sees each key's 8 changes in order (a trigger refuses any step back), and the
+    refused row is the one dead letter."""
     name = f"dist-{uuid.uuid4().hex[:10]}"
     workspace = _write(tmp_path, pg_state_url, name)
     run = [str(_SYNCWELL), "run", "-w", str(workspace), "--no-serve"]
     work = [str(_SYNCWELL), "worker", "-w", str(workspace)]
     try:
-        with (
-            _started(run, tmp_path / "run.log"),
-            _started(work, tmp_path / "worker-a.log") as doomed,
-            _started(work, tmp_path / "worker-b.log"),
-        ):
-            await until(lambda: len(_destination(tmp_path)) >= 100, within_s=60)
-            doomed.send_signal(signal.SIGKILL)
-            doomed.wait()
-            with sqlite3.connect(tmp_path / "core.db") as db:
-                db.executemany(
-                    "UPDATE t SET v = ?, at = ? WHERE id = ?",
-                    [(f"w{i}", f"2026-02-01 00:00:{i % 60:02d}", i) for i in range(500, 550)],
-                )
-            expected = {i: f"w{i}" if 500 <= i < 550 else f"v{i}" for i in range(_ROWS) if i != 3}
+        with _started(run, tmp_path / "run.log"):
+            # The reader alone first: each round of `seq` is read by its own poll and waits in
+            # the stream as its own message, so the workers then find 8 queued per partition.
+            for round_ in range(1, _SEQ_ROUNDS + 1):
+                await asyncio.sleep(1.2)
+                with sqlite3.connect(tmp_path / "core.db") as db:
+                    db.execute("UPDATE seq SET n = ?, at = ?", (round_, f"2026-03-01 {round_:02d}"))
+            await asyncio.sleep(1.5)
+            with (
+                _started(work, tmp_path / "worker-a.log") as doomed,
+                _started(work, tmp_path / "worker-b.log"),
+            ):
+                await until(lambda: len(_destination(tmp_path)) >= 100, within_s=60)
+                doomed.send_signal(signal.SIGKILL)
+                doomed.wait()
+                with sqlite3.connect(tmp_path / "core.db") as db:
+                    db.executemany(
+                        "UPDATE t SET v = ?, at = ? WHERE id = ?",
+                        [(f"w{i}", f"2026-02-01 00:00:{i % 60:02d}", i) for i in range(500, 550)],
+                    )
+                expected = {
+                    i: f"w{i}" if 500 <= i < 550 else f"v{i}" for i in range(_ROWS) if i != 3
+                }
 
-            def arrived() -> bool:
-                return {k: v for k, (_, v) in _destination(tmp_path).items()} == expected
+                def arrived() -> bool:
+                    with sqlite3.connect(tmp_path / "dest.db") as db:
+                        counts = set(db.execute("SELECT n FROM seq"))
+                    rows = {k: v for k, (_, v) in _destination(tmp_path).items()}
+                    return rows == expected and counts == {(_SEQ_ROUNDS,)}
 
-            await until(arrived, within_s=120)
+                await until(arrived, within_s=120)
     finally:
         await _delete_stream(name)
     store = await open_store(pg_state_url)
@@ -110,7 +136,8 @@ async def test_workers_share_the_flow_and_a_killed_one_loses_nothing(
         assert letter.key == "3" and "CHECK" in letter.reason
     finally:
         await store.close()
-    assert "Traceback" not in (tmp_path / "worker-b.log").read_text()
+    for log in ("run.log", "worker-b.log"):
+        assert "Traceback" not in (tmp_path / log).read_text()
 
 
 async def test_a_relay_that_crashed_after_publishing_publishes_nothing_twice(
@@ -137,9 +164,10 @@ async def test_a_relay_that_crashed_after_publishing_publishes_nothing_twice(
 
 
 async def _delete_stream(name: str) -> None:
-    transport = await JetStreamTransport.connect(JetStreamSettings(workspace=name), {})
+    transport = await JetStreamTransport.connect(
+        JetStreamSettings(workspace=name, partitions=4), {}
+    )
     try:
         await transport.delete_stream()
     finally:
         await transport.close()
-    await asyncio.sleep(0)

@@ -193,14 +193,21 @@ CASES = {
         "must start with a letter",
     ),
     "transport on a store others cannot share": Case(
-        f"{SYSTEMS}transport: {{url: 'nats://127.0.0.1:4222'}}\n",
-        4,
+        f"name: shop\n{SYSTEMS}transport: {{url: 'nats://127.0.0.1:4222'}}\n",
+        5,
         "transport",
         "set `state: postgresql://user@host/db`",
     ),
-    "transport that is not nats": Case(
-        f"state: postgresql://sync@db/state\n{SYSTEMS}transport: {{url: 'amqp://127.0.0.1'}}\n",
+    "transport without a name": Case(
+        f"state: postgresql://sync@db/state\n{SYSTEMS}transport: {{}}\n",
         5,
+        "transport",
+        "a transport needs an explicit `name:`",
+    ),
+    "transport that is not nats": Case(
+        "name: shop\nstate: postgresql://sync@db/state\n"
+        f"{SYSTEMS}transport: {{url: 'amqp://127.0.0.1'}}\n",
+        6,
         "transport.url",
         "nats://",
     ),

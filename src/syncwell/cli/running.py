@@ -27,6 +27,7 @@ from syncwell.cli.common import (
     out,
 )
 from syncwell.engine import Engine, FlowProgress, admin
+from syncwell.errors import TransportError
 from syncwell.measure.tracing import configure_from_environment
 
 
@@ -69,13 +70,28 @@ def run(
     if serve is None:
         serve = bool(engine.webhooks.intakes) and not once
     address = (host, port) if serve else None
-    asyncio.run(_run(engine, once=once, live=out.is_terminal and not as_json, serve=address))
+    _run_or_explain(engine, once=once, live=out.is_terminal and not as_json, serve=address)
     progress = list(engine.progress.values())
     if as_json:
         out.print_json(json.dumps([_progress_dict(p) for p in progress]))
     else:
         display.print_progress(out, progress)
     _fail_if_gave_up(progress)
+
+
+def _run_or_explain(
+    engine: Engine, *, once: bool, live: bool, serve: tuple[str, int] | None = None
+) -> None:
+    """Run the engine; a transport it cannot reach at the start is one line, not a trace."""
+    try:
+        asyncio.run(_run(engine, once=once, live=live, serve=serve))
+    except TransportError as error:
+        err.print(
+            f"[red]{error}[/red]\n  Is the NATS server running, with JetStream on "
+            "(nats-server -js)? Check `transport.url` in the workspace.",
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
 
 
 def _fail_if_gave_up(progress: list[FlowProgress]) -> None:
@@ -167,18 +183,22 @@ def worker(
     """
     configure_logging(verbose)
     configure_from_environment()
-    try:
-        engine = Engine(load(workspace), worker=True)
-    except ValueError as error:
-        err.print(f"[red]syncwell worker:[/red] {error}", highlight=False)
-        raise typer.Exit(2) from None
-    transport = engine.workspace.transport
-    assert transport is not None  # a worker's engine has one, or it raised above
+    loaded = load(workspace)
+    transport = loaded.transport
+    if transport is None:
+        err.print(
+            "syncwell worker delivers from a transport, and this workspace has none: add "
+            "`transport: {url: nats://127.0.0.1:4222}`, a `name:` and a PostgreSQL `state:` "
+            "(docs/distributed.md), or run everything in one process with `syncwell run`",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    engine = Engine(loaded, worker=True)
     out.print(
         f"worker: delivering {len(engine.flows)} flows from {transport.url} (Ctrl-C stops)",
         highlight=False,
     )
-    asyncio.run(_run(engine, once=False, live=False))
+    _run_or_explain(engine, once=False, live=False)
     display.print_progress(out, list(engine.progress.values()))
 
 

@@ -82,17 +82,18 @@ class FlowDelivery:
     def __init__(
         self,
         route: Route,
-        journal: Feed,
+        feed: Feed,
         progress: FlowProgress,
         clock: Clock,
         recorder: MinuteRecorder | None = None,
     ) -> None:
         self._route = route
-        self._journal = journal
+        self._feed = feed
         self._progress = progress
         self._clock = clock
         self._recorder = recorder
         self._retrier = Retrier(route.retry, clock, rng=random.Random())  # noqa: S311
+        self._counted = self._retrier.stats
         self._ahead: asyncio.Future[list[JournalEntry]] | None = None
         self._completing: asyncio.Future[None] | None = None
 
@@ -116,7 +117,7 @@ class FlowDelivery:
         shape = _shape(entries[0].batch)
         entries = list(takewhile(lambda entry: _shape(entry.batch) == shape, entries))
         self._ahead = asyncio.ensure_future(
-            self._journal.pending(
+            self._feed.pending(
                 route.flow, after=entries[-1].id, max_changes=route.source.batch_size
             )
         )
@@ -151,7 +152,7 @@ class FlowDelivery:
         )
         await self._settle()  # one completion in flight at a time, in journal order
         self._completing = asyncio.ensure_future(
-            self._journal.complete(route.flow, entries, record, tally.dead)
+            self._feed.complete(route.flow, entries, record, tally.dead)
         )
         self._count(entries, record)
         if self._recorder is not None:
@@ -204,7 +205,7 @@ class FlowDelivery:
         # flight every entry still in the journal is one to deliver.
         await self._settle()
         route = self._route
-        return await self._journal.pending(route.flow, max_changes=route.source.batch_size)
+        return await self._feed.pending(route.flow, max_changes=route.source.batch_size)
 
     async def _settle(self) -> None:
         """Wait for the completion in flight; if it failed, its entries are taken again."""
@@ -236,10 +237,13 @@ class FlowDelivery:
         progress.delivered_changes += record.changes
         progress.written += record.written
         progress.dead_lettered += record.dead_lettered
-        stats = self._retrier.stats
-        progress.retries = stats.retries
-        progress.retries_rate_limited = stats.rate_limited
-        progress.retries_timeout = stats.timed_out
+        # Added, not set: a distributed flow's partitions each deliver with their own retrier
+        # into the one progress of the flow.
+        stats, seen = self._retrier.stats, self._counted
+        progress.retries += stats.retries - seen.retries
+        progress.retries_rate_limited += stats.rate_limited - seen.rate_limited
+        progress.retries_timeout += stats.timed_out - seen.timed_out
+        self._counted = stats
 
     async def _write_or_split(self, batch: ChangeBatch, tally: _Tally, tries: int = 1) -> None:
         """Write the batch; set aside each record the destination refuses.

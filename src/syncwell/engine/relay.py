@@ -52,10 +52,10 @@ async def relay(
 
 
 async def relay_once(flow: str, journal: Journal, transport: JetStreamTransport) -> int:
-    """Publish the oldest pending entries of `flow` and forget them; how many changes."""
+    """Publish the oldest pending entries of `flow`, forgetting each as soon as the stream
+    stored it (a stop or a crash leaves at most one to publish again); how many changes."""
     entries = await journal.pending(flow, max_changes=_BATCH_CHANGES)
     for entry in entries:
         await transport.publish(flow, entry.batch, change_id(entry))
-    if entries:
-        await journal.forget([entry.id for entry in entries])
+        await journal.forget([entry.id])
     return sum(len(entry.batch) for entry in entries)

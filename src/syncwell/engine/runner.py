@@ -37,7 +37,7 @@ from syncwell.engine.roles import Role, role_of
 from syncwell.engine.streamfeed import StreamFeed
 from syncwell.engine.waiting import sleep_or_stop, wait_any
 from syncwell.engine.webhooks import EventRouter, GroupCommitter
-from syncwell.errors import ConnectorError, StoreError, TransientError
+from syncwell.errors import ConnectorError, StoreError, TransientError, TransportError
 from syncwell.measure.alerts import AlertSender
 from syncwell.store import Store, open_store
 from syncwell.transport import JetStreamSettings, JetStreamTransport
@@ -176,7 +176,7 @@ class Engine:
         tasks: list[asyncio.Future[object]] = []
 
         def start(name: str, work: Coroutine[object, object, None]) -> None:
-            tasks.append(asyncio.ensure_future(asyncio.create_task(work, name=name)))
+            tasks.append(asyncio.create_task(work, name=name))
 
         for flow in self.flows:
             if self.role != "deliver":
@@ -197,10 +197,24 @@ class Engine:
                 assert transport is not None
                 for partition in range(transport.partitions):
                     feed = StreamFeed(transport, store.journal, partition)
-                    delivery = self._delivery(flow, destinations, store, feed)
-                    work = self._delivery_loop(delivery, flow, store, stop, once=False)
+                    work = self._partition_loop(flow, destinations, store, feed, stop)
                     start(f"delivery:{flow.name}:{partition}", work)
         return tasks
+
+    async def _partition_loop(
+        self,
+        flow: Flow,
+        destinations: Mapping[str, Destination],
+        store: Store,
+        feed: StreamFeed,
+        stop: asyncio.Event,
+    ) -> None:
+        """Deliver one partition of `flow` from the transport; hand back what is held."""
+        delivery = self._delivery(flow, destinations, store, feed)
+        try:
+            await self._delivery_loop(delivery, flow, store, stop, once=False)
+        finally:
+            await feed.release()
 
     async def _transport(self, stack: AsyncExitStack) -> JetStreamTransport | None:
         settings = self.workspace.transport
@@ -392,8 +406,8 @@ class Engine:
                 arrived.clear()
                 try:
                     moved = await delivery.deliver_next()
-                except (TransientError, StoreError) as error:
-                    # Given up for now; the entries stay in the journal for the next try.
+                except (TransientError, StoreError, TransportError) as error:
+                    # Given up for now; the entries stay in the journal (or held) to try again.
                     log.warning("delivery deferred", flow=flow.name, error=str(error))
                     await _note_failure(store, flow.name, "write", error)
                     deferred += 1

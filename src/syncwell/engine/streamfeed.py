@@ -4,48 +4,54 @@
 is the partition's next message (its id the stream's sequence number), and completing it
 records the delivery and its dead letters in the store, then acks the message: a worker that
 dies between the two only makes the next one write it again, which idempotent writes absorb.
-While a write is retried the message stays held by this worker (each take tells the stream it
-is still at work), so no other worker writes the partition's later changes before it.
+
+While a message is held, whether it is being written, retried, or waits for the breaker, the
+feed tells the stream every third of ``ack_wait_s`` that it is still at work: no other worker
+takes it, and so none writes the partition's later changes before it. On a stop the message
+is handed back at once, not after ``ack_wait_s``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Sequence
 
+import structlog
+
+from syncwell.errors import TransportError
 from syncwell.store import DeadLetterDraft, DeliveryRecord, Journal, JournalEntry
 from syncwell.transport import JetStreamTransport, Received
 
 __all__ = ["StreamFeed"]
+
+log = structlog.get_logger("syncwell.streamfeed")
 
 
 class StreamFeed:
     """One flow's partition: the messages in, the deliveries recorded in the store."""
 
     def __init__(
-        self, transport: JetStreamTransport, journal: Journal, partition: int, wait_s: float = 1.0
+        self, transport: JetStreamTransport, journal: Journal, partition: int, wait_s: float = 5.0
     ) -> None:
         self._transport = transport
         self._journal = journal
         self._partition = partition
         self._wait_s = wait_s
         self._held: Received | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
 
     async def pending(self, flow: str, *, after: int = 0, max_changes: int) -> list[JournalEntry]:
-        """The message held (a write of it failed) or the next one; nothing to read ahead:
-        the stream offers the next only once this one is acked."""
+        """The message held (a write of it failed) or the next one, waiting for it a few
+        seconds; nothing to read ahead: the stream offers the next once this one is acked."""
         if after:
             return []
+        if self._held is None:
+            self._held = await self._transport.receive(flow, self._partition, wait_s=self._wait_s)
+            if self._held is not None:
+                self._heartbeat = asyncio.create_task(self._still_at_work(self._held))
         held = self._held
-        if held is not None:
-            await held.working()
-        else:
-            held = self._held = await self._transport.receive(
-                flow, self._partition, wait_s=self._wait_s
-            )
-        if held is None:
-            return []
-        sequence = held.sequence
-        return [JournalEntry(sequence, flow, held.batch)]
+        return [] if held is None else [JournalEntry(held.sequence, flow, held.batch)]
 
     async def complete(
         self,
@@ -56,7 +62,32 @@ class StreamFeed:
     ) -> None:
         """Record the delivery (and its dead letters) in the store, then ack the message."""
         held = self._held
-        assert held is not None and [entry.id for entry in entries] == [held.sequence]
+        if held is None or [entry.id for entry in entries] != [held.sequence]:
+            raise TransportError(f"{flow}: completing a message this feed does not hold")
         await self._journal.record(flow, entries, record, dead)
         await held.ack()
+        await self._let_go()
+
+    async def release(self) -> None:
+        """Hand the held message back (the worker stops): another worker takes it now."""
+        held = self._held
+        await self._let_go()
+        if held is not None:
+            with contextlib.suppress(TransportError):  # then it comes back after ack_wait_s
+                await held.retry()
+
+    async def _let_go(self) -> None:
         self._held = None
+        heartbeat, self._heartbeat = self._heartbeat, None
+        if heartbeat is not None:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+
+    async def _still_at_work(self, held: Received) -> None:
+        every = self._transport.ack_wait_s / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await held.working()
+            except TransportError as error:  # NATS away a moment: the next beat may do
+                log.warning("could not tell the stream a batch is still held", error=str(error))

@@ -6,12 +6,17 @@ it (work-queue retention), on disk. Each partition has one durable pull consumer
 single message be in flight at a time (``max_ack_pending=1``): however many workers pull from
 it, a partition's changes are applied in order, and the partitions in parallel.
 
-- **Publish is de-duplicated** by the change id (``Nats-Msg-Id``): an intake that crashed after
-  publishing and before committing its checkpoint publishes the same changes again with the
-  same id, and the stream keeps them once.
+- **Publish is de-duplicated** by the change id (``Nats-Msg-Id``): a relay that died after
+  publishing an entry and before dropping it from the journal publishes it again with the same
+  id, and the stream keeps it once (within ``duplicate_window_s``).
 - **Nothing is lost with a worker**: a message not acked within ``ack_wait_s`` goes to the next
-  worker, as often as ``max_deliver`` allows; `Received.retry` asks for it again later (a
-  transient failure), `Received.give_up` drops it for good (the caller dead-letters it first).
+  worker, however often that happens (no ``max_deliver``: a message is never dropped unseen;
+  the engine dead-letters what it cannot write). A worker holding a message keeps telling the
+  stream so (`Received.working`); `Received.retry` hands it back.
+- **The partition count is the stream's**: it is kept in the stream's description (metadata
+  needs NATS 2.10; Debian 12 ships 2.9), and a process
+  with another count is refused, since it would send a key's changes to another partition
+  than the ones still waiting.
 
 nats-py's errors are turned into `TransportError` here, in `_carried`.
 """
@@ -42,8 +47,12 @@ __all__ = ["JetStreamSettings", "JetStreamTransport", "Received"]
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 _CHANGE_ID = "Syncwell-Change-Id"
+_PARTITIONS = re.compile(r"partitions=(\d+)")
 _FIRST_CONNECT_ATTEMPTS = 3
-"""A server that is not there on the first connect is an error, in seconds, not a hang."""
+"""Connection attempts before a server that is not there at the start is an error, within
+seconds, not a hang."""
+_ACK_TIMEOUT_S = 10.0
+"""How long an ack may take to be confirmed (a busy JetStream on a slow disk)."""
 
 log = structlog.get_logger(__name__)
 
@@ -59,8 +68,6 @@ class JetStreamSettings:
     """Per flow: how many workers can deliver one flow at once (per-key order holds)."""
     ack_wait_s: float = 30.0
     """How long a worker may hold a message before it goes to another (a worker that died)."""
-    max_deliver: int = 20
-    """How often a message is delivered before the stream stops offering it."""
     duplicate_window_s: float = 3600.0
     """How long a change id is remembered to drop a second publish of it."""
 
@@ -82,10 +89,11 @@ class Received:
     async def ack(self) -> None:
         """Delivered: the stream forgets it."""
         with _carried("ack"):
-            await self._message.ack_sync()
+            await self._message.ack_sync(timeout=_ACK_TIMEOUT_S)
 
-    async def retry(self, delay_s: float) -> None:
-        """Not delivered this time (a transient failure): offer it again after `delay_s`."""
+    async def retry(self, delay_s: float = 0.0) -> None:
+        """Hand it back (a worker stopping, a transient failure): offer it again after
+        `delay_s`."""
         with _carried("retry"):
             await self._message.nak(delay=delay_s)
 
@@ -143,13 +151,22 @@ class JetStreamTransport:
         # nats-py has one setting for both; it reads it from `options` at each reconnect.
         client.options["max_reconnect_attempts"] = -1
         transport = cls(client, client.jetstream(), settings, keys)
-        await transport._ensure_stream()
+        try:
+            await transport._ensure_stream()
+        except BaseException:
+            await transport.close()
+            raise
         return transport
 
     @property
     def partitions(self) -> int:
         """Partitions per flow."""
         return self._settings.partitions
+
+    @property
+    def ack_wait_s(self) -> float:
+        """How long a message may be held without a word before it goes to another worker."""
+        return self._settings.ack_wait_s
 
     async def publish(self, flow: str, batch: ChangeBatch, change_id: str) -> int:
         """Publish `batch` of `flow`, split by key into its partitions; return how many of
@@ -209,18 +226,32 @@ class JetStreamTransport:
             await self._client.close()
 
     async def _ensure_stream(self) -> None:
+        partitions = str(self._settings.partitions)
         config = StreamConfig(
             name=self._stream,
             subjects=[f"syncwell.{_token(self._settings.workspace)}.>"],
             retention=RetentionPolicy.WORK_QUEUE,
             storage=StorageType.FILE,
             duplicate_window=self._settings.duplicate_window_s,
+            description=f"syncwell workspace {self._settings.workspace}; partitions={partitions}",
         )
         with _carried("create the stream"):
             try:
+                info = await self._js.stream_info(self._stream)
+            except nats.js.errors.NotFoundError:
                 await self._js.add_stream(config)
-            except nats.js.errors.BadRequestError:  # it exists, with other settings
-                await self._js.update_stream(config)
+                return
+            found = _PARTITIONS.search(info.config.description or "")
+            kept = found.group(1) if found else partitions
+            if kept != partitions:
+                raise TransportError(
+                    f"stream {self._stream} holds flows split into {kept} partitions, and this "
+                    f"process would use {partitions}: a key's changes would land in two "
+                    f"partitions and lose their order. Set `transport.partitions: {kept}` "
+                    "back; to change it, stop intake, let the workers empty the stream, then "
+                    "delete it (`nats stream rm`) and start with the new count"
+                )
+            await self._js.update_stream(config)
 
     async def _subscription(self, flow: str, partition: int) -> JetStreamContext.PullSubscription:
         found = self._subscriptions.get((flow, partition))
@@ -231,14 +262,14 @@ class JetStreamTransport:
                 durable_name=durable,
                 ack_policy=AckPolicy.EXPLICIT,
                 ack_wait=settings.ack_wait_s,
-                max_deliver=settings.max_deliver,
+                max_deliver=-1,  # never dropped unseen: the engine dead-letters what fails
                 max_ack_pending=1,  # one change batch in flight: the partition stays in order
                 filter_subject=self._subject(flow, partition),
             )
             with _carried(f"subscribe to {flow}"):
-                found = await self._js.pull_subscribe(
-                    self._subject(flow, partition), durable, stream=self._stream, config=config
-                )
+                # Created or updated (a changed ack_wait_s), then bound to.
+                await self._js.add_consumer(self._stream, config)
+                found = await self._js.pull_subscribe_bind(durable, stream=self._stream)
             self._subscriptions[flow, partition] = found
         return found
 

@@ -145,6 +145,12 @@ def _build(data: dict[str, object], file: Path, root: Path, found: Findings) -> 
         if data.get("transport") is not None
         else None
     )
+    if transport is not None and data.get("name") is None:
+        message = (
+            "a transport needs an explicit `name:`: it names the stream every process uses, "
+            "and the folder's name (the default) may differ between machines"
+        )
+        found.problems.append(Problem(("transport",), message))
     if transport is not None and state and not state.startswith("postgresql"):
         message = (
             "a transport needs a state store every process shares: "

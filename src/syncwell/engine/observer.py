@@ -17,7 +17,8 @@ import structlog
 from syncwell.engine.policies import CircuitBreaker, RateLimiter
 from syncwell.engine.policies.breaker import BreakerState
 from syncwell.engine.progress import FlowProgress
-from syncwell.errors import StoreError
+from syncwell.engine.workers import WorkersView
+from syncwell.errors import StoreError, TransportError
 from syncwell.measure import FlowHealth, FlowSample, IncidentWatch, MinuteRecorder
 from syncwell.measure.alerts import AlertSender
 from syncwell.store import Store
@@ -72,7 +73,9 @@ class Observer:
         self._dead_letters: dict[str, int] = {}
         self._incidents: IncidentWatch | None = None
         self.judging = True
-        """Whether this process opens and closes incidents (not a part of a distributed run)."""
+        """Whether this process opens and closes incidents (not a worker of a distributed run)."""
+        self.workers: WorkersView | None = None
+        """The reader of a distributed run judges from what its workers measured."""
         self._attempt_marks: dict[str, deque[tuple[float, int, int]]] = {}
 
     def samples(self) -> list[FlowSample]:
@@ -151,7 +154,7 @@ class Observer:
                 self._unsent.pop(0)
             if self.judging:
                 await self._watch_incidents(store, backlog)
-        except StoreError as error:
+        except (StoreError, TransportError) as error:
             # Kept for the next flush (each its own add: one minute may be in several).
             del self._unsent[:-_UNSENT_FLUSHES]
             log.warning("measurements not kept yet", flushes=len(self._unsent), error=str(error))
@@ -187,21 +190,31 @@ class Observer:
                 {(i.flow, i.cause) for i in await store.incidents.list(open_only=True)}
             )
         now = self.clock.wall()
+        workers = self.workers
+        if workers is not None:
+            await workers.refresh(store, now)
         healths = []
         for flow in self.flows:
             oldest = backlog.get(flow.name, (0, 0, None))[2]
             breaker = self._breakers.get(flow.destination)
+            breaker_open = breaker is not None and breaker.state is BreakerState.OPEN
+            success = self._success_rate(flow.name, now)
+            if workers is not None:
+                breaker_open = workers.breaker_open(flow.name)
+                success = workers.success_rate(flow.name)
+                waiting = [t for t in (oldest, workers.oldest_waiting(flow.name)) if t]
+                oldest = min(waiting, default=None)
             healths.append(
                 FlowHealth(
                     flow=flow.name,
                     integration=flow.integration,
-                    breaker_open=breaker is not None and breaker.state is BreakerState.OPEN,
+                    breaker_open=breaker_open,
                     oldest_pending_age_s=None if oldest is None else max(0.0, now - oldest),
                     freshness_slo_s=flow.slo.freshness.total_seconds(),
                     last_read_at=self.progress[flow.name].last_read_at,
                     interval_s=flow.interval.total_seconds() if flow.interval else None,
                     started_at=self.progress[flow.name].started_at,
-                    success_rate=self._success_rate(flow.name, now),
+                    success_rate=success,
                     success_slo=flow.slo.success_rate,
                 )
             )

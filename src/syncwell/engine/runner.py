@@ -37,6 +37,7 @@ from syncwell.engine.roles import Role, role_of
 from syncwell.engine.streamfeed import StreamFeed
 from syncwell.engine.waiting import sleep_or_stop, wait_any
 from syncwell.engine.webhooks import EventRouter, GroupCommitter
+from syncwell.engine.workers import WorkersView
 from syncwell.errors import ConnectorError, StoreError, TransientError, TransportError
 from syncwell.measure.alerts import AlertSender
 from syncwell.store import Store, open_store
@@ -108,9 +109,9 @@ class Engine:
             self.flows, self.progress, self.clock, self._breakers, self._limiters
         )
         """Measures the flows per minute and opens and closes their incidents."""
-        # Each process of a distributed run sees a part of each flow: none can judge its
-        # health alone, so none opens incidents (docs/distributed.md); all measure.
-        self.observer.judging = self.role == "all"
+        # A worker sees a part of each flow: the reader judges incidents for everyone, from
+        # what every process measured (engine/workers.py); all measure.
+        self.observer.judging = self.role != "deliver"
 
     async def run(self, *, once: bool = False, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set, or with `once` until every flow is read and delivered.
@@ -125,6 +126,8 @@ class Engine:
             stack.push_async_callback(store.close)
             sources, destinations = await self._connect(stack)
             transport = await self._transport(stack)
+            if transport is not None and self.role == "intake":
+                self.observer.workers = WorkersView(transport, self.flows)
             alerts = self.workspace.alerts
             if alerts is not None:
                 sender = AlertSender(alerts.url, alerts.secret.get_secret_value(), alerts.timeout_s)

@@ -205,6 +205,18 @@ class JetStreamTransport:
             _message=message,
         )
 
+    async def oldest_waiting(self, flow: str) -> float | None:
+        """When the oldest change of `flow` still in the stream was seen at its source (Unix
+        seconds), or None when the stream holds none of it."""
+        with _carried(f"read the oldest of {flow}"):
+            try:
+                message = await self._js.get_msg(
+                    self._stream, seq=1, subject=self._subject(flow, "*"), next=True
+                )
+            except nats.js.errors.NotFoundError:
+                return None
+        return decode_batch(message.data).observed_at if message.data else None
+
     async def pending(self, flow: str, partition: int) -> int:
         """Messages of the partition not yet acked (waiting, or held by a worker)."""
         subscription = await self._subscription(flow, partition)
@@ -273,7 +285,7 @@ class JetStreamTransport:
             self._subscriptions[flow, partition] = found
         return found
 
-    def _subject(self, flow: str, partition: int) -> str:
+    def _subject(self, flow: str, partition: int | str) -> str:
         return f"syncwell.{_token(self._settings.workspace)}.{_token(flow)}.{partition}"
 
 

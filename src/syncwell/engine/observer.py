@@ -142,7 +142,7 @@ class Observer:
                 missed=progress.missed_by_webhooks - self._missed_seen.get(flow.name, 0),
                 requests=requests - self._requests_seen.get(flow.name, 0),
                 dead_letters=dead_letters.get(flow.name, 0),
-                rates=(self._rate(flow.source), limiter.rate),
+                rates=(self._rate(flow.source), limiter.system_rate),
             )
             self._opened_seen[flow.name] = opened
             self._missed_seen[flow.name] = progress.missed_by_webhooks
@@ -161,7 +161,7 @@ class Observer:
 
     def _rate(self, system: str) -> float | None:
         limiter = self._limiters.get(system)
-        return None if limiter is None else limiter.rate
+        return None if limiter is None else limiter.system_rate
 
     def _requests_spent(self, flow: Flow) -> int:
         """Requests sent for `flow` so far, from the budgets of both systems it touches."""

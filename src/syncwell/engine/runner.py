@@ -26,6 +26,7 @@ from syncwell.engine.analyst import Analyst
 from syncwell.engine.delivery import Feed, FlowDelivery, Route
 from syncwell.engine.guard import RecordGuard
 from syncwell.engine.intake import take_in
+from syncwell.engine.membership import share_budgets
 from syncwell.engine.observer import Observer
 from syncwell.engine.order import upstream_flows
 from syncwell.engine.pairs import guard_plan
@@ -149,6 +150,9 @@ class Engine:
             halt = asyncio.Event()
             flushing = self.observer.flush_every(store, self.measure_every_s, halt)
             housekeeping = [asyncio.create_task(flushing)]
+            if self.role == "deliver":  # workers share each system's budget
+                sharing = share_budgets(store, self._limiters, self.clock, halt)
+                housekeeping.append(asyncio.create_task(sharing))
             if self.analyse_every_s is not None and not once and self.role != "deliver":
                 analysing = asyncio.create_task(self.analyst.every(store, self.analyse_every_s))
             else:

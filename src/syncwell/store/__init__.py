@@ -20,6 +20,7 @@ from syncwell.store.reconciliations import Reconciliations
 from syncwell.store.record_versions import RecordState, RecordVersions, SeenVersions
 from syncwell.store.reports import FlowReport, Reports
 from syncwell.store.tokens import ROLES, Role, Token, Tokens
+from syncwell.store.workers import Workers
 
 __all__ = [
     "ROLES",
@@ -48,6 +49,7 @@ __all__ = [
     "StoredAnalysis",
     "Token",
     "Tokens",
+    "Workers",
     "open_store",
 ]
 
@@ -68,6 +70,7 @@ class Store:
     incidents: Incidents
     analyses: Analyses
     tokens: Tokens
+    workers: Workers
 
     async def close(self) -> None:
         """Close every connection."""
@@ -94,4 +97,5 @@ async def open_store(url: str) -> Store:
         Incidents(engine),
         Analyses(engine),
         Tokens(engine),
+        Workers(engine),
     )

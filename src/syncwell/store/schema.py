@@ -275,3 +275,13 @@ token_uses = Table(
     sqlite_autoincrement=True,
 )
 """Every request that presented a token, accepted or not."""
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(64), primary_key=True, doc="a worker process's own random id"),
+    Column("started_at", Float, nullable=False),
+    Column("seen_at", Float, nullable=False, doc="its last heartbeat"),
+    Index("workers_seen_at", "seen_at"),
+)
+"""The `syncwell worker` processes of a distributed run: they share systems' rate budgets."""

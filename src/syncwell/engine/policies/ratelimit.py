@@ -78,6 +78,7 @@ class RateLimiter:
         self._remaining: int | None = None
         self._window_s = 1.0
         self._sent: deque[float] = deque()
+        self._share = 1.0
         self._lock = asyncio.Lock()
         self.spent: Counter[str] = Counter()
         """Requests sent so far, by the flow they were sent for (see `spending_for`)."""
@@ -89,9 +90,24 @@ class RateLimiter:
         return None if math.isinf(rate) else rate
 
     @property
+    def system_rate(self) -> float | None:
+        """The system's whole budget in requests per second (every worker's shares), or None
+        when unlimited: what the measurements record and the analysis weighs."""
+        rate = self.rate
+        return None if rate is None else rate / self._share
+
+    @property
     def burst(self) -> float:
         """The most tokens the bucket holds (requests that may go at once after a quiet spell)."""
-        return self._burst
+        return max(1.0, self._burst * self._share)
+
+    def share(self, fraction: float) -> None:
+        """Take only `fraction` of the system's budget: one of several workers that send to
+        the system at once. What the system reports as left (a spread) is already everyone's
+        and is not divided again."""
+        self._refill(self._clock.now())
+        self._share = min(1.0, max(fraction, 1e-3))
+        self._tokens = min(self._tokens, self.burst)
 
     def headroom(self) -> float | None:
         """The share of the system's limit left, as it last reported (remaining / limit)."""
@@ -168,7 +184,7 @@ class RateLimiter:
             learned = limit / window_s if window_s is not None and window_s > 0 else float(limit)
             self._base_rate = min(self._configured_rate, learned)
             self._burst = max(1.0, min(self._configured_burst, float(limit)))
-            self._tokens = min(self._tokens, self._burst)
+            self._tokens = min(self._tokens, self.burst)
         if remaining is None:
             return
         self._remaining = max(0, remaining)
@@ -220,7 +236,7 @@ class RateLimiter:
             return 0.0
         self._tokens -= cost
         # A cost above the burst could never be met; it goes once a full bucket's worth is in.
-        floor = min(float(cost), self._burst) - cost
+        floor = min(float(cost), self.burst) - cost
         return self._time_to_gain(now, floor - self._tokens)
 
     def _time_to_gain(self, now: float, tokens: float) -> float:
@@ -228,25 +244,30 @@ class RateLimiter:
         if tokens <= 0:
             return 0.0
         spread_left = max(0.0, self._spread_until - now)
-        slow = min(self._base_rate, self._spread_rate)
+        slow = min(self._own_rate, self._spread_rate)
         in_spread = _gain(slow, spread_left)
         if in_spread >= tokens:
             return tokens / slow
-        return spread_left + (tokens - in_spread) / self._base_rate
+        return spread_left + (tokens - in_spread) / self._own_rate
+
+    @property
+    def _own_rate(self) -> float:
+        """This process's part of the budget it knows (configured, or learned from a limit)."""
+        return self._base_rate * self._share
 
     def _rate_at(self, now: float) -> float:
         if now < self._spread_until:
-            return min(self._base_rate, self._spread_rate)
-        return self._base_rate
+            return min(self._own_rate, self._spread_rate)
+        return self._own_rate
 
     def _refill(self, now: float) -> None:
         if now <= self._updated:
             return
         in_spread = max(0.0, min(now, self._spread_until) - self._updated)
         after = (now - self._updated) - in_spread
-        gained = _gain(min(self._base_rate, self._spread_rate), in_spread)
-        gained += _gain(self._base_rate, after)
-        self._tokens = min(self._burst, self._tokens + gained)
+        gained = _gain(min(self._own_rate, self._spread_rate), in_spread)
+        gained += _gain(self._own_rate, after)
+        self._tokens = min(self.burst, self._tokens + gained)
         self._updated = now
 
 

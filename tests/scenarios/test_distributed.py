@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from syncwell import load_workspace
@@ -22,7 +23,8 @@ from syncwell.engine.relay import change_id, relay_once
 from syncwell.store import open_store
 from syncwell.transport import JetStreamSettings, JetStreamTransport
 from syncwell.types import ChangeBatch
-from tests.waiting import until
+from tests.scenarios.crmkit import free_port
+from tests.waiting import until, until_true
 
 _SYNCWELL = Path(sys.executable).parent / "syncwell"
 _ROWS = 600
@@ -79,6 +81,14 @@ def _started(args: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
                     process.kill()
 
 
+async def _ready(port: int) -> bool:
+    async with httpx.AsyncClient() as client:
+        try:
+            return (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
 def _destination(root: Path) -> dict[int, tuple[str, str]]:
     with sqlite3.connect(root / "dest.db") as db:
         return {row[0]: (row[1], row[2]) for row in db.execute("SELECT id, at, v FROM t")}
@@ -105,11 +115,13 @@ async def test_workers_share_the_flow_and_a_killed_one_loses_nothing(
                 with sqlite3.connect(tmp_path / "core.db") as db:
                     db.execute("UPDATE seq SET n = ?, at = ?", (round_, f"2026-03-01 {round_:02d}"))
             await asyncio.sleep(1.5)
+            port = free_port()
             with (
                 _started(work, tmp_path / "worker-a.log") as doomed,
-                _started(work, tmp_path / "worker-b.log"),
+                _started([*work, "--port", str(port)], tmp_path / "worker-b.log"),
             ):
                 await until(lambda: len(_destination(tmp_path)) >= 100, within_s=60)
+                await until_true(lambda: _ready(port), within_s=10)  # a worker can be watched
                 doomed.send_signal(signal.SIGKILL)
                 doomed.wait()
                 with sqlite3.connect(tmp_path / "core.db") as db:

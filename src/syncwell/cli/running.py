@@ -174,6 +174,13 @@ def _progress_dict(progress: FlowProgress) -> dict[str, object]:
 def worker(
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
+    host: Annotated[str, typer.Option(help="Address /healthz and /metrics listen on.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[
+        int | None,
+        typer.Option(help="Serve /healthz, /readyz and /metrics on this port (default: none)."),
+    ] = None,
 ) -> None:
     """Deliver the workspace's flows from its transport, beside any number of other workers
     (Ctrl-C or SIGTERM stop it cleanly; what it held goes to another).
@@ -198,7 +205,8 @@ def worker(
         f"worker: delivering {len(engine.flows)} flows from {transport.url} (Ctrl-C stops)",
         highlight=False,
     )
-    _run_or_explain(engine, once=False, live=False)
+    address = None if port is None else (host, port)
+    _run_or_explain(engine, once=False, live=False, serve=address)
     display.print_progress(out, list(engine.progress.values()))
 
 

@@ -289,7 +289,7 @@ def demo(
     for line in analyze.analysis_text(asyncio.run(admin.constraint(workspace, window_s=86400))):
         out.print(line, highlight=False, markup=False, soft_wrap=True)
     out.print(
-        f"\nThe dashboard, after the demo: syncwell serve -w {path}, then "
+        f"\nThe dashboard, after the demo: syncwell serve -w {path} --port {port}, then "
         f"http://127.0.0.1:{port}/ with the token in {folder / TOKEN_FILE}\n"
         f"The map, constraint highlighted: syncwell map -w {path} (--format svg -o map.svg)\n"
         f"What if volume doubled: syncwell constraint --what-if volume=2x -w {path}\n"

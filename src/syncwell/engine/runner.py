@@ -121,6 +121,8 @@ class Engine:
         `retry.max_attempts` times in a row) gives up instead of waiting forever: its progress
         says `gave_up`, and its journaled changes wait for the next run.
         """
+        if once and self.role != "all":
+            raise ValueError("a one-off run delivers in its own process: it takes no transport")
         stop = stop or asyncio.Event()
         async with AsyncExitStack() as stack:
             store = await open_store(self.workspace.state)

@@ -104,3 +104,19 @@ async def test_a_process_with_another_partition_count_is_refused(
     other = JetStreamSettings(workspace=settings.workspace, partitions=4)
     with pytest.raises(TransportError, match="split into 1 partitions, and this process would"):
         await JetStreamTransport.connect(other, _KEYS)
+
+
+async def test_a_stop_ends_a_long_wait_at_once(settings: JetStreamSettings, store: Store) -> None:
+    """An idle worker waits long for the next message (few requests); a stop ends the wait at
+    once instead of after it."""
+    transport, stop = await _worker(settings), asyncio.Event()
+    try:
+        feed = StreamFeed(transport, store.journal, 0, wait_s=25.0, stop=stop)
+        waiting = asyncio.create_task(feed.pending("f", max_changes=100))
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        stop.set()
+        assert await waiting == []
+        assert time.monotonic() - started < 2
+    finally:
+        await transport.close()

@@ -205,7 +205,7 @@ class Engine:
             else:
                 assert transport is not None
                 for partition in range(transport.partitions):
-                    feed = StreamFeed(transport, store.journal, partition)
+                    feed = StreamFeed(transport, store.journal, partition, stop=stop)
                     work = self._partition_loop(flow, destinations, store, feed, stop)
                     start(f"delivery:{flow.name}:{partition}", work)
         return tasks

@@ -32,22 +32,30 @@ class StreamFeed:
     """One flow's partition: the messages in, the deliveries recorded in the store."""
 
     def __init__(
-        self, transport: JetStreamTransport, journal: Journal, partition: int, wait_s: float = 5.0
+        self,
+        transport: JetStreamTransport,
+        journal: Journal,
+        partition: int,
+        *,
+        wait_s: float = 25.0,
+        stop: asyncio.Event | None = None,
     ) -> None:
         self._transport = transport
         self._journal = journal
         self._partition = partition
         self._wait_s = wait_s
+        self._stop = stop or asyncio.Event()
         self._held: Received | None = None
         self._heartbeat: asyncio.Task[None] | None = None
 
     async def pending(self, flow: str, *, after: int = 0, max_changes: int) -> list[JournalEntry]:
-        """The message held (a write of it failed) or the next one, waiting for it a few
-        seconds; nothing to read ahead: the stream offers the next once this one is acked."""
+        """The message held (a write of it failed) or the next one, waiting up to `wait_s` for
+        it (the server answers as soon as one comes: a long wait only saves idle requests);
+        nothing to read ahead: the stream offers the next once this one is acked."""
         if after:
             return []
         if self._held is None:
-            self._held = await self._transport.receive(flow, self._partition, wait_s=self._wait_s)
+            self._held = await self._receive(flow)
             if self._held is not None:
                 self._heartbeat = asyncio.create_task(self._still_at_work(self._held))
         held = self._held
@@ -67,6 +75,21 @@ class StreamFeed:
         await self._journal.record(flow, entries, record, dead)
         await held.ack()
         await self._let_go()
+
+    async def _receive(self, flow: str) -> Received | None:
+        """The next message, or None after `wait_s` or as soon as the worker stops (a stop
+        must not wait out a long poll)."""
+        receiving = asyncio.ensure_future(
+            self._transport.receive(flow, self._partition, wait_s=self._wait_s)
+        )
+        stopping = asyncio.ensure_future(self._stop.wait())
+        await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not receiving.done():
+            receiving.cancel()  # a message it had just taken comes back after ack_wait_s
+            await asyncio.gather(receiving, return_exceptions=True)
+            return None
+        return receiving.result()
 
     async def release(self) -> None:
         """Hand the held message back (the worker stops): another worker takes it now."""

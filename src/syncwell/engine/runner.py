@@ -36,13 +36,13 @@ from syncwell.engine.reconcile import Reconciler
 from syncwell.engine.relay import relay
 from syncwell.engine.roles import Role, role_of
 from syncwell.engine.streamfeed import StreamFeed
-from syncwell.engine.waiting import sleep_or_stop, wait_any
+from syncwell.engine.waiting import sleep_or_stop, supervise, wait_any
 from syncwell.engine.webhooks import EventRouter, GroupCommitter
 from syncwell.engine.workers import WorkersView
 from syncwell.errors import ConnectorError, StoreError, TransientError, TransportError
 from syncwell.measure.alerts import AlertSender
 from syncwell.store import Store, open_store
-from syncwell.transport import JetStreamSettings, JetStreamTransport
+from syncwell.transport import JetStreamTransport, connect_for
 from syncwell.types import Clock, StreamSpec, SystemClock
 from syncwell.workspace import Flow, Mode, Workspace
 
@@ -128,7 +128,9 @@ class Engine:
             store = await open_store(self.workspace.state)
             stack.push_async_callback(store.close)
             sources, destinations = await self._connect(stack)
-            transport = await self._transport(stack)
+            transport = await connect_for(self.workspace, self.flows)
+            if transport is not None:
+                stack.push_async_callback(transport.close)
             if transport is not None and self.role == "intake":
                 self.observer.workers = WorkersView(transport, self.flows)
             alerts = self.workspace.alerts
@@ -161,7 +163,7 @@ class Engine:
                 analysing = None
             self.ready = True
             try:
-                await self._supervise(tasks, stop)
+                await supervise(tasks, stop, grace_s=self.grace_s)
             finally:
                 self.ready = False
                 self.committer = None
@@ -225,22 +227,6 @@ class Engine:
         finally:
             await feed.release()
 
-    async def _transport(self, stack: AsyncExitStack) -> JetStreamTransport | None:
-        settings = self.workspace.transport
-        if settings is None:
-            return None
-        transport = await JetStreamTransport.connect(
-            JetStreamSettings(
-                url=settings.url,
-                workspace=self.workspace.name,
-                partitions=settings.partitions,
-                ack_wait_s=settings.ack_wait_s,
-            ),
-            {flow.name: flow.source_spec().key for flow in self.flows},
-        )
-        stack.push_async_callback(transport.close)
-        return transport
-
     def _journaled(self, changes: Counter[str]) -> None:
         """Webhook changes are durable: count them and wake their flows' delivery."""
         for flow, count in changes.items():
@@ -248,31 +234,6 @@ class Engine:
                 self.progress[flow].hooked += count
                 self.observer.recorder.took_in(flow, count)
                 self._arrived[flow].set()
-
-    async def _supervise(self, tasks: list[asyncio.Future[object]], stop: asyncio.Event) -> None:
-        stopping: asyncio.Future[object] = asyncio.ensure_future(stop.wait())
-        try:
-            pending: set[asyncio.Future[object]] = set(tasks)
-            while pending:
-                done, pending = await asyncio.wait(
-                    pending | {stopping}, return_when=asyncio.FIRST_COMPLETED
-                )
-                for task in done - {stopping}:
-                    task.result()  # a bug in a task must not pass silently
-                pending -= {stopping}
-                if stopping in done:
-                    log.info("stopping: finishing in-flight deliveries", grace_s=self.grace_s)
-                    if not pending:
-                        return  # everything finished in the same moment
-                    _, late = await asyncio.wait(pending, timeout=self.grace_s)
-                    for task in late:
-                        task.cancel()  # handed back: its entries stay in the journal
-                    await asyncio.gather(*late, return_exceptions=True)
-                    return
-        finally:
-            stopping.cancel()
-            for task in tasks:
-                task.cancel()
 
     async def _connect(
         self, stack: AsyncExitStack

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from syncwell.transport.jetstream import JetStreamSettings, JetStreamTransport, Received
 from syncwell.transport.partitions import partition_of, split_by_partition
+from syncwell.transport.workspace import connect_for
 
 __all__ = [
     "JetStreamSettings",
     "JetStreamTransport",
     "Received",
+    "connect_for",
     "partition_of",
     "split_by_partition",
 ]

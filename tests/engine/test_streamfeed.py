@@ -120,3 +120,23 @@ async def test_a_stop_ends_a_long_wait_at_once(settings: JetStreamSettings, stor
         assert time.monotonic() - started < 2
     finally:
         await transport.close()
+
+
+async def test_the_feed_tells_whether_work_waited_behind(
+    settings: JetStreamSettings, store: Store
+) -> None:
+    """Three batches queued: the first two had work behind them (their writes ran at the
+    flow's capacity, which the measurements keep), the last had none."""
+    transport = await _worker(settings)
+    try:
+        for number in range(3):
+            await transport.publish("f", ChangeBatch(("id",), [(number,)]), f"c{number}")
+        feed = StreamFeed(transport, store.journal, 0, wait_s=1.0)
+        behind = []
+        for _ in range(3):
+            entries = await feed.pending("f", max_changes=100)
+            behind.append(feed.more_behind())
+            await feed.complete("f", entries, _record())
+        assert behind == [True, True, False]
+    finally:
+        await transport.close()

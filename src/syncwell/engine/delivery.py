@@ -16,7 +16,7 @@ import random
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from itertools import takewhile
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import structlog
 
@@ -52,6 +52,14 @@ class Feed(Protocol):
         record: DeliveryRecord,
         dead: Sequence[DeadLetterDraft] = (),
     ) -> Awaitable[None]: ...
+
+
+@runtime_checkable
+class Backlogged(Protocol):
+    """A feed that knows whether more waited behind the entries it gave (the transport's;
+    the journal's read-ahead tells it instead)."""
+
+    def more_behind(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +181,8 @@ class FlowDelivery:
     def _more_waiting(self, changes: int) -> bool:
         """Whether changes waited behind this batch: its write then ran at capacity. The
         read-ahead knows; while it is still reading, a full batch is taken to mean so."""
+        if isinstance(self._feed, Backlogged):
+            return self._feed.more_behind()
         ahead = self._ahead
         if ahead is not None and ahead.done() and not ahead.cancelled():
             return ahead.exception() is None and bool(ahead.result())

@@ -46,6 +46,7 @@ class StreamFeed:
         self._wait_s = wait_s
         self._stop = stop or asyncio.Event()
         self._held: Received | None = None
+        self._behind = 0
         self._heartbeat: asyncio.Task[None] | None = None
 
     async def pending(self, flow: str, *, after: int = 0, max_changes: int) -> list[JournalEntry]:
@@ -57,6 +58,7 @@ class StreamFeed:
         if self._held is None:
             self._held = await self._receive(flow)
             if self._held is not None:
+                self._behind = self._held.waiting_behind
                 self._heartbeat = asyncio.create_task(self._still_at_work(self._held))
         held = self._held
         return [] if held is None else [JournalEntry(held.sequence, flow, held.batch)]
@@ -90,6 +92,11 @@ class StreamFeed:
             await asyncio.gather(receiving, return_exceptions=True)
             return None
         return receiving.result()
+
+    def more_behind(self) -> bool:
+        """Whether more of the partition waited behind the batch taken last: its write then
+        ran at the flow's capacity (the measurements' `busy` time)."""
+        return self._behind > 0
 
     async def release(self) -> None:
         """Hand the held message back (the worker stops): another worker takes it now."""

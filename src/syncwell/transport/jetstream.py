@@ -84,6 +84,8 @@ class Received:
     """1 the first time; more when a worker died holding it or asked to retry."""
     sequence: int
     """Its place in the stream: grows with each message published."""
+    waiting_behind: int
+    """Messages of the partition that waited behind this one when it was taken."""
     _message: Msg
 
     async def ack(self) -> None:
@@ -202,6 +204,7 @@ class JetStreamTransport:
             batch=decode_batch(message.data),
             attempt=message.metadata.num_delivered,
             sequence=message.metadata.sequence.stream,
+            waiting_behind=message.metadata.num_pending or 0,
             _message=message,
         )
 

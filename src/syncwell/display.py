@@ -16,6 +16,7 @@ from syncwell.engine import FlowProgress
 from syncwell.store import DeadLetter, FlowReport, Incident
 
 __all__ = [
+    "clock_text",
     "dead_letter_dict",
     "dead_letters_table",
     "moves_table",
@@ -35,7 +36,8 @@ def _ago(at: float | None, now: float) -> str:
     return f"{seconds:.0f}s ago"
 
 
-def _clock(at: float | None) -> str:
+def clock_text(at: float | None) -> str:
+    """A moment as a UTC date and time to the second, or a dash when there is none."""
     return "-" if at is None else datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
@@ -129,7 +131,7 @@ def dead_letters_table(letters: Sequence[DeadLetter]) -> Table:
             letter.key,
             letter.op,
             letter.status,
-            _clock(letter.created_at),
+            clock_text(letter.created_at),
             letter.reason.splitlines()[0][:80],
         )
     return table
@@ -148,7 +150,7 @@ def incidents_table(incidents: Sequence[Incident], now: float | None = None) -> 
             incident.integration,
             incident.flow,
             incident.cause,
-            _clock(incident.opened_at),
+            clock_text(incident.opened_at),
             f"[red]open {now - incident.opened_at:,.0f}s[/red]"
             if took is None
             else f"{took:,.0f}s",

@@ -45,19 +45,20 @@ async def systems_health(
     open_by = Counter(i.integration for i in await store.incidents.list(open_only=True))
     dead = await store.dead_letters.counts()
     integrations = workspace.integrations()
+    sides: dict[str, list[str]] = {}  # one pass: each system's flows, in file order
+    for flow_name, flow in workspace.flows.items():
+        for side in dict.fromkeys((flow.source, flow.destination)):
+            sides.setdefault(side, []).append(flow_name)
     found = []
     for name, system in workspace.systems.items():
         own = integrations.get(name, [])
-        sides = [
-            f for f, flow in workspace.flows.items() if name in (flow.source, flow.destination)
-        ]
         line = ranking.get(name, {})
         found.append(
             SystemHealth(
                 name=name,
                 kind=system.kind,
                 core=name == workspace.core,
-                flows=sides,
+                flows=sides.get(name, []),
                 judged=bool(line),
                 reason=line.get("reason"),
                 severity=line.get("severity"),

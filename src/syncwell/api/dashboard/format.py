@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from syncwell.analyze.words import duration
+from syncwell.display import clock_text
 
 __all__ = ["FILTERS"]
 
@@ -16,11 +16,6 @@ __all__ = ["FILTERS"]
 def ago(at: float | None) -> str:
     """How long ago `at` was: "4m 30s ago", or "never"."""
     return "never" if at is None else f"{duration(max(0.0, time.time() - at))} ago"
-
-
-def clock(at: float | None) -> str:
-    """`at` as a UTC date and time, to the second."""
-    return "-" if at is None else datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def seconds(value: float | None) -> str:
@@ -35,7 +30,7 @@ def pretty(value: Any) -> str:
 
 FILTERS: dict[str, Callable[..., str]] = {
     "ago": ago,
-    "clock": clock,
+    "clock": clock_text,
     "seconds": seconds,
     "pretty": pretty,
 }

@@ -44,9 +44,19 @@ async def test_full_read_then_caught_up_with_look_back(
     assert "updated_since" not in api.requests[0].query
 
     api.requests.clear()
-    idle = await read_all(source, stream, done)
-    assert api.requests[0].query["updated_since"] == "2024-01-01T04:04:00Z"
-    assert idle == [(idle[0][0], done)] and len(idle[0][0]) == 0
+    first = await read_all(source, stream, done)
+    checked = first[-1][1]
+    # The filter's self-check asks first (just before the 5 newest records), then the read.
+    assert [r.query["updated_since"] for r in api.requests] == [
+        "2024-01-01T04:04:59Z",
+        "2024-01-01T04:04:00Z",
+    ]
+    assert len(first[0][0]) == 0 and {**checked, "checked": None} == done
+
+    api.requests.clear()
+    idle = await read_all(source, stream, checked)
+    assert [r.query["updated_since"] for r in api.requests] == ["2024-01-01T04:04:00Z"]
+    assert idle == [(idle[0][0], checked)] and len(idle[0][0]) == 0
 
 
 async def test_late_and_changed_records_are_read_once(

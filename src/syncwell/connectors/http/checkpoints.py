@@ -8,6 +8,9 @@
   versions `seen` names (see `window`). In the middle of an incremental read the checkpoint
   also holds `page` and `high`, and `since` stays the read's own until it ends.
 * A stream without a cursor is read in full every time: ``{"phase": "full", "page": ...}``.
+* With a cursor, every checkpoint also keeps ``"newest"``, the key and cursor of the newest
+  records read so far (see `newest`), and an incremental one ``"checked"``, when (Unix
+  seconds) the incremental filter last proved it returns them (see `filter_check`).
 
 A full read's `since` is the smaller of its largest cursor and the moment it began: records
 changed while it walked the pages are then read again by the first incremental read.
@@ -18,7 +21,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
+from syncwell.connectors.http import newest as newest_
 from syncwell.connectors.http.cursors import micros
+from syncwell.connectors.http.newest import Known
 from syncwell.types import Checkpoint, JSONValue
 
 __all__ = ["Position"]
@@ -36,6 +41,8 @@ class Position:
         seen: digests of the versions the last read took in behind `since`.
         high: the largest cursor value seen in this read (and its resumed parts).
         started: when the first full read began, ISO 8601.
+        newest: the newest records read so far, newest first.
+        checked: when the incremental filter last passed its self-check (Unix seconds).
     """
 
     phase: str
@@ -46,6 +53,8 @@ class Position:
     high: JSONValue = None
     started: str | None = None
     _high_us: int | None = field(default=None, compare=False)
+    newest: tuple[Known, ...] = ()
+    checked: float | None = None
 
     @classmethod
     def resume(cls, checkpoint: Checkpoint | None, has_cursor: bool, wall: float) -> Position:
@@ -56,11 +65,13 @@ class Position:
                 started = dt.datetime.fromtimestamp(wall, dt.UTC).isoformat()
             page = checkpoint.get("page") if checkpoint else None
             high = checkpoint.get("high") if checkpoint else None
-            return cls("full", has_cursor, page, None, (), high, started, micros(high))
+            known = newest_.known_from(checkpoint.get("newest")) if checkpoint else ()
+            return cls("full", has_cursor, page, None, (), high, started, micros(high), known)
         if not has_cursor:
             return cls("full", False, checkpoint.get("page"))
         seen = checkpoint.get("seen")
         high = checkpoint.get("high")
+        checked = checkpoint.get("checked")
         return cls(
             "incremental",
             True,
@@ -70,6 +81,8 @@ class Position:
             high,
             None,
             micros(high),
+            newest_.known_from(checkpoint.get("newest")),
+            float(checked) if isinstance(checked, int | float) else None,
         )
 
     @property
@@ -77,11 +90,12 @@ class Position:
         """Where an incremental read starts, before the look-back; None for a full read."""
         return micros(self.since) if self.phase == "incremental" else None
 
-    def saw(self, value: JSONValue, at_us: int) -> Position:
-        """The position after a record with cursor `value` (`at_us` microseconds)."""
+    def saw(self, value: JSONValue, at_us: int, key: str) -> Position:
+        """The position after record `key` with cursor `value` (`at_us` microseconds)."""
+        known = newest_.noted(self.newest, Known(key, value, at_us))
         if self._high_us is not None and at_us <= self._high_us:
-            return self
-        return replace(self, high=value, _high_us=at_us)
+            return self if known is self.newest else replace(self, newest=known)
+        return replace(self, high=value, _high_us=at_us, newest=known)
 
     def floor_us(self, lookback_us: int) -> int | None:
         """The oldest cursor the next read's window reaches back to, as far as known now."""
@@ -93,21 +107,26 @@ class Position:
         """The checkpoint after a page, with `page` the next one to read."""
         if not self.has_cursor:
             return {"phase": "full", "page": page}
+        newest = newest_.to_json(self.newest)
         if self.phase == "full":
-            return {"phase": "full", "page": page, "high": self.high, "started": self.started}
+            mark: Checkpoint = {"phase": "full", "page": page, "high": self.high}
+            return {**mark, "started": self.started, "newest": newest}
         return {
             "phase": "incremental",
             "since": self.since,
             "seen": list(self.seen),
             "page": page,
             "high": self.high,
+            "newest": newest,
+            "checked": self.checked,
         }
 
     def final(self, seen: list[str]) -> Checkpoint:
         """The checkpoint after the last page: caught up, and what the window holds."""
         if not self.has_cursor:
             return {"phase": "full", "page": None}
-        return {"phase": "incremental", "since": self._end(), "seen": list(seen)}
+        mark: Checkpoint = {"phase": "incremental", "since": self._end(), "seen": list(seen)}
+        return {**mark, "newest": newest_.to_json(self.newest), "checked": self.checked}
 
     def _end(self) -> JSONValue:
         """The `since` of the next read."""

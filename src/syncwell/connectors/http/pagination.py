@@ -54,10 +54,18 @@ class Pager:
         endpoint: the stream's read endpoint.
         params: query parameters of the first request.
         batch_size: the flow's records per page; offset and page styles ask for at most this.
+        path: where the first page is (an incremental filter's path); default endpoint.path.
     """
 
-    def __init__(self, endpoint: ReadEndpoint, params: Mapping[str, str], batch_size: int) -> None:
-        self._endpoint = endpoint
+    def __init__(
+        self,
+        endpoint: ReadEndpoint,
+        params: Mapping[str, str],
+        batch_size: int,
+        path: str | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self._path = path or endpoint.path
         self._style = endpoint.pagination
         self._params = dict(params)
         style = self._style
@@ -81,7 +89,7 @@ class Pager:
             params[style.page_param] = str(_number(token, style.first_page))
             if style.size_param is not None:
                 params[style.size_param] = str(self.page_size)
-        return PageRequest(self._endpoint.path, params)
+        return PageRequest(self._path, params)
 
     def next_token(self, token: JSONValue, page: Page) -> JSONValue:
         """The token of the page after `token`, or None when this was the last one."""
@@ -114,7 +122,7 @@ class Pager:
         """Whether pages remain after `seen` records: a full page, short of the total."""
         if page.count < self.page_size:
             return False
-        total = dig(page.body, self._endpoint.total) if self._endpoint.total else None
+        total = dig(page.body, self.endpoint.total) if self.endpoint.total else None
         return not (isinstance(total, int) and seen >= total)
 
 

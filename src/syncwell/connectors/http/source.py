@@ -2,14 +2,17 @@
 
 Each page becomes one batch, yielded with the checkpoint of the page after it (see
 `checkpoints` for the shape), so a read that fails resumes at the first page not committed.
-Incremental reads filter by the flow's cursor minus its look-back, and skip the versions the
-last read already took in (see `window`).
+Incremental reads filter by the flow's cursor minus its look-back, in the API's own syntax
+(see `filters`), and skip the versions the last read already took in (see `window`). Before
+the first incremental read, and then at most every ``check.every_s``, the filter checks
+itself (see `filter_check`): a filter that misses changes stops the flow with the evidence.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import cast
 
 import httpx
@@ -17,8 +20,15 @@ import structlog
 
 from syncwell.connectors.http.call import Call
 from syncwell.connectors.http.checkpoints import Position
-from syncwell.connectors.http.cursors import micros, written
+from syncwell.connectors.http.cursors import micros
 from syncwell.connectors.http.endpoints import ReadEndpoint
+from syncwell.connectors.http.filter_check import (
+    Verdict,
+    check_filter,
+    resolution_of,
+    sample_newest,
+)
+from syncwell.connectors.http.filters import ReadQuery, read_query
 from syncwell.connectors.http.pagination import Page, Pager
 from syncwell.connectors.http.records import MISSING, columns_of, dig, key_text, row_of
 from syncwell.connectors.http.session import Session
@@ -26,7 +36,7 @@ from syncwell.connectors.http.window import Window, digest
 from syncwell.errors import ConnectorError, IntegrationFatalError
 from syncwell.types import ChangeBatch, Checkpoint, Clock, JSONValue, Row, StreamSpec
 
-__all__ = ["HttpSource"]
+__all__ = ["HttpSource", "Verdict"]
 
 log = structlog.get_logger("syncwell.connectors.http")
 
@@ -45,9 +55,10 @@ class HttpSource:
         endpoint = self._endpoint(stream)
         if endpoint.total is None:
             return None
-        pager = Pager(endpoint, _params(endpoint), stream.batch_size)
+        query = read_query(endpoint, None)
+        pager = Pager(endpoint, query.params, stream.batch_size)
         try:
-            _, page = await self._fetch(pager, None, endpoint)
+            _, page = await self._fetch(pager, None, query)
         except ConnectorError as error:  # progress is a nicety; the read reports the failure
             log.warning("no estimate", system=self._session.name, error=str(error))
             return None
@@ -59,13 +70,15 @@ class HttpSource:
     ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
         endpoint = self._endpoint(stream)
         position = Position.resume(checkpoint, stream.cursor is not None, self._clock.wall())
+        position = await self._checked(stream, endpoint, position)
         lower = position.lower_us
         start = None if lower is None else lower - round(stream.lookback_s * 1_000_000)
-        pager = Pager(endpoint, _params(endpoint, start), stream.batch_size)
-        taking = _Taking(stream, position, start)
+        query = read_query(endpoint, start)
+        pager = Pager(endpoint, query.params, stream.batch_size, query.path)
+        taking = _Taking(stream, position, start, _tolerance(endpoint))
         token = position.page
         while True:
-            records, page = await self._fetch(pager, token, endpoint)
+            records, page = await self._fetch(pager, token, query)
             following = None if page is None else pager.next_token(token, page)
             rows, columns = taking.page(records)
             taking.warn(self._session.name)
@@ -75,17 +88,65 @@ class HttpSource:
                 return
             token = following
 
+    async def check_filter(
+        self, stream: StreamSpec, checkpoint: Checkpoint | None = None
+    ) -> Verdict | None:
+        """Run the incremental filter's self-check now (the probe's way in).
+
+        The newest records come from `checkpoint`, or else from the first pages of a full
+        read. None when the stream has no filter or cursor, or no records to ask back for.
+        """
+        endpoint = self._endpoint(stream)
+        if endpoint.incremental is None or stream.cursor is None:
+            return None
+        pages = endpoint.incremental.check.max_pages if endpoint.incremental.check else 3
+        position = Position.resume(checkpoint, True, self._clock.wall())
+        newest = position.newest or await sample_newest(self._fetch, endpoint, stream, pages)
+        if not newest:
+            return None
+        return await check_filter(self._fetch, endpoint, stream, newest, pages)
+
+    async def _checked(
+        self, stream: StreamSpec, endpoint: ReadEndpoint, position: Position
+    ) -> Position:
+        """`position`, after the filter's self-check when one is due.
+
+        Raises:
+            IntegrationFatalError: the filter misses records it must return.
+        """
+        incremental, now = endpoint.incremental, self._clock.wall()
+        settings = None if incremental is None else incremental.check
+        due = (
+            settings is not None
+            and position.phase == "incremental"
+            and position.page is None  # a resumed read was checked when it began
+            and bool(position.newest)
+            and (position.checked is None or now - position.checked >= settings.every_s)
+        )
+        if not due or settings is None:
+            return position
+        verdict = await check_filter(
+            self._fetch, endpoint, stream, position.newest, settings.max_pages
+        )
+        if verdict.outcome == "missed":
+            raise IntegrationFatalError(verdict.message, system=self._session.name)
+        if verdict.outcome == "inconclusive" or verdict.ignored:
+            log.warning("incremental filter check", system=self._session.name, said=verdict.message)
+        else:
+            log.info("incremental filter check passed", system=self._session.name)
+        return replace(position, checked=now)
+
     async def _fetch(
-        self, pager: Pager, token: JSONValue, endpoint: ReadEndpoint
+        self, pager: Pager, token: JSONValue, query: ReadQuery
     ) -> tuple[list[object], Page | None]:
         """The records of page `token`, and the page (None when an error rule said ignore)."""
         request = pager.request(token)
-        call = Call(endpoint.method, request.url, "read", request.params, endpoint.body)
+        call = Call(query.method, request.url, "read", request.params, query.body)
         response, outcome = await self._session.send(call)
         if outcome == "ignored":
             return [], None
         body = _json(response, call, self._session.name)
-        records = _records(body, endpoint, call, self._session.name)
+        records = _records(body, pager.endpoint, call, self._session.name)
         return records, Page(response, body, len(records))
 
     def _endpoint(self, stream: StreamSpec) -> ReadEndpoint:
@@ -109,12 +170,15 @@ class _Taking:
     is (the destination may refuse it into the dead letters).
     """
 
-    def __init__(self, stream: StreamSpec, position: Position, start_us: int | None) -> None:
+    def __init__(
+        self, stream: StreamSpec, position: Position, start_us: int | None, tolerance_us: int
+    ) -> None:
         self.stream = stream
         self.position = position
         self.window = Window(position.seen)
         self.lookback_us = round(stream.lookback_s * 1_000_000)
         self._start_us = start_us
+        self._tolerance_us = tolerance_us
         self._skipped: Counter[str] = Counter()
 
     def page(self, records: list[object]) -> tuple[list[Row], tuple[str, ...]]:
@@ -156,6 +220,15 @@ class _Taking:
                 count=skipped["bad_cursor"],
                 cursor=stream.cursor,
             )
+        if skipped["older"]:
+            log.warning(
+                "the API returned records older than the incremental filter asked for: it "
+                "seems to ignore the filter (nothing is missed, but each read is a full one); "
+                "check the filter's syntax",
+                system=system,
+                stream=stream.name,
+                count=skipped["older"],
+            )
 
     def _keep(self, record: dict[str, object]) -> bool:
         keys = [dig(record, column) for column in self.stream.key]
@@ -173,23 +246,23 @@ class _Taking:
             self._skipped["bad_cursor"] += 1
             return True
         if self._start_us is not None and at < self._start_us:
+            if at < self._start_us - self._tolerance_us:
+                self._skipped["older"] += 1
             return False  # older than the look-back: taken in long ago
-        name = digest(key_text(keys), cursor)
-        self.position = self.position.saw(cursor, at)
+        key = key_text(keys)
+        name = digest(key, cursor)
+        self.position = self.position.saw(cursor, at, key)
         fresh = not self.window.taken(name)
         self.window.note(name, at, self.position.floor_us(self.lookback_us))
         return fresh
 
 
-def _params(endpoint: ReadEndpoint, start_us: int | None = None) -> dict[str, str]:
-    params = {name: _text(value) for name, value in endpoint.params.items()}
-    if start_us is not None and endpoint.incremental is not None:
-        params[endpoint.incremental.param] = written(start_us, endpoint.incremental.format)
-    return params
+def _tolerance(endpoint: ReadEndpoint) -> int:
+    """How much older than its lower bound a record may be before the filter looks ignored.
 
-
-def _text(value: str | int | float | bool) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
+    Two steps of the filter's format: a time written as a date covers the whole day.
+    """
+    return 2 * resolution_of(endpoint.incremental) if endpoint.incremental else 0
 
 
 def _json(response: httpx.Response, call: Call, system: str) -> object:

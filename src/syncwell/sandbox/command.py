@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--contacts", type=int, help="CRM contacts to seed (default 2000)")
     add("--companies", type=int, help="CRM companies to seed (default 300)")
     add("--tasks", type=int, help="project tasks to seed (default 500)")
+    add(
+        "--project-filter-syntax",
+        choices=("modified_after", "operator"),
+        help="how the task list filters by change time: modified_after=<time> (default), or "
+        "modified=<op><time> where a bare time means equal to",
+    )
     add("--members", type=int, help="email members to seed (default 0)")
     add("--visibility-delay-s", type=float, help="email read delay after a write (default 1)")
     add("--webhook-url", action="append", default=[], help="subscribe a URL to CRM events")
@@ -138,6 +144,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
             "username": args.project_user,
             "password": args.project_password,
             "tasks": args.tasks,
+            "filter_syntax": args.project_filter_syntax,
         },
     }
     shared = _shared_faults(args)

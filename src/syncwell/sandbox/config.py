@@ -7,7 +7,7 @@ the email platform on 8102 and the project tool on 8103, in memory unless `data_
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -145,6 +145,11 @@ class ProjectConfig(_Frozen):
     password: str = "sandbox-project-pass"  # noqa: S105 - a documented sandbox default
     tasks: int = Field(500, ge=0)
     """Tasks seeded into a new data file."""
+    filter_syntax: Literal["modified_after", "operator"] = "modified_after"
+    """How the task list filters by change time: `modified_after=<time>` (strictly after), or
+    `modified=<op><time>` with op one of >=, >, <=, <, = where a bare time means *equal to*
+    (as some real tools read it); each syntax ignores the other's parameter, as real APIs
+    ignore parameters they do not know."""
     faults: FaultSettings = FaultSettings(
         rate_limit_per_s=2,
         latency_ms=150,

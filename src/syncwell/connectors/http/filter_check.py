@@ -18,7 +18,7 @@ few pages of the answer:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, cast
 
 from syncwell.connectors.http import since
@@ -95,8 +95,8 @@ async def check_filter(
     if not found:
         outcome = "inconclusive" if walk.more else "missed"
     asked = since.written(point, "iso")
-    message = _message(outcome, incremental, stream, newest, asked, query, walk, found, ignored)
-    return Verdict(outcome, message, query.shown(), walk.count, found, ignored)
+    message = _message(outcome, incremental, stream, newest, asked, walk, found, ignored)
+    return Verdict(outcome, message, walk.sent, walk.count, found, ignored)
 
 
 async def sample_newest(
@@ -114,6 +114,7 @@ async def sample_newest(
 class _Walk:
     """What the pages of one query held: each keyed record's cursor, and whether more remain."""
 
+    sent: str = ""
     count: int = 0
     cursors: dict[str, int] = field(default_factory=dict)
     values: dict[str, JSONValue] = field(default_factory=dict)
@@ -126,6 +127,8 @@ async def _walk(
     pager = Pager(endpoint, query.params, stream.batch_size, query.path)
     walk, token = _Walk(), cast("JSONValue", None)
     assert stream.cursor is not None
+    first = pager.request(None)
+    walk.sent = replace(query, path=first.url, params=first.params).shown()
     for _ in range(max_pages):
         records, page = await fetch(pager, token, query)
         walk.count += len(records)
@@ -151,7 +154,6 @@ def _message(
     stream: StreamSpec,
     newest: tuple[Known, ...],
     asked: str,
-    query: ReadQuery,
     walk: _Walk,
     found: int,
     ignored: int,
@@ -161,7 +163,7 @@ def _message(
     newest_back = ", ".join(str(value) for _, value in seen) or "none"
     head = (
         f"the incremental filter of stream '{stream.name}' ({filter_text(incremental)}) was "
-        f"asked for records changed since {asked}, sent as {query.shown()}; it returned "
+        f"asked for records changed since {asked}, sent as {walk.sent}; it returned "
         f"{walk.count} record(s){' in the pages read' if walk.more else ''} "
         f"(newest {stream.cursor}: {newest_back})"
     )

@@ -15,6 +15,7 @@ from syncwell.sandbox.config import SandboxConfig
 from syncwell.sandbox.database import open_database
 from syncwell.sandbox.gate import ADMIN_PREFIX, GatePolicy
 from syncwell.sandbox.params import (
+    BadRequestError,
     NotFoundError,
     instant_param,
     int_param,
@@ -85,7 +86,7 @@ def create_project(config: SandboxConfig) -> Tool:
 
     policy = _basic(settings.username, settings.password)
     app = new_service("syncwell sandbox project tool", runtime, policy, records)
-    app.include_router(_tasks_router(store, runtime))
+    app.include_router(_tasks_router(store, runtime, settings.filter_syntax))
     _add_simulation(app, store, runtime, contacts)
 
     async def close() -> None:
@@ -101,18 +102,35 @@ def _found(store: TaskStore, task_id: int) -> dict[str, object]:
     return task
 
 
-def _tasks_router(store: TaskStore, runtime: ToolRuntime) -> APIRouter:
+def _change_filter(request: Request, syntax: str) -> tuple[str, str | None]:
+    """The comparison and time of the list's change filter, read in the tool's `syntax`.
+
+    `operator` reads `modified=>=<time>`; a bare time means equal to, as some tools read it.
+    """
+    if syntax == "modified_after":
+        return ">", instant_param(request, "modified_after")
+    raw = request.query_params.get("modified")
+    if raw is None:
+        return ">", None
+    op = next((op for op in (">=", "<=", ">", "<", "=") if raw.startswith(op)), "")
+    text = raw.removeprefix(op)
+    if parse_instant(text) is None:
+        raise BadRequestError(f"modified must be [op]<ISO-8601 time>, got {raw!r}")
+    return op or "=", text
+
+
+def _tasks_router(store: TaskStore, runtime: ToolRuntime, filter_syntax: str) -> APIRouter:
     router = APIRouter(prefix="/api/v2/tasks", tags=["tasks"])
 
     @router.get("")
     async def list_tasks(request: Request) -> JSONResponse:
-        """A page of tasks by `(modified_at, id)`; `modified_after` keeps later ones only."""
+        """A page of tasks by `(modified_at, id)`, filtered by change time (`filter_syntax`)."""
         offset = int_param(request, "offset", 0, low=0, high=10**9)
         limit = int_param(request, "limit", DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
-        after_text = instant_param(request, "modified_after")
+        op, after_text = _change_filter(request, filter_syntax)
         after_at = parse_instant(after_text) if after_text else None
         after = store.clock.text(after_at) if after_at else None
-        tasks, total = store.page(offset, limit, after)
+        tasks, total = store.page(offset, limit, after, op)
         return JSONResponse({"data": runtime.present(tasks, SHAPE), "total": total})
 
     @router.get("/{task_id}")

@@ -41,12 +41,17 @@ class TaskStore:
         self.clock = clock
         clock.observe(self._db.execute("SELECT max(modified_at) FROM tasks").fetchone()[0])
 
-    def page(self, offset: int, limit: int, after: str | None) -> tuple[list[Task], int]:
+    def page(
+        self, offset: int, limit: int, after: str | None, op: str = ">"
+    ) -> tuple[list[Task], int]:
         """Tasks `offset`..`offset + limit` by `(modified_at, id)`, and how many in all.
 
-        With `after`, only tasks modified strictly after it.
+        With `after`, only tasks whose `modified_at` compares to it by `op` (strictly after
+        by default; one of >, >=, <, <=, =).
         """
-        where, args = ("WHERE modified_at > ?", (after,)) if after else ("", ())
+        if op not in (">", ">=", "<", "<=", "="):
+            raise ValueError(f"no comparison {op!r}")
+        where, args = (f"WHERE modified_at {op} ?", (after,)) if after else ("", ())
         total = self._db.execute(f"SELECT count(*) FROM tasks {where}", args).fetchone()[0]
         rows = self._db.execute(
             f"SELECT * FROM tasks {where} ORDER BY modified_at, id LIMIT ? OFFSET ?",

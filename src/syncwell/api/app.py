@@ -29,6 +29,7 @@ from syncwell.workspace import Workspace
 __all__ = ["create_app"]
 
 _HOOKS = "/hooks/"
+_HOOK_METHODS = frozenset({"POST", "GET", "HEAD"})
 
 
 def create_app(engine: Engine | None = None, *, workspace: Workspace | None = None) -> ASGIApp:
@@ -95,15 +96,18 @@ class _Front:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(_HOOKS):
-            system = scope["path"][len(_HOOKS) :]
-            if scope["method"] == "POST" and system and "/" not in system:
+            # /hooks/<system>, or /hooks/<system>/<secret> for a secret in the path; GET and
+            # HEAD are a sender's handshake (a challenge to echo, a URL check).
+            system, _, secret = scope["path"][len(_HOOKS) :].partition("/")
+            if scope["method"] in _HOOK_METHODS and system and "/" not in secret:
                 if self._hooks is None:
                     response: Response = JSONResponse(
                         {"detail": "no engine runs here: webhooks go to `syncwell run`"},
                         status_code=503,
                     )
                 else:
-                    response = await self._hooks.respond(Request(scope, receive), system)
+                    request = Request(scope, receive)
+                    response = await self._hooks.respond(request, system, secret or None)
                 await response(scope, receive, send)
                 return
         await self._app(scope, receive, send)

@@ -1,26 +1,29 @@
-"""`POST /hooks/{system}`: verify, translate, journal, then answer (DESIGN.md, lessons).
+"""`/hooks/{system}`: verify, translate, journal, then answer (DESIGN.md, lessons).
 
-The order is the point. The signature is checked over the raw bytes before anything is parsed;
-a body over the limit is refused while it is still arriving; the event is journaled and
+The order is the point. The request is authenticated over the raw bytes before anything is
+parsed; a body over the limit is refused while it is still arriving; the event is journaled and
 committed before the 2xx. Every refusal is a 4xx with the reason; a store that can't commit is
 a 503 with Retry-After, so the sender tries again and nothing it sent is lost.
+
+A secret in the path (`/hooks/{system}/{secret}`) is compared and forgotten: it is never
+logged, and no answer repeats it.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
 
 import structlog
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from syncwell.api.signatures import SignatureSettings, WebhookRefused, verify
+from syncwell.api.handshakes import answer_challenge, answer_echo, answer_query
+from syncwell.api.webhook_auth import Authenticator, Sent, WebhookRefused
 from syncwell.engine import Engine
 from syncwell.engine.webhooks import EventRefusedError
 from syncwell.errors import StoreError
-from syncwell.workspace.webhooks import WebhookIntake
+from syncwell.store import InboundEvent
 
 __all__ = ["HookEndpoint"]
 
@@ -32,22 +35,36 @@ class HookEndpoint:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._signatures: Mapping[str, SignatureSettings] = {
-            name: _signature_settings(intake) for name, intake in engine.webhooks.intakes.items()
-        }
+        self._intakes = engine.webhooks.intakes
+        self._auth = {name: Authenticator(intake) for name, intake in self._intakes.items()}
 
-    async def respond(self, request: Request, system: str) -> Response:
-        """Answer one webhook request for `system`."""
-        settings = self._signatures.get(system)
-        if settings is None:
+    async def respond(
+        self, request: Request, system: str, path_secret: str | None = None
+    ) -> Response:
+        """Answer one webhook request for `system` (POST, or a handshake's GET or HEAD)."""
+        intake = self._intakes.get(system)
+        if intake is None:
             return _refuse(
                 404,
                 f"system '{system}' takes no webhooks; add `webhooks:` to "
                 f"systems.{system} in syncwell.yaml",
             )
+        authenticator = self._auth[system]
         try:
-            body = await _read_body(request, settings.max_body_bytes)
-            verified = verify(settings, request.headers, body, time.time())
+            # A handshake is answered only at the system's right URL (path secret included).
+            authenticator.check_url(path_secret)
+        except WebhookRefused as refused:
+            return _refuse(refused.status, refused.reason)
+        if request.method in ("GET", "HEAD"):
+            return answer_query(intake.handshake, request)
+        echoed = answer_echo(intake.handshake, request)
+        if echoed is not None:
+            log.info("webhook handshake answered", system=system, kind="echo_header")
+            return echoed
+        try:
+            body = await _read_body(request, intake.max_body_bytes)
+            sent = Sent.of(request.method, request.headers, body, path_secret)
+            verified = authenticator.check(sent, time.time())
         except WebhookRefused as refused:
             log.info("webhook refused", system=system, status=refused.status, reason=refused.reason)
             return _refuse(refused.status, refused.reason)
@@ -65,14 +82,21 @@ class HookEndpoint:
                 json.dumps(document, ensure_ascii=False).encode()
         except (ValueError, UnicodeError, RecursionError) as error:
             return _refuse(400, f"the body is not JSON syncwell can keep: {error}")
+        challenge = answer_challenge(self._intakes[system], document)
+        if challenge is not None:
+            return challenge
         try:
             event = self._engine.webhooks.event(
-                system, event_id, signed_at or time.time(), document
+                system, event_id, signed_at or time.time(), document, body
             )
         except EventRefusedError as refused:
-            return _refuse(400, refused.reason)
-        if not event.changes:
+            log.info("webhook event refused", system=system, reason=refused.reason)
+            return _refuse(refused.status, refused.reason)
+        if not event.changes and not event.rereads:
             return JSONResponse({"status": "ignored", "id": event.event_id}, status_code=202)
+        return await self._journal(system, event)
+
+    async def _journal(self, system: str, event: InboundEvent) -> Response:
         committer = self._engine.committer
         if committer is None:
             return _refuse(503, "syncwell is starting; try again shortly", retry_after=1)
@@ -82,9 +106,15 @@ class HookEndpoint:
             log.warning("webhook not journaled", system=system, error=str(error))
             return _refuse(503, "the state store is unavailable; try again", retry_after=5)
         except EventRefusedError as refused:
-            return _refuse(400, refused.reason)
-        status = "accepted" if new else "duplicate"
-        return JSONResponse({"status": status, "id": event.event_id, "changes": len(event.changes)})
+            return _refuse(refused.status, refused.reason)
+        answer: dict[str, object] = {
+            "status": "accepted" if new else "duplicate",
+            "id": event.event_id,
+            "changes": len(event.changes),
+        }
+        if event.rereads:
+            answer["rereads"] = len(event.rereads)
+        return JSONResponse(answer)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -109,12 +139,3 @@ def _no_constant(name: str) -> object:
 def _refuse(status: int, reason: str, *, retry_after: int | None = None) -> Response:
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return JSONResponse({"error": reason}, status_code=status, headers=headers)
-
-
-def _signature_settings(intake: WebhookIntake) -> SignatureSettings:
-    return SignatureSettings(
-        scheme=intake.scheme,
-        secrets=intake.secrets,
-        tolerance_s=intake.tolerance.total_seconds(),
-        max_body_bytes=intake.max_body_bytes,
-    )

@@ -144,11 +144,16 @@ def verify(
     Raises:
         WebhookRefused: for any request that does not pass; nothing else is raised.
     """
+    return _verify(settings, _Headers(headers), body, now)
+
+
+def _verify(settings: SignatureSettings, headers: _Headers, body: bytes, now: float) -> Verified:
+    """`verify`, for headers already read (the ingress reads them once for every scheme)."""
     if len(body) > settings.max_body_bytes:
         raise WebhookRefused(
             413, f"body is {len(body)} bytes; the limit is {settings.max_body_bytes} bytes"
         )
-    return _SCHEMES[settings.scheme](settings, _Headers(headers), body, now)
+    return _SCHEMES[settings.scheme](settings, headers, body, now)
 
 
 class _Headers:

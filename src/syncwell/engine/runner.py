@@ -34,6 +34,7 @@ from syncwell.engine.policies import CircuitBreaker, RateLimiter, backoff_delay,
 from syncwell.engine.progress import FlowProgress
 from syncwell.engine.reconcile import Reconciler
 from syncwell.engine.relay import relay
+from syncwell.engine.rereads import RereadDesk
 from syncwell.engine.roles import Role, role_of
 from syncwell.engine.streamfeed import StreamFeed
 from syncwell.engine.waiting import sleep_or_stop, supervise, wait_any
@@ -101,6 +102,7 @@ class Engine:
         """Reads webhook events of the systems that send them (the API's ingress uses it)."""
         self.committer: GroupCommitter | None = None
         """Journals webhook events while the engine runs; None before it started."""
+        self._rereads = RereadDesk(f.name for f in self.flows)
         self.ready = False
         """Whether the engine runs: its store open, its systems connected (for /readyz)."""
         self._guards = {f.name: guard_plan(f, workspace) for f in self.flows}
@@ -148,6 +150,7 @@ class Engine:
                         for name, intake in self.webhooks.intakes.items()
                     },
                     self._journaled,
+                    on_reread=self._rereads.asked,
                 )
                 tasks.append(asyncio.ensure_future(self.committer.run(stop)))
             tasks += self._flow_tasks(sources, destinations, store, transport, stop, once)
@@ -309,6 +312,7 @@ class Engine:
         failures = 0
         while not stop.is_set():
             reconciler = self._reconciler(flow, store)
+            asked = await self._rereads.before_read(store.inbox, flow.name)
             read_before = progress.read
             try:
                 incremental = await take_in(
@@ -342,6 +346,8 @@ class Engine:
                 await sleep_or_stop(self.clock, delay, stop)
                 continue
             failures = 0
+            if not stop.is_set():  # a read cut short by a stop fulfils nothing
+                await self._rereads.after_read(store.inbox, flow.name, asked)
             progress.reads += 1
             progress.last_read_at = self.clock.wall()
             self.observer.recorder.took_in(
@@ -353,7 +359,7 @@ class Engine:
             if once:
                 continue
             interval = flow.interval.total_seconds() if flow.interval else 60.0
-            await sleep_or_stop(self.clock, interval, stop)
+            await self._rereads.sleep(flow.name, self.clock, interval, stop)
         progress.intake_done = True
         arrived.set()
 

@@ -19,10 +19,18 @@ from dataclasses import dataclass
 
 import structlog
 
-from syncwell.connectors.http.records import MISSING, dig
 from syncwell.engine.guard import key_text
+from syncwell.engine.inbound import (
+    EventRefusedError,
+    at,
+    event_id_of,
+    read_event,
+    stream_of,
+    text_at,
+)
 from syncwell.errors import StoreError, SyncwellError
 from syncwell.store import InboundChange, InboundEvent, Inbox
+from syncwell.store.inbox import Reread
 from syncwell.types import Op
 from syncwell.versions import comparable
 from syncwell.workspace import Flow, Mode, Workspace
@@ -31,17 +39,6 @@ from syncwell.workspace.webhooks import WebhookIntake
 __all__ = ["EventRefusedError", "EventRouter", "GroupCommitter", "Receipt"]
 
 log = structlog.get_logger("syncwell.webhooks")
-
-
-class EventRefusedError(SyncwellError):
-    """A verified event that can't be taken in as it is; the sender gets a 400 with `reason`."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (EventRefusedError, (self.reason,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +65,21 @@ class EventRouter:
                 self._readers.setdefault((flow.source, flow.stream), []).append(flow)
 
     def event(
-        self, system: str, event_id: str | None, observed_at: float, body: object
+        self,
+        system: str,
+        event_id: str | None,
+        observed_at: float,
+        body: object,
+        raw: bytes = b"",
     ) -> InboundEvent:
         """The changes that `body` brings (none when no flow reads its stream).
+
+        Args:
+            system: the system that sent it.
+            event_id: the id the request's headers carry, if any.
+            observed_at: when it was signed, else received (Unix seconds).
+            body: the parsed JSON body.
+            raw: the raw body, for `event_id: "@body"`.
 
         Raises:
             EventRefusedError: the body is not an event this system's settings can read.
@@ -78,26 +87,61 @@ class EventRouter:
         intake = self.intakes[system]
         if not isinstance(body, dict):
             raise EventRefusedError(f"the body must be a JSON object, got {type(body).__name__}")
-        if intake.event_id is not None or event_id is None:
-            event_id = _text_at(body, intake.event_id or "id", "event id")
-        kind = _text_at(body, intake.event_type, "event type")
-        stream, op = self._meaning(system, kind)
+        event_id = event_id_of(intake, body, raw, event_id)
+        kind = text_at(body, intake.event_type, "event type")
+        stream = stream_of(intake, body, kind)
         flows = self._readers.get((system, stream), []) if stream is not None else []
         if not flows:
             return InboundEvent(system, event_id, observed_at)
-        record = _at(body, intake.record)
-        if not isinstance(record, dict):
-            raise EventRefusedError(f"'{intake.record}' must hold the changed record as an object")
-        changes = [_change(flow, record, op) for flow in flows]
+        op = self._op(system, kind)
+        reading = read_event(intake, body)
+        if reading.names_nothing:
+            if op is Op.DELETE:
+                log.warning(
+                    "a delete event names no records: only a key scan will find what went",
+                    system=system,
+                    event_id=event_id,
+                )
+            rereads = [Reread(flow.name, None) for flow in flows]
+            return InboundEvent(system, event_id, observed_at, rereads=rereads)
+        if reading.keys:
+            return _thin(system, event_id, observed_at, flows, op, reading.keys)
+        changes = [_change(flow, row, op) for row in reading.rows for flow in flows]
         return InboundEvent(system, event_id, observed_at, changes)
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - one router per engine, few event types
-    def _meaning(self, system: str, kind: str) -> tuple[str | None, Op]:
-        """The stream an event type changes and how; patterns are matched once per type."""
-        intake = self.intakes[system]
-        stream = next((s for p, s in intake.streams.items() if fnmatch.fnmatchcase(kind, p)), None)
-        deletes = any(fnmatch.fnmatchcase(kind, pattern) for pattern in intake.deletes)
-        return stream, Op.DELETE if deletes else Op.UPSERT
+    def _op(self, system: str, kind: str) -> Op:
+        """Whether an event type deletes; patterns are matched once per type."""
+        deletes = self.intakes[system].deletes
+        return Op.DELETE if any(fnmatch.fnmatchcase(kind, p) for p in deletes) else Op.UPSERT
+
+
+def _thin(
+    system: str,
+    event_id: str,
+    observed_at: float,
+    flows: Sequence[Flow],
+    op: Op,
+    keys: Sequence[object],
+) -> InboundEvent:
+    """An event with keys only: deletes need nothing more; upserts are read again."""
+    rows = [_key_row(flow, key) for flow in flows for key in keys]
+    if op is Op.DELETE:
+        changes = [_change(flow, row, op) for flow, row in rows]
+        return InboundEvent(system, event_id, observed_at, changes)
+    rereads = [Reread(flow.name, _change(flow, row, op).key) for flow, row in rows]
+    return InboundEvent(system, event_id, observed_at, rereads=rereads)
+
+
+def _key_row(flow: Flow, key: object) -> tuple[Flow, Mapping[str, object]]:
+    if isinstance(key, dict):
+        return flow, key
+    if len(flow.key) > 1:
+        raise EventRefusedError(
+            f"flow '{flow.name}' has the key ({', '.join(flow.key)}): a thin event's keys "
+            "must be objects holding each of them"
+        )
+    return flow, {flow.key[0]: key}
 
 
 def _fail(group: Sequence[tuple[InboundEvent, asyncio.Future[bool]]], error: Exception) -> None:
@@ -108,24 +152,24 @@ def _fail(group: Sequence[tuple[InboundEvent, asyncio.Future[bool]]], error: Exc
 
 def _change(flow: Flow, record: Mapping[str, object], op: Op) -> InboundChange:
     columns = tuple(flow.fields) or tuple(record)
-    row = tuple(_at(record, column) for column in columns)
-    missing = [column for column in flow.key if _at(record, column) is None]
+    row = tuple(at(record, column) for column in columns)
+    missing = [column for column in flow.key if at(record, column) is None]
     if missing:
         raise EventRefusedError(
             f"the record has no value for the key {', '.join(missing)} of flow '{flow.name}'"
         )
-    nested = [c for c in flow.key if isinstance(_at(record, c), dict | list)]
+    nested = [c for c in flow.key if isinstance(at(record, c), dict | list)]
     if nested:
         raise EventRefusedError(
             f"the key {', '.join(nested)} of flow '{flow.name}' must be text or a number, "
             "not an object or a list"
         )
     if flow.version and flow.version not in columns:
-        columns, row = (*columns, flow.version), (*row, _at(record, flow.version))
+        columns, row = (*columns, flow.version), (*row, at(record, flow.version))
     if any(column not in columns for column in flow.key):
-        columns, row = (*columns, *flow.key), (*row, *(_at(record, c) for c in flow.key))
-    key = tuple(_at(record, column) for column in flow.key)
-    version = comparable(_at(record, flow.version)) if flow.version else None
+        columns, row = (*columns, *flow.key), (*row, *(at(record, c) for c in flow.key))
+    key = tuple(at(record, column) for column in flow.key)
+    version = comparable(at(record, flow.version)) if flow.version else None
     return InboundChange(
         flow=flow.name,
         stream=flow.stream,
@@ -137,23 +181,6 @@ def _change(flow: Flow, record: Mapping[str, object], op: Op) -> InboundChange:
     )
 
 
-def _at(document: Mapping[str, object], path: str) -> object:
-    """The value at a dotted path (`properties.email`), or None where the path ends early.
-
-    The same paths as the http connector reads records by, so a flow's `fields` mean one
-    thing whether its records come by poll or by webhook.
-    """
-    value = dig(document, path)
-    return None if value is MISSING else value
-
-
-def _text_at(document: Mapping[str, object], path: str, what: str) -> str:
-    value = _at(document, path)
-    if not isinstance(value, str | int) or isinstance(value, bool) or value == "":
-        raise EventRefusedError(f"the {what} must be text or a number at '{path}', got {value!r}")
-    return str(value)
-
-
 class GroupCommitter:
     """Writes events to the inbox in groups; each `submit` returns once its event is durable.
 
@@ -161,6 +188,8 @@ class GroupCommitter:
         inbox: the store's webhook inbox.
         dedupe_for_s: per system, how long event ids are kept.
         on_journaled: called with the changes each flow got (wakes their delivery).
+        on_reread: called with the flows that thin events asked to read again (wakes their
+            intake, so the sender's change arrives now, not at the next interval).
         max_group: the most events in one transaction.
     """
 
@@ -170,11 +199,13 @@ class GroupCommitter:
         dedupe_for_s: Mapping[str, float],
         on_journaled: Callable[[Counter[str]], None],
         *,
+        on_reread: Callable[[set[str]], None] | None = None,
         max_group: int = 1000,
     ) -> None:
         self._inbox = inbox
         self._dedupe_for_s = dedupe_for_s
         self._on_journaled = on_journaled
+        self._on_reread = on_reread
         self._max_group = max_group
         self._queue: asyncio.Queue[tuple[InboundEvent, asyncio.Future[bool]]] = asyncio.Queue()
         self._last_prune = 0.0
@@ -241,9 +272,11 @@ class GroupCommitter:
         for (_, done), new in zip(group, fresh, strict=True):
             if not done.done():
                 done.set_result(new)
-        self._on_journaled(
-            Counter(c.flow for e, new in zip(events, fresh, strict=True) if new for c in e.changes)
-        )
+        taken = [event for event, new in zip(events, fresh, strict=True) if new]
+        self._on_journaled(Counter(c.flow for e in taken for c in e.changes))
+        asked = {reread.flow for event in taken for reread in event.rereads}
+        if asked and self._on_reread is not None:
+            self._on_reread(asked)
 
     async def _prune(self) -> None:
         now = time.time()

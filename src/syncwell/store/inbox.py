@@ -1,9 +1,13 @@
 """The webhook inbox: events taken in, deduplicated by id, and journaled in one transaction.
 
 Many requests share one commit (the engine's committer groups them), so an fsync is paid per
-group, not per webhook. The event ids, the journal entries and the versions seen all land in
-that one transaction: a sender is answered 2xx only after it commits, and a redelivered id
-finds its first delivery already recorded.
+group, not per webhook. The event ids, the journal entries, the versions seen and the re-reads
+thin events ask for all land in that one transaction: a sender is answered 2xx only after it
+commits, and a redelivered id finds its first delivery already recorded.
+
+A re-read stays until a read of its flow that began after it was taken in has finished
+(`pending_rereads`, then `fulfil_rereads`), so a crash between the 2xx and that read loses
+nothing: the next run's first read fulfils it.
 """
 
 from __future__ import annotations
@@ -14,18 +18,18 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, delete
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncwell.store.database import store_errors
 from syncwell.store.journal import insert_entry
 from syncwell.store.record_versions import note_seen, seen_versions
-from syncwell.store.schema import webhook_events
+from syncwell.store.schema import webhook_events, webhook_rereads
 from syncwell.types import ChangeBatch, Op, Row
 from syncwell.versions import Comparable, is_newer
 
-__all__ = ["InboundChange", "InboundEvent", "Inbox"]
+__all__ = ["InboundChange", "InboundEvent", "Inbox", "Reread"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +46,22 @@ class InboundChange:
 
 
 @dataclass(frozen=True, slots=True)
+class Reread:
+    """A thin event's ask: read `key` of `flow` again from its source (`None`: what changed)."""
+
+    flow: str
+    key: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class InboundEvent:
-    """A verified webhook, translated into the changes it brings."""
+    """A verified webhook, translated into the changes it brings and the re-reads it asks."""
 
     system: str
     event_id: str
     observed_at: float
     changes: Sequence[InboundChange] = field(default_factory=tuple)
+    rereads: Sequence[Reread] = field(default_factory=tuple)
 
 
 class Inbox:
@@ -86,6 +99,27 @@ class Inbox:
             self._direct.dispose()
 
     @store_errors
+    async def pending_rereads(self, flow: str) -> tuple[int, int] | None:
+        """The newest id and the count of `flow`'s re-reads waiting now; None when none."""
+        query = select(func.max(webhook_rereads.c.id), func.count()).where(
+            webhook_rereads.c.flow == flow
+        )
+        async with self._engine.connect() as connection:
+            newest, count = (await connection.execute(query)).one()
+        return None if newest is None else (int(newest), int(count))
+
+    @store_errors
+    async def fulfil_rereads(self, flow: str, upto: int) -> int:
+        """Drop `flow`'s re-reads up to id `upto`, read since; return how many."""
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                delete(webhook_rereads).where(
+                    webhook_rereads.c.flow == flow, webhook_rereads.c.id <= upto
+                )
+            )
+        return int(result.rowcount or 0)
+
+    @store_errors
     async def forget_before(self, cutoff: float) -> int:
         """Drop event ids received before `cutoff` (Unix seconds); return how many."""
         async with self._engine.begin() as connection:
@@ -100,6 +134,13 @@ def _take(connection: Connection, events: Sequence[InboundEvent], now: float) ->
     accepted = [event for event, new in zip(events, fresh, strict=True) if new]
     for flow, batch in _pages(accepted):
         insert_entry(connection, flow, batch, now)
+    rereads = [
+        {"flow": r.flow, "key": r.key, "system": e.system, "event_id": e.event_id}
+        for e in accepted
+        for r in e.rereads
+    ]
+    if rereads:
+        connection.execute(insert(webhook_rereads).values(requested_at=now), rereads)
     for (system, stream), seen in _newest_seen(accepted).items():
         known = seen_versions(connection, system, stream, list(seen))
         newer = {k: v for k, v in seen.items() if is_newer(v, known.get(k))}

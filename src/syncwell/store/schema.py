@@ -35,6 +35,7 @@ __all__ = [
     "token_uses",
     "tokens",
     "webhook_events",
+    "webhook_rereads",
 ]
 
 metadata = MetaData()
@@ -130,6 +131,21 @@ webhook_events = Table(
     Index("webhook_events_received", "received_at"),
 )
 """Event ids taken in by webhook, kept for the system's `dedupe_for` so redeliveries are dropped."""
+
+webhook_rereads = Table(
+    "webhook_rereads",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("flow", String(200), nullable=False),
+    Column("key", Text, nullable=True, doc="as in dead_letters; NULL: whatever changed"),
+    Column("system", String(200), nullable=False),
+    Column("event_id", String(300), nullable=False),
+    Column("requested_at", Float, nullable=False),
+    Index("webhook_rereads_flow", "flow", "id"),
+    sqlite_autoincrement=True,  # a read fulfils the ids it saw before it began: never reused
+)
+"""Thin webhook events (ids only, or a bulk event without its rows), kept until the flow's
+next complete read has fetched what they announced (docs/webhooks.md, thin events)."""
 
 record_versions = Table(
     "record_versions",

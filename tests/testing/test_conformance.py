@@ -260,3 +260,37 @@ async def test_a_cursorless_flow_passes_with_a_full_read_each_time(tmp_path: Pat
     assert_conformant(report, required=[Check.FULL_READ, Check.IDLE_POLL, Check.DELETE])
     assert report.result(Check.FILTER).outcome == "skipped"
     assert "a second full read" in report.result(Check.FULL_READ).detail
+
+
+async def test_a_filter_the_api_reads_as_equal_to_fails_naming_what_it_sent(
+    tmp_path: Path,
+) -> None:
+    """The project tool reads `modified=<time>` as "equal to": the filter's self-check stops
+    the reads, and the kit fails the flow with the request and the fix, quoted once."""
+    flow = """
+  tasks:
+    source: project
+    destination: core
+    stream: tasks
+    key: id
+    cursor: modified_at
+    fields: [id, title, status, modified_at]
+"""
+    table = "CREATE TABLE tasks (id INTEGER PRIMARY KEY, title TEXT, status TEXT, modified_at TEXT)"
+    systems = PROJECT + "          incremental: {{param: modified, format: iso}}\n"
+    systems += "    retry: {{max_attempts: 1}}\n"
+    equal_to = ProjectConfig(port=0, tasks=70, faults=FaultSettings(), filter_syntax="operator")
+    async with (
+        Sandbox(_config().model_copy(update={"project": equal_to})) as endpoints,
+        httpx.AsyncClient(auth=PROJECT_AUTH, timeout=10) as client,
+    ):
+        path = _workspace(tmp_path, systems.format(url=endpoints.project_url), flow, table)
+        project = SandboxProject(endpoints.project_url, client)
+        options = ConformanceOptions(pause_s=0.05)
+        report = await check_source(load_workspace(path), "tasks", project, options)
+    text = str(report)
+    assert report.result(Check.FILTER).outcome == "failed", text
+    assert report.result(Check.EDIT).outcome == "failed", text
+    assert "GET /api/v2/tasks?modified=" in text
+    assert text.count("GET /api/v2/tasks?modified=") == 1  # once, then "the same error"
+    assert report.result(Check.DELETE).outcome == "skipped", text

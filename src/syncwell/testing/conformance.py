@@ -148,14 +148,27 @@ class _Checks:
         self.destination = Destination(workspace, flow)
         self.results: list[CheckResult] = []
         self._records: Records = {}
+        self._told = ""  # the last run error a detail quoted in full
+
+    def _trouble(self, counts: RunCounts) -> str:
+        """The run's error for a detail ("; ..."), quoted in full only the first time."""
+        trouble = counts.trouble()
+        if not trouble:
+            return ""
+        if trouble == self._told:
+            return "; the run failed again, with the same error as above"
+        self._told = trouble
+        return f"; {trouble}"
 
     async def all(self) -> None:
         before = await self.destination.records()
         if not await self._full_read(before):
-            return  # nothing after it means anything when the first read is wrong
+            return  # the rest means nothing when the first read did not bring every record
         await self._idle_poll()
         inserted = await self._edit_and_insert()
-        if inserted is not None:
+        if inserted is None:
+            self._skip(Check.DELETE, "the inserted record never arrived: nothing to delete")
+        else:
             await self._delete(inserted)
         await self._webhooks()
 
@@ -185,10 +198,11 @@ class _Checks:
             f"journaled {counts.journaled}"
         )
         detail += _keys("; missing", missing) + _keys("; not in the system", unexpected)
-        trouble = counts.trouble()
-        if trouble:
-            detail += f"; {trouble}"
-        return self._add(Check.FULL_READ, not (missing or unexpected or trouble), detail, started)
+        trouble = self._trouble(counts)
+        self._add(
+            Check.FULL_READ, not (missing or unexpected or trouble), detail + trouble, started
+        )
+        return not (missing or unexpected)
 
     async def _idle_poll(self) -> None:
         started = time.monotonic()
@@ -198,9 +212,9 @@ class _Checks:
         changed = {key for key in keys if records.get(key) != self._records.get(key)}
         detail = f"journaled {counts.journaled}, delivered {counts.delivered}"
         detail += _keys("; destination changed at", changed) if changed else "; destination same"
-        trouble = counts.trouble()
+        trouble = self._trouble(counts)
         passed = not (counts.journaled or counts.delivered or changed or trouble)
-        self._add(Check.IDLE_POLL, passed, detail + (f"; {trouble}" if trouble else ""), started)
+        self._add(Check.IDLE_POLL, passed, detail + trouble, started)
         self._records = records
 
     async def _edit_and_insert(self) -> str | None:
@@ -210,7 +224,7 @@ class _Checks:
         await self.system.edit(edited)
         inserted = await self.system.insert()
         counts, records = await self._run()
-        trouble = f"; {counts.trouble()}" if counts.trouble() else ""
+        trouble = self._trouble(counts)
         was, now = self._records.get(edited), records.get(edited)
         edit_seen = now is not None and now != was
         self._add(
@@ -229,7 +243,7 @@ class _Checks:
         )
         self._filter(counts, edit_seen and insert_seen, started)
         self._records = records
-        return inserted
+        return inserted if insert_seen else None
 
     async def _seed(self) -> str:
         """An empty source gets one record, read once, so that there is something to edit."""
@@ -243,9 +257,9 @@ class _Checks:
             return
         how = "an incremental read" if counts.incremental else "a full read (not incremental)"
         detail = f"{how} {'found' if found else 'missed'} the edit and the insert"
-        trouble = counts.trouble()
+        trouble = self._trouble(counts)
         passed = counts.incremental and found and not trouble
-        self._add(Check.FILTER, passed, detail + (f"; {trouble}" if trouble else ""), started)
+        self._add(Check.FILTER, passed, detail + trouble, started)
 
     async def _delete(self, key: str) -> None:
         started = time.monotonic()
@@ -255,12 +269,12 @@ class _Checks:
         gone = key not in records
         detail = f"record {key!r} {'was deleted' if gone else 'is still there'}"
         detail += f"; journaled {counts.journaled}"
-        if counts.trouble():
-            detail += f"; {counts.trouble()}"
+        trouble = self._trouble(counts)
+        detail += trouble
         if not gone and self.flow.cursor is not None and not _scans(self.flow):
             detail += "; a read by cursor never sees a record that is gone: add `deletes: "
             detail += "{detect: scan}` to the flow, or webhooks for deletes"
-        self._add(Check.DELETE, gone and not counts.trouble(), detail, started)
+        self._add(Check.DELETE, gone and not trouble, detail, started)
         self._records = records
 
     async def _webhooks(self) -> None:

@@ -88,6 +88,14 @@ class HttpSource:
                 return
             token = following
 
+    async def sample(self, stream: StreamSpec) -> list[object]:
+        """The records of the first page of a full read, as the API sent them (the probe's)."""
+        endpoint = self._endpoint(stream)
+        query = read_query(endpoint, None)
+        pager = Pager(endpoint, query.params, stream.batch_size)
+        records, _ = await self._fetch(pager, None, query)
+        return records
+
     async def check_filter(
         self, stream: StreamSpec, checkpoint: Checkpoint | None = None
     ) -> Verdict | None:

@@ -8,11 +8,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from typer.testing import CliRunner
 
+from syncwell import load_workspace
 from syncwell.cli import app
+from syncwell.engine.probe import probe_workspace
 from syncwell.sandbox import FaultSettings, ProjectConfig, SandboxConfig, SandboxThread
+from tests.conftest import PG_DSN
+from tests.pgdata import create_contacts
 
 runner = CliRunner()
 
@@ -158,3 +163,27 @@ def test_a_missing_database_file_is_a_failed_connection(tmp_path: Path) -> None:
     code, results = _probe(path)
     assert code == 1 and not (tmp_path / "missing.db").exists()
     assert results[0]["check"] == "connect" and "no file at" in results[0]["found"]
+
+
+async def test_postgres_tables_are_checked_by_the_connectors_code(
+    pg: asyncpg.Connection, pg_schema: str, tmp_path: Path
+) -> None:
+    """A postgres source table passes; a destination without a unique key fails with the fix."""
+    await create_contacts(pg, pg_schema, "contacts")
+    await pg.execute(f"CREATE TABLE {pg_schema}.copy (id bigint, email text, updated_at text)")
+    path = tmp_path / "syncwell.yaml"
+    system = f"{{kind: postgres, dsn: '{PG_DSN}', schema: {pg_schema}}}"
+    path.write_text(
+        f"name: pg\nsystems:\n  a: {system}\n  b: {system}\nflows:\n"
+        "  f: {source: a, destination: b, stream: contacts, target: copy, key: id, "
+        "cursor: updated_at, fields: [id, email, updated_at]}\n"
+    )
+    results = await probe_workspace(load_workspace(path))
+    found = {(r.system, r.check): (r.status, r.found) for r in results}
+    assert found[("a", "connect")][0] == "ok" and found[("b", "connect")][0] == "ok"
+    assert found[("a", "table")] == (
+        "ok",
+        "table contacts holds id, updated_at, email; about 0 row(s)",
+    )
+    status, said = found[("b", "table")]
+    assert status == "fail" and f'CREATE UNIQUE INDEX ON "{pg_schema}"."copy"' in said

@@ -90,9 +90,6 @@ CASES = {
     "source is destination": Case(
         flow("source: app", *GOOD_FLOW[1:]), 7, "flows.contacts.destination", "both 'app'"
     ),
-    "cursor missing for poll": Case(
-        flow(*GOOD_FLOW[:4]), 5, "flows.contacts.cursor", "'cursor' is required when mode is poll"
-    ),
     "fields without key": Case(
         flow(*GOOD_FLOW, "fields: [email, u]"),
         11,

@@ -61,7 +61,7 @@ def test_workspace_built_in_code_accepts_a_consistent_one() -> None:
 
 
 def test_a_flow_reports_all_its_own_problems(problems: Problems) -> None:
-    """Two mistakes in one flow (no cursor, fields without the key) are both reported."""
+    """Two mistakes in one flow (a bad conflict, fields without the key) are both reported."""
     text = (
         "systems: {a: {kind: sqlite, path: a}, b: {kind: sqlite, path: b}}\n"
         "flows:\n"
@@ -71,8 +71,9 @@ def test_a_flow_reports_all_its_own_problems(problems: Problems) -> None:
         "    stream: t\n"
         "    key: id\n"
         "    fields: [name]\n"
+        "    conflict: nobody\n"
     )
     assert [(p.line, p.key) for p in problems(text)] == [
-        (3, "flows.f.cursor"),
         (8, "flows.f.fields"),
+        (9, "flows.f.conflict"),
     ]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from syncwell.cli.common import (
     DEFAULT_WORKSPACE,
@@ -17,12 +18,20 @@ from syncwell.cli.common import (
 )
 from syncwell.engine import admin
 from syncwell.map import MapFormat, render_map, render_text
+from syncwell.workspace import workspace_warnings
 
 
 @app.command()
 def check(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
-    """Validate the workspace file; print its map, or every mistake with its line (exit 2)."""
-    out.print(render_text(load(workspace)), highlight=False)
+    """Validate the workspace file; print its map, or every mistake with its line (exit 2).
+
+    Then warn of what could be missed without an error: deletes no read would see, intake
+    nobody verifies.
+    """
+    loaded = load(workspace)
+    out.print(render_text(loaded), highlight=False)
+    for warning in workspace_warnings(loaded):
+        out.print(f"[yellow]warning[/] {escape(warning.where)}: {escape(warning.message)}")
 
 
 @app.command("map")

@@ -13,10 +13,10 @@ from typing import cast
 from pydantic import BaseModel
 
 from syncwell.connectors import http, postgres, sqlite, webhook_out
-from syncwell.connectors.base import Destination, Source
+from syncwell.connectors.base import Destination, KeyLister, Source
 from syncwell.types import RequestBudget
 
-__all__ = ["KINDS", "Destination", "Source", "open_destination", "open_source"]
+__all__ = ["KINDS", "Destination", "KeyLister", "Source", "open_destination", "open_source"]
 
 _KINDS: dict[type[BaseModel], ModuleType] = {
     postgres.Settings: postgres,

@@ -7,18 +7,21 @@ A connector kind is a module (or package) that exposes:
 * ``open_source(name, settings)`` and/or ``open_destination(name, settings)``: coroutines that
   connect and return a `Source` or a `Destination`.
 
+A source that can list its keys more cheaply than it reads its records is also a `KeyLister`:
+flows with `deletes: {detect: scan}` need one to find records gone without a tombstone.
+
 Connectors translate their library's errors into `syncwell.errors` at the boundary, so the
 engine can decide by class: retry, dead-letter, or open the breaker.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Protocol
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol, runtime_checkable
 
-from syncwell.types import ChangeBatch, Checkpoint, StreamSpec
+from syncwell.types import ChangeBatch, Checkpoint, Row, StreamSpec
 
-__all__ = ["Destination", "Source"]
+__all__ = ["Destination", "KeyLister", "Source"]
 
 
 class Source(Protocol):
@@ -41,6 +44,20 @@ class Source(Protocol):
 
     async def aclose(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class KeyLister(Protocol):
+    """A source that lists the keys a stream holds (a key scan), page by page."""
+
+    def keys(self, stream: StreamSpec) -> AsyncIterator[Sequence[Row]]:
+        """Yield pages of the key values (`stream.key`'s columns, in order) of every record.
+
+        The listing must be complete when the iterator ends normally: a source that cannot be
+        sure (an error, a page cap, a total that does not match what it listed) raises
+        instead, so that no key is taken for deleted because the listing stopped short.
+        """
         ...
 
 

@@ -12,13 +12,14 @@ import asyncio
 import structlog
 
 from syncwell.connectors import Source
+from syncwell.engine.ledger import FlowLedger, PassOutcome
 from syncwell.engine.progress import FlowProgress
 from syncwell.engine.reconcile import Reconciler
 from syncwell.measure.tracing import tracer
 from syncwell.store import Journal
 from syncwell.types import StreamSpec
 
-__all__ = ["take_in"]
+__all__ = ["count_pass", "take_in"]
 
 log = structlog.get_logger("syncwell.intake")
 
@@ -33,12 +34,15 @@ async def take_in(
     stop: asyncio.Event,
     arrived: asyncio.Event,
     reconciler: Reconciler | None = None,
+    ledger: FlowLedger | None = None,
 ) -> bool:
     """Read from the last checkpoint until the source has nothing newer (or `stop` is set).
 
     Returns whether the read was incremental: a first full read is followed at once by an
     incremental one when the caller wants to be caught up (`syncwell run --once`). With a
     `reconciler` (a realtime flow), an incremental read journals only what webhooks missed.
+    With a `ledger`, records without a cursor are compared by digest, the keys read are noted,
+    and a whole read of a flow without a cursor ends with the deletes it found.
     """
     with tracer().start_as_current_span(
         "syncwell.intake", attributes={"syncwell.flow": flow}
@@ -47,7 +51,7 @@ async def take_in(
         try:
             return await _take_in(
                 flow, stream, source, journal, progress, stop=stop, arrived=arrived,
-                reconciler=reconciler,
+                reconciler=reconciler, ledger=ledger,
             )  # fmt: skip
         finally:
             span.set_attribute("syncwell.changes", progress.read - read_before)
@@ -63,27 +67,46 @@ async def _take_in(
     stop: asyncio.Event,
     arrived: asyncio.Event,
     reconciler: Reconciler | None,
+    ledger: FlowLedger | None,
 ) -> bool:
     checkpoint = await journal.checkpoint(flow)
     incremental = checkpoint is not None and checkpoint.get("phase") == "incremental"
     if checkpoint is None and progress.estimate is None:
         progress.estimate = await source.estimate(stream)
+    if ledger is not None:
+        await ledger.begin()
     reader = source.read(stream, checkpoint)
+    whole = True
     try:
         async for batch, mark in reader:
-            if len(batch) == 0 and mark == checkpoint:
+            keys = None
+            if ledger is not None:
+                batch, keys = await ledger.screen(batch)
+            if len(batch) == 0 and mark == checkpoint and keys is None:
                 continue  # an idle poll: nothing to commit, so no write to the store
             seen = None
             if reconciler is not None:
                 batch, seen = await reconciler.screen(batch, counting=incremental)
-            await journal.append(flow, batch, mark, seen=seen)
+            await journal.append(flow, batch, mark, seen=seen, keys=keys)
             checkpoint = mark
             if len(batch):
                 progress.read += len(batch)
                 arrived.set()
             if stop.is_set():
                 log.info("intake stopped", flow=flow)
+                whole = False
                 break
     finally:
         await reader.aclose()  # type: ignore[attr-defined]
+    if whole and ledger is not None and ledger.flow.passes_by_read:
+        count_pass(progress, arrived, await ledger.finish(journal))
     return incremental
+
+
+def count_pass(progress: FlowProgress, arrived: asyncio.Event, outcome: PassOutcome) -> None:
+    """Count what a finished pass found."""
+    progress.deletes_held = outcome.held
+    if outcome.deleted:
+        progress.read += outcome.deleted
+        progress.deletes_found += outcome.deleted
+        arrived.set()

@@ -216,6 +216,7 @@ class Observer:
                     started_at=self.progress[flow.name].started_at,
                     success_rate=success,
                     success_slo=flow.slo.success_rate,
+                    deletes_held=self.progress[flow.name].deletes_held,
                 )
             )
         for change in self._incidents.evaluate(now, healths):

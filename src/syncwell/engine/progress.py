@@ -40,6 +40,12 @@ class FlowProgress:
     """Changes dropped because the other side, which wins conflicts, changed the record too."""
     missed_by_webhooks: int = 0
     """Changes a reconciliation found that no webhook had brought."""
+    deletes_found: int = 0
+    """Deletes journaled because a whole pass over the source's keys no longer saw them."""
+    keys_scanned: int = 0
+    """Keys listed by key scans."""
+    deletes_held: str | None = None
+    """Why the last pass's deletes were held back (too many, or a listing that failed)."""
 
     def rate(self, now: float) -> float:
         """Changes delivered per second since the run started."""

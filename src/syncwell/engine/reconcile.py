@@ -53,16 +53,23 @@ class Reconciler:
         keys = [key_text(k) for k in map(key_getter(batch.columns, self.key), batch.rows)]
         states = await self.versions.states(self.system, self.stream, keys)
         missed: list[int] = []
+        kept: list[int] = []
         newest: dict[str, float | str | None] = {}
         for index, key in enumerate(keys):
             version = comparable(batch.rows[index][at])
+            if version is None:
+                # No version (a NULL cursor) says nothing of order, nor of what a webhook
+                # brought: taken in (the key ledger already dropped it if unchanged), never
+                # counted as missed.
+                kept.append(index)
+                continue
             known = states[key].seen_version if key in states else None
             if key not in states or is_newer(version, known):
                 missed.append(index)
-                if version is not None:  # no version says nothing of order: keep what is known
-                    newest[key] = version
+                kept.append(index)
+                newest[key] = version
         seen = SeenVersions(self.system, self.stream, newest) if newest else None
         if not counting:
             return batch, seen
         self.missed += len(missed)
-        return (batch if len(missed) == len(batch) else batch.select(missed)), seen
+        return (batch if len(kept) == len(batch) else batch.select(kept)), seen

@@ -13,6 +13,7 @@ delivers, one task per flow and partition (engine/streamfeed.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import random
 from collections import Counter
@@ -21,11 +22,13 @@ from contextlib import AsyncExitStack
 
 import structlog
 
-from syncwell.connectors import Destination, Source, open_destination, open_source
+from syncwell.connectors import Destination, KeyLister, Source, open_destination, open_source
 from syncwell.engine.analyst import Analyst
 from syncwell.engine.delivery import Feed, FlowDelivery, Route
 from syncwell.engine.guard import RecordGuard
-from syncwell.engine.intake import take_in
+from syncwell.engine.intake import count_pass, take_in
+from syncwell.engine.keyscan import scan_keys
+from syncwell.engine.ledger import FlowLedger
 from syncwell.engine.membership import share_budgets
 from syncwell.engine.observer import Observer
 from syncwell.engine.order import upstream_flows
@@ -40,7 +43,14 @@ from syncwell.engine.streamfeed import StreamFeed
 from syncwell.engine.waiting import sleep_or_stop, supervise, wait_any
 from syncwell.engine.webhooks import EventRouter, GroupCommitter
 from syncwell.engine.workers import WorkersView
-from syncwell.errors import ConnectorError, StoreError, TransientError, TransportError
+from syncwell.errors import (
+    ConnectorError,
+    IntegrationFatalError,
+    StoreError,
+    SyncwellError,
+    TransientError,
+    TransportError,
+)
 from syncwell.measure.alerts import AlertSender
 from syncwell.store import Store, open_store
 from syncwell.transport import JetStreamTransport, connect_for
@@ -261,6 +271,14 @@ class Engine:
                     name, systems[name].settings, self._limiters[name]
                 )
                 stack.push_async_callback(sources[name].aclose)
+            if flow.scans_keys and name in sources and not isinstance(sources[name], KeyLister):
+                raise IntegrationFatalError(
+                    f"flow '{flow.name}' has `deletes: {{detect: scan}}`, but a "
+                    f"{systems[name].kind} source cannot list its keys; remove `deletes:` or "
+                    "read it without a cursor",
+                    system=name,
+                    flow=flow.name,
+                )
             name = flow.destination
             if name not in destinations and self.role != "intake":
                 destinations[name] = await open_destination(
@@ -310,6 +328,8 @@ class Engine:
                 await wait_any(self._delivered[feeder], stop)
         rng = random.Random()  # noqa: S311 - jitter, not security
         failures = 0
+        with contextlib.suppress(StoreError):  # held deletes stay an incident across restarts
+            progress.deletes_held = (await self._ledger(flow, store).begin()).held
         while not stop.is_set():
             reconciler = self._reconciler(flow, store)
             asked = await self._rereads.before_read(store.inbox, flow.name)
@@ -324,6 +344,7 @@ class Engine:
                     stop=stop,
                     arrived=arrived,
                     reconciler=reconciler,
+                    ledger=self._ledger(flow, store),
                 )
                 if reconciler is not None and incremental:
                     progress.missed_by_webhooks += reconciler.missed
@@ -354,6 +375,8 @@ class Engine:
                 flow.name, progress.read - read_before, backfill=not incremental
             )
             self.observer.recorder.read(flow.name, progress.last_read_at)
+            if flow.scans_keys and incremental:
+                await self._scan_if_due(flow, source, store, stop)
             if once and (incremental or flow.cursor is None):
                 break
             if once:
@@ -362,6 +385,32 @@ class Engine:
             await self._rereads.sleep(flow.name, self.clock, interval, stop)
         progress.intake_done = True
         arrived.set()
+
+    def _ledger(self, flow: Flow, store: Store) -> FlowLedger:
+        return FlowLedger(flow, store.source_keys, self.clock)
+
+    async def _scan_if_due(
+        self, flow: Flow, source: Source, store: Store, stop: asyncio.Event
+    ) -> None:
+        """List the source's keys when `deletes.every` has passed since the last scan."""
+        assert flow.deletes is not None and isinstance(source, KeyLister)
+        progress = self.progress[flow.name]
+        ledger = self._ledger(flow, store)
+        try:
+            current = await ledger.begin()
+            last = current.finished_at or current.started_at
+            if self.clock.wall() - last < flow.deletes.every.total_seconds():
+                return
+            stream = dataclasses.replace(flow.source_spec(), copy_text=False)
+            report = await scan_keys(ledger, source, stream, store.journal, stop)
+        except SyncwellError as error:
+            progress.deletes_held = f"the key scan failed: {error}"
+            log.warning("key scan failed", flow=flow.name, error=str(error))
+            await _note_failure(store, flow.name, "scan", error)
+            return
+        if report is not None:
+            progress.keys_scanned += report.listed
+            count_pass(progress, self._arrived[flow.name], report.outcome)
 
     def _reconciler(self, flow: Flow, store: Store) -> Reconciler | None:
         """For a realtime flow fed by webhooks: what its polls find that they missed."""

@@ -7,7 +7,9 @@ Evaluated at every measurement flush (10 s). A flow has an incident open while:
   5 minutes in a row;
 * **stalled**: no read of its source has succeeded for 3 of its intervals;
 * **success_rate**: over the last 5 minutes, fewer of its write attempts succeeded than its
-  SLO's `success_rate` (judged once at least 10 attempts were made).
+  SLO's `success_rate` (judged once at least 10 attempts were made);
+* **deletes_held**: its last pass over the source's keys found so many gone, or could not
+  finish its listing, that no delete was applied (engine/ledger.py).
 
 Each closes when its condition clears; the time to resolve is the time between.
 """
@@ -40,6 +42,8 @@ class FlowHealth:
     success_rate: float | None = None
     """Share of write attempts that succeeded lately; None with too few to judge."""
     success_slo: float = 0.99
+    deletes_held: str | None = None
+    """Why the flow's last pass over its source's keys applied no deletes; None if it did."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +87,7 @@ class IncidentWatch:
             ("freshness", self._freshness(now, health)),
             ("stalled", _stalled(now, health)),
             ("success_rate", _failing(health)),
+            ("deletes_held", health.deletes_held),
         ]
 
     def _freshness(self, now: float, health: FlowHealth) -> str | None:

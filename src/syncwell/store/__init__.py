@@ -19,6 +19,7 @@ from syncwell.store.measurements import Measurements
 from syncwell.store.reconciliations import Reconciliations
 from syncwell.store.record_versions import RecordState, RecordVersions, SeenVersions
 from syncwell.store.reports import FlowReport, Reports
+from syncwell.store.source_keys import KeyNote, KeyPass, SeenKey, SourceKeys
 from syncwell.store.tokens import ROLES, Role, Token, Tokens
 from syncwell.store.workers import Workers
 
@@ -38,13 +39,17 @@ __all__ = [
     "Incidents",
     "Journal",
     "JournalEntry",
+    "KeyNote",
+    "KeyPass",
     "Measurements",
     "Reconciliations",
     "RecordState",
     "RecordVersions",
     "Reports",
     "Role",
+    "SeenKey",
     "SeenVersions",
+    "SourceKeys",
     "Store",
     "StoredAnalysis",
     "Token",
@@ -71,6 +76,7 @@ class Store:
     analyses: Analyses
     tokens: Tokens
     workers: Workers
+    source_keys: SourceKeys
 
     async def close(self) -> None:
         """Close every connection."""
@@ -98,4 +104,5 @@ async def open_store(url: str) -> Store:
         Analyses(engine),
         Tokens(engine),
         Workers(engine),
+        SourceKeys(engine),
     )

@@ -14,6 +14,7 @@ from syncwell.store.codec import decode_batch, encode_batch
 from syncwell.store.database import store_errors
 from syncwell.store.record_versions import SeenVersions, note_seen
 from syncwell.store.schema import checkpoints, dead_letters, deliveries, journal
+from syncwell.store.source_keys import KeyNote, note_keys
 from syncwell.types import ChangeBatch, Checkpoint, Op
 
 __all__ = ["DeadLetterDraft", "DeliveryRecord", "Journal", "JournalEntry", "insert_entry"]
@@ -70,10 +71,12 @@ class Journal:
         checkpoint: Checkpoint | None,
         *,
         seen: SeenVersions | None = None,
+        keys: KeyNote | None = None,
     ) -> int | None:
         """Write the batch and the checkpoint that covers it in one transaction.
 
-        With `seen`, the versions a reconciliation read are noted in the same transaction.
+        With `seen`, the versions a reconciliation read are noted in the same transaction;
+        with `keys`, what the read saw of the source's keys (the key ledger).
         Returns the entry's id, or None when the batch was empty (only the checkpoint moved).
         """
         now = time.time()
@@ -85,6 +88,8 @@ class Journal:
                 await _save_checkpoint(connection, flow, checkpoint, now)
             if seen is not None:
                 await connection.run_sync(note_seen, seen.system, seen.stream, seen.versions)
+            if keys is not None:
+                await connection.run_sync(note_keys, keys)
         return entry_id
 
     @store_errors

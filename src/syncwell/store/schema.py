@@ -27,11 +27,13 @@ __all__ = [
     "failures",
     "incidents",
     "journal",
+    "key_passes",
     "measurement_rollups",
     "measurements",
     "metadata",
     "reconciliations",
     "record_versions",
+    "source_keys",
     "token_uses",
     "tokens",
     "webhook_events",
@@ -301,3 +303,28 @@ workers = Table(
     Index("workers_seen_at", "seen_at"),
 )
 """The `syncwell worker` processes of a distributed run: they share systems' rate budgets."""
+
+source_keys = Table(
+    "source_keys",
+    metadata,
+    Column("flow", String(200), primary_key=True),
+    Column("key", Text, primary_key=True, doc="as in dead_letters"),
+    Column("key_values", LargeBinary, nullable=False, doc="the key's values (msgpack)"),
+    Column("digest", LargeBinary, nullable=True, doc="of the record's values, where compared"),
+    Column("pass_no", Integer, nullable=False, doc="the last pass that saw the key"),
+    Index("source_keys_flow_pass", "flow", "pass_no"),
+)
+"""The keys a flow's source holds, as syncwell last saw them (the key ledger): a key a complete
+pass did not see again is gone from the source. Kept only for flows that detect deletes or
+compare digests (no cursor, or a NULL one)."""
+
+key_passes = Table(
+    "key_passes",
+    metadata,
+    Column("flow", String(200), primary_key=True),
+    Column("pass_no", Integer, nullable=False, doc="the pass under way"),
+    Column("started_at", Float, nullable=False, doc="when the pass under way began"),
+    Column("finished_at", Float, nullable=True, doc="when the last pass finished"),
+    Column("held", Text, nullable=True, doc="why the last pass's deletes were held back"),
+)
+"""Each flow's passes over its source's keys (a key scan, or a whole read without a cursor)."""

@@ -11,6 +11,7 @@ Reference: docs/workspace.md.
 
 from __future__ import annotations
 
+from syncwell.workspace.deletes import DeleteDetection
 from syncwell.workspace.durations import format_duration, parse_duration
 from syncwell.workspace.load import load_workspace, parse_workspace
 from syncwell.workspace.model import ConnectorSettings, Flow, Slo, System, Workflow, Workspace
@@ -18,11 +19,14 @@ from syncwell.workspace.modes import DEFAULT_INTERVALS, Mode
 from syncwell.workspace.policies import BreakerPolicy, RateLimitPolicy, RetryPolicy
 from syncwell.workspace.problems import WorkspaceProblems
 from syncwell.workspace.transport import TransportSettings
+from syncwell.workspace.warnings import CheckWarning, workspace_warnings
 
 __all__ = [
     "DEFAULT_INTERVALS",
     "BreakerPolicy",
+    "CheckWarning",
     "ConnectorSettings",
+    "DeleteDetection",
     "Flow",
     "Mode",
     "RateLimitPolicy",
@@ -37,4 +41,5 @@ __all__ = [
     "load_workspace",
     "parse_duration",
     "parse_workspace",
+    "workspace_warnings",
 ]

@@ -12,7 +12,6 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from syncwell.workspace.modes import Mode
 from syncwell.workspace.problems import Problem, did_you_mean
 
 if TYPE_CHECKING:
@@ -76,12 +75,6 @@ def flow_problems(flow: Flow) -> list[Problem]:
     """Problems within one validated flow: its cursor and the columns it moves."""
     where = ("flows", flow.name)
     problems = []
-    if flow.cursor is None and flow.mode is not Mode.MANUAL:
-        message = (
-            f"'cursor' is required when mode is {flow.mode}: name the column that grows on "
-            "every change (e.g. `cursor: updated_at`), or set `mode: manual`"
-        )
-        problems.append(Problem((*where, "cursor"), message))
     if flow.conflict not in ("newest", flow.source, flow.destination):
         message = (
             f"conflict '{flow.conflict}' is neither `newest` nor one of this flow's systems "

@@ -24,6 +24,7 @@ from pydantic import (
 from syncwell.types import StreamSpec
 from syncwell.workspace.alerts import AlertSettings
 from syncwell.workspace.checks import workspace_problems
+from syncwell.workspace.deletes import DeleteDetection
 from syncwell.workspace.durations import Duration, PositiveDuration
 from syncwell.workspace.kinds import ConnectorSettings
 from syncwell.workspace.modes import DEFAULT_INTERVALS, Mode
@@ -107,7 +108,8 @@ class Flow(BaseModel):
     )
     cursor: Column | None = Field(
         default=None,
-        description="Column incremental reads order by; required unless mode is manual.",
+        description="Column incremental reads order by. Without one, every read is whole and "
+        "compares each record's digest with the last one seen. Default: none.",
     )
     version: Column | None = Field(
         default=None,
@@ -133,6 +135,11 @@ class Flow(BaseModel):
         "Default (empty): every column.",
     )
     slo: Slo = Field(default_factory=Slo, description="The flow's service level objective.")
+    deletes: DeleteDetection | None = Field(
+        default=None,
+        description="How records deleted in a source without tombstones are found (a key "
+        "scan). Default: not at all, but a flow without a cursor finds them by every read.",
+    )
     conflict: str = Field(
         default="newest",
         description="When both sides of a two-way sync changed a record: `newest` (the newer "
@@ -179,6 +186,18 @@ class Flow(BaseModel):
                 )
             return {column: column for column in value}
         return value
+
+    @property
+    def scans_keys(self) -> bool:
+        """Whether the flow lists its source's keys now and then to find deletes."""
+        return (
+            self.cursor is not None and self.deletes is not None and self.deletes.detect == "scan"
+        )
+
+    @property
+    def passes_by_read(self) -> bool:
+        """Whether each whole read (a flow without a cursor) is a pass that finds deletes."""
+        return self.cursor is None and (self.deletes is None or self.deletes.detect == "scan")
 
     @property
     def integration(self) -> str:

@@ -93,6 +93,29 @@ class PostgresSource:
                 async for batch, mark in reading:
                     yield batch, mark
 
+    async def keys(self, stream: StreamSpec) -> AsyncIterator[Sequence[Row]]:
+        """Every key of the table, a page at a time, by its primary key (a key scan).
+
+        One repeatable-read snapshot: the listing is of one moment, never a mix of two.
+        """
+        table = await self._table(stream)
+        select = f"SELECT {column_list(stream.key)} FROM {table.name}"
+        order = f"ORDER BY {column_list(stream.key)} LIMIT {int(stream.batch_size)}"
+        keyset = f"{select} WHERE {row_of(stream.key)} > {_params(stream.key, table)} {order}"
+        query, after = f"{select} {order}", None
+        with translated(self._name):
+            async with (
+                self._pool.acquire() as connection,
+                connection.transaction(isolation="repeatable_read", readonly=True),
+            ):
+                while True:
+                    records = await connection.fetch(query, *(after or []))
+                    if not records:
+                        return
+                    rows = [tuple(record) for record in records]
+                    yield rows
+                    query, after = keyset, [_text(value) for value in rows[-1]]
+
     async def _table(self, stream: StreamSpec) -> Table:
         if stream.name not in self._tables:
             with translated(self._name):

@@ -111,6 +111,18 @@ class SqliteSource:
             final = {"phase": "incremental", "cursor": position[0], "key": position[1:]}
             yield ChangeBatch(columns, []), {**final, "window": window}
 
+    async def keys(self, stream: StreamSpec) -> AsyncIterator[Sequence[Row]]:
+        """Every key of the table, a page at a time, by its primary key (a key scan)."""
+        await self._table(stream)
+        async with self._reading:  # one read transaction: the listing is one snapshot
+            await self._db.run(_begin)
+            try:
+                pages = self._pages(stream, stream.key, stream.key, None)
+                async for rows, _ in pages:
+                    yield rows
+            finally:
+                await self._db.run(_end)
+
     async def _table(self, stream: StreamSpec) -> Table:
         if stream.name not in self._tables:
             table = await self._db.run(lambda c: describe(c, stream.name, self._db.name))

@@ -1,0 +1,62 @@
+"""What `syncwell check` warns about: a workspace that loads, but where syncwell could miss
+something without an error (DESIGN.md: the worst bug is a silent one).
+
+Each warning names the flow or system and says what to write to settle it. Problems that stop
+a workspace from loading are in `checks.py`; these let it run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from syncwell.workspace.model import Flow, Workspace
+from syncwell.workspace.modes import Mode
+from syncwell.workspace.webhooks import webhook_warnings
+
+__all__ = ["CheckWarning", "workspace_warnings"]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckWarning:
+    """One thing syncwell cannot be sure of, where it is, and the fix."""
+
+    where: str
+    message: str
+
+
+def workspace_warnings(workspace: Workspace) -> list[CheckWarning]:
+    """Every warning of a loaded workspace, flows first, in the file's order."""
+    found: list[CheckWarning] = []
+    for flow in workspace.flows.values():
+        found += flow_warnings(flow)
+    for name, system in workspace.systems.items():
+        if system.webhooks is not None:
+            where = f"systems.{name}.webhooks"
+            found += [CheckWarning(where, text) for text in webhook_warnings(name, system.webhooks)]
+    return found
+
+
+def flow_warnings(flow: Flow) -> list[CheckWarning]:
+    """What one flow may miss without an error."""
+    if flow.mode is Mode.MANUAL:
+        return []
+    where = f"flows.{flow.name}"
+    found = []
+    if flow.deletes is None and flow.cursor is not None:
+        found.append(
+            CheckWarning(
+                where,
+                f"deletes in '{flow.source}' are not seen: a read by cursor never shows a "
+                "record that is gone. Add `deletes: {detect: scan, every: 1h}` to find them "
+                "by a key scan, or `deletes: {detect: none}` if deletes do not matter here",
+            )
+        )
+    if flow.cursor is None and flow.deletes is not None and flow.deletes.detect == "none":
+        found.append(
+            CheckWarning(
+                where,
+                "this flow reads without a cursor but `deletes: {detect: none}`: records gone "
+                "from the source stay in the destination",
+            )
+        )
+    return found

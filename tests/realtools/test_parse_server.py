@@ -1,0 +1,205 @@
+"""syncwell against a real Parse Server (npm, on PostgreSQL): ids the server assigns, a JSON
+`where` filter on `updatedAt`, no tombstones, and Cloud Code hooks with a static key header."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from syncwell import load_workspace
+from syncwell.testing import (
+    Check,
+    ConformanceOptions,
+    assert_conformant,
+    check_source,
+)
+from tests.realtools.conftest import ParseServer
+
+SEEDED = 25
+
+SYSTEM = """
+name: parse-test
+core: core
+systems:
+  core: {{kind: sqlite, path: core.db}}
+  parse:
+    kind: http
+    base_url: {url}
+    headers: {{X-Parse-Application-Id: {app_id}}}
+    auth: {{type: api_key, header: X-Parse-Master-Key, key: {master_key}}}
+    retry: {{max_attempts: 2, base_s: 0.2}}
+    streams:
+      contacts:
+        read:
+          path: /classes/{cls}
+          params: {{order: objectId}}
+          records: results
+          pagination: {{style: offset, offset_param: skip, limit_param: limit, page_size: 10}}
+          incremental:
+            params:
+              where: {{updatedAt: {{$gte: {{__type: Date, iso: "{{since:iso_ms}}"}}}}}}
+            check: {{every_s: 0}}
+{webhooks}
+flows:
+  contacts:
+    source: parse
+    destination: core
+    stream: contacts
+    key: objectId
+    cursor: updatedAt
+    fields: [objectId, email, name, updatedAt]
+{flow_extra}
+"""
+
+WEBHOOKS = """    webhooks:
+      auth: {{kind: header, header: X-Parse-Webhook-Key, secret: {webhook_key}}}
+      event_id: "@body"
+      event_type: triggerName
+      record: object
+      route_by: object.className
+      streams: {{{cls}: contacts}}
+      deletes: [afterDelete]
+"""
+
+
+class ParseContacts:
+    """One Parse class of contacts, changed through Parse's REST API (a `ListsKeys` too)."""
+
+    def __init__(self, server: ParseServer, client: httpx.AsyncClient, cls: str) -> None:
+        self.server, self.client, self.cls = server, client, cls
+        self.made = 0
+
+    async def seed(self, count: int) -> None:
+        # One by one: a batch that creates the class answers 500 on PostgreSQL (the table is
+        # created by each of its requests at once).
+        for i in range(count):
+            body = {"email": f"seed{i}@parse.example", "name": f"Seed {i}"}
+            answer = await self.client.post(f"{self.server.url}/classes/{self.cls}", json=body)
+            assert answer.status_code == 201, answer.text
+
+    async def insert(self) -> str:
+        self.made += 1
+        body = {"email": f"new{self.made}@parse.example", "name": "New"}
+        answer = await self.client.post(f"{self.server.url}/classes/{self.cls}", json=body)
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["objectId"])
+
+    async def edit(self, key: str) -> None:
+        self.made += 1
+        body = {"name": f"Edited {self.made}"}
+        answer = await self.client.put(f"{self.server.url}/classes/{self.cls}/{key}", json=body)
+        assert answer.status_code == 200, answer.text
+
+    async def delete(self, key: str) -> None:
+        answer = await self.client.delete(f"{self.server.url}/classes/{self.cls}/{key}")
+        assert answer.status_code == 200, answer.text
+
+    async def list_keys(self) -> set[str]:
+        params = {"keys": "objectId", "limit": "10000"}
+        answer = await self.client.get(f"{self.server.url}/classes/{self.cls}", params=params)
+        answer.raise_for_status()
+        return {record["objectId"] for record in answer.json()["results"]}
+
+    async def hook(self, trigger: str, url: str) -> None:
+        body = {"className": self.cls, "triggerName": trigger, "url": url}
+        answer = await self.client.post(f"{self.server.url}/hooks/triggers", json=body)
+        assert answer.status_code in (200, 201), answer.text
+
+
+@pytest.fixture
+async def contacts(parse_server: ParseServer) -> AsyncIterator[ParseContacts]:
+    """A new Parse class with 25 contacts (each test its own class)."""
+    headers = {
+        "X-Parse-Application-Id": parse_server.app_id,
+        "X-Parse-Master-Key": parse_server.master_key,
+    }
+    async with httpx.AsyncClient(headers=headers, timeout=30) as client:
+        tool = ParseContacts(parse_server, client, f"Contact_{uuid.uuid4().hex[:8]}")
+        await tool.seed(SEEDED)
+        yield tool
+
+
+def _workspace(root: Path, server: ParseServer, cls: str, *, webhooks: bool, extra: str) -> Path:
+    with sqlite3.connect(root / "core.db") as db:
+        db.execute(
+            "CREATE TABLE contacts (objectId TEXT NOT NULL PRIMARY KEY, email TEXT, name TEXT,"
+            " updatedAt TEXT)"
+        )
+    hooks = WEBHOOKS.format(webhook_key=server.webhook_key, cls=cls) if webhooks else ""
+    text = SYSTEM.format(
+        url=server.url,
+        app_id=server.app_id,
+        master_key=server.master_key,
+        cls=cls,
+        webhooks=hooks,
+        flow_extra=extra,
+    )
+    path = root / "syncwell.yaml"
+    path.write_text(text)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_a_poll_flow_reads_all_then_each_edit_and_insert_by_a_json_where_filter(
+    tmp_path: Path, parse_server: ParseServer, contacts: ParseContacts
+) -> None:
+    """The full read equals Parse's own listing (ids Parse assigned, 3 pages), an idle poll
+    journals nothing, and an edit and an insert made through Parse's API arrive by the
+    `where={"updatedAt": {"$gte": ...}}` filter, which passes its self-check each read."""
+    path = _workspace(tmp_path, parse_server, contacts.cls, webhooks=False, extra="")
+    checks = frozenset({Check.FULL_READ, Check.IDLE_POLL, Check.EDIT, Check.INSERT, Check.FILTER})
+    options = ConformanceOptions(pause_s=0.05, checks=checks)
+    report = await check_source(load_workspace(path), "contacts", contacts, options)
+    print(report)  # what each check saw, shown with -s or -rA
+    assert_conformant(report, required=checks)
+    assert f"{SEEDED} records in the destination, {SEEDED} in the system's own listing" in str(
+        report
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the http source cannot list its keys yet: `deletes: {detect: scan}` on an http "
+    "source is refused (the lead's key scan for http has not landed)",
+)
+async def test_a_record_deleted_in_parse_leaves_the_core_by_a_key_scan(
+    tmp_path: Path, parse_server: ParseServer, contacts: ParseContacts
+) -> None:
+    """Parse keeps no tombstones: a record deleted through its API is found gone by a key
+    scan after the read (`deletes: {detect: scan, every: 0s}`) and deleted in the core."""
+    extra = "    deletes: {detect: scan, every: 0s}\n"
+    path = _workspace(tmp_path, parse_server, contacts.cls, webhooks=False, extra=extra)
+    checks = frozenset({Check.FULL_READ, Check.IDLE_POLL, Check.DELETE})
+    options = ConformanceOptions(pause_s=0.05, checks=checks)
+    report = await check_source(load_workspace(path), "contacts", contacts, options)
+    print(report)  # what each check saw, shown with -s or -rA
+    assert_conformant(report, required=checks)
+
+
+async def test_parse_cloud_code_hooks_arrive_once_each_with_the_static_key_header(
+    tmp_path: Path, parse_server: ParseServer, contacts: ParseContacts
+) -> None:
+    """Parse's afterSave and afterDelete hooks (X-Parse-Webhook-Key, no event id, routed by
+    `object.className`) bring an edit, an insert and a delete, each as exactly one change."""
+    port = _free_port()
+    for trigger in ("afterSave", "afterDelete"):
+        await contacts.hook(trigger, f"http://127.0.0.1:{port}/hooks/parse")
+    path = _workspace(
+        tmp_path, parse_server, contacts.cls, webhooks=True, extra="    mode: realtime\n"
+    )
+    checks = frozenset({Check.FULL_READ, Check.WEBHOOKS})
+    options = ConformanceOptions(pause_s=0.05, webhook_port=port, settle_s=1.5, checks=checks)
+    report = await check_source(load_workspace(path), "contacts", contacts, options)
+    print(report)  # what each check saw, shown with -s or -rA
+    assert_conformant(report, required=checks)

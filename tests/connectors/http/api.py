@@ -77,6 +77,8 @@ class ApiState:
     tokens: dict[str, bool] = field(default_factory=dict)
     token_lifetime: int = 3600
     all_or_nothing: bool = False
+    page_cap: int | None = None
+    """Cursor pages end after this many, as APIs that cap a listing do (unannounced)."""
 
     def reset(self, contacts: int = 0) -> None:
         """Forget everything; hold `contacts` contacts."""
@@ -113,7 +115,10 @@ async def cursor_items(request: Request) -> Response:
         rows = [r for r in rows if r["id"] > after]
     page = rows[:limit]
     body: dict[str, Any] = {"results": page, "total": len(STATE.contacts)}
-    if len(rows) > limit:
+    capped = STATE.page_cap is not None and len(STATE.contacts) - len(rows) + limit >= (
+        STATE.page_cap * limit
+    )
+    if len(rows) > limit and not capped:
         body["paging"] = {"next": {"after": page[-1]["id"]}}
     return JSONResponse(body)
 

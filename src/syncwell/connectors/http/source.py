@@ -11,7 +11,7 @@ itself (see `filter_check`): a filter that misses changes stops the flow with th
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from typing import cast
 
@@ -29,6 +29,7 @@ from syncwell.connectors.http.filter_check import (
     sample_newest,
 )
 from syncwell.connectors.http.filters import ReadQuery, read_query
+from syncwell.connectors.http.keys import list_keys
 from syncwell.connectors.http.pagination import Page, Pager
 from syncwell.connectors.http.records import MISSING, columns_of, dig, key_text, row_of
 from syncwell.connectors.http.session import Session
@@ -87,6 +88,10 @@ class HttpSource:
             if following is None:
                 return
             token = following
+
+    def keys(self, stream: StreamSpec) -> AsyncIterator[Sequence[Row]]:
+        """Every record's key, a page at a time (a key scan; see `keys`)."""
+        return list_keys(self._fetch, self._endpoint(stream), stream, self._session.name)
 
     async def sample(self, stream: StreamSpec) -> list[object]:
         """The records of the first page of a full read, as the API sent them (the probe's)."""
@@ -245,7 +250,10 @@ class _Taking:
             return False
         if self.stream.cursor is None:
             return True
-        return self._fresh(cast("JSONValue", dig(record, self.stream.cursor)), keys)
+        cursor = dig(record, self.stream.cursor)
+        if cursor is None or cursor is MISSING:
+            return True  # never edited: the engine's key ledger compares its digest instead
+        return self._fresh(cast("JSONValue", cursor), keys)
 
     def _fresh(self, cursor: JSONValue, keys: list[object]) -> bool:
         """Whether this version of the record is new to us; notes its cursor."""

@@ -93,11 +93,26 @@ class FaultSettings(_Frozen):
 
 
 class WebhookSubscription(_Frozen):
-    """Where the CRM posts its change events, and the Standard Webhooks secret it signs with."""
+    """Where the CRM posts its change events, the secret, and the shape real senders use."""
 
     url: str
     secret: str
-    """A `whsec_` + base64 secret, as `standardwebhooks.Webhook` takes it."""
+    """A `whsec_` + base64 secret, as `standardwebhooks.Webhook` takes it; with `auth: header`
+    the token sent as it is."""
+    auth: Literal["standard", "header"] = "standard"
+    """standard: signed (Standard Webhooks); header: `secret` sent in `header`, unsigned."""
+    header: str = "X-Webhook-Token"
+    """The header carrying the token with `auth: header`."""
+    shape: Literal["single", "bulk", "thin"] = "single"
+    """single: an event per record; bulk: an event per call with `data.rows`; thin: with
+    only the keys in `data.ids`."""
+    types: Literal["per_object", "generic"] = "per_object"
+    """per_object: `contact.updated`; generic: `records.after.update` for every table, the
+    table in `data.table_name`."""
+
+    def options(self) -> dict[str, object]:
+        """The subscription's options, as the CRM's subscriptions API takes them."""
+        return {"auth": self.auth, "header": self.header, "shape": self.shape, "types": self.types}
 
 
 class CrmConfig(_Frozen):
@@ -134,6 +149,10 @@ class EmailConfig(_Frozen):
     """How long a write stays invisible to reads (eventual consistency), in seconds."""
     members: int = Field(0, ge=0)
     """Members seeded into a new data file (the demo starts empty)."""
+    change_times: bool = True
+    """Whether members carry `updated_at` and the list filters by `since_last_changed`. False
+    plays a list server that keeps no change time (as Mailman's members): a reader can only
+    list everyone, and learns of a delete only by a member's absence."""
     faults: FaultSettings = FaultSettings()
 
 

@@ -71,7 +71,7 @@ def create_email(config: SandboxConfig) -> Tool:
 
     policy = GatePolicy(authorize=authorize, error_body=error_body, rate_limit_headers=True)
     app = new_service("syncwell sandbox email platform", runtime, policy, records)
-    app.include_router(_members_router(store, runtime, settings.list_id))
+    app.include_router(_members_router(store, runtime, settings.list_id, settings.change_times))
     _add_simulation(app, store, runtime)
 
     async def close() -> None:
@@ -80,7 +80,9 @@ def create_email(config: SandboxConfig) -> Tool:
     return Tool("email", app, runtime, records, close)
 
 
-def _members_router(store: EmailStore, runtime: ToolRuntime, list_id: str) -> APIRouter:
+def _members_router(
+    store: EmailStore, runtime: ToolRuntime, list_id: str, change_times: bool
+) -> APIRouter:
     router = APIRouter(prefix="/api/lists/{list_id}", tags=["members"])
 
     def audience(requested: str) -> None:
@@ -117,10 +119,15 @@ def _members_router(store: EmailStore, runtime: ToolRuntime, list_id: str) -> AP
         offset = int_param(request, "offset", 0, low=0, high=10**9)
         count = int_param(request, "count", DEFAULT_COUNT, low=1, high=MAX_COUNT)
         since_text = instant_param(request, "since_last_changed")
+        if since_text and not change_times:
+            raise BadRequestError("this list keeps no change times: since_last_changed is unknown")
         since_at = parse_instant(since_text) if since_text else None
         since = format_stamp(to_micros(since_at), "z") if since_at else None
         members, total = store.page(offset, count, since)
-        return JSONResponse({"members": runtime.present(members, SHAPE), "total_items": total})
+        shown = runtime.present(members, SHAPE)
+        if not change_times:
+            shown = [_without_time(member) for member in shown]
+        return JSONResponse({"members": shown, "total_items": total})
 
     @router.get("/members/{email}")
     async def get_member(list_id: str, email: str) -> JSONResponse:
@@ -140,6 +147,10 @@ def _members_router(store: EmailStore, runtime: ToolRuntime, list_id: str) -> AP
         return Response(status_code=204)
 
     return router
+
+
+def _without_time(member: dict[str, object]) -> dict[str, object]:
+    return {name: value for name, value in member.items() if name != "updated_at"}
 
 
 def _add_simulation(app: FastAPI, store: EmailStore, runtime: ToolRuntime) -> None:

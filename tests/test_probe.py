@@ -187,3 +187,12 @@ async def test_postgres_tables_are_checked_by_the_connectors_code(
     )
     status, said = found[("b", "table")]
     assert status == "fail" and f'CREATE UNIQUE INDEX ON "{pg_schema}"."copy"' in said
+
+
+def test_check_points_to_the_probe(tmp_path: Path) -> None:
+    """`syncwell check` reads the file only, and says which command connects."""
+    path = tmp_path / "syncwell.yaml"
+    path.write_text("name: hint\nsystems:\n  a: {kind: sqlite, path: a.db}\n")
+    result = runner.invoke(app, ["check", "-w", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "`syncwell probe` checks the live systems" in result.output

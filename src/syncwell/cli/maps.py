@@ -26,12 +26,16 @@ def check(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
     """Validate the workspace file; print its map, or every mistake with its line (exit 2).
 
     Then warn of what could be missed without an error: deletes no read would see, intake
-    nobody verifies.
+    nobody verifies. It reads the file only; `syncwell probe` connects.
     """
     loaded = load(workspace)
     out.print(render_text(loaded), highlight=False)
     for warning in workspace_warnings(loaded):
         out.print(f"[yellow]warning[/] {escape(warning.where)}: {escape(warning.message)}")
+    out.print(
+        "[dim]`syncwell probe` checks the live systems: credentials, tables, keys and "
+        "incremental filters.[/]"
+    )
 
 
 @app.command("map")

@@ -90,6 +90,7 @@ flows:
     interval: 5s
     lookback: 30s           # the core commits at once; a short look-back saves re-reading
     fields: [email, first_name, last_name, phone, updated_at]
+    deletes: {{detect: none}}  # the product never deletes a user; it marks them
     slo: {{freshness: 1m}}
   contacts_from_crm:        # leads and sales' edits, pushed by webhook, reconciled every minute
     source: crm
@@ -100,6 +101,7 @@ flows:
     mode: realtime
     interval: 1m
     fields: [email, first_name, last_name, phone, company_domain, lifecycle_stage, updated_at]
+    deletes: {{detect: scan, every: 30m}}  # a lost contact.deleted webhook is found here
     slo: {{freshness: 1m}}
   audience:                 # everyone, to the email platform, in batches
     source: core
@@ -111,6 +113,7 @@ flows:
     mode: batch
     interval: 5m
     fields: [email, first_name, last_name, updated_at]
+    deletes: {{detect: none}}
     slo: {{freshness: 15m}}
   tasks:                    # the slow one: the project tool, polled every four hours
     source: projects
@@ -119,6 +122,7 @@ flows:
     key: id
     cursor: modified_at
     interval: 4h
+    deletes: {{detect: scan, every: 4h}}  # the tool deletes tasks outright, no tombstone
     slo: {{freshness: 30m}}
   onboarding_call:          # still done by hand: someone books the call in the project tool
     source: core

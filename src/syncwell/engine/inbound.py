@@ -114,34 +114,35 @@ def stream_of(intake: WebhookIntake, body: Row, kind: str) -> str | None:
 
 
 def read_event(intake: WebhookIntake, body: Row) -> Reading:
-    """The records, or the keys, an event of a stream somebody reads carries."""
+    """The records, or the keys, an event of a stream somebody reads carries.
+
+    Keys at `ids` make the event thin, whatever else it holds (its `data` is often an object
+    that only wraps them); else the rows at `records`, or the one record at `record`.
+    """
+    if intake.ids is not None:
+        keys = at(body, intake.ids)
+        if keys is not None and keys != []:
+            return Reading((), _keys(keys, intake.ids))
     if intake.records is not None:
-        rows = _rows(at(body, intake.records), intake.records)
-    else:
-        record = at(body, intake.record)
-        if isinstance(record, dict):
-            rows = (record,)
-        elif record is None and intake.ids is not None:
-            rows = ()
-        else:
-            raise EventRefusedError(f"'{intake.record}' must hold the changed record as an object")
-    if rows or intake.ids is None:
-        return Reading(rows, ())
-    keys = at(body, intake.ids)
-    if keys is None or keys == []:
-        if intake.records is None:
-            raise EventRefusedError(
-                f"the event holds neither a record at '{intake.record}' nor keys at '{intake.ids}'"
-            )
-        return Reading((), ())
-    listed = tuple(keys) if isinstance(keys, list) else (keys,)
+        return Reading(_rows(at(body, intake.records), intake.records), ())
+    record = at(body, intake.record)
+    if isinstance(record, dict):
+        return Reading((record,), ())
+    if intake.ids is not None:
+        raise EventRefusedError(
+            f"the event holds neither a record at '{intake.record}' nor keys at '{intake.ids}'"
+        )
+    raise EventRefusedError(f"'{intake.record}' must hold the changed record as an object")
+
+
+def _keys(value: object, path: str) -> tuple[object, ...]:
+    listed = tuple(value) if isinstance(value, list) else (value,)
     for key in listed:
         if isinstance(key, bool) or not isinstance(key, str | int | dict) or key == "":
             raise EventRefusedError(
-                f"'{intake.ids}' must hold keys (text, numbers, or objects of key columns), "
-                f"got {key!r}"
+                f"'{path}' must hold keys (text, numbers, or objects of key columns), got {key!r}"
             )
-    return Reading((), listed)
+    return listed
 
 
 def _rows(value: object, path: str) -> tuple[Row, ...]:

@@ -6,53 +6,57 @@ separate task after a backoff (with a fresh timestamp and signature, the same ev
 also does not hold up the events behind it; that is how real senders come to reorder.
 The queues live in memory: events not yet sent when the sandbox stops are lost, as with a real
 sender that gave up, which is what periodic reconciliation is for.
+
+Each subscription chooses the shape of its events (one per record, bulk rows, or ids only;
+sandbox/webhook_styles.py) and how they are authenticated: Standard Webhooks signatures, or a
+static token in a header, as senders that cannot sign do.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Literal
 
 import httpx
 from standardwebhooks import Webhook
 
 from syncwell.sandbox.tool import ToolRuntime
+from syncwell.sandbox.webhook_styles import ChangeSet, Event, Style, make_event, render
 
-__all__ = ["Event", "Subscription", "WebhookSender", "make_event"]
+__all__ = ["ChangeSet", "Event", "Style", "Subscription", "WebhookSender", "make_event"]
 
 _POLL_S = 0.01
+
+Auth = Literal["standard", "header"]
 
 
 @dataclass(frozen=True)
 class Subscription:
-    """One subscriber: where to post, and the `whsec_` secret to sign with."""
+    """One subscriber: where to post, its secret, how it is sent, and its events' shape.
+
+    With `auth` standard the secret is a `whsec_` key that signs each request; with header
+    it is a token sent as it is in `header`, for receivers of senders that cannot sign.
+    """
 
     id: str
     url: str
     secret: str
+    auth: Auth = "standard"
+    header: str = "X-Webhook-Token"
+    style: Style = field(default_factory=Style)
 
     def as_json(self) -> dict[str, str]:
-        return {"id": self.id, "url": self.url, "secret": self.secret}
-
-
-@dataclass(frozen=True)
-class Event:
-    """One change event; `body` is the exact JSON text that is signed and sent."""
-
-    id: str
-    type: str
-    body: str
-    duplicate: bool = False
-
-
-def make_event(event_type: str, data: dict[str, object], occurred_at: str) -> Event:
-    """An event with a fresh `evt_` id; the id is in the body and the `webhook-id` header."""
-    event_id = f"evt_{uuid.uuid4().hex}"
-    payload = {"id": event_id, "type": event_type, "occurred_at": occurred_at, "data": data}
-    return Event(event_id, event_type, json.dumps(payload, separators=(",", ":")))
+        return {
+            "id": self.id,
+            "url": self.url,
+            "secret": self.secret,
+            "auth": self.auth,
+            "header": self.header,
+            "shape": self.style.shape,
+            "types": self.style.types,
+        }
 
 
 class _Lane:
@@ -60,7 +64,8 @@ class _Lane:
 
     def __init__(self, subscription: Subscription) -> None:
         self.subscription = subscription
-        self.signer = Webhook(subscription.secret)
+        standard = subscription.auth == "standard"
+        self.signer = Webhook(subscription.secret) if standard else None
         self.queue: asyncio.Queue[Event] = asyncio.Queue()
         self.in_hand = 0
         self.task: asyncio.Task[None] | None = None
@@ -109,10 +114,11 @@ class WebhookSender:
         if lane is not None and lane.task is not None:
             lane.task.cancel()
 
-    def publish(self, event: Event) -> None:
-        """Queue `event` for every subscriber; never waits."""
+    def publish(self, changes: ChangeSet) -> None:
+        """Queue the events of `changes` for every subscriber, in its style; never waits."""
         for lane in self._lanes.values():
-            lane.queue.put_nowait(event)
+            for event in render(lane.subscription.style, changes):
+                lane.queue.put_nowait(event)
 
     @property
     def pending(self) -> int:
@@ -186,10 +192,13 @@ class WebhookSender:
         headers = {
             "content-type": "application/json",
             "user-agent": f"syncwell-sandbox-{self._runtime.name}",
-            "webhook-id": event.id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": lane.signer.sign(event.id, now, event.body),
         }
+        if lane.signer is not None:
+            headers["webhook-id"] = event.id
+            headers["webhook-timestamp"] = str(int(now.timestamp()))
+            headers["webhook-signature"] = lane.signer.sign(event.id, now, event.body)
+        else:
+            headers[lane.subscription.header] = lane.subscription.secret
         try:
             response = await self._client.post(
                 lane.subscription.url, content=event.body.encode(), headers=headers

@@ -63,7 +63,7 @@ def create_crm(config: SandboxConfig) -> Tool:
         timeout_s=settings.webhook_timeout_s,
     )
     for configured in settings.webhooks:
-        subscribe(store, sender, configured.url, configured.secret)
+        subscribe(store, sender, configured.url, configured.secret, options=configured.options())
     configured_urls = {configured.url for configured in settings.webhooks}
     for kept in store.subscriptions():
         if kept.url not in configured_urls:

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from syncwell.sandbox.crm.kinds import Kind
 from syncwell.sandbox.crm.store import Change
-from syncwell.sandbox.webhooks import WebhookSender, make_event
+from syncwell.sandbox.webhooks import ChangeSet, WebhookSender
 
 __all__ = ["publish_changes", "publish_delete"]
 
 
 def publish_changes(sender: WebhookSender, kind: Kind, changes: list[Change]) -> None:
-    """One `<object>.created` or `<object>.updated` event per real change; none if unchanged."""
-    for change in changes:
-        if change.what == "unchanged":
-            continue
-        occurred_at = str(change.record["updated_at"])
-        sender.publish(make_event(f"{kind.singular}.{change.what}", change.record, occurred_at))
+    """The created and updated records of one call; nothing for an unchanged one.
+
+    Each subscriber gets them in its style: by default one `<object>.created` or
+    `<object>.updated` event per record.
+    """
+    items = [(change.what, change.record) for change in changes if change.what != "unchanged"]
+    if items:
+        stamp = max(str(record["updated_at"]) for _, record in items)
+        sender.publish(ChangeSet(kind.table, kind.singular, kind.key, stamp, items))
 
 
 def publish_delete(sender: WebhookSender, kind: Kind, data: dict[str, object], stamp: str) -> None:
-    """A `<object>.deleted` event carrying the id and the key of the deleted record."""
-    sender.publish(make_event(f"{kind.singular}.deleted", data, stamp))
+    """A deleted record: by default a `<object>.deleted` event with its id and key."""
+    sender.publish(ChangeSet(kind.table, kind.singular, kind.key, stamp, [("deleted", data)]))

@@ -6,7 +6,7 @@ import base64
 import json
 import random
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from syncwell.sandbox import seed
@@ -14,7 +14,7 @@ from syncwell.sandbox.crm.kinds import COMPANIES, CONTACTS, KINDS, Kind
 from syncwell.sandbox.database import mark_seeded, transaction
 from syncwell.sandbox.params import BadRequestError
 from syncwell.sandbox.stamps import VersionClock, format_stamp
-from syncwell.sandbox.webhooks import Subscription
+from syncwell.sandbox.webhooks import Style, Subscription
 
 __all__ = ["SCHEMA", "Change", "CrmStore", "Cursor"]
 
@@ -34,9 +34,13 @@ CREATE TABLE IF NOT EXISTS companies (
 );
 CREATE INDEX IF NOT EXISTS companies_by_update ON companies (updated_at, id);
 CREATE TABLE IF NOT EXISTS subscriptions (
-  id TEXT PRIMARY KEY, url TEXT NOT NULL UNIQUE, secret TEXT NOT NULL
+  id TEXT PRIMARY KEY, url TEXT NOT NULL UNIQUE, secret TEXT NOT NULL,
+  options TEXT NOT NULL DEFAULT '{}'
 );
 """
+# How a subscription is sent (auth, header, shape, types), as JSON; added after the first files
+# were written, so an older file gains the column when it is opened.
+_OPTIONS_COLUMN = "ALTER TABLE subscriptions ADD COLUMN options TEXT NOT NULL DEFAULT '{}'"
 
 _SEED_SPAN = timedelta(days=30)
 
@@ -85,6 +89,10 @@ class CrmStore:
     def __init__(self, connection: sqlite3.Connection, clock: VersionClock) -> None:
         self._db = connection
         self.clock = clock
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(subscriptions)")}
+        if "options" not in columns:
+            with transaction(self._db):
+                self._db.execute(_OPTIONS_COLUMN)
         for kind in KINDS.values():
             row = self._db.execute(f"SELECT max(updated_at) FROM {kind.table}").fetchone()
             clock.observe(row[0])
@@ -174,19 +182,27 @@ class CrmStore:
         return sorted(rng.sample(keys, min(n, len(keys))))
 
     def subscriptions(self) -> list[Subscription]:
-        rows = self._db.execute("SELECT id, url, secret FROM subscriptions ORDER BY id")
-        return [Subscription(row["id"], row["url"], row["secret"]) for row in rows]
+        rows = self._db.execute("SELECT id, url, secret, options FROM subscriptions ORDER BY id")
+        return [_subscription(row) for row in rows]
 
-    def subscribe(self, url: str, secret: str, new_id: str) -> Subscription:
-        """Add a subscription, or give an existing one for the same URL the new secret."""
+    def subscribe(self, draft: Subscription) -> Subscription:
+        """Add a subscription, or give an existing one for the same URL the new settings."""
+        options = {
+            "auth": draft.auth,
+            "header": draft.header,
+            "shape": draft.style.shape,
+            "types": draft.style.types,
+        }
         with transaction(self._db):
-            row = self._db.execute("SELECT id FROM subscriptions WHERE url = ?", (url,)).fetchone()
-            sub_id = row["id"] if row else new_id
+            found = self._db.execute("SELECT id FROM subscriptions WHERE url = ?", (draft.url,))
+            row = found.fetchone()
+            sub_id = row["id"] if row else draft.id
             self._db.execute(
-                "INSERT OR REPLACE INTO subscriptions (id, url, secret) VALUES (?, ?, ?)",
-                (sub_id, url, secret),
+                "INSERT OR REPLACE INTO subscriptions (id, url, secret, options) "
+                "VALUES (?, ?, ?, ?)",
+                (sub_id, draft.url, draft.secret, json.dumps(options)),
             )
-        return Subscription(sub_id, url, secret)
+        return replace(draft, id=sub_id)
 
     def unsubscribe(self, sub_id: str) -> bool:
         with transaction(self._db):
@@ -219,3 +235,16 @@ class CrmStore:
                     tuple(values.values()),
                 )
             mark_seeded(self._db)
+
+
+def _subscription(row: sqlite3.Row) -> Subscription:
+    options = json.loads(row["options"] or "{}")
+    style = Style(shape=options.get("shape", "single"), types=options.get("types", "per_object"))
+    return Subscription(
+        row["id"],
+        row["url"],
+        row["secret"],
+        auth=options.get("auth", "standard"),
+        header=options.get("header", "X-Webhook-Token"),
+        style=style,
+    )

@@ -5,8 +5,11 @@ kinds that need the URL (a secret in the path, a GET challenge)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 from tests.api.shapekit import rows, running_shapes, state, write_crm
@@ -190,3 +193,26 @@ async def test_handshakes_are_answered_and_take_nothing(tmp_path: Path) -> None:
         assert wrong.status_code == 403
     for root in ("echo", "query"):
         assert state(tmp_path / root, "SELECT count(*) FROM webhook_events") == [(0,)]
+
+
+async def test_slacks_url_verification_is_answered_once_signed(tmp_path: Path) -> None:
+    """Slack signs its url_verification too: signed, the challenge comes back as plain text;
+    forged, it is a 401 like any event. Nothing is journaled either way."""
+    webhooks = (
+        "auth: {kind: slack, secret: slack-signing-secret}\n"
+        "streams: {'*': contacts}\nhandshake: {kind: challenge}"
+    )
+    body = json.dumps({"token": "t", "challenge": "3eZbrw1aBm2r", "type": "url_verification"})
+
+    def signed(secret: str) -> dict[str, str]:
+        stamp = str(int(time.time()))
+        base = f"v0:{stamp}:{body}".encode()
+        digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+        return {"X-Slack-Signature": f"v0={digest}", "X-Slack-Request-Timestamp": stamp}
+
+    async with running_shapes(tmp_path, webhooks) as run:
+        answer = await run.post(body.encode(), signed("slack-signing-secret"))
+        assert answer.status_code == 200 and answer.text == "3eZbrw1aBm2r"
+        forged = await run.post(body.encode(), signed("not-the-secret"))
+        assert forged.status_code == 401
+    assert state(tmp_path, "SELECT count(*) FROM webhook_events") == [(0,)]

@@ -168,11 +168,6 @@ async def test_a_poll_flow_reads_all_then_each_edit_and_insert_by_a_json_where_f
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the http source cannot list its keys yet: `deletes: {detect: scan}` on an http "
-    "source is refused (the lead's key scan for http has not landed)",
-)
 async def test_a_record_deleted_in_parse_leaves_the_core_by_a_key_scan(
     tmp_path: Path, parse_server: ParseServer, contacts: ParseContacts
 ) -> None:

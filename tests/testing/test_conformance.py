@@ -182,11 +182,6 @@ async def _crm_report(
     return await check_source(load_workspace(path), "contacts", crm, options)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the http source cannot list its keys yet: `deletes: {detect: scan}` on an http "
-    "source is refused (the lead's key scan for http has not landed)",
-)
 async def test_a_realtime_crm_flow_passes_every_check_webhooks_included(
     tmp_path: Path, crm_client: httpx.AsyncClient
 ) -> None:

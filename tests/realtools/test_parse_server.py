@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import sqlite3
 import uuid
@@ -19,6 +20,8 @@ from syncwell.testing import (
     assert_conformant,
     check_source,
 )
+from syncwell.testing.observe import Destination
+from syncwell.testing.webhooks import WebhookRun
 from tests.realtools.conftest import ParseServer
 
 SEEDED = 25
@@ -198,3 +201,30 @@ async def test_parse_cloud_code_hooks_arrive_once_each_with_the_static_key_heade
     report = await check_source(load_workspace(path), "contacts", contacts, options)
     print(report)  # what each check saw, shown with -s or -rA
     assert_conformant(report, required=checks)
+
+
+async def test_a_hook_for_another_parse_class_is_refused_and_never_applied_to_contacts(
+    tmp_path: Path, parse_server: ParseServer, contacts: ParseContacts
+) -> None:
+    """The same hook URL gets afterSave events of another class: routed by
+    `object.className`, they are refused (422) and never written into the contacts table,
+    while the contact created after them arrives."""
+    port = _free_port()
+    deals = ParseContacts(parse_server, contacts.client, f"Deal_{uuid.uuid4().hex[:8]}")
+    await deals.seed(1)  # the class exists before its hook is registered
+    for tool in (contacts, deals):
+        await tool.hook("afterSave", f"http://127.0.0.1:{port}/hooks/parse")
+    path = _workspace(
+        tmp_path, parse_server, contacts.cls, webhooks=True, extra="    mode: realtime\n"
+    )
+    workspace = load_workspace(path)
+    destination = Destination(workspace, workspace.flows["contacts"])
+    async with WebhookRun(workspace, "contacts", port) as hooks:
+        deal = await deals.insert()
+        contact = await contacts.insert()
+        assert await hooks.until(destination, lambda records: contact in records, 30) is not None
+        await asyncio.sleep(1.0)  # the deal's event, sent first, has had its answer
+        records = await destination.records()
+        assert deal not in records
+        assert hooks.hooked() == 1
+    assert len(records) == SEEDED + 1

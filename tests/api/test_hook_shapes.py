@@ -5,6 +5,7 @@ kinds that need the URL (a secret in the path, a GET challenge)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -216,3 +217,52 @@ async def test_slacks_url_verification_is_answered_once_signed(tmp_path: Path) -
         forged = await run.post(body.encode(), signed("not-the-secret"))
         assert forged.status_code == 401
     assert state(tmp_path, "SELECT count(*) FROM webhook_events") == [(0,)]
+
+
+HUBSPOT_URL = "https://sync.example.com/hooks/crm"
+HUBSPOT = f"""
+auth: {{kind: hubspot_v3, secret: client-secret, url: "{HUBSPOT_URL}"}}
+event_id: eventId
+event_type: subscriptionType
+ids: email
+streams: {{"contact.*": contacts}}
+deletes: ["*.deletion"]
+"""
+
+
+def _hubspot(body: bytes, secret: str = "client-secret") -> dict[str, str]:
+    # developers.hubspot.com, v3: base64 HMAC-SHA256 of method + URI + body + timestamp (ms).
+    stamp = str(int(time.time() * 1000))
+    message = b"POST" + HUBSPOT_URL.encode() + body + stamp.encode()
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return {
+        "X-HubSpot-Signature-v3": base64.b64encode(digest).decode(),
+        "X-HubSpot-Request-Timestamp": stamp,
+    }
+
+
+async def test_a_batch_of_thin_events_as_hubspot_sends_them(tmp_path: Path) -> None:
+    """HubSpot posts an array of events, each with its own id and only the object's key:
+    each is deduplicated on its own, deletes go at once, the rest is read from the CRM; one
+    unreadable item refuses the whole request and nothing of it is kept."""
+    events = [
+        {"eventId": 1, "subscriptionType": "contact.creation", "email": "hs1@example.com"},
+        {"eventId": 2, "subscriptionType": "contact.deletion", "email": "p0@example.com"},
+        {"eventId": 3, "subscriptionType": "company.creation", "email": "x"},
+    ]
+    async with running_shapes(tmp_path, HUBSPOT) as run:
+        write_crm(tmp_path, "hs1@example.com", "from HubSpot", "2026-05-01")
+        bad = json.dumps([*events, {"eventId": 4, "subscriptionType": "contact.creation"}])
+        refused = await run.post(bad.encode(), _hubspot(bad.encode()))
+        assert refused.status_code == 400 and "event [3]" in refused.text
+        assert state(tmp_path, "SELECT count(*) FROM webhook_events") == [(0,)]
+        body = json.dumps(events).encode()
+        answer = await run.post(body, _hubspot(body))
+        assert answer.json() == {"status": "accepted", "events": 3, "ignored": 1, "changes": 1}
+        await until(lambda: "hs1@example.com" in rows(tmp_path), within_s=10)
+        forged = await run.post(body, _hubspot(body, "guess"))
+        assert forged.status_code == 401
+    assert state(tmp_path, "SELECT event_id FROM webhook_events ORDER BY event_id") == [
+        ("1",),
+        ("2",),
+    ]

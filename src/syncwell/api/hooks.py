@@ -11,6 +11,7 @@ logged, and no answer repeats it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -85,6 +86,8 @@ class HookEndpoint:
         challenge = answer_challenge(self._intakes[system], document)
         if challenge is not None:
             return challenge
+        if isinstance(document, list):
+            return await self._take_batch(system, document, signed_at or time.time())
         try:
             event = self._engine.webhooks.event(
                 system, event_id, signed_at or time.time(), document, body
@@ -95,6 +98,39 @@ class HookEndpoint:
         if not event.changes and not event.rereads:
             return JSONResponse({"status": "ignored", "id": event.event_id}, status_code=202)
         return await self._journal(system, event)
+
+    async def _take_batch(self, system: str, items: list[object], at: float) -> Response:
+        """A JSON array of events (HubSpot sends up to 100 at once), each with its own id.
+
+        Every item is read before any is journaled: one that can't be read refuses the whole
+        request, and nothing of it is kept. Then all are journaled; if the store fails part
+        way, the sender's retry finds the ones that landed already taken (deduplicated).
+        """
+        events: list[InboundEvent] = []
+        for index, item in enumerate(items):
+            # Each item's own bytes stand for it where its id is the body's SHA-256.
+            raw = json.dumps(item, sort_keys=True, separators=(",", ":")).encode()
+            try:
+                events.append(self._engine.webhooks.event(system, None, at, item, raw))
+            except EventRefusedError as refused:
+                log.info("webhook event refused", system=system, index=index)
+                return _refuse(refused.status, f"event [{index}]: {refused.reason}")
+        taken = [event for event in events if event.changes or event.rereads]
+        if not taken:
+            return JSONResponse({"status": "ignored", "events": len(events)}, status_code=202)
+        # Submitted together, so the committer writes them in one transaction.
+        answers = await asyncio.gather(*(self._journal(system, event) for event in taken))
+        failed = next((answer for answer in answers if answer.status_code != 200), None)
+        if failed is not None:
+            return failed
+        return JSONResponse(
+            {
+                "status": "accepted",
+                "events": len(events),
+                "ignored": len(events) - len(taken),
+                "changes": sum(len(event.changes) for event in taken),
+            }
+        )
 
     async def _journal(self, system: str, event: InboundEvent) -> Response:
         committer = self._engine.committer

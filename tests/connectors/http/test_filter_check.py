@@ -137,3 +137,30 @@ async def test_the_probe_samples_the_newest_records_when_no_checkpoint_is_given(
     assert missed is not None and missed.outcome == "missed" and missed.came_back == 0
     api.contacts.clear()
     assert await good.check_filter(spec()) is None  # nothing to ask back for
+
+
+async def test_a_checkpoint_without_newest_records_samples_them_and_still_fails(
+    api: ApiState, filter_url: str, source_for: Any
+) -> None:
+    """A checkpoint written before the check existed: the first pages name records to ask for."""
+    api.reset(contacts=20)
+    source = await source_for(settings_for(filter_url, EQUAL))
+    old = {"phase": "incremental", "since": "2024-01-01T00:19:00Z", "seen": []}
+    with pytest.raises(IntegrationFatalError, match="none of the 5 newest records"):
+        await read_all(source, spec(), old)
+    good = await source_for(settings_for(filter_url, SINCE))
+    mark = (await read_all(good, spec(), old))[-1][1]
+    assert mark["checked"] is not None and len(mark["newest"]) == 5
+
+
+async def test_an_empty_stream_is_looked_at_again_after_every_s(
+    api: ApiState, filter_url: str, source_for: Any, clock: FakeClock
+) -> None:
+    """Nothing to ask back for: no failure, and no sample on every poll either."""
+    api.reset(contacts=0)
+    source = await source_for(settings_for(filter_url, EQUAL))
+    mark = (await read_all(source, spec()))[-1][1]
+    api.requests.clear()
+    mark = (await read_all(source, spec(), mark))[-1][1]
+    again = (await read_all(source, spec(), mark))[-1][1]
+    assert len(api.requests) == 3 and again == mark  # sample + read, then the read alone

@@ -124,6 +124,9 @@ class HttpSource:
     ) -> Position:
         """`position`, after the filter's self-check when one is due.
 
+        Without newest records to ask back for (a checkpoint from before the check existed,
+        or a filter that never returned anything), the first pages of a full read name some.
+
         Raises:
             IntegrationFatalError: the filter misses records it must return.
         """
@@ -133,21 +136,22 @@ class HttpSource:
             settings is not None
             and position.phase == "incremental"
             and position.page is None  # a resumed read was checked when it began
-            and bool(position.newest)
             and (position.checked is None or now - position.checked >= settings.every_s)
         )
         if not due or settings is None:
             return position
-        verdict = await check_filter(
-            self._fetch, endpoint, stream, position.newest, settings.max_pages
-        )
+        pages = settings.max_pages
+        newest = position.newest or await sample_newest(self._fetch, endpoint, stream, pages)
+        if not newest:
+            return replace(position, checked=now)  # an empty stream: look again after every_s
+        verdict = await check_filter(self._fetch, endpoint, stream, newest, pages)
         if verdict.outcome == "missed":
             raise IntegrationFatalError(verdict.message, system=self._session.name)
         if verdict.outcome == "inconclusive" or verdict.ignored:
             log.warning("incremental filter check", system=self._session.name, said=verdict.message)
         else:
             log.info("incremental filter check passed", system=self._session.name)
-        return replace(position, checked=now)
+        return replace(position, checked=now, newest=newest)
 
     async def _fetch(
         self, pager: Pager, token: JSONValue, query: ReadQuery

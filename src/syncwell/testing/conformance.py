@@ -84,7 +84,7 @@ class ConformanceOptions:
 
     Attributes:
         pause_s: seconds between a read and the change made after it, so that a cursor of
-            one-second precision (many APIs) tells the change from what the read saw.
+            one-second precision (many APIs) gives the change a value the read did not see.
         webhook_port: where the kit serves the webhook ingress during the webhook check
             (`POST http://127.0.0.1:<port>/hooks/<system>`); the system must send there.
             None skips the webhook check.

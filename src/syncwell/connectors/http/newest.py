@@ -35,6 +35,8 @@ def noted(newest: tuple[Known, ...], record: Known) -> tuple[Known, ...]:
     """
     if len(newest) >= KEPT and record.at_us <= newest[-1].at_us:
         return newest  # the common case of a long read: nothing to do
+    if newest and record.at_us > newest[0].at_us and all(k.key != record.key for k in newest):
+        return (record, *newest[: KEPT - 1])  # a read in cursor order: each record is newest
     same = next((known for known in newest if known.key == record.key), None)
     if same is not None and same.at_us >= record.at_us:
         return newest

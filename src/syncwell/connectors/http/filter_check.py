@@ -23,8 +23,9 @@ from typing import Literal, cast
 
 from syncwell.connectors.http import since
 from syncwell.connectors.http.cursors import micros
-from syncwell.connectors.http.endpoints import Incremental, ReadEndpoint
+from syncwell.connectors.http.endpoints import ReadEndpoint
 from syncwell.connectors.http.filters import ReadQuery, read_query
+from syncwell.connectors.http.incremental import Incremental
 from syncwell.connectors.http.newest import Known, noted
 from syncwell.connectors.http.pagination import Page, Pager
 from syncwell.connectors.http.records import MISSING, dig, key_text

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -188,3 +190,31 @@ def test_a_written_time_never_lies_after_the_moment(at: int, form: str, zone: st
     assert back is not None
     # Two steps: a local day across a DST change is 25 hours.
     assert at - 2 * resolution_us(form) < back <= at
+
+
+def _documented_shapes() -> list[dict[str, Any]]:
+    """Each `incremental:` of docs/connectors/http.md's "One example per shape"."""
+    text = (Path(__file__).parents[3] / "docs" / "connectors" / "http.md").read_text()
+    section = text[text.index("#### One example per shape") :]
+    block = section[section.index("```yaml\n") + 8 :]
+    block = block[: block.index("```")]
+    shapes = []
+    for part in block.split("\nincremental")[1:]:
+        lines = ("incremental" + part).split("\n")
+        kept = lines[: next((i for i, line in enumerate(lines) if line.startswith("#")), None)]
+        shapes.append(yaml.safe_load("\n".join(kept))["incremental"])
+    return shapes
+
+
+def test_every_documented_shape_loads_and_asks_from_the_right_moment() -> None:
+    """The docs' examples are valid, and each writes 20 November 2026 as its API wants."""
+    shapes = _documented_shapes()
+    assert len(shapes) == 7
+    at = micros("2026-11-20T00:00:00Z")
+    assert at is not None
+    for shape in shapes:
+        post = {"method": "POST", "body": {"limit": 100}} if "body" in shape else {}
+        endpoint = ReadEndpoint.model_validate({"path": "/x", "incremental": shape, **post})
+        sent = read_query(endpoint, at)
+        text = f"{sent.path} {dict(sent.params)} {sent.body}"
+        assert "2026-11-20" in text or "20.11.2026" in text or "1795132800" in text, text

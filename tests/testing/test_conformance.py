@@ -287,5 +287,6 @@ async def test_a_filter_the_api_reads_as_equal_to_fails_naming_what_it_sent(
     assert report.result(Check.FILTER).outcome == "failed", text
     assert report.result(Check.EDIT).outcome == "failed", text
     assert "GET /api/v2/tasks?modified=" in text
-    assert text.count("GET /api/v2/tasks?modified=") == 1  # once, then "the same error"
+    assert text.count("the run gave up: IntegrationFatalError") == 1  # then "the same error"
+    assert "syncwell probe: fail" in report.result(Check.FILTER).detail
     assert report.result(Check.DELETE).outcome == "skipped", text

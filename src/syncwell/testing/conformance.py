@@ -11,7 +11,8 @@ makes changes in that system through its own API (a `LiveSystem`). It runs the r
 3. **edit** and **insert**: a record edited and one created through the system's API arrive
    with the next read;
 4. **filter self-check**: that read was incremental, raised nothing (the http connector's
-   filter check raises when its filter misses records known to have changed) and found both;
+   filter check raises when its filter misses records known to have changed) and found both,
+   and `syncwell probe`'s filter check (`probe_workspace`) passes from the kit's checkpoint;
 5. **delete**: the record it created, deleted through the API, is gone after the next read
    (by a tombstone, a key scan, or a cursorless read);
 6. **webhooks**, for a realtime flow of a system with `webhooks:`: with the engine and its
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from syncwell.engine.probe import probe_workspace
 from syncwell.testing.observe import Destination, Records, RunCounts, run_once, source_keys
 from syncwell.testing.report import Check, CheckResult, ConformanceReport, Outcome
 from syncwell.testing.webhooks import WebhookRun
@@ -258,7 +260,7 @@ class _Checks:
             f"{len(records)} records in the destination{trouble}",
             started,
         )
-        self._filter(counts, edit_seen and insert_seen, started)
+        await self._filter(counts, edit_seen and insert_seen, started)
         self._records = records
         return inserted if insert_seen else None
 
@@ -268,14 +270,22 @@ class _Checks:
         _, self._records = await self._run()
         return key
 
-    def _filter(self, counts: RunCounts, found: bool, started: float) -> None:
+    async def _filter(self, counts: RunCounts, found: bool, started: float) -> None:
         if self.flow.cursor is None:
             self._skip(Check.FILTER, "the flow has no cursor: every read is a full read")
             return
         how = "an incremental read" if counts.incremental else "a full read (not incremental)"
         detail = f"{how} {'found' if found else 'missed'} the edit and the insert"
         trouble = self._trouble(counts)
-        passed = counts.incremental and found and not trouble
+        probed = [
+            result
+            for result in await probe_workspace(self.workspace)
+            if result.flow == self.flow.name and result.check == "filter"
+        ]
+        for result in probed:  # `syncwell probe`'s filter check, from the kit's checkpoint
+            detail += f"; syncwell probe: {result.status}, {result.found}"
+        refused = any(result.status == "fail" for result in probed)
+        passed = counts.incremental and found and not trouble and not refused
         self._add(Check.FILTER, passed, detail + trouble, started)
 
     async def _delete(self, key: str) -> None:

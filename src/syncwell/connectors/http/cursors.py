@@ -1,4 +1,4 @@
-"""Cursor values as moments in time: read from records, written into an incremental filter.
+"""Cursor values as moments in time, read from records (`since` writes them into filters).
 
 APIs write "updated at" as ISO 8601 text, Unix seconds or Unix milliseconds, as numbers or as
 text. Every form is read into whole microseconds since the epoch, so values of any form
@@ -12,9 +12,10 @@ import math
 import re
 from typing import Literal
 
-__all__ = ["CursorFormat", "micros", "written"]
+__all__ = ["CursorFormat", "micros"]
 
 CursorFormat = Literal["iso", "unix_s", "unix_ms"]
+"""The formats of the `param:`/`format:` shorthand of an incremental filter."""
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _NUMBER = re.compile(r"^-?\d{1,17}(\.\d{1,9})?$")
@@ -53,14 +54,3 @@ def _from_number(number: float) -> int | None:
     seconds = number / 1000 if abs(number) >= _MILLIS_FROM else number
     result = round(seconds * 1_000_000)
     return result if abs(result) <= _MAX_MICROS else None
-
-
-def written(at_micros: int, form: CursorFormat) -> str:
-    """`at_micros` as a query parameter in `form`, rounded down (a filter may only widen)."""
-    if form == "unix_s":
-        return str(at_micros // 1_000_000)
-    if form == "unix_ms":
-        return str(at_micros // 1000)
-    moment = _EPOCH + dt.timedelta(microseconds=max(at_micros, 0))
-    spec = "seconds" if moment.microsecond == 0 else "milliseconds"
-    return moment.isoformat(timespec=spec).replace("+00:00", "Z")

@@ -290,3 +290,34 @@ async def test_a_filter_the_api_reads_as_equal_to_fails_naming_what_it_sent(
     assert text.count("the run gave up: IntegrationFatalError") == 1  # then "the same error"
     assert "syncwell probe: fail" in report.result(Check.FILTER).detail
     assert report.result(Check.DELETE).outcome == "skipped", text
+
+
+async def test_a_webhook_port_already_taken_fails_the_webhook_check_saying_so(
+    tmp_path: Path, crm_client: httpx.AsyncClient
+) -> None:
+    """The kit cannot serve the webhook ingress: the webhook check fails with the reason
+    instead of the whole run raising."""
+    flow = """
+  contacts:
+    source: crm
+    destination: core
+    stream: contacts
+    key: email
+    cursor: updated_at
+    mode: realtime
+    fields: [email, first_name, updated_at]
+"""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        async with Sandbox(_config()) as endpoints:
+            systems = CRM.format(url=endpoints.crm_url, secret=SECRET)
+            path = _workspace(tmp_path, systems, flow, CONTACTS_TABLE)
+            crm = SandboxCrm(endpoints.crm_url, client=crm_client)
+            checks = frozenset({Check.FULL_READ, Check.WEBHOOKS})
+            options = ConformanceOptions(pause_s=0.05, webhook_port=port, checks=checks)
+            report = await check_source(load_workspace(path), "contacts", crm, options)
+    webhooks = report.result(Check.WEBHOOKS)
+    assert webhooks.outcome == "failed", report
+    assert f"could not listen on 127.0.0.1:{port}" in webhooks.detail

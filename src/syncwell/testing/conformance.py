@@ -42,7 +42,7 @@ from typing import Protocol, runtime_checkable
 from syncwell.engine.probe import probe_workspace
 from syncwell.testing.observe import Destination, Records, RunCounts, run_once, source_keys
 from syncwell.testing.report import Check, CheckResult, ConformanceReport, Outcome
-from syncwell.testing.webhooks import WebhookRun
+from syncwell.testing.webhooks import EngineNotReady, WebhookRun
 from syncwell.workspace import Flow, Mode, Workspace
 
 __all__ = ["ConformanceOptions", "ListsKeys", "LiveSystem", "check_source"]
@@ -314,23 +314,30 @@ class _Checks:
             self._skip(Check.WEBHOOKS, "no webhook_port in the options: nowhere to listen")
             return
         started = time.monotonic()
-        key = min(self._records)
-        was = self._records[key]
+        key = min(self._records) if self._records else await self._seed()
+        was = self._records.get(key)
         made: list[str] = []
 
         async def insert() -> None:
             made.append(await self.system.insert())
 
-        async with WebhookRun(self.workspace, self.flow.name, port) as hooks:
-            seen = [
-                await self._hooked(
-                    hooks, "edit", lambda: self.system.edit(key), lambda r: r.get(key) != was
-                ),
-                await self._hooked(hooks, "insert", insert, lambda r: made[0] in r),
-                await self._hooked(
-                    hooks, "delete", lambda: self.system.delete(made[0]), lambda r: made[0] not in r
-                ),
-            ]
+        try:
+            async with WebhookRun(self.workspace, self.flow.name, port) as hooks:
+                seen = [
+                    await self._hooked(
+                        hooks, "edit", lambda: self.system.edit(key), lambda r: r.get(key) != was
+                    ),
+                    await self._hooked(hooks, "insert", insert, lambda r: made[0] in r),
+                    await self._hooked(
+                        hooks,
+                        "delete",
+                        lambda: self.system.delete(made[0]),
+                        lambda r: made[0] not in r,
+                    ),
+                ]
+        except EngineNotReady as error:
+            self._add(Check.WEBHOOKS, False, str(error), started)
+            return
         passed = all(effects == 1 and took is not None for _, effects, took in seen)
         detail = "; ".join(
             f"{what}: {effects} change(s) by webhook"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Callable
 from types import TracebackType
@@ -12,10 +13,14 @@ from syncwell.engine import Engine
 from syncwell.testing.observe import Destination, Records
 from syncwell.workspace import Workspace
 
-__all__ = ["WebhookRun"]
+__all__ = ["EngineNotReady", "WebhookRun"]
 
 _READY_S = 120.0  # the first (full) read of a realtime flow, before events count
 _POLL_S = 0.2
+
+
+class EngineNotReady(Exception):  # noqa: N818 - it says what happened, as the kit reports it
+    """The engine or its webhook ingress did not start, or the first read never finished."""
 
 
 class WebhookRun:
@@ -33,6 +38,14 @@ class WebhookRun:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> WebhookRun:
+        # uvicorn ends the process (SystemExit) when its port is taken: ask first.
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", self._port))
+            except OSError as error:
+                raise EngineNotReady(
+                    f"could not listen on 127.0.0.1:{self._port}: {error}"
+                ) from None
         server = ApiServer(create_app(self._engine), port=self._port)
         self._tasks = [
             asyncio.create_task(self._engine.run(stop=self._stop)),
@@ -46,8 +59,9 @@ class WebhookRun:
             and progress.delivered_changes >= progress.read
         ):
             if time.monotonic() > deadline or any(task.done() for task in self._tasks):
-                await self._finish()
-                raise RuntimeError(f"the engine did not finish flow {self._flow!r}'s first read")
+                why = _failure(self._tasks) or f"flow {self._flow!r}'s first read took too long"
+                await self._finish(quietly=True)
+                raise EngineNotReady(f"the engine with its webhook ingress did not start: {why}")
             await asyncio.sleep(_POLL_S)
         return self
 
@@ -59,9 +73,9 @@ class WebhookRun:
     ) -> None:
         await self._finish()
 
-    async def _finish(self) -> None:
+    async def _finish(self, *, quietly: bool = False) -> None:
         self._stop.set()
-        await asyncio.gather(*self._tasks)
+        await asyncio.gather(*self._tasks, return_exceptions=quietly)
 
     def hooked(self) -> int:
         """Changes that arrived by webhook so far."""
@@ -77,3 +91,12 @@ class WebhookRun:
                 return time.monotonic()
             await asyncio.sleep(_POLL_S)
         return None
+
+
+def _failure(tasks: list[asyncio.Task[None]]) -> str:
+    """What ended a task that should still run (the port was taken, the read failed)."""
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            return f"{type(error).__name__}: {error}"
+    return ""

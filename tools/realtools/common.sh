@@ -12,7 +12,7 @@ realtools_cache() {
       cache="${XDG_CACHE_HOME:-$HOME/.cache}/syncwell/realtools"
     fi
   fi
-  mkdir -p "$cache"
+  mkdir -p "$cache" || return 1
   printf '%s\n' "$cache"
 }
 

@@ -18,13 +18,13 @@ from pathlib import Path
 import structlog
 
 from syncwell.connectors import http, open_source
-from syncwell.connectors.http.probe import Finding, Status, probe_stream
+from syncwell.connectors.http.probe import Finding, Status, failed, patiently, probe_stream
 from syncwell.engine.policies import RateLimiter
 from syncwell.engine.probe_tables import destination_table
 from syncwell.errors import ConnectorError, StoreError
 from syncwell.store import open_store
 from syncwell.types import Checkpoint, Clock, StreamSpec, SystemClock
-from syncwell.workspace import Flow, System, Workspace
+from syncwell.workspace import Flow, Mode, System, Workspace
 
 __all__ = ["ProbeResult", "probe_workspace"]
 
@@ -72,8 +72,10 @@ async def probe_workspace(workspace: Workspace, clock: Clock | None = None) -> l
 async def _probe_system(
     workspace: Workspace, system: System, checkpoints: dict[str, Checkpoint], clock: Clock
 ) -> list[ProbeResult]:
-    reading = [flow for flow in workspace.flows.values() if flow.source == system.name]
-    writing = [flow for flow in workspace.flows.values() if flow.destination == system.name]
+    # Manual flows are mapped, not automated: nothing of theirs has to work yet.
+    flows = [flow for flow in workspace.flows.values() if flow.mode is not Mode.MANUAL]
+    reading = [flow for flow in flows if flow.source == system.name]
+    writing = [flow for flow in flows if flow.destination == system.name]
     if system.kind in ("postgres", "sqlite"):
         return await _probe_database(system, reading, writing)
     if isinstance(system.settings, http.Settings):
@@ -134,25 +136,29 @@ async def _probe_http(
     results: list[ProbeResult] = []
     try:
         for flow in reading:
-            findings = await probe_stream(source, flow.source_spec(), checkpoints.get(flow.name))
+            checkpoint = checkpoints.get(flow.name)
+            findings = await probe_stream(source, flow.source_spec(), checkpoint, clock)
             results += [_result(system.name, flow.name, finding) for finding in findings]
-        if writing and not reading:
-            results.append(await _sign_in(source, settings, system.name))
+        if not reading:
+            results.append(await _sign_in(source, settings, system.name, clock))
     finally:
         await source.aclose()
     return results
 
 
-async def _sign_in(source: http.HttpSource, settings: http.Settings, system: str) -> ProbeResult:
+async def _sign_in(
+    source: http.HttpSource, settings: http.Settings, system: str, clock: Clock
+) -> ProbeResult:
     """The credentials of a system only written to, checked by reading any readable stream."""
     readable = next((name for name, s in settings.streams.items() if s.read), None)
     if readable is None:
         found = "no stream of it can be read, and writing is the only other check"
         return ProbeResult(system, "", "connect", "warn", found, "watch its first delivery")
     try:
-        records = await source.sample(StreamSpec(name=readable, key=("id",)))
+        spec = StreamSpec(name=readable, key=("id",))
+        records = await patiently(lambda: source.sample(spec), clock)
     except ConnectorError as error:
-        return ProbeResult(system, "", "connect", "fail", str(error))
+        return _result(system, "", failed("connect", error, "check base_url and auth"))
     found = f"signed in: stream {readable} answered with {len(records)} record(s)"
     return ProbeResult(system, "", "connect", "ok", found)
 

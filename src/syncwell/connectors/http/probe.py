@@ -7,18 +7,21 @@ records hold the flow's key, cursor and fields; then an incremental filter runs 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from syncwell.connectors.http.cursors import micros
 from syncwell.connectors.http.filter_check import Verdict
 from syncwell.connectors.http.records import MISSING, dig
 from syncwell.connectors.http.source import HttpSource
-from syncwell.errors import ConnectorError
-from syncwell.types import Checkpoint, StreamSpec
+from syncwell.errors import ConnectorError, TransientError
+from syncwell.types import Checkpoint, Clock, StreamSpec
 
-__all__ = ["Finding", "Status", "probe_stream"]
+__all__ = ["Finding", "Status", "failed", "patiently", "probe_stream"]
+
+T = TypeVar("T")
+_ATTEMPTS = 3
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -41,25 +44,51 @@ class Finding:
 
 
 async def probe_stream(
-    source: HttpSource, stream: StreamSpec, checkpoint: Checkpoint | None
+    source: HttpSource, stream: StreamSpec, checkpoint: Checkpoint | None, clock: Clock
 ) -> list[Finding]:
     """The live checks of `stream`: its first page, its fields, its filter."""
     try:
-        records = await source.sample(stream)
+        records = await patiently(lambda: source.sample(stream), clock)
     except ConnectorError as error:
-        return [Finding("read", "fail", str(error), _read_fix(str(error)))]
+        return [failed("read", error, "check base_url, the stream's read path and auth")]
     findings = [Finding("read", "ok", f"the first page answered with {len(records)} record(s)")]
     if not records:
         fix = "add a record, then probe again"
         return [*findings, Finding("key", "warn", "the stream is empty: nothing to check", fix)]
     findings += _fields(records, stream)
     try:
-        verdict = await source.check_filter(stream, checkpoint)
+        verdict = await patiently(lambda: source.check_filter(stream, checkpoint), clock)
     except ConnectorError as error:
-        return [*findings, Finding("filter", "fail", str(error), "fix the incremental filter")]
+        return [*findings, failed("filter", error, "check the incremental filter's syntax")]
     if verdict is not None:
         findings.append(_filter_finding(verdict))
     return findings
+
+
+async def patiently(call: Callable[[], Awaitable[T]], clock: Clock) -> T:
+    """`call`, tried again after a transient failure (a 429, a 5xx), three times at most.
+
+    The wait is the answer's Retry-After, else a second: the probe is a handful of requests,
+    and a rate limit it trips is no finding about the system.
+    """
+    for attempt in range(_ATTEMPTS):
+        try:
+            return await call()
+        except TransientError as error:
+            if attempt == _ATTEMPTS - 1:
+                raise
+            await clock.sleep(min(error.retry_after or 1.0, 30.0))
+    raise AssertionError("unreachable")
+
+
+def failed(check: str, error: ConnectorError, fix: str) -> Finding:
+    """A check that an error ended, with `fix` unless the connector's message says one."""
+    said = str(error)
+    if isinstance(error, TransientError):
+        fix = "it may pass: probe again; if it stays, check base_url and the network"
+    elif ";" in said:  # the connector's message ends with the fix when the status names one
+        fix = ""
+    return Finding(check, "fail", said, fix)
 
 
 def _fields(records: Sequence[object], stream: StreamSpec) -> list[Finding]:
@@ -107,8 +136,3 @@ def _filter_finding(verdict: Verdict) -> Finding:
     if verdict.ignored:
         return Finding("filter", "warn", verdict.message, "check the filter's syntax")
     return Finding("filter", "ok", verdict.message)
-
-
-def _read_fix(message: str) -> str:
-    # The connector's message already ends with the fix when the status names one.
-    return "" if ";" in message else "check base_url, the stream's read path and auth"

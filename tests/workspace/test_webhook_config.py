@@ -150,3 +150,15 @@ def test_unsigned_intake_is_warned_about(tmp_path: Path) -> None:
     assert "UNSIGNED" in warning and "/hooks/crm" in warning
     signed = _intake(tmp_path, "auth: {kind: gitlab, secret: s}\nstreams: {'*': contacts}")
     assert webhook_warnings("crm", signed) == []
+
+
+def test_check_lists_the_unsigned_warning_with_the_flows(tmp_path: Path) -> None:
+    """`syncwell check` prints workspace_warnings: the unsigned system is among them."""
+    from syncwell.workspace import workspace_warnings
+
+    text = textwrap.dedent(
+        _workspace("auth: {kind: none, unsigned: true}\nstreams: {'*': contacts}")
+    ).lstrip("\n")
+    workspace = parse_workspace(text, "syncwell.yaml", tmp_path, env={})
+    found = [w for w in workspace_warnings(workspace) if w.where == "systems.crm.webhooks"]
+    assert len(found) == 1 and "UNSIGNED" in found[0].message

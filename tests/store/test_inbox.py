@@ -44,3 +44,25 @@ async def test_old_ids_are_forgotten_after_the_dedupe_period(state_store: Store)
     await state_store.inbox.take([_event("old", "x@y", 1)])
     assert await state_store.inbox.forget_before(cutoff=10**12) == 1
     assert await state_store.inbox.take([_event("old", "x@y", 1)]) == [True]
+
+
+async def test_rereads_are_kept_with_their_event_and_settled_up_to_a_read(
+    state_store: Store,
+) -> None:
+    """A thin event's re-reads land with its id (a duplicate adds none); settling up to the
+    newest seen when a read began leaves the ones that came after it."""
+    from syncwell.store.inbox import Reread
+
+    def thin(event_id: str, *keys: str | None) -> InboundEvent:
+        return InboundEvent("crm", event_id, 1.0, rereads=[Reread("contacts", k) for k in keys])
+
+    inbox = state_store.inbox
+    assert await inbox.pending_rereads("contacts") is None
+    assert await inbox.take([thin("t1", "a@x", "b@x"), thin("t1", "a@x")]) == [True, False]
+    pending = await inbox.pending_rereads("contacts")
+    assert pending is not None and pending[1] == 2
+    await inbox.take([thin("t2", None)])  # arrives while the read is under way
+    assert await inbox.fulfil_rereads("contacts", pending[0]) == 2
+    later = await inbox.pending_rereads("contacts")
+    assert later is not None and later[1] == 1 and later[0] > pending[0]
+    assert await inbox.pending_rereads("companies") is None

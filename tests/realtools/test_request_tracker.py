@@ -16,7 +16,7 @@ from syncwell import load_workspace
 from syncwell.testing import Check, ConformanceOptions, assert_conformant, check_source
 from tests.realtools.conftest import RequestTracker
 
-SEEDED = 15
+SEEDED = 12
 
 WORKSPACE = """
 name: rt-test
@@ -88,7 +88,7 @@ class RtTickets:
 
 @pytest.fixture
 async def tickets(request_tracker: RequestTracker) -> AsyncIterator[RtTickets]:
-    """A new RT queue with 15 tickets (each test its own queue)."""
+    """A new RT queue with 12 tickets (each test its own queue)."""
     auth = (request_tracker.user, request_tracker.password)
     async with httpx.AsyncClient(auth=auth, timeout=30) as client:
         queue = f"q{uuid.uuid4().hex[:8]}"

@@ -74,3 +74,20 @@ async def test_bad_subscription_options_are_refused(tools: Tools) -> None:
         body = {"url": "http://127.0.0.1:1/hooks", "auth": "header", "secret": "t", **bad}
         answer = await tools.crm.post("/v1/webhooks/subscriptions", json=body)
         assert answer.status_code == 400, (bad, answer.text)
+
+
+def test_sandbox_flags_choose_the_subscriptions_style() -> None:
+    """--webhook-shape, --webhook-header and --webhook-generic-types reach the subscription."""
+    from syncwell.sandbox.command import build_parser, config_from_args
+
+    flags = ["--webhook-url", "http://127.0.0.1:9/hooks", "--webhook-secret", "tok"]
+    flags += ["--webhook-shape", "thin", "--webhook-header", "X-Token", "--webhook-generic-types"]
+    (hook,) = config_from_args(build_parser().parse_args(flags)).crm.webhooks
+    assert (hook.shape, hook.auth, hook.header, hook.types) == (
+        "thin",
+        "header",
+        "X-Token",
+        "generic",
+    )
+    (plain,) = config_from_args(build_parser().parse_args(flags[:4])).crm.webhooks
+    assert (plain.shape, plain.auth, plain.types) == ("single", "standard", "per_object")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from syncwell.sandbox.config import SandboxConfig
+from syncwell.sandbox.config import SandboxConfig, WebhookSubscription
 from syncwell.sandbox.crm.subscriptions import new_secret
 from syncwell.sandbox.server import SandboxEndpoints, serve_sandbox
 
@@ -55,6 +55,20 @@ def build_parser() -> argparse.ArgumentParser:
     add("--visibility-delay-s", type=float, help="email read delay after a write (default 1)")
     add("--webhook-url", action="append", default=[], help="subscribe a URL to CRM events")
     add("--webhook-secret", help="whsec_ secret for the --webhook-url subscriptions")
+    add(
+        "--webhook-shape",
+        choices=("single", "bulk", "thin"),
+        help="events per record (default), bulk rows in data.rows, or ids only in data.ids",
+    )
+    add(
+        "--webhook-header",
+        help="send the secret as it is in this header instead of signing (a static token)",
+    )
+    add(
+        "--webhook-generic-types",
+        action="store_true",
+        help="name every table's events records.after.<op>, the table in data.table_name",
+    )
     add("--access-log", action="store_true", help="log every request")
     add("--ready-file", type=Path, help="write the bound ports here as JSON once listening")
     _add_fault_flags(parser)
@@ -156,7 +170,12 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         data[tool]["faults"] = data[tool]["faults"] | shared | own
     if args.webhook_url:
         secret = args.webhook_secret or new_secret()
-        hooks = [{"url": url, "secret": secret} for url in args.webhook_url]
+        shape: dict[str, object] = {"shape": args.webhook_shape or "single"}
+        if args.webhook_header:
+            shape |= {"auth": "header", "header": args.webhook_header}
+        if args.webhook_generic_types:
+            shape["types"] = "generic"
+        hooks = [{"url": url, "secret": secret, **shape} for url in args.webhook_url]
         data["crm"]["webhooks"] = [*data["crm"]["webhooks"], *hooks]
     return SandboxConfig.model_validate(data)
 
@@ -176,9 +195,18 @@ def describe(config: SandboxConfig, endpoints: SandboxEndpoints) -> str:
         f"  project  {endpoints.project_url}  basic auth "
         f"{config.project.username}:{config.project.password}",
     ]
-    lines += [f"  webhook  -> {hook.url}  secret {hook.secret}" for hook in config.crm.webhooks]
+    lines += [_hook_line(hook) for hook in config.crm.webhooks]
     lines.append("Fault knobs: GET/POST <tool>/_sandbox/faults. API docs: <tool>/_sandbox/docs.")
     return "\n".join(lines)
+
+
+def _hook_line(hook: WebhookSubscription) -> str:
+    line = f"  webhook  -> {hook.url}  secret {hook.secret}"
+    if hook.auth == "header":
+        line += f" (sent in {hook.header}, unsigned)"
+    if (hook.shape, hook.types) != ("single", "per_object"):
+        line += f"  {hook.shape} events, {hook.types} types"
+    return line
 
 
 def run_sandbox(

@@ -19,7 +19,15 @@ from syncwell.workspace.webhook_auth import PresetAuth
 from syncwell.workspace.webhook_presets import preset
 from syncwell.workspace.webhooks import BODY_ID, WebhookIntake
 
-__all__ = ["EventRefusedError", "Reading", "at", "event_id_of", "read_event", "stream_of"]
+__all__ = [
+    "EventRefusedError",
+    "Reading",
+    "at",
+    "event_id_of",
+    "read_event",
+    "stream_of",
+    "text_at",
+]
 
 Row = Mapping[str, object]
 

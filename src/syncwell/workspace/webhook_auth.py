@@ -20,7 +20,7 @@ import base64
 import binascii
 import re
 import string
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -57,7 +57,7 @@ PresetName = Literal[
 ]
 """Senders whose scheme syncwell knows by name."""
 
-PRESETS: tuple[str, ...] = PresetName.__args__  # type: ignore[attr-defined]
+PRESETS: tuple[str, ...] = get_args(PresetName)
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
 _PLACEHOLDERS = frozenset({"body", "timestamp", "url", "method"})

@@ -50,9 +50,12 @@ def check_hmac(auth: HmacAuth, sent: Sent, now: float, tolerance_s: float) -> Ve
         for s in auth.secrets
         for o in offered
     ):
+        # If every request fails: the secret, or for {url} the registered URL, differs.
+        hint = " and url" if "{url}" in auth.signed else ""
         raise WebhookRefused(
             401,
-            f"{name} does not match the request with any configured secret (forged, or altered)",
+            f"{name} does not match the request with any configured secret (forged, or "
+            f"altered; if no request passes, check the secret{hint} against the sender's)",
         )
     if auth.timestamp_field is not None:
         signed_at = _body_stamp(auth, sent.body, now, tolerance_s)

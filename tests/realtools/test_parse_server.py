@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -228,3 +229,72 @@ async def test_a_hook_for_another_parse_class_is_refused_and_never_applied_to_co
         assert deal not in records
         assert hooks.hooked() == 1
     assert len(records) == SEEDED + 1
+
+
+NULL_CURSOR = """
+name: parse-null-cursor
+core: core
+systems:
+  core: {{kind: sqlite, path: core.db}}
+  parse:
+    kind: http
+    base_url: {url}
+    headers: {{X-Parse-Application-Id: {app_id}}}
+    auth: {{type: api_key, header: X-Parse-Master-Key, key: {master_key}}}
+    streams:
+      contacts:
+        read:
+          path: /classes/{cls}
+          params: {{order: objectId}}
+          records: results
+          pagination: {{style: offset, offset_param: skip, limit_param: limit, page_size: 10}}
+flows:
+  contacts:
+    source: parse
+    destination: core
+    stream: contacts
+    key: objectId
+    cursor: modifiedAt
+    fields: [objectId, email, name, modifiedAt]
+    deletes: {{detect: scan, every: 0s}}
+"""
+
+
+class StampedContacts(ParseContacts):
+    """Contacts whose own `modifiedAt` is set by edits only: NULL until a record is edited."""
+
+    async def edit(self, key: str) -> None:
+        self.made += 1
+        body = {"name": f"Edited {self.made}", "modifiedAt": datetime.now(UTC).isoformat()}
+        answer = await self.client.put(f"{self.server.url}/classes/{self.cls}/{key}", json=body)
+        assert answer.status_code == 200, answer.text
+
+
+async def test_records_never_edited_have_a_null_cursor_and_are_taken_in_once(
+    tmp_path: Path, parse_server: ParseServer, contacts: ParseContacts
+) -> None:
+    """A cursor field that records get only when edited (NULL before, as NocoDB's UpdatedAt):
+    the 25 never-edited records arrive once, a poll re-reading them all journals nothing, an
+    edit arrives by its new cursor, and a new record without one arrives too."""
+    with sqlite3.connect(tmp_path / "core.db") as db:
+        db.execute(
+            "CREATE TABLE contacts (objectId TEXT NOT NULL PRIMARY KEY, email TEXT, name TEXT,"
+            " modifiedAt TEXT)"
+        )
+    path = tmp_path / "syncwell.yaml"
+    path.write_text(
+        NULL_CURSOR.format(
+            url=parse_server.url,
+            app_id=parse_server.app_id,
+            master_key=parse_server.master_key,
+            cls=contacts.cls,
+        )
+    )
+    stamped = StampedContacts(parse_server, contacts.client, contacts.cls)
+    options = ConformanceOptions(pause_s=0.05)
+    report = await check_source(load_workspace(path), "contacts", stamped, options)
+    print(report)  # what each check saw, shown with -s or -rA
+    assert_conformant(
+        report, required=[Check.FULL_READ, Check.IDLE_POLL, Check.EDIT, Check.INSERT, Check.DELETE]
+    )
+    assert "journaled 2" in report.result(Check.EDIT).detail  # the edit and the insert only

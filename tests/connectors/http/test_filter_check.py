@@ -164,3 +164,30 @@ async def test_an_empty_stream_is_looked_at_again_after_every_s(
     mark = (await read_all(source, spec(), mark))[-1][1]
     again = (await read_all(source, spec(), mark))[-1][1]
     assert len(api.requests) == 3 and again == mark  # sample + read, then the read alone
+
+
+async def test_the_newest_records_deleted_since_are_replaced_not_fatal(
+    api: ApiState, filter_url: str, source_for: Any
+) -> None:
+    """All five newest records gone (no tombstones): records read just now prove the filter."""
+    api.reset(contacts=20)
+    source = await source_for(settings_for(filter_url, SINCE))
+    done = (await read_all(source, spec()))[-1][1]
+    del api.contacts[15:20]
+    with capture_logs() as logs:
+        mark = (await read_all(source, spec(), done))[-1][1]
+    assert [n[0] for n in mark["newest"]] == [f"c00{i}" for i in range(14, 9, -1)]
+    said = next(e["said"] for e in logs if e["log_level"] == "warning")
+    assert said.startswith("the 5 newest records read before did not come back (deleted since?)")
+
+
+async def test_an_equal_to_filter_misses_the_records_read_just_now_too(
+    api: ApiState, filter_url: str, source_for: Any
+) -> None:
+    """The confirmation round asks for fresh records; they miss as well, and the read fails."""
+    api.reset(contacts=20)
+    source = await source_for(settings_for(filter_url, EQUAL))
+    done = (await read_all(source, spec()))[-1][1]
+    del api.contacts[15:20]
+    with pytest.raises(IntegrationFatalError, match="did not come back either"):
+        await read_all(source, spec(), done)

@@ -13,6 +13,10 @@ few pages of the answer:
 * the answer had more pages than the check reads: it cannot tell (``inconclusive``);
 * records older than asked for come back: the API seems to ignore the filter (`ignored`
   counts them); nothing is missed, but every read is a full one, so this is a warning.
+
+A miss is believed only once records read just now (the first pages of a full read) miss too:
+an API without tombstones may have deleted the newest records since, and a flow that failed
+on that would never read again (`verified`).
 """
 
 from __future__ import annotations
@@ -31,7 +35,15 @@ from syncwell.connectors.http.pagination import Page, Pager
 from syncwell.connectors.http.records import MISSING, dig, key_text
 from syncwell.types import JSONValue, StreamSpec
 
-__all__ = ["Fetch", "Verdict", "check_filter", "filter_text", "resolution_of", "sample_newest"]
+__all__ = [
+    "Fetch",
+    "Verdict",
+    "check_filter",
+    "filter_text",
+    "resolution_of",
+    "sample_newest",
+    "verified",
+]
 
 Fetch = Callable[[Pager, JSONValue, ReadQuery], Awaitable[tuple[list[object], Page | None]]]
 """Reads one page of a query: its records, and the page (None when an error rule ignored it)."""
@@ -98,6 +110,40 @@ async def check_filter(
     asked = since.written(point, "iso")
     message = _message(outcome, incremental, stream, newest, asked, walk, found, ignored)
     return Verdict(outcome, message, walk.sent, walk.count, found, ignored)
+
+
+async def verified(
+    fetch: Fetch,
+    endpoint: ReadEndpoint,
+    stream: StreamSpec,
+    known: tuple[Known, ...],
+    max_pages: int,
+) -> tuple[Verdict | None, tuple[Known, ...]]:
+    """The self-check from the `known` newest records, and the newest records to keep.
+
+    Without known records, or when the known ones all miss, records read just now are asked
+    for instead; the check says "missed" only when those miss too. None when the stream holds
+    nothing to ask for.
+    """
+    newest = known or await sample_newest(fetch, endpoint, stream, max_pages)
+    if not newest:
+        return None, ()
+    verdict = await check_filter(fetch, endpoint, stream, newest, max_pages)
+    if verdict.outcome != "missed" or not known:
+        return verdict, newest
+    fresh = await sample_newest(fetch, endpoint, stream, max_pages)
+    if not fresh or {k.key for k in fresh} == {k.key for k in known}:
+        return verdict, newest
+    again = await check_filter(fetch, endpoint, stream, fresh, max_pages)
+    if again.outcome == "missed":
+        keys = ", ".join(k.key for k in fresh)
+        said = f"{verdict.message}. Records read just now ({keys}) did not come back either"
+        return replace(verdict, message=said), newest
+    gone = (
+        f"the {len(known)} newest records read before did not come back (deleted since?), "
+        "so records read just now were asked for: "
+    )
+    return replace(again, message=gone + again.message), fresh
 
 
 async def sample_newest(

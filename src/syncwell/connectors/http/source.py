@@ -22,12 +22,7 @@ from syncwell.connectors.http.call import Call
 from syncwell.connectors.http.checkpoints import Position
 from syncwell.connectors.http.cursors import micros
 from syncwell.connectors.http.endpoints import ReadEndpoint
-from syncwell.connectors.http.filter_check import (
-    Verdict,
-    check_filter,
-    resolution_of,
-    sample_newest,
-)
+from syncwell.connectors.http.filter_check import Verdict, resolution_of, verified
 from syncwell.connectors.http.filters import ReadQuery, read_query
 from syncwell.connectors.http.keys import list_keys
 from syncwell.connectors.http.pagination import Page, Pager
@@ -114,10 +109,8 @@ class HttpSource:
             return None
         pages = endpoint.incremental.check.max_pages if endpoint.incremental.check else 3
         position = Position.resume(checkpoint, True, self._clock.wall())
-        newest = position.newest or await sample_newest(self._fetch, endpoint, stream, pages)
-        if not newest:
-            return None
-        return await check_filter(self._fetch, endpoint, stream, newest, pages)
+        verdict, _ = await verified(self._fetch, endpoint, stream, position.newest, pages)
+        return verdict
 
     async def _checked(
         self, stream: StreamSpec, endpoint: ReadEndpoint, position: Position
@@ -141,13 +134,13 @@ class HttpSource:
         if not due or settings is None:
             return position
         pages = settings.max_pages
-        newest = position.newest or await sample_newest(self._fetch, endpoint, stream, pages)
-        if not newest:
+        verdict, newest = await verified(self._fetch, endpoint, stream, position.newest, pages)
+        if verdict is None:
             return replace(position, checked=now)  # an empty stream: look again after every_s
-        verdict = await check_filter(self._fetch, endpoint, stream, newest, pages)
         if verdict.outcome == "missed":
             raise IntegrationFatalError(verdict.message, system=self._session.name)
-        if verdict.outcome == "inconclusive" or verdict.ignored:
+        replaced = bool(position.newest) and newest != position.newest
+        if verdict.outcome == "inconclusive" or verdict.ignored or replaced:
             log.warning("incremental filter check", system=self._session.name, said=verdict.message)
         else:
             log.info("incremental filter check passed", system=self._session.name)

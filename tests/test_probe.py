@@ -196,3 +196,18 @@ def test_check_points_to_the_probe(tmp_path: Path) -> None:
     result = runner.invoke(app, ["check", "-w", str(path)])
     assert result.exit_code == 0, result.output
     assert "`syncwell probe` checks the live systems" in result.output
+
+
+def test_check_warns_of_a_filter_that_never_checks_itself(tmp_path: Path) -> None:
+    """`check: false` on a stream a flow reads is a `syncwell check` warning naming the fix."""
+    path = tmp_path / "syncwell.yaml"
+    path.write_text(
+        "name: unchecked\nsystems:\n  a: {kind: sqlite, path: a.db}\n  api:\n    kind: http\n"
+        "    base_url: http://127.0.0.1:1\n    streams:\n      items:\n        read:\n"
+        "          path: /items\n          incremental: {param: since, check: false}\n"
+        "flows:\n  f: {source: api, destination: a, stream: items, key: id, cursor: u}\n"
+    )
+    result = runner.invoke(app, ["check", "-w", str(path)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "systems.api.streams.items.read.incremental: `check: false`" in text

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from syncwell.connectors.http.filter_check import unchecked
+from syncwell.connectors.http.settings import Settings as HttpSettings
 from syncwell.workspace.model import Flow, Workspace
 from syncwell.workspace.modes import Mode
 from syncwell.workspace.webhooks import webhook_warnings
 
 __all__ = ["CheckWarning", "workspace_warnings"]
+
+_UNCHECKED = (
+    "`check: false`: nothing proves this filter returns what changed, and a filter the API "
+    "reads as 'equal to' returns nothing without an error. Remove `check: false` (it costs a "
+    "few requests an hour), or run `syncwell probe` after every change to the filter"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +38,11 @@ def workspace_warnings(workspace: Workspace) -> list[CheckWarning]:
     for flow in workspace.flows.values():
         found += flow_warnings(flow)
     for name, system in workspace.systems.items():
+        if isinstance(system.settings, HttpSettings):
+            read = {f.stream for f in workspace.flows.values() if f.source == name}
+            for stream in (s for s in unchecked(system.settings.streams) if s in read):
+                where = f"systems.{name}.streams.{stream}.read.incremental"
+                found.append(CheckWarning(where, _UNCHECKED))
         if system.webhooks is not None:
             where = f"systems.{name}.webhooks"
             found += [CheckWarning(where, text) for text in webhook_warnings(name, system.webhooks)]

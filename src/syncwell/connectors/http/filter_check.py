@@ -21,13 +21,13 @@ on that would never read again (`verified`).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal, cast
 
 from syncwell.connectors.http import since
 from syncwell.connectors.http.cursors import micros
-from syncwell.connectors.http.endpoints import ReadEndpoint
+from syncwell.connectors.http.endpoints import ReadEndpoint, Stream
 from syncwell.connectors.http.filters import ReadQuery, read_query
 from syncwell.connectors.http.incremental import Incremental
 from syncwell.connectors.http.newest import Known, noted
@@ -42,6 +42,7 @@ __all__ = [
     "filter_text",
     "resolution_of",
     "sample_newest",
+    "unchecked",
     "verified",
 ]
 
@@ -236,3 +237,14 @@ def _message(
             "requests); check the filter's syntax in the API's docs"
         )
     return text
+
+
+def unchecked(streams: Mapping[str, Stream]) -> list[str]:
+    """The streams whose incremental filter never checks itself (`check: false`)."""
+    return [
+        name
+        for name, stream in streams.items()
+        if stream.read is not None
+        and stream.read.incremental is not None
+        and stream.read.incremental.check is None
+    ]

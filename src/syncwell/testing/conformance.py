@@ -162,7 +162,7 @@ class _Checks:
         if not trouble:
             return ""
         if trouble == self._told:
-            return "; the run failed again, with the same error as above"
+            return "; the same run error as above"
         self._told = trouble
         return f"; {trouble}"
 
@@ -277,14 +277,20 @@ class _Checks:
         how = "an incremental read" if counts.incremental else "a full read (not incremental)"
         detail = f"{how} {'found' if found else 'missed'} the edit and the insert"
         trouble = self._trouble(counts)
-        probed = [
-            result
-            for result in await probe_workspace(self.workspace)
-            if result.flow == self.flow.name and result.check == "filter"
-        ]
-        for result in probed:  # `syncwell probe`'s filter check, from the kit's checkpoint
+        try:  # `syncwell probe`'s filter check, from the kit's checkpoint
+            probed = [
+                result
+                for result in await probe_workspace(self.workspace)
+                if result.flow == self.flow.name and result.check == "filter"
+            ]
+        except Exception as error:  # reported as what the check saw
+            detail += f"; syncwell probe raised {type(error).__name__}: {error}"
+            probed = []
+            refused = True
+        else:
+            refused = any(result.status == "fail" for result in probed)
+        for result in probed:
             detail += f"; syncwell probe: {result.status}, {result.found}"
-        refused = any(result.status == "fail" for result in probed)
         passed = counts.incremental and found and not trouble and not refused
         self._add(Check.FILTER, passed, detail + trouble, started)
 

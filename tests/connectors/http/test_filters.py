@@ -146,6 +146,7 @@ async def test_the_param_shorthand_still_means_one_parameter() -> None:
         ({"param": "q", "params": {"q": "{since}"}}, "keep one of the two"),
         ({"param": "q", "timezone": "Mars/Olympus"}, "unknown time zone 'Mars/Olympus'"),
         ({"body": {"q": "{since}"}}, "set read method: POST"),
+        ({"path": "/lists/{list_id}/since/{since}"}, "{list_id} is not filled in a read path"),
     ],
 )
 def test_a_wrong_filter_is_refused_at_load_with_the_fix(

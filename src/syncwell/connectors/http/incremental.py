@@ -7,6 +7,7 @@ what the self-check does, in `syncwell.connectors.http.filter_check`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
@@ -125,6 +126,12 @@ class Incremental(BaseModel):
         for form in found:
             if (problem := since.format_problem(form)) is not None:
                 raise ValueError(f"incremental: {problem}")
+        other = re.findall(r"\{[^{}]*\}", since.SINCE.sub("", self.path or ""))
+        if other:
+            raise ValueError(
+                f"incremental path: {', '.join(other)} is not filled in a read path; only "
+                "{since} is (write the value itself, e.g. /lists/L1/members)"
+            )
         return self
 
     def templates(self) -> dict[str, JsonValue]:

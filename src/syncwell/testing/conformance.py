@@ -257,7 +257,7 @@ class _Checks:
             Check.INSERT,
             insert_seen and not trouble,
             f"record {inserted!r} {'arrived' if insert_seen else 'did not arrive'}; "
-            f"{len(records)} records in the destination{trouble}",
+            f"{len(records)} records in the destination{self._trouble(counts)}",
             started,
         )
         await self._filter(counts, edit_seen and insert_seen, started)

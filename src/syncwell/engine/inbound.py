@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from syncwell.connectors.http.records import MISSING, dig
 from syncwell.errors import SyncwellError
@@ -121,19 +122,24 @@ def stream_of(intake: WebhookIntake, body: Row, kind: str) -> str | None:
     return stream
 
 
-def read_event(intake: WebhookIntake, body: Row) -> Reading:
+def read_event(intake: WebhookIntake, body: Row, key: Sequence[str] = ()) -> Reading:
     """The records, or the keys, an event of a stream somebody reads carries.
 
     Keys at `ids` make the event thin, whatever else it holds (its `data` is often an object
-    that only wraps them); else the rows at `records`, or the one record at `record`.
+    that only wraps them); else the rows at `records`, or the one record at `record`. With
+    `records` set, an event without rows whose `record` holds every `key` column is that one
+    record: senders mix single and bulk events under one subscription.
     """
     if intake.ids is not None:
         keys = at(body, intake.ids)
         if keys is not None and keys != []:
             return Reading((), _keys(keys, intake.ids))
-    if intake.records is not None:
-        return Reading(_rows(at(body, intake.records), intake.records), ())
     record = at(body, intake.record)
+    if intake.records is not None:
+        rows = _rows(at(body, intake.records), intake.records)
+        if not rows and key and _holds(record, key):
+            return Reading((record,), ())
+        return Reading(rows, ())
     if isinstance(record, dict):
         return Reading((record,), ())
     if intake.ids is not None:
@@ -141,6 +147,10 @@ def read_event(intake: WebhookIntake, body: Row) -> Reading:
             f"the event holds neither a record at '{intake.record}' nor keys at '{intake.ids}'"
         )
     raise EventRefusedError(f"'{intake.record}' must hold the changed record as an object")
+
+
+def _holds(record: object, key: Sequence[str]) -> TypeGuard[dict[str, object]]:
+    return isinstance(record, dict) and all(at(record, column) is not None for column in key)
 
 
 def _keys(value: object, path: str) -> tuple[object, ...]:

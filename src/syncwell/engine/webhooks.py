@@ -94,7 +94,7 @@ class EventRouter:
         if not flows:
             return InboundEvent(system, event_id, observed_at)
         op = self._op(system, kind)
-        reading = read_event(intake, body)
+        reading = read_event(intake, body, [c for flow in flows for c in flow.key])
         if reading.names_nothing:
             if op is Op.DELETE:
                 log.warning(

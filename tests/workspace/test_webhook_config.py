@@ -127,6 +127,17 @@ def test_handshakes_load(tmp_path: Path) -> None:
         ("auth: {kind: header, header: X-T, secret: ''}\nstreams: {a: b}", "secrets", "empty"),
         ("secret: nope\nstreams: {a: b}", "auth", "whsec_"),
         (
+            "auth: {kind: hmac, header: X, secret: s, algoritm: sha1}\nstreams: {a: b}",
+            "auth.hmac.algoritm",
+            "did you mean 'algorithm'",
+        ),
+        (
+            "auth: {kind: none, unsigned: true}\nstreams: {a: b}\n"
+            "handshake: {kind: query, tokn: x}",
+            "handshake.query.tokn",
+            "did you mean 'token'",
+        ),
+        (
             "auth: {kind: none, unsigned: true}\nstreams: {a: b}\nhandshake: {kind: query}",
             "handshake",
             "token_param: null",

@@ -83,17 +83,33 @@ def unknown_field(name: str, known: Collection[str]) -> str:
 
 def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     current: type[BaseModel] | None = model
+    members: list[type[BaseModel]] = []
     for part in loc:
+        # Pydantic names the member of a union tagged by `kind` in the path (`auth.hmac.x`).
+        tagged = next((m for m in members if part in _kinds(m)), None)
+        if tagged is not None:
+            current, members = tagged, []
+            continue
         if current is None or isinstance(part, int):
             return None
         by_alias = {info.alias or name: info for name, info in current.model_fields.items()}
         info = by_alias.get(part)
-        annotation = info.annotation if info else None
-        options = (annotation, *get_args(annotation))
-        current = next(
-            (o for o in options if isinstance(o, type) and issubclass(o, BaseModel)), None
-        )
+        members = _models(info.annotation if info else None)
+        current = members[0] if members else None
     return current
+
+
+def _models(annotation: object) -> list[type[BaseModel]]:
+    """The models an annotation holds, through unions, `| None` and `Annotated`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in get_args(annotation) for model in _models(arg)]
+
+
+def _kinds(model: type[BaseModel]) -> tuple[object, ...]:
+    """The `kind` values that select `model` in a union tagged by `kind`."""
+    info = model.model_fields.get("kind")
+    return get_args(info.annotation) if info is not None else ()
 
 
 def _message(detail: ErrorDetails, field: str) -> str:

@@ -124,7 +124,7 @@ class SchemeAuth(_Auth):
 class HeaderAuth(_Auth):
     """A static secret the sender puts in a header, compared in constant time."""
 
-    kind: Literal["header"]
+    kind: Literal["header"] = Field(description="`header`: a static secret in a header.")
     header: str = Field(description="The header that carries the secret, e.g. X-Gitlab-Token.")
     prefix: str = Field(
         default="",
@@ -147,7 +147,7 @@ class HeaderAuth(_Auth):
 class BasicAuth(_Auth):
     """HTTP basic credentials: `https://user:password@host/hooks/<system>`."""
 
-    kind: Literal["basic"]
+    kind: Literal["basic"] = Field(description="`basic`: HTTP basic credentials.")
     username: str = Field(min_length=1, description="The user name the sender sends.")
     passwords: tuple[SecretStr, ...] = Field(
         min_length=1,
@@ -176,7 +176,7 @@ class PathAuth(_Auth):
     The secret is never logged; the URL is the credential, so keep it like a password.
     """
 
-    kind: Literal["path"]
+    kind: Literal["path"] = Field(description="`path`: a secret in the URL path.")
     secrets: tuple[SecretStr, ...] = _SECRETS
 
     @field_validator("secrets", mode="after")
@@ -199,7 +199,7 @@ class HmacAuth(_Auth):
     (as sent), ``{url}`` (`url`) and ``{method}``: ``"{timestamp}.{body}"``, ``"{body}{url}"``.
     """
 
-    kind: Literal["hmac"]
+    kind: Literal["hmac"] = Field(description="`hmac`: an HMAC configured here.")
     secrets: tuple[SecretStr, ...] = _SECRETS
     header: str = Field(description="The header holding the signature.")
     algorithm: Literal["sha1", "sha256", "sha512"] = Field(
@@ -299,7 +299,7 @@ class PresetAuth(_Auth):
 class NoAuth(_Auth):
     """No proof at all: anyone who can reach the URL can write. `syncwell check` warns."""
 
-    kind: Literal["none"]
+    kind: Literal["none"] = Field(description="`none`: no authentication (with `unsigned: true`).")
     unsigned: Literal[True] = Field(
         description="Must be `true`: you accept events that nobody signed. Prefer `header`, "
         "`basic` or `path` if the sender can do any of them."

@@ -28,7 +28,7 @@ class _Handshake(BaseModel):
 class EchoHeader(_Handshake):
     """A request carrying `header` is answered 200 with the same header and value."""
 
-    kind: Literal["echo_header"]
+    kind: Literal["echo_header"] = Field(description="`echo_header`: echo a header back.")
     header: str = Field(
         default="X-Hook-Secret",
         description="The header to echo. Default X-Hook-Secret (Asana).",
@@ -38,7 +38,7 @@ class EchoHeader(_Handshake):
 class BodyChallenge(_Handshake):
     """A verified event whose type is `type` is answered with the value at `field`."""
 
-    kind: Literal["challenge"]
+    kind: Literal["challenge"] = Field(description="`challenge`: answer an event's challenge.")
     type: str = Field(
         default="url_verification",
         description="The event type (at `event_type`) of the handshake. Default "
@@ -52,7 +52,7 @@ class BodyChallenge(_Handshake):
 class QueryChallenge(_Handshake):
     """A GET with `param` in its query is answered with its value, once `token` matches."""
 
-    kind: Literal["query"]
+    kind: Literal["query"] = Field(description="`query`: answer a GET's challenge.")
     param: str = Field(
         default="hub.challenge", description="The query parameter. Default hub.challenge."
     )

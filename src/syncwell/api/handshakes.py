@@ -59,6 +59,8 @@ def answer_query(handshake: Handshake | None, request: Request) -> Response:
         expected = handshake.token.get_secret_value()
         if not hmac.compare_digest(sent.encode(), expected.encode()):
             return _refuse(403, f"{handshake.token_param} does not match the configured token")
+    if handshake.reply == "json":
+        return JSONResponse({handshake.param: challenge})
     return _plain(challenge)
 
 

@@ -8,8 +8,9 @@ sending if the answer is wrong. Three shapes cover the senders syncwell has met:
 * ``challenge``: an event of a given type carries a value, to be answered as the response body
   (Slack's ``url_verification`` event and its ``challenge``);
 * ``query``: a GET carries a value in the query, to be answered as the response body, after a
-  token the receiver chose is checked (Meta, Strava and WebSub ``hub.challenge`` with
-  ``hub.verify_token``; Dropbox ``challenge`` with no token).
+  token the receiver chose is checked (Meta and Strava ``hub.challenge`` with
+  ``hub.verify_token``, Strava wanting it back as JSON; WebSub ``hub.challenge`` and Dropbox
+  ``challenge`` with no token).
 """
 
 from __future__ import annotations
@@ -63,6 +64,11 @@ class QueryChallenge(_Handshake):
     )
     token: SecretStr | None = Field(
         default=None, description="The token you gave the sender; needed with `token_param`."
+    )
+    reply: Literal["text", "json"] = Field(
+        default="text",
+        description="The value as plain text (Meta, Dropbox, WebSub), or as JSON "
+        '`{"<param>": value}` (Strava). Default text.',
     )
 
     @model_validator(mode="after")

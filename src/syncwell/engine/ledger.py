@@ -106,6 +106,8 @@ class FlowLedger:
         texts = {index: key_text(key) for index, key in keys.items()}
         digests = {index: record_digest(columns, rows[index]) for index in compared}
         stored = await self._keys.digests(self.flow.name, [texts[i] for i in compared])
+        # Keys new to the ledger: known for those compared, at most all the others.
+        await self._keys.grew(len(listed) - len(stored))
         unchanged = {i for i in compared if stored.get(texts[i]) == digests[i]}
         self.compared += len(compared)
         self.unchanged += len(unchanged)
@@ -121,12 +123,11 @@ class FlowLedger:
     async def mark(self, page: Sequence[Row]) -> None:
         """Note the keys of one page of a key scan as seen by the pass under way."""
         single = len(self.flow.key) == 1
-        seen: dict[str, SeenKey] = {}
-        for values in page:
-            key: object = values[0] if single else tuple(values)
-            text = key_text(key)
-            seen[text] = SeenKey(text, pack_key(key))
-        await self._keys.mark(self.flow.name, self._number(), list(seen.values()))
+        if single:
+            keys = {key_text(values[0]): values[0] for values in page}
+        else:
+            keys = {key_text(tuple(values)): tuple(values) for values in page}
+        await self._keys.mark(self.flow.name, self._number(), keys, pack_key)
 
     async def finish(self, journal: Journal) -> PassOutcome:
         """End a complete pass: journal a delete for each key it did not see, or hold them

@@ -312,11 +312,14 @@ source_keys = Table(
     Column("key_values", LargeBinary, nullable=False, doc="the key's values (msgpack)"),
     Column("digest", LargeBinary, nullable=True, doc="of the record's values, where compared"),
     Column("pass_no", Integer, nullable=False, doc="the last pass that saw the key"),
-    Index("source_keys_flow_pass", "flow", "pass_no"),
 )
 """The keys a flow's source holds, as syncwell last saw them (the key ledger): a key a complete
 pass did not see again is gone from the source. Kept only for flows that detect deletes or
-compare digests (no cursor, or a NULL one)."""
+compare digests (no cursor, or a NULL one).
+
+No index on `pass_no`: marking a key then rewrites no index (a HOT update), and PostgreSQL is
+never tempted, on stale statistics, to find a page of keys through an index on the flow alone.
+The few queries by pass number (at the end of a pass) read the flow's keys once."""
 
 key_passes = Table(
     "key_passes",

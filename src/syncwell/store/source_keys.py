@@ -12,10 +12,10 @@ keys in Python at a time, and a crash in the middle of a pass resumes it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncwell.store.database import store_errors
@@ -66,6 +66,8 @@ class SourceKeys:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._grown = 0
+        self._analysed_at_size = 0
 
     @store_errors
     async def current(self, flow: str, *, at: float) -> KeyPass:
@@ -98,18 +100,54 @@ class SourceKeys:
         return found
 
     @store_errors
-    async def mark(self, flow: str, pass_no: int, seen: Sequence[SeenKey]) -> None:
-        """Note that a scan saw `seen` in pass `pass_no`; keys new to the ledger join it."""
-        rows = [_row(flow, pass_no, key) for key in seen]
+    async def mark(
+        self, flow: str, pass_no: int, keys: Mapping[str, object], pack: Callable[[object], bytes]
+    ) -> None:
+        """Note that a scan saw `keys` (text to values) in pass `pass_no`.
+
+        Keys the ledger holds are marked by one UPDATE per chunk; only keys new to it are
+        packed (`pack`) and inserted, so a scan of a known source costs no per-key encoding.
+        """
+        texts = list(keys)
+        table = source_keys.c
+        inserted = 0
         async with self._engine.begin() as connection:
-            for start in range(0, len(rows), _CHUNK):
-                await connection.run_sync(
-                    upsert,
-                    source_keys,
-                    rows[start : start + _CHUNK],
-                    keys=("flow", "key"),
-                    update=("pass_no",),
+            for start in range(0, len(texts), _CHUNK):
+                chunk = texts[start : start + _CHUNK]
+                marked = await connection.execute(
+                    update(source_keys)
+                    .where(table.flow == flow, table.key.in_(chunk))
+                    .values(pass_no=pass_no)
                 )
+                if marked.rowcount == len(chunk):
+                    continue
+                held = select(table.key).where(table.flow == flow, table.key.in_(chunk))
+                known = set((await connection.execute(held)).scalars())
+                rows = [
+                    _row(flow, pass_no, SeenKey(text, pack(keys[text])))
+                    for text in chunk
+                    if text not in known
+                ]
+                await connection.execute(insert(source_keys), rows)
+                inserted += len(rows)
+        await self.grew(inserted)
+
+    @store_errors
+    async def grew(self, keys: int) -> None:
+        """Note that up to `keys` keys joined the ledger. On PostgreSQL, once it has grown by
+        a fifth since the planner last looked, refresh its statistics: on stale ones (a
+        ledger that was empty an hour ago) it finds each page of keys by scanning the flow's
+        whole ledger instead of probing the primary key, and a scan of a million keys slows
+        from seconds to minutes (bench/key_scan.py)."""
+        if self._engine.dialect.name != "postgresql" or keys <= 0:
+            return
+        self._grown += keys
+        if self._grown < max(10_000, self._analysed_at_size // 5):
+            return
+        async with self._engine.begin() as connection:
+            await connection.execute(text("ANALYZE source_keys"))
+        self._analysed_at_size += self._grown
+        self._grown = 0
 
     @store_errors
     async def count(self, flow: str, *, before_pass: int | None = None) -> int:

@@ -24,7 +24,6 @@ def upgrade() -> None:
         sa.Column("digest", sa.LargeBinary, nullable=True),
         sa.Column("pass_no", sa.Integer, nullable=False),
     )
-    op.create_index("source_keys_flow_pass", "source_keys", ["flow", "pass_no"])
     op.create_table(
         "key_passes",
         sa.Column("flow", sa.String(200), primary_key=True),

@@ -78,13 +78,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
 def connect(url: str) -> AsyncEngine:
     """An async engine on the state store at `url` (not yet migrated)."""
     async_url = _async_url(url)
-    on_server = not async_url.startswith("sqlite")
-    # PostgreSQL: a prepared statement's generic plan is made while a table is small (the
-    # key ledger, record versions start empty) and kept when it has grown to millions of rows:
-    # a sequential scan per `key IN (...)` chunk. Custom plans see the table as it is.
-    arguments = {"server_settings": {"plan_cache_mode": "force_custom_plan"}} if on_server else {}
     # A server connection may have died while idle; a file can't, so SQLite skips the ping.
-    engine = create_async_engine(async_url, pool_pre_ping=on_server, connect_args=arguments)
+    engine = create_async_engine(async_url, pool_pre_ping=not async_url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

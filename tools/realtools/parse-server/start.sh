@@ -12,7 +12,8 @@ home="$("$here/install.sh")"
 port_free "$PORT" || { say "port $PORT is taken"; exit 1; }
 args=(--appId "$APP_ID" --masterKey "$MASTER_KEY" --databaseURI "$DATABASE_URI"
   --port "$PORT" --host 127.0.0.1 --mountPath /parse
-  --serverURL "http://127.0.0.1:$PORT/parse" --masterKeyIps 127.0.0.1,::1 --verbose false)
+  --serverURL "http://127.0.0.1:$PORT/parse" --masterKeyIps 127.0.0.1,::1 --verbose false
+  --logsFolder "$DATA_DIR/logs")
 if [ -n "${WEBHOOK_KEY:-}" ]; then
   args+=(--webhookKey "$WEBHOOK_KEY")
 fi

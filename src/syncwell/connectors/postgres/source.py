@@ -123,8 +123,8 @@ class PostgresSource:
                     table = await describe(
                         connection, self._settings.db_schema, stream.name, self._name
                     )
-            configured = [*stream.key, *filter(None, (stream.cursor, stream.version))]
-            table.check_columns([*configured, *stream.columns], "source", self._name)
+            named = [*stream.key, *filter(None, (stream.cursor, stream.version)), *stream.columns]
+            table.check_columns(list(dict.fromkeys(named)), "source", self._name)  # each once
             table.check_key(stream.key, self._name, not_null_fix(table, stream.key))
             self._tables[stream.name] = table
         return self._tables[stream.name]

@@ -126,8 +126,8 @@ class SqliteSource:
     async def _table(self, stream: StreamSpec) -> Table:
         if stream.name not in self._tables:
             table = await self._db.run(lambda c: describe(c, stream.name, self._db.name))
-            configured = [*stream.key, *filter(None, (stream.cursor, stream.version))]
-            table.check_columns([*configured, *stream.columns], "source", self._db.name)
+            named = [*stream.key, *filter(None, (stream.cursor, stream.version)), *stream.columns]
+            table.check_columns(list(dict.fromkeys(named)), "source", self._db.name)  # each once
             table.check_key(stream.key, self._db.name, NOT_NULL_FIX)
             self._tables[stream.name] = table
         return self._tables[stream.name]

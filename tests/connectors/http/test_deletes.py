@@ -144,3 +144,21 @@ async def test_a_listing_cut_short_by_a_page_cap_deletes_nothing_and_says_why(
     finally:
         await store.close()
     assert causes == ["deletes_held"]
+
+
+async def test_a_second_edit_in_the_same_second_of_a_coarse_cursor_still_arrives(
+    api: ApiState, server_url: str, tmp_path: Path
+) -> None:
+    """A cursor kept to the second names two versions written in that second with a read
+    between them; the look-back remembers each version's values, not just its cursor, so
+    the second edit is not skipped as already taken in."""
+    api.reset(5)
+    path = _workspace(tmp_path, server_url, "    cursor: updatedAt\n")
+    await _run(path)
+    api.contacts[2]["properties"]["email"] = "first@example.com"
+    api.contacts[2]["updatedAt"] = "2024-01-01T05:00:00Z"
+    assert (await _run(path)).progress["contacts"].read == 1
+    api.contacts[2]["properties"]["email"] = "second@example.com"  # the same second
+    engine = await _run(path)
+    assert engine.progress["contacts"].read == 1
+    assert _core(tmp_path)["c0002"] == "second@example.com"

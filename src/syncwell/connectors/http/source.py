@@ -250,9 +250,9 @@ class _Taking:
         cursor = dig(record, self.stream.cursor)
         if cursor is None or cursor is MISSING:
             return True  # never edited: the engine's key ledger compares its digest instead
-        return self._fresh(cast("JSONValue", cursor), keys)
+        return self._fresh(cast("JSONValue", cursor), keys, record)
 
-    def _fresh(self, cursor: JSONValue, keys: list[object]) -> bool:
+    def _fresh(self, cursor: JSONValue, keys: list[object], record: dict[str, object]) -> bool:
         """Whether this version of the record is new to us; notes its cursor."""
         at = micros(cursor)
         if at is None:
@@ -263,7 +263,7 @@ class _Taking:
                 self._skipped["older"] += 1
             return False  # older than the look-back: taken in long ago
         key = key_text(keys)
-        name = digest(key, cursor)
+        name = digest(key, cursor, record)
         self.position = self.position.saw(cursor, at, key)
         fresh = not self.window.taken(name)
         self.window.note(name, at, self.position.floor_us(self.lookback_us))

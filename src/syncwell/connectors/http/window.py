@@ -2,8 +2,8 @@
 
 An incremental read asks for records changed since the cursor minus the look-back, so that a
 record committed late (with an older timestamp) is not missed. The records it re-reads there
-were mostly taken in by the last read. Each read remembers a short digest of the key and
-cursor value of the records in the window behind its final cursor; the next read skips those,
+were mostly taken in by the last read. Each read remembers a short digest of the key, cursor
+value and values of the records in the window behind its final cursor; the next read skips those,
 and keeps any record whose digest is new: a late arrival, or a newer version. A poll that
 finds nothing newer then yields nothing at all, and the same checkpoint.
 """
@@ -20,9 +20,14 @@ MAX_REMEMBERED = 500
 """Digests a checkpoint keeps at most; a busier window is re-read whole (safe, just wasteful)."""
 
 
-def digest(key: str, cursor: object) -> str:
-    """A short, stable name of one version of one record."""
-    text = json.dumps([key, cursor], default=str, sort_keys=True)
+def digest(key: str, cursor: object, record: object = None) -> str:
+    """A short, stable name of one version of one record.
+
+    The record's values are part of it: a cursor kept to the second (as many APIs keep
+    `updated_at`) can name two versions, one read and one written later in the same second,
+    and the second must not pass for the first.
+    """
+    text = json.dumps([key, cursor, record], default=str, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

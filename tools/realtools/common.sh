@@ -24,7 +24,8 @@ start_server() {
   local data="$1" name="$2"
   shift 2
   mkdir -p "$data"
-  setsid "$@" >"$data/$name.log" 2>&1 </dev/null &
+  # In its data folder: a tool that writes files where it runs (Parse's logs/) keeps them there.
+  (cd "$data" && exec setsid "$@" >"$data/$name.log" 2>&1 </dev/null) &
   echo $! >"$data/$name.pid"
 }
 

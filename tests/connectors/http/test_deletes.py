@@ -14,7 +14,7 @@ from typing import Any
 
 from syncwell import Engine, load_workspace
 from syncwell.store import open_store
-from tests.connectors.http.api import ApiState, contact
+from tests.connectors.http.api import ApiState, Fault, contact
 
 WORKSPACE = """
 core: app
@@ -162,3 +162,17 @@ async def test_a_second_edit_in_the_same_second_of_a_coarse_cursor_still_arrives
     engine = await _run(path)
     assert engine.progress["contacts"].read == 1
     assert _core(tmp_path)["c0002"] == "second@example.com"
+
+
+async def test_an_empty_list_left_out_of_the_answer_deletes_the_last_records(
+    api: ApiState, server_url: str, tmp_path: Path
+) -> None:
+    """A tool that leaves the list out when it is empty (Mailman: no `entries`, total 0): the
+    last records to go are deleted, instead of the read failing on the missing path."""
+    api.reset(3)
+    path = _workspace(tmp_path, server_url, "")
+    await _run(path)
+    api.faults.append(Fault("/cursor/items", 200, {"total": 0}))
+    engine = await _run(path)
+    assert engine.progress["contacts"].deletes_found == 3
+    assert _core(tmp_path) == {}

@@ -17,7 +17,7 @@ args=(--appId "$APP_ID" --masterKey "$MASTER_KEY" --databaseURI "$DATABASE_URI"
 if [ -n "${WEBHOOK_KEY:-}" ]; then
   args+=(--webhookKey "$WEBHOOK_KEY")
 fi
-start_server "$DATA_DIR" parse-server env NODE_NO_WARNINGS=1 \
+start_server "$DATA_DIR" parse-server env NODE_NO_WARNINGS=1 PARSE_SERVER_LOGS_FOLDER="$DATA_DIR/logs" \
   "$home/node_modules/.bin/parse-server" "${args[@]}"
 if ! wait_http "http://127.0.0.1:$PORT/parse/health" 90; then
   tail -20 "$DATA_DIR/parse-server.log" >&2

@@ -296,6 +296,8 @@ def _records(body: object, endpoint: ReadEndpoint, call: Call, system: str) -> l
         return found
     if found is None:
         return []  # an API that writes null for "no records"
+    if found is MISSING and endpoint.total is not None and dig(body, endpoint.total) == 0:
+        return []  # an API that leaves the list out when it is empty (Mailman's `entries`)
     holds = ", ".join(map(str, body)) if isinstance(body, dict) else type(body).__name__
     where = f"`records: {endpoint.records}`" if endpoint.records else "the body"
     raise IntegrationFatalError(

@@ -81,6 +81,10 @@ class ChangeBatch:
             only, values as PostgreSQL prints them); see `syncwell.copytext`.
         keys_repeat: the batch may hold several changes to one key (COPY-text pages joined
             for one delivery); the destination must keep the newest of each.
+        page: the source's name for the page these records came from, where a page can be
+            asked for again conditionally (an http page with an ETag); never journaled.
+        page_unchanged: the source says page `page` holds what it held last time (an http
+            304); the batch is empty, and the keys last seen on that page are still there.
     """
 
     columns: tuple[str, ...]
@@ -89,6 +93,8 @@ class ChangeBatch:
     observed_at: float = field(default_factory=time.time)
     copy_text: bytes | None = None
     keys_repeat: bool = False
+    page: str | None = None
+    page_unchanged: bool = False
 
     def __len__(self) -> int:
         if self.copy_text is not None:

@@ -91,6 +91,9 @@ class FlowLedger:
 
     async def screen(self, batch: ChangeBatch) -> tuple[ChangeBatch, KeyNote | None]:
         """The changes of `batch` worth journaling, and what to note of its keys with them."""
+        if batch.page_unchanged and batch.page is not None:
+            await self._keys.mark_page(self.flow.name, self._number(), batch.page)
+            return batch, None
         if not len(batch) or (batch.copy_text is not None and not self._tracks_all):
             # A database read by cursor never returns a NULL cursor incrementally: nothing
             # to compare, and COPY pages stay undecoded on the fast path.
@@ -114,7 +117,10 @@ class FlowLedger:
         if not self._tracks_all:  # only what changed needs noting: an idle read writes nothing
             listed = [i for i in compared if i not in unchanged]
         # One note per key (the last of the page): an upsert may not touch a row twice.
-        seen = {texts[i]: SeenKey(texts[i], pack_key(keys[i]), digests.get(i)) for i in listed}
+        seen = {
+            texts[i]: SeenKey(texts[i], pack_key(keys[i]), digests.get(i), batch.page)
+            for i in listed
+        }
         note = KeyNote(self.flow.name, self._number(), list(seen.values())) if seen else None
         if unchanged:
             batch = batch.select([i for i in range(len(rows)) if i not in unchanged])

@@ -312,6 +312,8 @@ source_keys = Table(
     Column("key_values", LargeBinary, nullable=False, doc="the key's values (msgpack)"),
     Column("digest", LargeBinary, nullable=True, doc="of the record's values, where compared"),
     Column("pass_no", Integer, nullable=False, doc="the last pass that saw the key"),
+    Column("page", Text, nullable=True, doc="the source's page it was last seen on, if named"),
+    Index("source_keys_flow_page", "flow", "page"),
 )
 """The keys a flow's source holds, as syncwell last saw them (the key ledger): a key a complete
 pass did not see again is gone from the source. Kept only for flows that detect deletes or

@@ -36,6 +36,8 @@ class SeenKey:
     key: str
     values: bytes
     digest: bytes | None = None
+    page: str | None = None
+    """The source's page the key was seen on, where the source names its pages."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +152,19 @@ class SourceKeys:
         self._grown = 0
 
     @store_errors
+    async def mark_page(self, flow: str, pass_no: int, page: str) -> int:
+        """Note that the keys last seen on `page` are all still there (the source said the
+        page had not changed); how many that is."""
+        table = source_keys.c
+        async with self._engine.begin() as connection:
+            marked = await connection.execute(
+                update(source_keys)
+                .where(table.flow == flow, table.page == page)
+                .values(pass_no=pass_no)
+            )
+        return int(marked.rowcount)
+
+    @store_errors
     async def count(self, flow: str, *, before_pass: int | None = None) -> int:
         """Keys the ledger holds for `flow` (only those no pass since `before_pass` saw)."""
         query = select(func.count()).where(source_keys.c.flow == flow)
@@ -203,7 +218,7 @@ def note_keys(connection: Connection, note: KeyNote) -> None:
             source_keys,
             rows[start : start + _CHUNK],
             keys=("flow", "key"),
-            update=("pass_no", "digest"),
+            update=("pass_no", "digest", "page"),
         )
     gone = list(note.forgotten)
     table = source_keys.c
@@ -222,4 +237,5 @@ def _row(flow: str, pass_no: int, seen: SeenKey) -> dict[str, object]:
         "key_values": seen.values,
         "digest": seen.digest,
         "pass_no": pass_no,
+        "page": seen.page,
     }

@@ -78,6 +78,10 @@ class ApiState:
     token_lifetime: int = 3600
     all_or_nothing: bool = False
     page_cap: int | None = None
+    etags: bool = False
+    """Cursor pages carry an ETag and answer 304 to an If-None-Match that still matches."""
+    not_modified: int = 0
+    """304s answered."""
     """Cursor pages end after this many, as APIs that cap a listing do (unannounced)."""
 
     def reset(self, contacts: int = 0) -> None:
@@ -120,6 +124,12 @@ async def cursor_items(request: Request) -> Response:
     )
     if len(rows) > limit and not capped:
         body["paging"] = {"next": {"after": page[-1]["id"]}}
+    if STATE.etags:
+        tag = f'W/"{hash(json.dumps(body, sort_keys=True)) & 0xFFFFFFFF:x}"'
+        if request.headers.get("if-none-match") == tag:
+            STATE.not_modified += 1
+            return Response(status_code=304, headers={"ETag": tag})
+        return JSONResponse(body, headers={"ETag": tag})
     return JSONResponse(body)
 
 

@@ -176,3 +176,34 @@ async def test_an_empty_list_left_out_of_the_answer_deletes_the_last_records(
     engine = await _run(path)
     assert engine.progress["contacts"].deletes_found == 3
     assert _core(tmp_path) == {}
+
+
+async def test_pages_that_did_not_change_cost_a_304_and_their_keys_stay(
+    api: ApiState, server_url: str, tmp_path: Path
+) -> None:
+    """A stream without a cursor whose API tags pages with ETags: a quiet read is three 304s
+    and journals nothing; after an edit on the first page only that page is read again, and
+    the 20 records on the two unchanged pages are neither re-read nor taken for deleted (the
+    key ledger knows which page each key was on); a delete is still found."""
+    api.reset(30)
+    api.etags = True
+    path = _workspace(tmp_path, server_url, "")
+    await _run(path)
+    api.requests.clear()
+    assert (await _run(path)).progress["contacts"].read == 0
+    answers = [seen.headers.get("if-none-match") is not None for seen in api.seen("/cursor")]
+    assert answers == [True, True, True], "every page asked for on condition"
+    assert api.not_modified == 3
+    api.contacts[1]["properties"]["email"] = "edited@example.com"
+    engine = await _run(path)
+    assert engine.progress["contacts"].read == 1
+    assert engine.progress["contacts"].deletes_found == 0
+    assert engine.progress["contacts"].deletes_held is None, "no key taken for gone"
+    assert api.not_modified == 5, "the two unchanged pages answered 304"
+    core = _core(tmp_path)
+    assert len(core) == 30 and core["c0001"] == "edited@example.com"
+    del api.contacts[25]  # every page changes: each carries the total
+    engine = await _run(path)
+    assert engine.progress["contacts"].deletes_found == 1
+    assert api.not_modified == 5
+    assert set(_core(tmp_path)) == {f"c{i:04d}" for i in range(30)} - {"c0025"}

@@ -27,6 +27,7 @@ class Call:
         passthrough: statuses handed back to the caller instead of raised (a create's 409
             that falls back to an update).
         item_errors: where a bulk answer lists the records it refused.
+        headers: headers of this request only (a page's `If-None-Match`).
     """
 
     method: str
@@ -37,6 +38,7 @@ class Call:
     keys: tuple[str, ...] = ()
     passthrough: frozenset[int] = frozenset()
     item_errors: ItemErrors | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> str | None:

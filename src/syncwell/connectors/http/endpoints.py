@@ -160,6 +160,11 @@ class ReadEndpoint(BaseModel):
         description="cursor, next_url, link_header, offset or page (by `style:`). "
         "Default: one page.",
     )
+    conditional: bool = Field(
+        default=True,
+        description="For a stream read without a cursor: send each page's last ETag in "
+        "If-None-Match, so a page that has not changed costs a 304. Default true.",
+    )
     incremental: Incremental | None = Field(
         default=None,
         description="Filter by the flow's cursor. Default: read everything and keep the "

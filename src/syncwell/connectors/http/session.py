@@ -87,7 +87,7 @@ class Session:
         self, call: Call, content: bytes | None, credentials: Credentials
     ) -> tuple[httpx.Response, RateLimitInfo]:
         await self._spend()
-        headers = dict(credentials.headers)
+        headers = {**call.headers, **credentials.headers}
         if content is not None:
             headers["Content-Type"] = "application/json"
         with translated(call, system=self.name, timeout_s=self.settings.timeout_s):

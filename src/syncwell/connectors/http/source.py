@@ -11,7 +11,7 @@ itself (see `filter_check`): a filter that misses changes stops the flow with th
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from typing import cast
 
@@ -20,6 +20,7 @@ import structlog
 
 from syncwell.connectors.http.call import Call
 from syncwell.connectors.http.checkpoints import Position
+from syncwell.connectors.http.conditional import PageTags, page_name
 from syncwell.connectors.http.cursors import micros
 from syncwell.connectors.http.endpoints import ReadEndpoint
 from syncwell.connectors.http.filter_check import Verdict, resolution_of, verified
@@ -65,6 +66,10 @@ class HttpSource:
         self, stream: StreamSpec, checkpoint: Checkpoint | None
     ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
         endpoint = self._endpoint(stream)
+        if stream.cursor is None and endpoint.conditional:
+            async for whole in self._read_whole(stream, endpoint, checkpoint):
+                yield whole
+            return
         position = Position.resume(checkpoint, stream.cursor is not None, self._clock.wall())
         position = await self._checked(stream, endpoint, position)
         lower = position.lower_us
@@ -82,6 +87,36 @@ class HttpSource:
             yield ChangeBatch(columns, rows, None, self._clock.wall()), mark
             if following is None:
                 return
+            token = following
+
+    async def _read_whole(
+        self, stream: StreamSpec, endpoint: ReadEndpoint, checkpoint: Checkpoint | None
+    ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
+        """A read of a stream without a cursor, each page asked for only if it changed since
+        the last read (see `conditional`); a 304 page is named, for the key ledger."""
+        position = Position.resume(checkpoint, False, self._clock.wall())
+        tags = PageTags.resume(checkpoint)
+        query = read_query(endpoint, None)
+        pager = Pager(endpoint, query.params, stream.batch_size, query.path)
+        taking = _Taking(stream, position, None, 0)
+        token = position.page
+        while True:
+            records, page = await self._fetch(pager, token, query, tags.headers(token))
+            name, now = page_name(token), self._clock.wall()
+            if page is not None and page.response.status_code == 304:
+                following = tags.unchanged(token)
+                batch = ChangeBatch((), [], None, now, page=name, page_unchanged=True)
+            else:
+                following = None if page is None else pager.next_token(token, page)
+                if page is not None:
+                    tags.note(token, page.response, following)
+                rows, columns = taking.page(records)
+                taking.warn(self._session.name)
+                batch = ChangeBatch(columns, rows, None, now, page=name)
+            if following is None:
+                yield batch, {"phase": "full", "page": None, "tags": tags.to_json()}
+                return
+            yield batch, position.middle(following)
             token = following
 
     def keys(self, stream: StreamSpec) -> AsyncIterator[Sequence[Row]]:
@@ -147,14 +182,27 @@ class HttpSource:
         return replace(position, checked=now, newest=newest)
 
     async def _fetch(
-        self, pager: Pager, token: JSONValue, query: ReadQuery
+        self,
+        pager: Pager,
+        token: JSONValue,
+        query: ReadQuery,
+        conditions: Mapping[str, str] | None = None,
     ) -> tuple[list[object], Page | None]:
-        """The records of page `token`, and the page (None when an error rule said ignore)."""
+        """The records of page `token`, and the page (None when an error rule said ignore).
+
+        With `conditions` (an If-None-Match), a 304 is a page without records or body.
+        """
         request = pager.request(token)
-        call = Call(query.method, request.url, "read", request.params, query.body)
+        unchanged = frozenset({304}) if conditions else frozenset()
+        call = Call(
+            query.method, request.url, "read", request.params, query.body,
+            passthrough=unchanged, headers=conditions or {},
+        )  # fmt: skip
         response, outcome = await self._session.send(call)
         if outcome == "ignored":
             return [], None
+        if response.status_code == 304:
+            return [], Page(response, None, 0)
         body = _json(response, call, self._session.name)
         records = _records(body, pager.endpoint, call, self._session.name)
         return records, Page(response, body, len(records))

@@ -23,7 +23,9 @@ def upgrade() -> None:
         sa.Column("key_values", sa.LargeBinary, nullable=False),
         sa.Column("digest", sa.LargeBinary, nullable=True),
         sa.Column("pass_no", sa.Integer, nullable=False),
+        sa.Column("page", sa.Text, nullable=True),
     )
+    op.create_index("source_keys_flow_page", "source_keys", ["flow", "page"])
     op.create_table(
         "key_passes",
         sa.Column("flow", sa.String(200), primary_key=True),

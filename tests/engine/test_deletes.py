@@ -203,3 +203,34 @@ async def test_postgres_source_key_scan_and_cursorless_read(
     engine = await _run(path)
     assert engine.progress["members"].read == 1
     assert _core(tmp_path)[9][0] == "changed"
+
+
+async def test_postgres_to_postgres_with_a_key_scan_keeps_typed_keys(
+    pg: asyncpg.Connection, pg_schema: str, tmp_path: Path
+) -> None:
+    """Between two PostgreSQL tables (pages travel as COPY text otherwise), a flow that
+    tracks keys reads rows: the records arrive typed, a timestamptz key listed by the scan
+    matches the one the read took in, and only the row deleted is deleted."""
+    for table in ("src", "dst"):
+        await pg.execute(
+            f"CREATE TABLE {pg_schema}.{table} (at timestamptz PRIMARY KEY, n int, v timestamptz)"
+        )
+    await pg.execute(
+        f"INSERT INTO {pg_schema}.src SELECT '2026-01-01'::timestamptz + i * interval '1.5 s', "
+        f"i, now() FROM generate_series(1, 12) i"
+    )
+    path = tmp_path / "syncwell.yaml"
+    system = f"{{kind: postgres, dsn: '{PG_DSN}', schema: {pg_schema}}}"
+    path.write_text(
+        f"core: dst\nstate: sqlite:///{tmp_path / 'state.db'}\n"
+        f"systems:\n  src: {system}\n  dst: {system}\n"
+        "flows:\n  f: {source: src, destination: dst, stream: src, target: dst, key: at, "
+        "cursor: v, deletes: {detect: scan, every: 0s}}\n"
+    )
+    await _run(path)
+    assert await pg.fetchval(f"SELECT count(*) FROM {pg_schema}.dst") == 12
+    await pg.execute(f"DELETE FROM {pg_schema}.src WHERE n = 4")
+    engine = await _run(path)
+    assert engine.progress["f"].deletes_found == 1
+    assert await pg.fetchval(f"SELECT count(*) FROM {pg_schema}.dst") == 11
+    assert engine.progress["f"].dead_lettered == 0

@@ -26,6 +26,7 @@ import structlog
 from syncwell.engine.coalesce import key_getter
 from syncwell.engine.guard import key_text
 from syncwell.store import Journal, KeyNote, KeyPass, SeenKey, SourceKeys
+from syncwell.store.codec import pack_values, unpack_values
 from syncwell.types import ChangeBatch, Clock, Op, Row
 from syncwell.workspace import DeleteDetection, Flow
 
@@ -46,10 +47,8 @@ def record_digest(columns: Sequence[str], row: Row) -> bytes:
 
 
 def pack_key(key: object) -> bytes:
-    """A key's values, kept to build a delete for it later."""
-    values = list(key) if isinstance(key, tuple) else [key]
-    packed: bytes = msgpack.packb(values, default=str)
-    return packed
+    """A key's values, kept (typed) to build a delete for it later."""
+    return pack_values(key if isinstance(key, tuple) else (key,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +162,7 @@ class FlowLedger:
         flow = self.flow
         version = () if flow.version is None or flow.version in flow.key else (flow.version,)
         padding = (None,) * len(version)
-        rows = [(*msgpack.unpackb(values), *padding) for values in packed_keys]
+        rows = [(*unpack_values(values), *padding) for values in packed_keys]
         columns = (*flow.key, *version)
         return ChangeBatch(columns, rows, [Op.DELETE] * len(rows), self._clock.wall())
 

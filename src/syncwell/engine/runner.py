@@ -13,9 +13,7 @@ delivers, one task per flow and partition (engine/streamfeed.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import random
 from collections import Counter
 from collections.abc import Coroutine, Mapping
 from contextlib import AsyncExitStack
@@ -26,16 +24,13 @@ from syncwell.connectors import Destination, KeyLister, Source, open_destination
 from syncwell.engine.analyst import Analyst
 from syncwell.engine.delivery import Feed, FlowDelivery, Route
 from syncwell.engine.guard import RecordGuard
-from syncwell.engine.intake import count_pass, take_in
-from syncwell.engine.keyscan import scan_keys
-from syncwell.engine.ledger import FlowLedger
 from syncwell.engine.membership import share_budgets
 from syncwell.engine.observer import Observer
 from syncwell.engine.order import upstream_flows
 from syncwell.engine.pairs import guard_plan
-from syncwell.engine.policies import CircuitBreaker, RateLimiter, backoff_delay, spending_for
+from syncwell.engine.policies import CircuitBreaker, RateLimiter, spending_for
 from syncwell.engine.progress import FlowProgress
-from syncwell.engine.reconcile import Reconciler
+from syncwell.engine.reading import FlowReading, note_failure
 from syncwell.engine.relay import relay
 from syncwell.engine.rereads import RereadDesk
 from syncwell.engine.roles import Role, role_of
@@ -44,10 +39,8 @@ from syncwell.engine.waiting import sleep_or_stop, supervise, wait_any
 from syncwell.engine.webhooks import EventRouter, GroupCommitter
 from syncwell.engine.workers import WorkersView
 from syncwell.errors import (
-    ConnectorError,
     IntegrationFatalError,
     StoreError,
-    SyncwellError,
     TransientError,
     TransportError,
 )
@@ -313,110 +306,33 @@ class Engine:
         """The flow's read; pages travel as COPY text when both ends are PostgreSQL."""
         systems = self.workspace.systems
         both_postgres = systems[flow.source].kind == systems[flow.destination].kind == "postgres"
-        # The record guard reads values, so its flows travel as rows.
-        as_text = both_postgres and self._guards[flow.name] is None
+        # The record guard reads values, and the key ledger keys (in the same form a key
+        # scan lists them: native values, not COPY text), so their flows travel as rows.
+        tracks_keys = flow.scans_keys or flow.passes_by_read
+        as_text = both_postgres and self._guards[flow.name] is None and not tracks_keys
         return dataclasses.replace(flow.source_spec(), copy_text=as_text)
 
     async def _intake_loop(
         self, flow: Flow, source: Source, store: Store, stop: asyncio.Event, once: bool
     ) -> None:
-        progress, arrived = self.progress[flow.name], self._arrived[flow.name]
-        retry = self.workspace.systems[flow.source].retry
         spending_for(flow.name)
         if once:  # read what the flows feeding this one have delivered, not what they will
             for feeder in self._upstream[flow.name]:
                 await wait_any(self._delivered[feeder], stop)
-        rng = random.Random()  # noqa: S311 - jitter, not security
-        failures = 0
-        with contextlib.suppress(StoreError):  # held deletes stay an incident across restarts
-            progress.deletes_held = (await self._ledger(flow, store).begin()).held
-        while not stop.is_set():
-            reconciler = self._reconciler(flow, store)
-            asked = await self._rereads.before_read(store.inbox, flow.name)
-            read_before = progress.read
-            try:
-                incremental = await take_in(
-                    flow.name,
-                    self._source_spec(flow),
-                    source,
-                    store.journal,
-                    progress,
-                    stop=stop,
-                    arrived=arrived,
-                    reconciler=reconciler,
-                    ledger=self._ledger(flow, store),
-                )
-                if reconciler is not None and incremental:
-                    progress.missed_by_webhooks += reconciler.missed
-                    await store.reconciliations.record(
-                        flow.name, reconciler.checked, reconciler.missed
-                    )
-            except Exception as error:
-                failures += 1
-                progress.last_error = f"{type(error).__name__}: {error}"
-                self.observer.recorder.read_failed(flow.name)
-                if isinstance(error, ConnectorError | StoreError):
-                    log.warning("read failed", flow=flow.name, error=str(error))
-                else:
-                    log.exception("read raised an unexpected error", flow=flow.name)
-                await _note_failure(store, flow.name, "read", error)
-                if once and failures >= retry.max_attempts:
-                    progress.gave_up = True  # a one-off run ends; what was read is journaled
-                    break
-                delay = backoff_delay(retry, min(failures - 1, 30), rng=rng)
-                await sleep_or_stop(self.clock, delay, stop)
-                continue
-            failures = 0
-            if not stop.is_set():  # a read cut short by a stop fulfils nothing
-                await self._rereads.after_read(store.inbox, flow.name, asked)
-            progress.reads += 1
-            progress.last_read_at = self.clock.wall()
-            self.observer.recorder.took_in(
-                flow.name, progress.read - read_before, backfill=not incremental
-            )
-            self.observer.recorder.read(flow.name, progress.last_read_at)
-            if flow.scans_keys and incremental:
-                await self._scan_if_due(flow, source, store, stop)
-            if once and (incremental or flow.cursor is None):
-                break
-            if once:
-                continue
-            interval = flow.interval.total_seconds() if flow.interval else 60.0
-            await self._rereads.sleep(flow.name, self.clock, interval, stop)
-        progress.intake_done = True
-        arrived.set()
-
-    def _ledger(self, flow: Flow, store: Store) -> FlowLedger:
-        return FlowLedger(flow, store.source_keys, self.clock)
-
-    async def _scan_if_due(
-        self, flow: Flow, source: Source, store: Store, stop: asyncio.Event
-    ) -> None:
-        """List the source's keys when `deletes.every` has passed since the last scan."""
-        assert flow.deletes is not None and isinstance(source, KeyLister)
-        progress = self.progress[flow.name]
-        ledger = self._ledger(flow, store)
-        try:
-            current = await ledger.begin()
-            last = current.finished_at or current.started_at
-            if self.clock.wall() - last < flow.deletes.every.total_seconds():
-                return
-            stream = dataclasses.replace(flow.source_spec(), copy_text=False)
-            report = await scan_keys(ledger, source, stream, store.journal, stop)
-        except SyncwellError as error:
-            progress.deletes_held = f"the key scan failed: {error}"
-            log.warning("key scan failed", flow=flow.name, error=str(error))
-            await _note_failure(store, flow.name, "scan", error)
-            return
-        if report is not None:
-            progress.keys_scanned += report.listed
-            count_pass(progress, self._arrived[flow.name], report.outcome)
-
-    def _reconciler(self, flow: Flow, store: Store) -> Reconciler | None:
-        """For a realtime flow fed by webhooks: what its polls find that they missed."""
-        if flow.mode is not Mode.REALTIME or flow.source not in self.webhooks.intakes:
-            return None
-        return Reconciler(store.record_versions, flow.source, flow.stream, flow.key, flow.version)
+        reading = FlowReading(
+            flow=flow,
+            source=source,
+            spec=self._source_spec(flow),
+            store=store,
+            progress=self.progress[flow.name],
+            arrived=self._arrived[flow.name],
+            clock=self.clock,
+            recorder=self.observer.recorder,
+            rereads=self._rereads,
+            retry=self.workspace.systems[flow.source].retry,
+            reconciled=flow.mode is Mode.REALTIME and flow.source in self.webhooks.intakes,
+        )
+        await reading.run(stop, once=once)
 
     async def _delivery_loop(
         self, delivery: FlowDelivery, flow: Flow, store: Store, stop: asyncio.Event, once: bool
@@ -434,7 +350,7 @@ class Engine:
                 except (TransientError, StoreError, TransportError) as error:
                     # Given up for now; the entries stay in the journal (or held) to try again.
                     log.warning("delivery deferred", flow=flow.name, error=str(error))
-                    await _note_failure(store, flow.name, "write", error)
+                    await note_failure(store, flow.name, "write", error)
                     deferred += 1
                     if once and deferred >= attempts:
                         progress.gave_up = True  # a one-off run ends; the journal keeps the rest
@@ -462,10 +378,3 @@ def _destination_spec(flow: Flow) -> StreamSpec:
     if flow.conflict == flow.source:
         return dataclasses.replace(spec, version=None)  # its changes win: no version guard
     return spec
-
-
-async def _note_failure(store: Store, flow: str, stage: str, error: BaseException) -> None:
-    try:
-        await store.failures.record(flow, stage, error)
-    except StoreError:
-        log.warning("could not record a failure", flow=flow, stage=stage)  # the store is down

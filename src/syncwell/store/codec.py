@@ -24,7 +24,7 @@ import msgpack
 from syncwell.errors import StoreError
 from syncwell.types import ChangeBatch, Op, Row
 
-__all__ = ["decode_batch", "encode_batch"]
+__all__ = ["decode_batch", "encode_batch", "pack_values", "unpack_values"]
 
 _FORMAT = 1
 _COMPRESS_FROM = 16 * 1024
@@ -90,6 +90,18 @@ def _ext_hook(code: int, data: bytes) -> object:
         days, seconds, microseconds = msgpack.unpackb(data)
         return dt.timedelta(days=days, seconds=seconds, microseconds=microseconds)
     return msgpack.ExtType(code, data)
+
+
+def pack_values(values: Row) -> bytes:
+    """A row of values, typed as the journal keeps them (a key kept to delete it later)."""
+    packed: bytes = msgpack.packb(list(values), default=_default, datetime=True)
+    return packed
+
+
+def unpack_values(payload: bytes) -> Row:
+    """The values `pack_values` packed, as the same Python types."""
+    values = msgpack.unpackb(payload, ext_hook=_ext_hook, timestamp=3, strict_map_key=False)
+    return tuple(values)
 
 
 _OPS = {Op.UPSERT: 0, Op.DELETE: 1}

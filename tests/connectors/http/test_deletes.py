@@ -207,3 +207,29 @@ async def test_pages_that_did_not_change_cost_a_304_and_their_keys_stay(
     assert engine.progress["contacts"].deletes_found == 1
     assert api.not_modified == 5
     assert set(_core(tmp_path)) == {f"c{i:04d}" for i in range(30)} - {"c0025"}
+
+
+async def test_a_whole_read_cut_short_takes_nothing_for_deleted(
+    api: ApiState, server_url: str, tmp_path: Path
+) -> None:
+    """Without a cursor, what a read does not see is taken for deleted, so a read that is not
+    whole fails instead: a page cap the API does not announce (its `total` disagrees), and a
+    page an error rule ignores. Nothing is deleted either way; the records come back once the
+    API answers whole again."""
+    api.reset(30)
+    path = _workspace(tmp_path, server_url, "")
+    await _run(path)
+    api.page_cap = 2
+    engine = await _run(path)
+    assert engine.progress["contacts"].deletes_found == 0
+    assert "listed 20 records" in engine.progress["contacts"].last_error
+    api.page_cap = None
+    text = path.read_text().replace(
+        "    retry:", "    errors: [{status: 404, class: ignore}]\n    retry:"
+    )
+    path.write_text(text)
+    api.faults.append(Fault("/cursor/items", 404, {"message": "gone away"}, times=10))
+    engine = await _run(path)
+    assert engine.progress["contacts"].deletes_found == 0
+    assert "error a rule says to ignore" in engine.progress["contacts"].last_error
+    assert len(_core(tmp_path)) == 30

@@ -35,7 +35,7 @@ class PageTags:
     """The ETags of one read's pages: those the last read kept, and those this one sees.
 
     Args:
-        kept: the last finished read's tags, by page name: [etag, next page token].
+        kept: the last finished read's tags, by page name: [etag, next page token, records].
     """
 
     def __init__(self, kept: Mapping[str, list[JSONValue]]) -> None:
@@ -48,25 +48,29 @@ class PageTags:
         found = checkpoint.get("tags") if checkpoint is not None else None
         if not isinstance(found, dict):
             return cls({})
-        return cls({name: v for name, v in found.items() if isinstance(v, list) and len(v) == 2})
+        return cls({name: v for name, v in found.items() if isinstance(v, list) and len(v) == 3})
 
     def headers(self, token: JSONValue) -> dict[str, str]:
         """The condition to send with page `token`: its last ETag, if it had one."""
         kept = self._kept.get(page_name(token))
         return {"If-None-Match": str(kept[0])} if kept else {}
 
-    def unchanged(self, token: JSONValue) -> JSONValue:
-        """Page `token` answered 304: it is as last time; the token of the page after it."""
+    def unchanged(self, token: JSONValue) -> tuple[JSONValue, int]:
+        """Page `token` answered 304: it is as last time. The token of the page after it,
+        and how many records it holds."""
         kept = self._kept[page_name(token)]
         self._seen[page_name(token)] = kept
-        return kept[1]
+        count = kept[2]
+        return kept[1], count if isinstance(count, int) else 0
 
-    def note(self, token: JSONValue, response: httpx.Response, following: JSONValue) -> None:
-        """Page `token` answered in full; keep its ETag (a weak one too: RFC 9110 §13.1.2
-        compares them weakly for If-None-Match) and the page after it."""
+    def note(
+        self, token: JSONValue, response: httpx.Response, following: JSONValue, count: int
+    ) -> None:
+        """Page `token` answered in full with `count` records; keep its ETag (a weak one too:
+        RFC 9110 §13.1.2 compares them weakly for If-None-Match) and the page after it."""
         etag = response.headers.get("etag")
         if etag:
-            self._seen[page_name(token)] = [etag, following]
+            self._seen[page_name(token)] = [etag, following, count]
 
     def to_json(self) -> dict[str, JSONValue]:
         """The tags for the checkpoint of the finished read (none past `MAX_PAGES`)."""

@@ -66,7 +66,7 @@ class HttpSource:
         self, stream: StreamSpec, checkpoint: Checkpoint | None
     ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
         endpoint = self._endpoint(stream)
-        if stream.cursor is None and endpoint.conditional:
+        if stream.cursor is None:
             async for whole in self._read_whole(stream, endpoint, checkpoint):
                 yield whole
             return
@@ -92,32 +92,49 @@ class HttpSource:
     async def _read_whole(
         self, stream: StreamSpec, endpoint: ReadEndpoint, checkpoint: Checkpoint | None
     ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
-        """A read of a stream without a cursor, each page asked for only if it changed since
-        the last read (see `conditional`); a 304 page is named, for the key ledger."""
+        """A read of a stream without a cursor: whole, or it fails.
+
+        Its end is a pass that finds deletes by absence (engine/ledger.py), so a page an
+        error rule ignores fails the read, and so does a count of records that differs from
+        the API's `total`. Each page is asked for only if it changed since the last read (see
+        `conditional`); a 304 page is named, for the key ledger.
+        """
         position = Position.resume(checkpoint, False, self._clock.wall())
         tags = PageTags.resume(checkpoint)
         query = read_query(endpoint, None)
         pager = Pager(endpoint, query.params, stream.batch_size, query.path)
         taking = _Taking(stream, position, None, 0)
         token = position.page
+        listed = _listed(checkpoint) if token is not None else 0
+        total: int | None = None
         while True:
-            records, page = await self._fetch(pager, token, query, tags.headers(token))
+            conditions = tags.headers(token) if endpoint.conditional else {}
+            records, page = await self._fetch(pager, token, query, conditions)
+            if page is None:
+                raise IntegrationFatalError(_IGNORED_PAGE.format(stream.name), system=self._name)
             name, now = page_name(token), self._clock.wall()
-            if page is not None and page.response.status_code == 304:
-                following = tags.unchanged(token)
+            if page.response.status_code == 304:
+                following, count = tags.unchanged(token)
                 batch = ChangeBatch((), [], None, now, page=name, page_unchanged=True)
             else:
-                following = None if page is None else pager.next_token(token, page)
-                if page is not None:
-                    tags.note(token, page.response, following)
+                following, count = pager.next_token(token, page), len(records)
+                tags.note(token, page.response, following, count)
+                total = _total(page.body, endpoint) if total is None else total
                 rows, columns = taking.page(records)
                 taking.warn(self._session.name)
                 batch = ChangeBatch(columns, rows, None, now, page=name)
+            listed += count
             if following is None:
-                yield batch, {"phase": "full", "page": None, "tags": tags.to_json()}
+                _whole(stream, endpoint, listed, total, self._name)
+                kept = tags.to_json()
+                yield batch, {"phase": "full", "page": None, **({"tags": kept} if kept else {})}
                 return
-            yield batch, position.middle(following)
+            yield batch, {"phase": "full", "page": following, "listed": listed}
             token = following
+
+    @property
+    def _name(self) -> str:
+        return self._session.name
 
     def keys(self, stream: StreamSpec) -> AsyncIterator[Sequence[Row]]:
         """Every record's key, a page at a time (a key scan; see `keys`)."""
@@ -316,6 +333,38 @@ class _Taking:
         fresh = not self.window.taken(name)
         self.window.note(name, at, self.position.floor_us(self.lookback_us))
         return fresh
+
+
+_IGNORED_PAGE = (
+    "a page of '{}' was answered with an error a rule says to ignore; a read without a "
+    "cursor must be whole, since what it does not see is taken for deleted, so it stops here "
+    "and nothing is taken for gone. Fix the rule or the API's answer"
+)
+
+
+def _listed(checkpoint: Checkpoint | None) -> int:
+    """Records a read resumed in the middle had listed before it stopped."""
+    found = checkpoint.get("listed") if checkpoint is not None else None
+    return found if isinstance(found, int) and not isinstance(found, bool) else 0
+
+
+def _total(body: object, endpoint: ReadEndpoint) -> int | None:
+    found = dig(body, endpoint.total) if endpoint.total else None
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
+
+
+def _whole(
+    stream: StreamSpec, endpoint: ReadEndpoint, listed: int, total: int | None, system: str
+) -> None:
+    """Fail a read without a cursor whose records do not add up to the API's `total`."""
+    if total is not None and listed != total:
+        raise IntegrationFatalError(
+            f"the read of '{stream.name}' listed {listed:,} records where the API's "
+            f"`{endpoint.total}` says {total:,}: it is not whole (a page cap, or records "
+            "moving between pages while it read), so nothing is taken for gone; it is tried "
+            "again",
+            system=system,
+        )
 
 
 def _tolerance(endpoint: ReadEndpoint) -> int:

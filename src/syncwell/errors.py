@@ -10,7 +10,8 @@ The engine decides what to do by an exception's class, never by its message::
     │   │   └── TimedOutError                  no answer in time; counted apart from the rest
     │   ├── RecordRejectedError(key, reason)   one record is bad -> dead-letter it, keep the rest
     │   └── IntegrationFatalError              credentials revoked, object gone -> breaker, incident
-    ├── StoreError
+    ├── StoreError                             the store failed: retry later (a webhook gets a 503)
+    │   └── StoreRefusedError                  the store cannot keep this data: refuse it alone
     └── TransportError
 
 Every exception keeps its fields and builds its message from them, and pickles: it may cross a
@@ -25,6 +26,7 @@ __all__ = [
     "RateLimitedError",
     "RecordRejectedError",
     "StoreError",
+    "StoreRefusedError",
     "SyncwellError",
     "TimedOutError",
     "TransientError",
@@ -164,6 +166,11 @@ class IntegrationFatalError(ConnectorError):
 
 class StoreError(SyncwellError):
     """The state store failed or holds something this version cannot read."""
+
+
+class StoreRefusedError(StoreError):
+    """The store refused the data itself (too long, a NUL in text, a broken constraint):
+    trying again will not help, and other data committed with it must not share its fate."""
 
 
 class TransportError(SyncwellError):

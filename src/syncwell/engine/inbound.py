@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeGuard
@@ -97,7 +98,21 @@ def event_id_of(intake: WebhookIntake, body: Row, raw: bytes, from_headers: str 
         # A sender that sends no id retries with the same bytes; an identical body is also
         # an identical change, so taking it once is the same as taking it twice.
         return "sha256:" + hashlib.sha256(raw).hexdigest()
-    return text_at(body, path or "id", "event id")
+    return _storable_id(text_at(body, path or "id", "event id"))
+
+
+_MAX_ID = 256
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _storable_id(event_id: str) -> str:
+    """An id from the body as the inbox keeps it: a long one by its digest (its identity is
+    the same, and the store keeps 300 characters); control characters are refused."""
+    if _CONTROL.search(event_id):
+        raise EventRefusedError(f"the event id holds control characters: {event_id[:60]!r}")
+    if len(event_id) > _MAX_ID:
+        return "sha256:" + hashlib.sha256(event_id.encode()).hexdigest()
+    return event_id
 
 
 def stream_of(intake: WebhookIntake, body: Row, kind: str) -> str | None:
@@ -156,6 +171,8 @@ def _holds(record: object, key: Sequence[str]) -> TypeGuard[dict[str, object]]:
 def _keys(value: object, path: str) -> tuple[object, ...]:
     listed = tuple(value) if isinstance(value, list) else (value,)
     for key in listed:
+        if isinstance(key, str) and _CONTROL.search(key):
+            raise EventRefusedError(f"'{path}' holds a key with control characters: {key[:60]!r}")
         if isinstance(key, bool) or not isinstance(key, str | int | dict) or key == "":
             raise EventRefusedError(
                 f"'{path}' must hold keys (text, numbers, or objects of key columns), got {key!r}"

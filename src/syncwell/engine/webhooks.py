@@ -28,7 +28,7 @@ from syncwell.engine.inbound import (
     stream_of,
     text_at,
 )
-from syncwell.errors import StoreError, SyncwellError
+from syncwell.errors import StoreError, StoreRefusedError, SyncwellError
 from syncwell.store import InboundChange, InboundEvent, Inbox
 from syncwell.store.inbox import Reread
 from syncwell.types import Op
@@ -253,6 +253,14 @@ class GroupCommitter:
         events = [event for event, _ in group]
         try:
             fresh = await self._inbox.take(events)
+        except StoreRefusedError as error:
+            if len(group) > 1:  # one event the store refuses must not fail those beside it
+                for item in group:
+                    await self._commit([item])
+                return
+            log.warning("the store refused a webhook event", error=str(error))
+            _fail(group, EventRefusedError(f"the event cannot be stored: {error}"))
+            return
         except StoreError as error:
             _fail(group, error)  # a 503: the senders retry, nothing of theirs was kept
             return

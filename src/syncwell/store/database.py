@@ -14,10 +14,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from syncwell.errors import StoreError
+from syncwell.errors import StoreError, StoreRefusedError
 
 __all__ = ["connect", "connect_direct", "migrate", "store_errors"]
 
@@ -37,9 +37,22 @@ def store_errors(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]
         try:
             return await method(*args, **kwargs)
         except (SQLAlchemyError, OSError) as error:
+            if _refused(error):
+                raise StoreRefusedError(f"the state store refused the data: {error}") from error
             raise StoreError(f"the state store failed: {error}") from error
 
     return translated
+
+
+def _refused(error: Exception) -> bool:
+    """Whether the database refused the data rather than failed: a data exception or an
+    integrity violation (SQLSTATE classes 22 and 23). asyncpg's errors reach SQLAlchemy as a
+    plain DBAPIError, so the SQLSTATE tells."""
+    if isinstance(error, DataError | IntegrityError):
+        return True
+    original = getattr(error, "orig", None)
+    state = getattr(original, "sqlstate", None)
+    return isinstance(state, str) and state[:2] in ("22", "23")
 
 
 _MIGRATIONS = Path(__file__).parent / "migrations"

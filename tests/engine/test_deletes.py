@@ -234,3 +234,26 @@ async def test_postgres_to_postgres_with_a_key_scan_keeps_typed_keys(
     assert engine.progress["f"].deletes_found == 1
     assert await pg.fetchval(f"SELECT count(*) FROM {pg_schema}.dst") == 11
     assert engine.progress["f"].dead_lettered == 0
+
+
+async def test_a_changed_key_starts_the_ledger_anew_instead_of_deleting_the_old_keys(
+    tmp_path: Path,
+) -> None:
+    """The flow's key moves from id to email: the keys kept under the old key would all look
+    gone (before: 20 of 40 held back for good, and with a few rows, deleted); the ledger of
+    the old shape is dropped and the next pass deletes nothing."""
+    for name in ("tool.db", "core.db"):
+        with sqlite3.connect(tmp_path / name) as db:
+            db.execute("CREATE TABLE members (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE)")
+    with sqlite3.connect(tmp_path / "tool.db") as tool:
+        tool.executemany("INSERT INTO members VALUES (?, ?)", [(i, f"m{i}") for i in range(20)])
+    path = _workspace(tmp_path, "")
+    await _run(path)
+    path.write_text(path.read_text().replace("    key: id\n", "    key: email\n"))
+    changed = await _run(path)
+    assert changed.progress["members"].last_error == "", "the key change reads"
+    engine = await _run(path)
+    assert engine.progress["members"].deletes_held is None
+    assert engine.progress["members"].deletes_found == 0
+    with sqlite3.connect(tmp_path / "core.db") as core:
+        assert core.execute("SELECT count(*) FROM members").fetchone() == (20,)

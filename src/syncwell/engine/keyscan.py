@@ -56,8 +56,9 @@ async def scan_keys(
     started = time.monotonic()
     listed = 0
     await ledger.begin()
+    pages = source.keys(stream)
     try:
-        async for page in source.keys(stream):
+        async for page in pages:
             await ledger.mark(page)
             listed += len(page)
             if stop.is_set():
@@ -67,6 +68,8 @@ async def scan_keys(
         with contextlib.suppress(StoreError):  # the reason is a courtesy; the raise says it
             await ledger.hold(f"the key scan stopped after {listed:,} keys: {error}")
         raise
+    finally:
+        await pages.aclose()  # type: ignore[attr-defined]  # its snapshot and lock, now
     outcome = await ledger.finish(journal)
     report = ScanReport(listed, time.monotonic() - started, outcome)
     log.info(

@@ -85,7 +85,9 @@ class FlowLedger:
 
     async def begin(self) -> KeyPass:
         """The pass under way (the first begins now); call before a read or a scan."""
-        self._pass = await self._keys.current(self.flow.name, at=self._clock.wall())
+        flow = self.flow
+        shape = f"{flow.source}:{flow.stream}:{','.join(flow.key)}"
+        self._pass = await self._keys.current(flow.name, at=self._clock.wall(), shape=shape)
         return self._pass
 
     async def screen(self, batch: ChangeBatch) -> tuple[ChangeBatch, KeyNote | None]:

@@ -331,5 +331,6 @@ key_passes = Table(
     Column("started_at", Float, nullable=False, doc="when the pass under way began"),
     Column("finished_at", Float, nullable=True, doc="when the last pass finished"),
     Column("held", Text, nullable=True, doc="why the last pass's deletes were held back"),
+    Column("shape", Text, nullable=True, doc="the source, stream and key the keys are of"),
 )
 """Each flow's passes over its source's keys (a key scan, or a whole read without a cursor)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import structlog
 from sqlalchemy import Connection, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,6 +24,8 @@ from syncwell.store.schema import key_passes, source_keys
 from syncwell.store.upsert import upsert
 
 __all__ = ["KeyNote", "KeyPass", "SeenKey", "SourceKeys", "note_keys"]
+
+log = structlog.get_logger("syncwell.store")
 
 _CHUNK = 500
 """Keys per IN list or per listing page: bounded statements whatever the ledger's size."""
@@ -72,18 +75,27 @@ class SourceKeys:
         self._analysed_at_size = 0
 
     @store_errors
-    async def current(self, flow: str, *, at: float) -> KeyPass:
-        """The flow's pass under way; the first one begins `at` (Unix seconds)."""
+    async def current(self, flow: str, *, at: float, shape: str) -> KeyPass:
+        """The flow's pass under way; the first one begins `at` (Unix seconds).
+
+        `shape` names what the keys are of (the source, stream and key columns). When it
+        differs from the ledger's, the ledger is of other keys: it is dropped and starts
+        anew, or every key of the old shape would look deleted.
+        """
         async with self._engine.begin() as connection:
             row = (
                 await connection.execute(select(key_passes).where(key_passes.c.flow == flow))
             ).first()
-            if row is None:
-                await connection.execute(
-                    insert(key_passes).values(flow=flow, pass_no=1, started_at=at)
-                )
-                return KeyPass(flow, 1, at, None, None)
-        return KeyPass(row.flow, row.pass_no, row.started_at, row.finished_at, row.held)
+            if row is not None and row.shape == shape:
+                return KeyPass(row.flow, row.pass_no, row.started_at, row.finished_at, row.held)
+            if row is not None:
+                log.warning("the flow's keys changed: its key ledger starts anew", flow=flow)
+                await connection.execute(delete(source_keys).where(source_keys.c.flow == flow))
+                await connection.execute(delete(key_passes).where(key_passes.c.flow == flow))
+            await connection.execute(
+                insert(key_passes).values(flow=flow, pass_no=1, started_at=at, shape=shape)
+            )
+        return KeyPass(flow, 1, at, None, None)
 
     @store_errors
     async def digests(self, flow: str, keys: Iterable[str]) -> dict[str, bytes | None]:
@@ -200,13 +212,6 @@ class SourceKeys:
                 .where(table.flow == flow, table.pass_no == pass_no)
                 .values(values)
             )
-
-    @store_errors
-    async def forget_flow(self, flow: str) -> None:
-        """Drop the flow's ledger (its source or key changed; the next pass starts anew)."""
-        async with self._engine.begin() as connection:
-            await connection.execute(delete(source_keys).where(source_keys.c.flow == flow))
-            await connection.execute(delete(key_passes).where(key_passes.c.flow == flow))
 
 
 def note_keys(connection: Connection, note: KeyNote) -> None:

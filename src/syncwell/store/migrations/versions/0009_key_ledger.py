@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("started_at", sa.Float, nullable=False),
         sa.Column("finished_at", sa.Float, nullable=True),
         sa.Column("held", sa.Text, nullable=True),
+        sa.Column("shape", sa.Text, nullable=True),
     )
 
 

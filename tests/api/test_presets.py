@@ -108,8 +108,12 @@ def ghost(body: bytes, secret: str, at: float) -> Signed:
 
 
 def trello(body: bytes, secret: str, at: float) -> Signed:
-    # developer.atlassian.com Trello webhooks: base64 HMAC-SHA1 of body + callbackURL.
-    return Signed({"X-Trello-Webhook": _b64(_hmac("sha1", body + URL.encode(), secret))}, body)
+    # developer.atlassian.com Trello webhooks: base64 HMAC-SHA1 of body + callbackURL, signed
+    # as Node.js binary strings: each character's 8 least significant bits (an en dash,
+    # U+2013, is the byte 19).
+    text = (body + URL.encode()).decode()
+    signed = bytes(ord(character) % 256 for character in text)
+    return Signed({"X-Trello-Webhook": _b64(_hmac("sha1", signed, secret))}, body)
 
 
 SIGNERS: dict[str, Callable[[bytes, str, float], Signed]] = {
@@ -169,6 +173,16 @@ def test_a_replayed_request_is_refused_with_401(name: str) -> None:
     old = SIGNERS[name](BODY, SECRET, NOW - 3600)
     refusal = _refused(name, old)
     assert refusal.status == 401 and "old" in refusal.reason
+
+
+def test_trello_signs_text_outside_ascii_as_binary_strings() -> None:
+    """A card named "Café \u2013 plan" (an é and an en dash): Trello's signature over the low
+    8 bits of each character passes; one over the UTF-8 bytes (not what Trello sends) is
+    refused."""
+    body = '{"action": {"id": "a1", "data": {"card": {"name": "Café \u2013 plan"}}}}'.encode()
+    _check("trello", trello(body, SECRET, NOW))
+    over_utf8 = _b64(_hmac("sha1", body + URL.encode(), SECRET))
+    assert _refused("trello", Signed({"X-Trello-Webhook": over_utf8}, body)).status == 401
 
 
 def test_a_missing_signature_header_is_a_401_that_names_it() -> None:

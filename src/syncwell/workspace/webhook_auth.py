@@ -225,6 +225,12 @@ class HmacAuth(_Auth):
         description="The signed text: {body}, {timestamp}, {url} and {method} in any order "
         "with any text between. Default {body}.",
     )
+    text: Literal["utf8", "binary"] = Field(
+        default="utf8",
+        description="How the signed text becomes bytes: `utf8` (the body's bytes as sent), or "
+        "`binary`, each character's low 8 bits, as a Node.js 'binary' string does (Trello "
+        "signs so). Default utf8.",
+    )
     timestamp_header: str | None = Field(
         default=None, description="The header holding the signed timestamp. Default: none."
     )

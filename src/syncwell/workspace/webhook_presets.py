@@ -120,7 +120,8 @@ _PRESETS: dict[str, Preset] = {
         "@body",
         "https://github.com/TryGhost/Ghost/blob/main/ghost/core/core/server/services/webhooks/webhook-trigger.js",
     ),
-    # base64 HMAC-SHA1 of the body followed by the callback URL, keyed by the app secret.
+    # base64 HMAC-SHA1 of the body followed by the callback URL, keyed by the app secret,
+    # over each character's low 8 bits (Trello signs Node.js 'binary' strings, not UTF-8).
     "trello": Preset(
         {
             "kind": "hmac",
@@ -128,6 +129,7 @@ _PRESETS: dict[str, Preset] = {
             "algorithm": "sha1",
             "encoding": "base64",
             "signed": "{body}{url}",
+            "text": "binary",
         },
         "action.id",
         "https://developer.atlassian.com/cloud/trello/guides/rest-api/webhooks/#webhook-signatures",

@@ -138,7 +138,20 @@ def _signed(auth: HmacAuth, sent: Sent, stamp: str) -> bytes:
         signed += literal.encode()
         if field is not None:
             signed += parts[field]
-    return signed
+    return _binary(signed) if auth.text == "binary" else signed
+
+
+def _binary(signed: bytes) -> bytes:
+    """The text as a Node.js 'binary' string: each character's low 8 bits.
+
+    Trello's documentation says so: it signs the body and callback URL as binary strings,
+    so an en dash (U+2013) is signed as the byte 0x13.
+    """
+    try:
+        text = signed.decode()
+    except UnicodeDecodeError:
+        raise WebhookRefused(400, "the body is not UTF-8 text") from None
+    return bytes(ord(character) & 0xFF for character in text)
 
 
 def _body_stamp(auth: HmacAuth, body: bytes, now: float, tolerance_s: float) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from syncwell.connectors.http.endpoints import OffsetPages, PageNumberPages
 from syncwell.connectors.http.filter_check import unchecked
 from syncwell.connectors.http.settings import Settings as HttpSettings
 from syncwell.workspace.model import Flow, Workspace
@@ -37,6 +38,7 @@ def workspace_warnings(workspace: Workspace) -> list[CheckWarning]:
     found: list[CheckWarning] = []
     for flow in workspace.flows.values():
         found += flow_warnings(flow)
+        found += _shifting_pages(flow, workspace)
     for name, system in workspace.systems.items():
         if isinstance(system.settings, HttpSettings):
             read = {f.stream for f in workspace.flows.values() if f.source == name}
@@ -47,6 +49,31 @@ def workspace_warnings(workspace: Workspace) -> list[CheckWarning]:
             where = f"systems.{name}.webhooks"
             found += [CheckWarning(where, text) for text in webhook_warnings(name, system.webhooks)]
     return found
+
+
+def _shifting_pages(flow: Flow, workspace: Workspace) -> list[CheckWarning]:
+    """A pass that finds deletes by absence over offset or page-number pages, with nothing to
+    tell a listing that shifted: a record deleted while it reads moves another past it."""
+    settings = workspace.systems[flow.source].settings
+    if flow.mode is Mode.MANUAL or not (flow.scans_keys or flow.passes_by_read):
+        return []
+    if not isinstance(settings, HttpSettings) or flow.stream not in settings.streams:
+        return []
+    read = settings.streams[flow.stream].read
+    if read is None or read.total is not None:
+        return []
+    if not isinstance(read.pagination, OffsetPages | PageNumberPages):
+        return []
+    return [
+        CheckWarning(
+            f"systems.{flow.source}.streams.{flow.stream}.read",
+            f"flow '{flow.name}' takes what a whole listing does not hold for deleted, but "
+            "these pages go by offset and nothing counts them: a record deleted while the "
+            "listing runs shifts another past it, or an unannounced page cap hides the rest, "
+            "and those would be deleted too (up to deletes.max_share). Give `total:` (the "
+            "API's count of records) so an incomplete listing fails instead",
+        )
+    ]
 
 
 def flow_warnings(flow: Flow) -> list[CheckWarning]:

@@ -73,8 +73,6 @@ async def _take_in(
     incremental = checkpoint is not None and checkpoint.get("phase") == "incremental"
     if checkpoint is None and progress.estimate is None:
         progress.estimate = await source.estimate(stream)
-    if ledger is not None:
-        await ledger.begin()
     reader = source.read(stream, checkpoint)
     whole = True
     try:

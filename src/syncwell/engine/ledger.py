@@ -93,7 +93,7 @@ class FlowLedger:
     async def screen(self, batch: ChangeBatch) -> tuple[ChangeBatch, KeyNote | None]:
         """The changes of `batch` worth journaling, and what to note of its keys with them."""
         if batch.page_unchanged and batch.page is not None:
-            await self._keys.mark_page(self.flow.name, self._number(), batch.page)
+            await self._keys.mark_page(self.flow.name, await self._number(), batch.page)
             return batch, None
         if not len(batch) or (batch.copy_text is not None and not self._tracks_all):
             # A database read by cursor never returns a NULL cursor incrementally: nothing
@@ -122,7 +122,7 @@ class FlowLedger:
             texts[i]: SeenKey(texts[i], pack_key(keys[i]), digests.get(i), batch.page)
             for i in listed
         }
-        note = KeyNote(self.flow.name, self._number(), list(seen.values())) if seen else None
+        note = KeyNote(self.flow.name, await self._number(), list(seen.values())) if seen else None
         if unchanged:
             batch = batch.select([i for i in range(len(rows)) if i not in unchanged])
         return batch, note
@@ -134,12 +134,12 @@ class FlowLedger:
             keys = {key_text(values[0]): values[0] for values in page}
         else:
             keys = {key_text(tuple(values)): tuple(values) for values in page}
-        await self._keys.mark(self.flow.name, self._number(), keys, pack_key)
+        await self._keys.mark(self.flow.name, await self._number(), keys, pack_key)
 
     async def finish(self, journal: Journal) -> PassOutcome:
         """End a complete pass: journal a delete for each key it did not see, or hold them
         all back when so many would go that the listing, not the source, looks wrong."""
-        number, name = self._number(), self.flow.name
+        number, name = await self._number(), self.flow.name
         gone = await self._keys.count(name, before_pass=number)
         known = await self._keys.count(name)
         held = self._held(gone, known)
@@ -171,7 +171,9 @@ class FlowLedger:
     async def hold(self, reason: str) -> None:
         """Record that the pass under way could not finish (its listing failed): no key is
         taken for gone, and the reason stands until a pass finishes."""
-        await self._keys.finish(self.flow.name, self._number(), held=reason, at=self._clock.wall())
+        await self._keys.finish(
+            self.flow.name, await self._number(), held=reason, at=self._clock.wall()
+        )
 
     def _compared(self, batch: ChangeBatch) -> list[int]:
         """The rows compared by digest: all without a cursor, else those whose cursor is
@@ -194,7 +196,9 @@ class FlowLedger:
             "permissions, a page cap)"
         )
 
-    def _number(self) -> int:
+    async def _number(self) -> int:
+        """The pass under way, found when first needed: a read that notes no key (most
+        reads by cursor) costs the store nothing."""
         if self._pass is None:
-            raise RuntimeError("FlowLedger.begin() must come before the read")  # a bug here
+            self._pass = await self.begin()
         return self._pass.number

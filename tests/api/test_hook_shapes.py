@@ -244,7 +244,8 @@ def _hubspot(body: bytes, secret: str = "client-secret") -> dict[str, str]:
 async def test_a_batch_of_thin_events_as_hubspot_sends_them(tmp_path: Path) -> None:
     """HubSpot posts an array of events, each with its own id and only the object's key:
     each is deduplicated on its own, deletes go at once, the rest is read from the CRM; one
-    unreadable item refuses the whole request and nothing of it is kept."""
+    unreadable item is refused alone, by index, and the others are kept (HubSpot does not
+    retry a 4xx: refusing the whole array would lose them)."""
     events = [
         {"eventId": 1, "subscriptionType": "contact.creation", "email": "hs1@example.com"},
         {"eventId": 2, "subscriptionType": "contact.deletion", "email": "p0@example.com"},
@@ -252,17 +253,32 @@ async def test_a_batch_of_thin_events_as_hubspot_sends_them(tmp_path: Path) -> N
     ]
     async with running_shapes(tmp_path, HUBSPOT) as run:
         write_crm(tmp_path, "hs1@example.com", "from HubSpot", "2026-05-01")
-        bad = json.dumps([*events, {"eventId": 4, "subscriptionType": "contact.creation"}])
-        refused = await run.post(bad.encode(), _hubspot(bad.encode()))
-        assert refused.status_code == 400 and "event [3]" in refused.text
+        only_bad = json.dumps([{"eventId": 4, "subscriptionType": "contact.creation"}])
+        refused = await run.post(only_bad.encode(), _hubspot(only_bad.encode()))
+        assert refused.status_code == 400 and "event [0]" in refused.text
         assert state(tmp_path, "SELECT count(*) FROM webhook_events") == [(0,)]
-        body = json.dumps(events).encode()
-        answer = await run.post(body, _hubspot(body))
-        assert answer.json() == {"status": "accepted", "events": 3, "ignored": 1, "changes": 1}
+        body = json.dumps([*events, {"eventId": 4, "subscriptionType": "contact.creation"}])
+        answer = await run.post(body.encode(), _hubspot(body.encode()))
+        summary = answer.json()
+        assert answer.status_code == 200 and summary["changes"] == 1, summary
+        assert [item["index"] for item in summary["refused"]] == [3]
+        assert "email" in summary["refused"][0]["reason"]
         await until(lambda: "hs1@example.com" in rows(tmp_path), within_s=10)
-        forged = await run.post(body, _hubspot(body, "guess"))
+        again = await run.post(body.encode(), _hubspot(body.encode()))
+        assert again.status_code == 200, "a retry of the same batch: taken once (ids below)"
+        forged = await run.post(body.encode(), _hubspot(body.encode(), "guess"))
         assert forged.status_code == 401
     assert state(tmp_path, "SELECT event_id FROM webhook_events ORDER BY event_id") == [
         ("1",),
         ("2",),
     ]
+
+
+async def test_an_event_nobody_reads_is_acknowledged_even_without_an_id(tmp_path: Path) -> None:
+    """A sender's own notice (Slack's app_rate_limited) carries no id and no stream anyone
+    reads: 202 ignored, not a 400 for the missing id; an event somebody reads still needs one."""
+    async with running_shapes(tmp_path, BULK) as run:
+        notice = await run.post(json.dumps({"type": "app_rate_limited"}).encode())
+        assert notice.status_code == 202 and notice.json()["status"] == "ignored"
+        no_id = {"type": "contact.updated", "data": _contact(1)}
+        assert (await run.post(json.dumps(no_id).encode())).status_code == 400

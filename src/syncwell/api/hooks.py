@@ -102,22 +102,33 @@ class HookEndpoint:
     async def _take_batch(self, system: str, items: list[object], at: float) -> Response:
         """A JSON array of events (HubSpot sends up to 100 at once), each with its own id.
 
-        Every item is read before any is journaled: one that can't be read refuses the whole
-        request, and nothing of it is kept. Then all are journaled; if the store fails part
-        way, the sender's retry finds the ones that landed already taken (deduplicated).
+        Each item is read on its own. Those that can be read are journaled; those that
+        cannot are named in the answer (`refused`, by index, with the reason) and logged,
+        and only when none can be read is the request refused. Refusing the whole array for
+        one bad item would lose the others: senders like HubSpot do not retry a 4xx.
+        If the store fails part way, the sender's retry finds what landed already taken.
         """
         events: list[InboundEvent] = []
+        refused: list[dict[str, object]] = []
         for index, item in enumerate(items):
             # Each item's own bytes stand for it where its id is the body's SHA-256.
             raw = json.dumps(item, sort_keys=True, separators=(",", ":")).encode()
             try:
                 events.append(self._engine.webhooks.event(system, None, at, item, raw))
-            except EventRefusedError as refused:
-                log.info("webhook event refused", system=system, index=index)
-                return _refuse(refused.status, f"event [{index}]: {refused.reason}")
+            except EventRefusedError as error:
+                log.warning(
+                    "webhook event refused", system=system, index=index, reason=error.reason
+                )
+                refused.append({"index": index, "status": error.status, "reason": error.reason})
+        if not events:
+            first = refused[0] if refused else {"status": 400, "reason": "an empty batch"}
+            return _refuse(
+                int(str(first["status"])), f"event [{first.get('index', 0)}]: {first['reason']}"
+            )
         taken = [event for event in events if event.changes or event.rereads]
+        counts: dict[str, object] = {"events": len(items), "refused": refused}
         if not taken:
-            return JSONResponse({"status": "ignored", "events": len(events)}, status_code=202)
+            return JSONResponse({"status": "ignored", **counts}, status_code=202)
         # Submitted together, so the committer writes them in one transaction.
         answers = await asyncio.gather(*(self._journal(system, event) for event in taken))
         failed = next((answer for answer in answers if answer.status_code != 200), None)
@@ -126,7 +137,7 @@ class HookEndpoint:
         return JSONResponse(
             {
                 "status": "accepted",
-                "events": len(events),
+                **counts,
                 "ignored": len(events) - len(taken),
                 "changes": sum(len(event.changes) for event in taken),
             }

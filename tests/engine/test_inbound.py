@@ -31,6 +31,23 @@ def test_event_ids_come_from_the_body_path_then_the_headers_then_the_preset() ->
     assert event_id_of(trello, body, b"", None) == "trello-id"
 
 
+def test_an_id_of_several_fields_joins_them_and_needs_each() -> None:
+    """HubSpot's eventId is not unique alone: `event_id: [portalId, subscriptionId, eventId,
+    occurredAt]` is the four together; the retry's attemptNumber is not part of it, and a
+    missing part is a 400, not an id that would merge two events."""
+    intake = _intake(event_id=["portalId", "subscriptionId", "eventId", "occurredAt"])
+    body = {"portalId": 62515, "subscriptionId": 7, "eventId": 1, "occurredAt": 1767000000000}
+    assert event_id_of(intake, {**body, "attemptNumber": 0}, b"", None) == (
+        "62515:7:1:1767000000000"
+    )
+    assert event_id_of(intake, {**body, "attemptNumber": 3}, b"", None) == (
+        "62515:7:1:1767000000000"
+    )
+    del body["occurredAt"]
+    with pytest.raises(EventRefusedError, match="occurredAt"):
+        event_id_of(intake, body, b"", None)
+
+
 def test_body_ids_are_the_sha256_of_the_raw_bytes() -> None:
     """`event_id: "@body"` (and Ghost, which sends no id): the same bytes, the same id."""
     raw = b'{"member": {"current": {"email": "a@b.c"}}}'

@@ -98,6 +98,8 @@ def event_id_of(intake: WebhookIntake, body: Row, raw: bytes, from_headers: str 
         # A sender that sends no id retries with the same bytes; an identical body is also
         # an identical change, so taking it once is the same as taking it twice.
         return "sha256:" + hashlib.sha256(raw).hexdigest()
+    if isinstance(path, tuple):  # several fields that are the id together
+        return _storable_id(":".join(text_at(body, part, "event id") for part in path))
     return _storable_id(text_at(body, path or "id", "event id"))
 
 

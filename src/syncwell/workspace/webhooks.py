@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -42,10 +43,11 @@ class WebhookIntake(BaseModel):
         description="How long an event id is remembered to drop redeliveries; longer than "
         "the sender retries. Default 72h.",
     )
-    event_id: str | None = Field(
+    event_id: str | Annotated[tuple[str, ...], Field(min_length=1)] | None = Field(
         default=None,
-        description="Dotted path of the event id in the body, or `@body` (the SHA-256 of the "
-        "body, for senders that send no id). Default: the auth's id header, else the "
+        description="Dotted path of the event id in the body; a list of paths whose values "
+        "together are the id (HubSpot's eventId alone is not unique); or `@body` (the SHA-256 "
+        "of the body, for senders that send no id). Default: the auth's id header, else the "
         "preset's, else `id`.",
     )
     event_type: str = Field(default="type", description="Path of the event type. Default type.")

@@ -195,3 +195,15 @@ def test_preset_event_ids_come_from_the_senders_headers() -> None:
     """GitLab's X-Gitlab-Event-UUID is the event id (deduplicated on it)."""
     sent = Sent.of("POST", gitlab(BODY, SECRET, NOW).headers, BODY)
     assert _authenticator("gitlab").check(sent, NOW).event_id == "uuid-1"
+
+
+def test_a_replay_with_a_new_id_header_is_the_same_event_where_no_time_is_signed() -> None:
+    """Shopify signs the body only: a captured request sent again with another
+    X-Shopify-Webhook-Id must not pass for a new event, so the signed bytes name it."""
+    genuine = shopify(BODY, SECRET, NOW)
+    first = Sent.of("POST", {**genuine.headers, "X-Shopify-Webhook-Id": "orig-1"}, BODY)
+    replay = Sent.of("POST", {**genuine.headers, "X-Shopify-Webhook-Id": "forged-2"}, BODY)
+    authenticator = _authenticator("shopify")
+    named = authenticator.check(first, NOW).event_id
+    assert named is not None and named.startswith("sha256:")
+    assert authenticator.check(replay, NOW).event_id == named

@@ -59,7 +59,13 @@ def check_hmac(auth: HmacAuth, sent: Sent, now: float, tolerance_s: float) -> Ve
         )
     if auth.timestamp_field is not None:
         signed_at = _body_stamp(auth, sent.body, now, tolerance_s)
-    return Verified(event_id=id_header(auth.id_header, sent), timestamp=signed_at)
+    event_id = id_header(auth.id_header, sent)
+    if event_id is not None and signed_at is None and "{body}" in auth.signed:
+        # Nothing signed says when: a captured request could be sent again with a new id in
+        # the (unsigned) id header. The signed bytes themselves name the event instead, so a
+        # replay within the dedupe period is a duplicate; the sender's retries still are.
+        event_id = "sha256:" + hashlib.sha256(sent.body).hexdigest()
+    return Verified(event_id=event_id, timestamp=signed_at)
 
 
 def _offered(auth: HmacAuth, name: str, header: str) -> tuple[list[bytes], str | None, str]:

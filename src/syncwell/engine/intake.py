@@ -8,6 +8,7 @@ at most one page, which the destination's version guard then ignores.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import structlog
 
@@ -17,7 +18,7 @@ from syncwell.engine.progress import FlowProgress
 from syncwell.engine.reconcile import Reconciler
 from syncwell.measure.tracing import tracer
 from syncwell.store import Journal
-from syncwell.types import StreamSpec
+from syncwell.types import ChangeBatch, StreamSpec
 
 __all__ = ["count_pass", "take_in"]
 
@@ -35,6 +36,7 @@ async def take_in(
     arrived: asyncio.Event,
     reconciler: Reconciler | None = None,
     ledger: FlowLedger | None = None,
+    on_page: Callable[[ChangeBatch], None] | None = None,
 ) -> bool:
     """Read from the last checkpoint until the source has nothing newer (or `stop` is set).
 
@@ -51,7 +53,7 @@ async def take_in(
         try:
             return await _take_in(
                 flow, stream, source, journal, progress, stop=stop, arrived=arrived,
-                reconciler=reconciler, ledger=ledger,
+                reconciler=reconciler, ledger=ledger, on_page=on_page,
             )  # fmt: skip
         finally:
             span.set_attribute("syncwell.changes", progress.read - read_before)
@@ -68,6 +70,7 @@ async def _take_in(
     arrived: asyncio.Event,
     reconciler: Reconciler | None,
     ledger: FlowLedger | None,
+    on_page: Callable[[ChangeBatch], None] | None,
 ) -> bool:
     checkpoint = await journal.checkpoint(flow)
     incremental = checkpoint is not None and checkpoint.get("phase") == "incremental"
@@ -77,6 +80,8 @@ async def _take_in(
     whole = True
     try:
         async for batch, mark in reader:
+            if on_page is not None:
+                on_page(batch)
             keys = None
             if ledger is not None:
                 batch, keys = await ledger.screen(batch)

@@ -23,7 +23,7 @@ from syncwell.engine.ledger import FlowLedger
 from syncwell.engine.policies import backoff_delay
 from syncwell.engine.progress import FlowProgress
 from syncwell.engine.reconcile import Reconciler
-from syncwell.engine.rereads import RereadDesk
+from syncwell.engine.rereads import Asked, RereadDesk
 from syncwell.engine.waiting import sleep_or_stop
 from syncwell.errors import ConnectorError, StoreError, SyncwellError
 from syncwell.measure import MinuteRecorder
@@ -74,10 +74,10 @@ class FlowReading:
         with contextlib.suppress(StoreError):  # held deletes stay an incident across restarts
             progress.deletes_held = (await self._ledger().begin()).held
         while not stop.is_set():
-            asked = await self.rereads.before_read(store.inbox, flow.name)
+            asked = await self.rereads.before_read(store.inbox, flow)
             read_before = progress.read
             try:
-                incremental = await self._read(stop)
+                incremental = await self._read(stop, asked)
             except Exception as error:
                 failures += 1
                 await self._failed(error)
@@ -89,7 +89,7 @@ class FlowReading:
                 continue
             failures = 0
             if not stop.is_set():  # a read cut short by a stop fulfils nothing
-                await self.rereads.after_read(store.inbox, flow.name, asked)
+                await self.rereads.after_read(store.inbox, asked)
             progress.reads += 1
             progress.last_read_at = self.clock.wall()
             taken = progress.read - read_before
@@ -106,8 +106,8 @@ class FlowReading:
         progress.intake_done = True
         self.arrived.set()
 
-    async def _read(self, stop: asyncio.Event) -> bool:
-        """One read; whether it was incremental."""
+    async def _read(self, stop: asyncio.Event, asked: Asked | None) -> bool:
+        """One read; whether it was incremental. `asked` notes the keys it brings."""
         flow, store = self.flow, self.store
         reconciler = self._reconciler()
         incremental = await take_in(
@@ -120,6 +120,7 @@ class FlowReading:
             arrived=self.arrived,
             reconciler=reconciler,
             ledger=self._ledger(),
+            on_page=None if asked is None else asked.saw,
         )
         if reconciler is not None and incremental:
             self.progress.missed_by_webhooks += reconciler.missed

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -107,6 +107,46 @@ class Inbox:
         async with self._engine.connect() as connection:
             newest, count = (await connection.execute(query)).one()
         return None if newest is None else (int(newest), int(count))
+
+    @store_errors
+    async def waiting_rereads(
+        self, flow: str, upto: int, limit: int
+    ) -> list[tuple[int, str | None]]:
+        """`flow`'s re-reads up to id `upto` (id and key), `limit` at most."""
+        table = webhook_rereads.c
+        query = (
+            select(table.id, table.key)
+            .where(table.flow == flow, table.id <= upto)
+            .order_by(table.id)
+            .limit(limit)
+        )
+        async with self._engine.connect() as connection:
+            return [(int(i), key) for i, key in (await connection.execute(query)).all()]
+
+    @store_errors
+    async def settle_rereads(
+        self, done: Sequence[int], missed: Sequence[int], *, give_up_after: int
+    ) -> list[tuple[str, str | None]]:
+        """Drop the re-reads a read fulfilled; count a miss against the others, and drop
+        (returning their flow and key) those that missed `give_up_after` reads."""
+        table = webhook_rereads.c
+        given_up: list[tuple[str, str | None]] = []
+        async with self._engine.begin() as connection:
+            for start in range(0, len(done), 500):
+                chunk = list(done[start : start + 500])
+                await connection.execute(delete(webhook_rereads).where(table.id.in_(chunk)))
+            for start in range(0, len(missed), 500):
+                chunk = list(missed[start : start + 500])
+                await connection.execute(
+                    update(webhook_rereads)
+                    .where(table.id.in_(chunk))
+                    .values(attempts=table.attempts + 1)
+                )
+                ended = table.id.in_(chunk) & (table.attempts >= give_up_after)
+                rows = await connection.execute(select(table.flow, table.key).where(ended))
+                given_up += [(flow, key) for flow, key in rows.all()]
+                await connection.execute(delete(webhook_rereads).where(ended))
+        return given_up
 
     @store_errors
     async def fulfil_rereads(self, flow: str, upto: int) -> int:

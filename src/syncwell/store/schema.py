@@ -143,6 +143,7 @@ webhook_rereads = Table(
     Column("system", String(200), nullable=False),
     Column("event_id", String(300), nullable=False),
     Column("requested_at", Float, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0", doc="reads that missed it"),
     Index("webhook_rereads_flow", "flow", "id"),
     sqlite_autoincrement=True,  # a read fulfils the ids it saw before it began: never reused
 )

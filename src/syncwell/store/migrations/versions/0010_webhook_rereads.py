@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("system", sa.String(200), nullable=False),
         sa.Column("event_id", sa.String(300), nullable=False),
         sa.Column("requested_at", sa.Float, nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sqlite_autoincrement=True,  # a read fulfils the ids it saw before it began
     )
     op.create_index("webhook_rereads_flow", "webhook_rereads", ["flow", "id"])

@@ -191,3 +191,22 @@ async def test_a_retried_batch_resends_only_the_chunks_that_failed(
     await destination.write(stream(), ChangeBatch(("id", "email"), rows))
     assert len(api.seen("/things")) == sent + 2  # its create: 409, then its update
     assert api.things["t1"]["email"] == "new@x.org"
+
+
+async def test_an_update_of_a_record_missing_in_the_tool_rejects_that_record_only(
+    api: ApiState, server_url: str, destination_for: Any
+) -> None:
+    """A PATCH to /things/{id} answered 404 means that record was deleted in the tool: a
+    RecordRejectedError for it (a dead letter with the reason, the others go on), not the
+    integration-wide failure that opened the breaker and stalled `run --once`. A 404 on a
+    collection URL (a wrong path) is still fatal."""
+    write = {"update": {"path": "/things/{id}"}}
+    destination = await destination_for(settings_for(server_url, write))
+    with pytest.raises(RecordRejectedError) as caught:
+        await destination.write(stream(), ChangeBatch(("id", "email"), [("t404", "x@x.org")]))
+    assert caught.value.key == "t404"
+    assert "missing in" in caught.value.reason and "replay" in caught.value.reason
+    wrong_path = {"update": {"path": "/no/such/things"}}
+    destination = await destination_for(settings_for(server_url, wrong_path))
+    with pytest.raises(IntegrationFatalError):
+        await destination.write(stream(), ChangeBatch(("id", "email"), [("t1", "x@x.org")]))

@@ -28,6 +28,8 @@ class Call:
             that falls back to an update).
         item_errors: where a bulk answer lists the records it refused.
         headers: headers of this request only (a page's `If-None-Match`).
+        names_record: the URL is one record's own (`/contacts/{id}`): a 404 or 410 there says
+            the record is missing in the tool, not that the path is wrong.
     """
 
     method: str
@@ -39,6 +41,7 @@ class Call:
     passthrough: frozenset[int] = frozenset()
     item_errors: ItemErrors | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    names_record: bool = False
 
     @property
     def key(self) -> str | None:

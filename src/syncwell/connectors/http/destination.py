@@ -17,7 +17,7 @@ from typing import Literal
 import httpx
 
 from syncwell.connectors.http.call import Call
-from syncwell.connectors.http.endpoints import WriteConfig, WriteEndpoint
+from syncwell.connectors.http.endpoints import WriteConfig, WriteEndpoint, placeholders
 from syncwell.connectors.http.records import key_text, record_of
 from syncwell.connectors.http.sent import SentMemory
 from syncwell.connectors.http.session import Session
@@ -119,6 +119,7 @@ class HttpDestination:
             keys=tuple(item.key_text for item in chunk),
             passthrough=passthrough,
             item_errors=config.errors if endpoint.bulk else None,
+            names_record=not endpoint.bulk and bool(placeholders(endpoint.path)),
         )
         response, outcome = await self._session.send(call)
         if outcome == "ignored":

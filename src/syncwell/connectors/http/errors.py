@@ -64,8 +64,17 @@ def check(
             raise refused
     if response.is_success or status in call.passthrough:
         return "ok"
-    if status == 404 and call.purpose == "delete":
+    if status in (404, 410) and call.purpose == "delete":
         return "ok"  # already gone: what the delete wanted
+    if status in (404, 410) and call.purpose == "write" and call.names_record:
+        # The record's own URL is gone: that record is missing in the tool (deleted there).
+        # Dead-letter it and let the others through; a stalled flow helps nobody.
+        reason = (
+            f"the record is missing in {system} ({status} at its own URL; deleted there?): "
+            "recreate it there and replay this dead letter, or discard it"
+        )
+        message = f"{_message(response, call)}: {reason}"
+        raise RecordRejectedError(message, system=system, key=call.key, reason=reason)
     if status == 429:
         return _apply("rate_limited", response, call, system, retry_after)
     if status >= 500 or status in _TRANSIENT:

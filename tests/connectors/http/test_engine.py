@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -85,3 +86,54 @@ async def test_reads_into_sqlite_and_dead_letters_the_refused_member(
     assert [(letter.key, letter.reason) for letter in letters] == [
         ("broken", "invalid email 'broken'")
     ]
+
+
+THINGS_WORKSPACE = """
+core: app
+systems:
+  app: {{kind: sqlite, path: app.db}}
+  tool:
+    kind: http
+    base_url: {url}
+    retry: {{max_attempts: 2, base_s: 0.01, cap_s: 0.01}}
+    streams:
+      things:
+        write:
+          update: {{path: "/things/{{id}}"}}
+flows:
+  things_out:
+    source: app
+    destination: tool
+    stream: things
+    key: id
+    cursor: version
+    deletes: {{detect: none}}
+"""
+
+
+async def test_a_record_deleted_in_the_tool_is_one_dead_letter_and_the_rest_arrive(
+    api: ApiState, server_url: str, tmp_path: Path
+) -> None:
+    """Three core rows, one of them deleted in the tool (its PATCH answers 404): the other
+    two are updated, the missing one is a dead letter that says so, and `run --once` ends
+    (before, the whole batch failed, the breaker opened, and the run never ended)."""
+    with sqlite3.connect(tmp_path / "app.db") as db:
+        db.execute("CREATE TABLE things (id TEXT NOT NULL PRIMARY KEY, name TEXT, version INT)")
+        db.executemany(
+            "INSERT INTO things VALUES (?, ?, ?)", [(f"t{i}", f"N{i}", i) for i in range(3)]
+        )
+    api.reset()
+    api.things.update({"t0": {"id": "t0"}, "t2": {"id": "t2"}})
+    path = tmp_path / "syncwell.yaml"
+    path.write_text(THINGS_WORKSPACE.format(url=server_url))
+    workspace = load_workspace(path)
+    await asyncio.wait_for(Engine(workspace).run(once=True), timeout=60)
+    assert api.things["t0"]["name"] == "N0" and api.things["t2"]["name"] == "N2"
+    assert "t1" not in api.things
+    store = await open_store(workspace.state)
+    try:
+        letters = await store.dead_letters.list(flow="things_out")
+    finally:
+        await store.close()
+    assert [letter.key for letter in letters] == ["t1"]
+    assert "missing in tool" in letters[0].reason

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator
@@ -24,6 +23,7 @@ from syncwell.testing import (
 from syncwell.testing.observe import Destination
 from syncwell.testing.webhooks import WebhookRun
 from tests.realtools.conftest import ParseServer
+from tests.scenarios.crmkit import free_port
 
 SEEDED = 25
 
@@ -149,12 +149,6 @@ def _workspace(root: Path, server: ParseServer, cls: str, *, webhooks: bool, ext
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def test_a_poll_flow_reads_all_then_each_edit_and_insert_by_a_json_where_filter(
     tmp_path: Path, parse_server: ParseServer, contacts: ParseContacts
 ) -> None:
@@ -191,7 +185,7 @@ async def test_parse_cloud_code_hooks_arrive_once_each_with_the_static_key_heade
 ) -> None:
     """Parse's afterSave and afterDelete hooks (X-Parse-Webhook-Key, no event id, routed by
     `object.className`) bring an edit, an insert and a delete, each as exactly one change."""
-    port = _free_port()
+    port = free_port()
     for trigger in ("afterSave", "afterDelete"):
         await contacts.hook(trigger, f"http://127.0.0.1:{port}/hooks/parse")
     path = _workspace(
@@ -210,7 +204,7 @@ async def test_a_hook_for_another_parse_class_is_refused_and_never_applied_to_co
     """The same hook URL gets afterSave events of another class: routed by
     `object.className`, they are refused (422) and never written into the contacts table,
     while the contact created after them arrives."""
-    port = _free_port()
+    port = free_port()
     deals = ParseContacts(parse_server, contacts.client, f"Deal_{uuid.uuid4().hex[:8]}")
     await deals.seed(1)  # the class exists before its hook is registered
     for tool in (contacts, deals):

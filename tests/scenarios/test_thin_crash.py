@@ -3,47 +3,23 @@ in the state store, and the next run's first read brings the record."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
-import socket
 import sqlite3
-import sys
 from pathlib import Path
 
 import httpx
 
 from tests.api.shapekit import rows, state, write_workspace
+from tests.scenarios.crmkit import free_port
+from tests.scenarios.runs import start_run
 from tests.waiting import until
 
-SYNCWELL = str(Path(sys.executable).parent / "syncwell")
 THIN = """
 auth: {kind: header, header: X-Hook-Token, secret: crash-test-token}
 ids: data.ids
 streams: {"contact.*": contacts}
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def _start(workspace: Path, port: int) -> asyncio.subprocess.Process:
-    process = await asyncio.create_subprocess_exec(
-        SYNCWELL, "run", "-w", str(workspace), "--port", str(port),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    async with httpx.AsyncClient() as client, asyncio.timeout(30):
-        while True:
-            try:
-                if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
-                    return process
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.05)
 
 
 def _rename(root: Path, old: str, new: str) -> None:
@@ -57,8 +33,8 @@ async def test_a_thin_event_acknowledged_then_killed_is_read_after_restart(
     """The 200 is given; the read it wakes fails (the CRM's table is away); the engine is
     killed with SIGKILL. On restart, the stored re-read brings the record into the core."""
     workspace = write_workspace(tmp_path, THIN)
-    port = _free_port()
-    process = await _start(workspace, port)
+    port = free_port()
+    process = await start_run(workspace, port)
     try:
         # The table goes first, so no read of the running engine can have seen the record.
         _rename(tmp_path, "contacts", "contacts_away")
@@ -80,7 +56,7 @@ async def test_a_thin_event_acknowledged_then_killed_is_read_after_restart(
     assert state(tmp_path, "SELECT key FROM webhook_rereads") == [("kill@example.com",)]
     assert "kill@example.com" not in rows(tmp_path)
     _rename(tmp_path, "contacts_away", "contacts")
-    process = await _start(workspace, port)
+    process = await start_run(workspace, port)
     try:
         await until(lambda: "kill@example.com" in rows(tmp_path), within_s=20)
         await until(

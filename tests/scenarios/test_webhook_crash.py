@@ -6,38 +6,14 @@ import asyncio
 import os
 import random
 import signal
-import socket
-import sys
 from pathlib import Path
 
 import httpx
 
 from tests.api.hookkit import core_rows, event, signed, write_workspace
+from tests.scenarios.crmkit import free_port
+from tests.scenarios.runs import start_run
 from tests.waiting import until
-
-SYNCWELL = str(Path(sys.executable).parent / "syncwell")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def _start(workspace: Path, port: int) -> asyncio.subprocess.Process:
-    process = await asyncio.create_subprocess_exec(
-        SYNCWELL, "run", "-w", str(workspace), "--port", str(port),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    async with httpx.AsyncClient() as client, asyncio.timeout(30):
-        while True:
-            try:
-                if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
-                    return process
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.05)
 
 
 async def _send_until_killed(
@@ -77,13 +53,13 @@ async def test_every_acknowledged_webhook_survives_kill_9_and_is_delivered(
 ) -> None:
     """Three kill -9s mid-load; after a clean run, the core holds every acked event's record."""
     workspace = write_workspace(tmp_path)
-    port = _free_port()
+    port = free_port()
     rng = random.Random(11)
     acked: set[str] = set()
     for round_ in range(3):
-        process = await _start(workspace, port)
+        process = await start_run(workspace, port)
         acked |= await _send_until_killed(port, process, rng, start=round_ * 100_000)
-    process = await _start(workspace, port)
+    process = await start_run(workspace, port)
     try:
         want = {f"p{name.removeprefix('evt_')}@example.com" for name in acked}
         await until(lambda: want <= set(core_rows(tmp_path)), within_s=60)

@@ -29,6 +29,7 @@ from syncwell.testing import (
     assert_conformant,
     check_source,
 )
+from tests.scenarios.crmkit import free_port
 
 SECRET = "whsec_c3luY3dlbGwgY29uZm9ybWFuY2Ugc2VjcmV0IQ=="
 CRM_AUTH = {"Authorization": "Bearer sandbox-crm-token"}
@@ -65,12 +66,6 @@ PROJECT = """
           total: total
           pagination: {{style: offset, offset_param: offset, limit_param: limit, page_size: 50}}
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _workspace(root: Path, systems: str, flow: str, table: str) -> Path:
@@ -198,7 +193,7 @@ async def test_a_realtime_crm_flow_passes_every_check_webhooks_included(
     fields: [email, first_name, updated_at]
     deletes: {detect: scan, every: 0s}
 """
-    port = _free_port()
+    port = free_port()
     async with Sandbox(_config(hook_port=port)) as endpoints:
         report = await _crm_report(tmp_path, flow, endpoints, crm_client, port)
     assert_conformant(report, required=list(Check))
@@ -220,7 +215,7 @@ async def test_a_cursor_flow_without_delete_detection_fails_the_delete_check_wit
     fields: [email, first_name, updated_at]
 """
     async with Sandbox(_config()) as endpoints:
-        report = await _crm_report(tmp_path, flow, endpoints, crm_client, _free_port())
+        report = await _crm_report(tmp_path, flow, endpoints, crm_client, free_port())
     delete = report.result(Check.DELETE)
     assert delete.outcome == "failed", report
     assert "is still there" in delete.detail

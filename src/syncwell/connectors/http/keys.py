@@ -15,7 +15,7 @@ from syncwell.connectors.http.endpoints import ReadEndpoint
 from syncwell.connectors.http.filters import ReadQuery, read_query
 from syncwell.connectors.http.pagination import Page, Pager
 from syncwell.connectors.http.records import MISSING, dig
-from syncwell.errors import IntegrationFatalError
+from syncwell.connectors.http.whole import check_whole, ignored_page, total_of
 from syncwell.types import JSONValue, Row, StreamSpec
 
 __all__ = ["Fetch", "list_keys"]
@@ -37,30 +37,19 @@ async def list_keys(
     pager = Pager(endpoint, query.params, stream.batch_size, query.path)
     token: JSONValue = None
     listed, total = 0, None
+    what = f"the key scan of '{stream.name}'"
     while True:
         records, page = await fetch(pager, token, query)
         if page is None:
-            raise IntegrationFatalError(
-                f"a page of the key scan of '{stream.name}' was answered with an error an "
-                "error rule ignores, so the listing is not complete; no key is taken for gone",
-                system=system,
-            )
-        if total is None and endpoint.total is not None:
-            found = dig(page.body, endpoint.total)
-            total = found if isinstance(found, int) and not isinstance(found, bool) else None
+            raise ignored_page(what, system)
+        total = total_of(page.body, endpoint) if total is None else total
         listed += len(records)
         yield [row for row in map(_key_of(stream), records) if row is not None]
         following = pager.next_token(token, page)
         if following is None:
             break
         token = following
-    if total is not None and listed != total:
-        raise IntegrationFatalError(
-            f"the key scan of '{stream.name}' listed {listed:,} records where the API's "
-            f"`{endpoint.total}` says {total:,}: the listing is incomplete (a page cap, or "
-            "records changing under it); no key is taken for gone",
-            system=system,
-        )
+    check_whole(what, endpoint, listed, total, system)
 
 
 def _key_of(stream: StreamSpec) -> Callable[[object], Row | None]:

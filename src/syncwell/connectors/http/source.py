@@ -29,6 +29,7 @@ from syncwell.connectors.http.keys import list_keys
 from syncwell.connectors.http.pagination import Page, Pager
 from syncwell.connectors.http.records import MISSING, columns_of, dig, key_text, row_of
 from syncwell.connectors.http.session import Session
+from syncwell.connectors.http.whole import check_whole, ignored_page, total_of
 from syncwell.connectors.http.window import Window, digest
 from syncwell.errors import ConnectorError, IntegrationFatalError
 from syncwell.types import ChangeBatch, Checkpoint, Clock, JSONValue, Row, StreamSpec
@@ -59,8 +60,7 @@ class HttpSource:
         except ConnectorError as error:  # progress is a nicety; the read reports the failure
             log.warning("no estimate", system=self._session.name, error=str(error))
             return None
-        total = None if page is None else dig(page.body, endpoint.total)
-        return total if isinstance(total, int) and not isinstance(total, bool) else None
+        return None if page is None else total_of(page.body, endpoint)
 
     async def read(
         self, stream: StreamSpec, checkpoint: Checkpoint | None
@@ -111,7 +111,7 @@ class HttpSource:
             conditions = tags.headers(token) if endpoint.conditional else {}
             records, page = await self._fetch(pager, token, query, conditions)
             if page is None:
-                raise IntegrationFatalError(_IGNORED_PAGE.format(stream.name), system=self._name)
+                raise ignored_page(f"the read of '{stream.name}'", self._name)
             name, now = page_name(token), self._clock.wall()
             if page.response.status_code == 304:
                 following, count = tags.unchanged(token)
@@ -119,13 +119,13 @@ class HttpSource:
             else:
                 following, count = pager.next_token(token, page), len(records)
                 tags.note(token, page.response, following, count)
-                total = _total(page.body, endpoint) if total is None else total
+                total = total_of(page.body, endpoint) if total is None else total
                 rows, columns = taking.page(records)
                 taking.warn(self._session.name)
                 batch = ChangeBatch(columns, rows, None, now, page=name)
             listed += count
             if following is None:
-                _whole(stream, endpoint, listed, total, self._name)
+                check_whole(f"the read of '{stream.name}'", endpoint, listed, total, self._name)
                 kept = tags.to_json()
                 yield batch, {"phase": "full", "page": None, **({"tags": kept} if kept else {})}
                 return
@@ -338,36 +338,10 @@ class _Taking:
         return fresh
 
 
-_IGNORED_PAGE = (
-    "a page of '{}' was answered with an error a rule says to ignore; a read without a "
-    "cursor must be whole, since what it does not see is taken for deleted, so it stops here "
-    "and nothing is taken for gone. Fix the rule or the API's answer"
-)
-
-
 def _listed(checkpoint: Checkpoint | None) -> int:
     """Records a read resumed in the middle had listed before it stopped."""
     found = checkpoint.get("listed") if checkpoint is not None else None
     return found if isinstance(found, int) and not isinstance(found, bool) else 0
-
-
-def _total(body: object, endpoint: ReadEndpoint) -> int | None:
-    found = dig(body, endpoint.total) if endpoint.total else None
-    return found if isinstance(found, int) and not isinstance(found, bool) else None
-
-
-def _whole(
-    stream: StreamSpec, endpoint: ReadEndpoint, listed: int, total: int | None, system: str
-) -> None:
-    """Fail a read without a cursor whose records do not add up to the API's `total`."""
-    if total is not None and listed != total:
-        raise IntegrationFatalError(
-            f"the read of '{stream.name}' listed {listed:,} records where the API's "
-            f"`{endpoint.total}` says {total:,}: it is not whole (a page cap, or records "
-            "moving between pages while it read), so nothing is taken for gone; it is tried "
-            "again",
-            system=system,
-        )
 
 
 def _tolerance(endpoint: ReadEndpoint) -> int:

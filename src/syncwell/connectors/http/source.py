@@ -328,13 +328,18 @@ class _Taking:
                 self._skipped["older"] += 1
             return False  # older than the look-back: taken in long ago
         key = key_text(keys)
+        self.position = self.position.saw(cursor, at, key)
+        floor = self.position.floor_us(self.lookback_us)
+        if not self.window.holds_any and floor is not None and at < floor:
+            # Nothing was taken before (a full read), and the next read's window starts past
+            # this version: no need to name it. Naming hashes the record, the costliest step.
+            return True
         # The values the flow moves (all, without `fields`): a field it leaves out that
         # changes on every read (a fetched_at) must not make each version look new.
         moved = self.stream.columns
         name = digest(key, cursor, [dig(record, c) for c in moved] if moved else record)
-        self.position = self.position.saw(cursor, at, key)
         fresh = not self.window.taken(name)
-        self.window.note(name, at, self.position.floor_us(self.lookback_us))
+        self.window.note(name, at, floor)
         return fresh
 
 

@@ -42,6 +42,11 @@ class Window:
         self._taken = frozenset(taken)
         self._seen: dict[str, int] = {}
 
+    @property
+    def holds_any(self) -> bool:
+        """Whether the last read remembered any version (none after a full read's start)."""
+        return bool(self._taken)
+
     def taken(self, name: str) -> bool:
         """Whether the last read already took in this version of this record."""
         return name in self._taken

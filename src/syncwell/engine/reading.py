@@ -71,8 +71,9 @@ class FlowReading:
         flow, progress, store = self.flow, self.progress, self.store
         rng = random.Random()  # noqa: S311 - jitter, not security
         failures = 0
-        with contextlib.suppress(StoreError):  # held deletes stay an incident across restarts
-            progress.deletes_held = (await self._ledger().begin()).held
+        if flow.scans_keys or flow.passes_by_read:  # only passes hold deletes back
+            with contextlib.suppress(StoreError):  # held deletes stay an incident on restart
+                progress.deletes_held = (await self._ledger().begin()).held
         while not stop.is_set():
             asked = await self.rereads.before_read(store.inbox, flow)
             read_before = progress.read

@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from syncwell import load_workspace
+from syncwell import Engine, load_workspace
+from syncwell.store import open_store
 from syncwell.testing import (
     Check,
     ConformanceOptions,
@@ -292,3 +293,65 @@ async def test_records_never_edited_have_a_null_cursor_and_are_taken_in_once(
         report, required=[Check.FULL_READ, Check.IDLE_POLL, Check.EDIT, Check.INSERT, Check.DELETE]
     )
     assert "journaled 2" in report.result(Check.EDIT).detail  # the edit and the insert only
+
+
+OUTBOX = """
+name: parse-writes
+core: core
+systems:
+  core: {{kind: sqlite, path: core.db}}
+  parse:
+    kind: http
+    base_url: {url}
+    headers: {{X-Parse-Application-Id: {app_id}}}
+    auth: {{type: api_key, header: X-Parse-Master-Key, key: {master_key}}}
+    retry: {{max_attempts: 2, base_s: 0.2}}
+    streams:
+      contacts:
+        write:
+          update:
+            method: PUT
+            path: /classes/{cls}/{{objectId}}
+            body: {{name: "{{{{record.name}}}}"}}
+flows:
+  renames:
+    source: core
+    destination: parse
+    stream: outbox
+    target: contacts
+    key: objectId
+    cursor: version
+    deletes: {{detect: none}}
+"""
+
+
+async def test_an_update_of_a_contact_deleted_in_parse_is_one_dead_letter_and_the_rest_arrive(
+    tmp_path: Path, parse_server: ParseServer, contacts: ParseContacts
+) -> None:
+    """Two renames written to Parse by objectId, one of them of a contact deleted in Parse
+    meanwhile (Parse answers 404 at its URL): the other is renamed in Parse, the missing one
+    is a dead letter that says so, and the one-off run ends instead of stalling the flow."""
+    kept, gone = sorted(await contacts.list_keys())[:2]
+    await contacts.delete(gone)
+    with sqlite3.connect(tmp_path / "core.db") as db:
+        db.execute(
+            "CREATE TABLE outbox (objectId TEXT NOT NULL PRIMARY KEY, name TEXT, version INT)"
+        )
+        db.executemany("INSERT INTO outbox VALUES (?, 'Renamed', 1)", [(kept,), (gone,)])
+    path = tmp_path / "syncwell.yaml"
+    server = parse_server
+    path.write_text(
+        OUTBOX.format(url=server.url, app_id=server.app_id, master_key=server.master_key,
+                      cls=contacts.cls)
+    )  # fmt: skip
+    workspace = load_workspace(path)
+    await asyncio.wait_for(Engine(workspace, analyse_every_s=None).run(once=True), timeout=120)
+    answer = await contacts.client.get(f"{server.url}/classes/{contacts.cls}/{kept}")
+    assert answer.json()["name"] == "Renamed"
+    store = await open_store(workspace.state)
+    try:
+        letters = await store.dead_letters.list(flow="renames")
+    finally:
+        await store.close()
+    assert [letter.key for letter in letters] == [gone]
+    assert "missing in parse" in letters[0].reason

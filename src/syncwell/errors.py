@@ -24,6 +24,7 @@ __all__ = [
     "ConnectorError",
     "IntegrationFatalError",
     "RateLimitedError",
+    "RecordMissingError",
     "RecordRejectedError",
     "StoreError",
     "StoreRefusedError",
@@ -158,6 +159,11 @@ class RecordRejectedError(ConnectorError):
 
     def _extra(self) -> dict[str, object]:
         return {**super()._extra(), "key": self.key, "reason": self.reason}
+
+
+class RecordMissingError(RecordRejectedError):
+    """The record a change updates is missing in the destination (deleted there): a 404 or
+    410 at its own URL. The flow's `missing:` policy decides: dead-letter, recreate, or drop."""
 
 
 class IntegrationFatalError(ConnectorError):

@@ -16,7 +16,15 @@ from syncwell.connectors import http, postgres, sqlite, webhook_out
 from syncwell.connectors.base import Destination, KeyLister, Source
 from syncwell.types import RequestBudget
 
-__all__ = ["KINDS", "Destination", "KeyLister", "Source", "open_destination", "open_source"]
+__all__ = [
+    "KINDS",
+    "Destination",
+    "KeyLister",
+    "Source",
+    "assigned_id_field",
+    "open_destination",
+    "open_source",
+]
 
 _KINDS: dict[type[BaseModel], ModuleType] = {
     postgres.Settings: postgres,
@@ -54,3 +62,14 @@ async def open_destination(
     """Connect to system `name` for writing, with the connector its settings' kind names."""
     opener = cast("Callable[..., Awaitable[Destination]]", _module(settings).open_destination)
     return await opener(name, settings, budget=budget)
+
+
+def assigned_id_field(settings: BaseModel, stream: str) -> str | None:
+    """The name of the id a system assigns to `stream`'s records, where it assigns them (an
+    http stream with `write.ids`); None for systems keyed by the records' own keys."""
+    finder = getattr(_module(settings), "assigned_id_field", None)
+    return (
+        None
+        if finder is None
+        else cast("Callable[[BaseModel, str], str | None]", finder)(settings, stream)
+    )

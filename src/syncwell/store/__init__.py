@@ -12,6 +12,7 @@ from syncwell.store.analyses import Analyses, StoredAnalysis
 from syncwell.store.database import connect, connect_direct, migrate
 from syncwell.store.dead_letters import DeadLetter, DeadLetters
 from syncwell.store.failures import Failures
+from syncwell.store.identities import Identities, IdentityChanges, IdentityScope
 from syncwell.store.inbox import InboundChange, InboundEvent, Inbox
 from syncwell.store.incidents import Incident, Incidents
 from syncwell.store.journal import DeadLetterDraft, DeliveryRecord, Journal, JournalEntry
@@ -32,6 +33,9 @@ __all__ = [
     "DeliveryRecord",
     "Failures",
     "FlowReport",
+    "Identities",
+    "IdentityChanges",
+    "IdentityScope",
     "InboundChange",
     "InboundEvent",
     "Inbox",
@@ -77,6 +81,7 @@ class Store:
     tokens: Tokens
     workers: Workers
     source_keys: SourceKeys
+    identities: Identities
 
     async def close(self) -> None:
         """Close every connection."""
@@ -105,4 +110,5 @@ async def open_store(url: str) -> Store:
         Tokens(engine),
         Workers(engine),
         SourceKeys(engine),
+        Identities(engine),
     )

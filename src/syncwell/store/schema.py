@@ -25,6 +25,7 @@ __all__ = [
     "dead_letters",
     "deliveries",
     "failures",
+    "identities",
     "incidents",
     "journal",
     "key_passes",
@@ -335,3 +336,21 @@ key_passes = Table(
     Column("shape", Text, nullable=True, doc="the source, stream and key the keys are of"),
 )
 """Each flow's passes over its source's keys (a key scan, or a whole read without a cursor)."""
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("system", String(200), primary_key=True, doc="the tool that assigns the ids"),
+    Column("stream", String(200), primary_key=True, doc="its stream, in its own names"),
+    Column("peer", String(200), primary_key=True, doc="the system whose keys these are"),
+    Column("key", Text, primary_key=True, doc="the peer's key, as in dead_letters"),
+    Column("key_values", LargeBinary, nullable=False, doc="the key's values (msgpack)"),
+    Column("remote_id", Text, nullable=True, doc="the tool's id; NULL while a create is open"),
+    Column("updated_at", Float, nullable=False),
+    Index("identities_remote", "system", "stream", "peer", "remote_id"),
+)
+"""The identity map: a record's key in one system and the id another tool assigned to it.
+
+A row with no `remote_id` is a create on its way: written before the tool is asked, cleared
+or completed in the transaction that records the delivery. One found after a crash is a
+record the tool may hold although syncwell never heard its id."""

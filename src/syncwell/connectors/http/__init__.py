@@ -12,7 +12,22 @@ from syncwell.connectors.http.settings import Settings
 from syncwell.connectors.http.source import HttpSource
 from syncwell.types import Clock, RequestBudget, SystemClock
 
-__all__ = ["HttpDestination", "HttpSource", "Settings", "open_destination", "open_source"]
+__all__ = [
+    "HttpDestination",
+    "HttpSource",
+    "Settings",
+    "assigned_id_field",
+    "open_destination",
+    "open_source",
+]
+
+
+def assigned_id_field(settings: Settings, stream: str) -> str | None:
+    """The name of the id the tool assigns to `stream`'s records (`write.ids.field`), if any."""
+    configured = settings.streams.get(stream)
+    if configured is None or configured.write is None or configured.write.ids is None:
+        return None
+    return configured.write.ids.field
 
 
 async def open_source(

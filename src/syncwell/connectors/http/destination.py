@@ -6,28 +6,29 @@ spends the system's budget itself, so the engine does not (`paces_itself`).
 
 An HTTP API can rarely compare versions, so these writes are not guarded by version: the
 engine will guard such destinations itself. Writes are idempotent by key: an upsert endpoint,
-or a create whose 409 conflict falls back to an update.
+a create whose 409 conflict falls back to an update, or, where the tool assigns the ids
+(`write.ids`), an update by the id the engine's identity map keeps (assigned.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Mapping, Sequence
 
 import httpx
 
+from syncwell.connectors.http.assigned import AssignedIdWrites, Role
 from syncwell.connectors.http.call import Call
 from syncwell.connectors.http.endpoints import WriteConfig, WriteEndpoint, placeholders
 from syncwell.connectors.http.records import key_text, record_of
 from syncwell.connectors.http.sent import SentMemory
 from syncwell.connectors.http.session import Session
 from syncwell.connectors.http.templates import Item, fill_path, render
+from syncwell.connectors.identity import IdentityBook
 from syncwell.errors import IntegrationFatalError, RecordRejectedError
 from syncwell.types import ChangeBatch, Op, StreamSpec
 
 __all__ = ["HttpDestination"]
 
-Role = Literal["create", "update", "upsert", "delete"]
 _METHODS: dict[Role, str] = {
     "create": "POST",
     "update": "PATCH",
@@ -50,17 +51,53 @@ class HttpDestination:
     async def aclose(self) -> None:
         await self._session.aclose()
 
+    def assigns_ids(self, stream: StreamSpec) -> bool:
+        configured = self._session.settings.streams.get(stream.name)
+        return (
+            configured is not None and configured.write is not None and bool(configured.write.ids)
+        )
+
     async def write(self, stream: StreamSpec, batch: ChangeBatch) -> None:
+        await self.write_identified(stream, batch, IdentityBook())
+
+    async def write_identified(
+        self, stream: StreamSpec, batch: ChangeBatch, book: IdentityBook
+    ) -> None:
         config = self._config(stream)
         upserts, deletes = self._items(stream, batch.decoded())
+        by_ids = self._by_ids(config)
         if upserts:
-            await self._upsert(config, upserts)
+            if by_ids is not None:
+                # Not through the memory of what was sent: a retry must relearn the ids of
+                # records created before, in case what recorded them failed to commit.
+                await by_ids.upsert(upserts, book)
+            else:
+                await self._upsert(config, upserts, book)
         if deletes:
             if config.delete is None:
                 raise self._refused(deletes[0], "no delete endpoint; add the stream's write.delete")
-            await self._each(config, config.delete, "delete", deletes)
+            if by_ids is not None:
+                await by_ids.delete(deletes, book)
+            else:
+                await self._each(config, config.delete, "delete", deletes)
 
-    async def _upsert(self, config: WriteConfig, items: list[Item]) -> None:
+    def _by_ids(self, config: WriteConfig) -> AssignedIdWrites | None:
+        if config.ids is None:
+            return None
+        return AssignedIdWrites(self._session.name, config, self._send_one, self._lookup)
+
+    async def _upsert(self, config: WriteConfig, items: list[Item], book: IdentityBook) -> None:
+        anew = [item for item in items if item.key_text in book.recreate]
+        if anew:
+            # Missing in the tool and to be created anew: whatever else would update it.
+            endpoint = config.create or config.upsert
+            if endpoint is None:
+                raise self._refused(anew[0], "missing in the tool; no write.create recreates it")
+            await self._each(config, endpoint, "create" if config.create else "upsert", anew)
+            book.recreate.difference_update(item.key_text for item in anew)
+            items = [item for item in items if item not in anew]
+        if not items:
+            return
         if config.upsert is not None:
             await self._each(config, config.upsert, "upsert", items)
         elif config.create is not None:
@@ -96,16 +133,34 @@ class HttpDestination:
         for chunk in _chunks(endpoint, items):
             await self._send(config, endpoint, role, chunk)
 
+    async def _send_one(
+        self,
+        endpoint: WriteEndpoint,
+        role: Role,
+        item: Item,
+        ids: Mapping[str, str],
+        headers: Mapping[str, str],
+        passthrough: frozenset[int],
+    ) -> httpx.Response | None:
+        # One record to an endpoint that is never bulk: no item errors to read.
+        return await self._send(None, endpoint, role, [item], passthrough, ids, headers)
+
+    async def _lookup(self, call: Call) -> httpx.Response | None:
+        response, outcome = await self._session.send(call)
+        return None if outcome == "ignored" or response.status_code == 404 else response
+
     async def _send(
         self,
-        config: WriteConfig,
+        config: WriteConfig | None,
         endpoint: WriteEndpoint,
         role: Role,
         chunk: Sequence[Item],
         passthrough: frozenset[int] = frozenset(),
+        ids: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response | None:
         """Send one request for `chunk`; the answer, or None when an error rule ignored it."""
-        url = endpoint.path if endpoint.bulk else fill_path(endpoint.path, chunk[0])
+        url = endpoint.path if endpoint.bulk else fill_path(endpoint.path, chunk[0], ids)
         if url is None:
             raise self._refused(chunk[0], f"a field that {endpoint.path} names has no value")
         template = endpoint.body
@@ -118,13 +173,14 @@ class HttpDestination:
             body=None if template is None else render(template, chunk, endpoint.item),
             keys=tuple(item.key_text for item in chunk),
             passthrough=passthrough,
-            item_errors=config.errors if endpoint.bulk else None,
+            item_errors=config.errors if config is not None and endpoint.bulk else None,
+            headers=headers or {},
             names_record=not endpoint.bulk and bool(placeholders(endpoint.path)),
         )
         response, outcome = await self._session.send(call)
         if outcome == "ignored":
             return None
-        if response.is_success:
+        if response.is_success and ids is None:
             self._sent.remember(endpoint.path, role, chunk)
         return response
 

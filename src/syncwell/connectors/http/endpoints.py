@@ -11,11 +11,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
+from syncwell.connectors.http.ids import AssignedIds, FindEndpoint
 from syncwell.connectors.http.incremental import FilterCheck, Incremental
 
 __all__ = [
+    "AssignedIds",
     "CursorPages",
     "FilterCheck",
+    "FindEndpoint",
     "Incremental",
     "ItemErrors",
     "LinkHeaderPages",
@@ -271,6 +274,22 @@ class WriteConfig(BaseModel):
 
     model_config = _FROZEN
 
+    ids: AssignedIds | None = Field(
+        default=None,
+        description="The tool assigns each record's id on create: syncwell keeps it in its "
+        "identity map and fills `{<field>}` in update and delete paths. Default: none.",
+    )
+    find: FindEndpoint | None = Field(
+        default=None,
+        description="Look a record without a known id up by natural key before creating it "
+        "(after a crash, or for data that exists on both sides). Needs `ids:`. Default none.",
+    )
+    idempotency_header: str | None = Field(
+        default=None,
+        description="Header that carries a create's idempotency key (e.g. Idempotency-Key), "
+        "the same on every retry of one create, where the tool honours one. Default none.",
+    )
+
     upsert: WriteEndpoint | None = Field(
         default=None, description="Creates or updates by key. Preferred when the API has one."
     )
@@ -292,7 +311,32 @@ class WriteConfig(BaseModel):
     def _writes_something(self) -> WriteConfig:
         if not (self.upsert or self.create or self.update or self.delete):
             raise ValueError("write: needs at least one of upsert, create, update or delete")
+        if self.find is not None and self.ids is None:
+            raise ValueError(
+                "write.find: finds a record's id, so it needs write.ids: {field: <the id's "
+                "name>} too"
+            )
+        if self.ids is not None:
+            if self.create is None:
+                raise ValueError(
+                    "write.ids: means the tool assigns ids on create; add write.create"
+                )
+            if self.upsert is not None:
+                raise ValueError(
+                    "write.ids: and write.upsert: exclude each other: an upsert is keyed by "
+                    "your own key, ids the tool assigns need create and update"
+                )
+            if self.create.bulk:
+                raise ValueError(
+                    "write.ids: needs a create of one record per request, so each answer "
+                    "names one new id; remove {{records}} from write.create.body"
+                )
         return self
+
+    @property
+    def names_ids(self) -> frozenset[str]:
+        """The path placeholders filled from the identity map, not from the record."""
+        return frozenset() if self.ids is None else frozenset({self.ids.field})
 
 
 class Stream(BaseModel):

@@ -22,6 +22,7 @@ from syncwell.errors import (
     ConnectorError,
     IntegrationFatalError,
     RateLimitedError,
+    RecordMissingError,
     RecordRejectedError,
     TimedOutError,
     TransientError,
@@ -71,10 +72,11 @@ def check(
         # Dead-letter it and let the others through; a stalled flow helps nobody.
         reason = (
             f"the record is missing in {system} ({status} at its own URL; deleted there?): "
-            "recreate it there and replay this dead letter, or discard it"
+            "recreate it there and replay this dead letter, or discard it; or set the "
+            "flow's `missing: recreate` (or `drop`)"
         )
         message = f"{_message(response, call)}: {reason}"
-        raise RecordRejectedError(message, system=system, key=call.key, reason=reason)
+        raise RecordMissingError(message, system=system, key=call.key, reason=reason)
     if status == 429:
         return _apply("rate_limited", response, call, system, retry_after)
     if status >= 500 or status in _TRANSIENT:

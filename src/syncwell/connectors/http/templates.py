@@ -19,7 +19,7 @@ record's key when the record has no field named ``key``.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -81,14 +81,15 @@ def _value(text: str, items: Sequence[Item], item_template: JsonValue) -> object
     return None if found is MISSING else found
 
 
-def fill_path(path: str, item: Item) -> str | None:
-    """`path` with each ``{field}`` filled from the record; None when a field has no value."""
+def fill_path(path: str, item: Item, ids: Mapping[str, str] | None = None) -> str | None:
+    """`path` with each ``{field}`` filled from the record (or from `ids`, the tool's own
+    ids by name, first); None when a field has no value."""
     missing = False
 
     def value(match: re.Match[str]) -> str:
         nonlocal missing
         name = match.group(1).strip()
-        found = dig(item.record, name)
+        found = ids[name] if ids and name in ids else dig(item.record, name)
         if found is MISSING and name == "key":
             found = item.key
         if found is MISSING or found is None:

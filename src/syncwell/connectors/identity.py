@@ -1,0 +1,70 @@
+"""Ids a tool assigns: what the engine knows of them for a batch, and what a write learns.
+
+A destination whose tool assigns ids is an `IdentifyingDestination`. The engine hands each
+write an `IdentityBook` holding the ids the identity map knows for the batch's keys; the
+connector updates and deletes by those ids, creates the records that have none, and writes
+each id it learns (a create's answer, a lookup by natural key) into the book at once, so a
+record refused later in the same batch loses none of them. The engine stores what the book
+learned in the transaction that records the delivery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from syncwell.types import ChangeBatch, StreamSpec
+
+__all__ = ["IdentifyingDestination", "IdentityBook"]
+
+
+@dataclass(slots=True)
+class IdentityBook:
+    """The tool's ids of one batch's records, by key (as `key_text` writes it)."""
+
+    known: dict[str, str] = field(default_factory=dict)
+    """Ids the identity map held before the write."""
+    uncertain: set[str] = field(default_factory=set)
+    """Keys whose create may have reached the tool without syncwell hearing its answer (a
+    crash, a timeout): look for the record before creating it again."""
+    recreate: set[str] = field(default_factory=set)
+    """Keys whose record is missing in the tool and is to be created anew."""
+    assigned: dict[str, str] = field(default_factory=dict)
+    """Ids learned by this delivery: created, or found by natural key."""
+    gone: set[str] = field(default_factory=set)
+    """Keys whose record the tool no longer holds."""
+
+    def id_of(self, key: str) -> str | None:
+        """The tool's id of `key`'s record, if known and not to be recreated."""
+        if key in self.recreate or key in self.gone:
+            return None
+        return self.assigned.get(key) or self.known.get(key)
+
+    def learn(self, key: str, remote_id: str) -> None:
+        """Note the tool's id of `key`'s record (just created, or found)."""
+        self.assigned[key] = remote_id
+        self.uncertain.discard(key)
+        self.recreate.discard(key)
+        self.gone.discard(key)
+
+    def lose(self, key: str) -> None:
+        """Note that the tool no longer holds `key`'s record."""
+        self.known.pop(key, None)
+        self.assigned.pop(key, None)
+        self.gone.add(key)
+
+
+@runtime_checkable
+class IdentifyingDestination(Protocol):
+    """A destination that can write by the ids its tool assigned."""
+
+    def assigns_ids(self, stream: StreamSpec) -> bool:
+        """Whether the tool assigns the ids of `stream`'s records (the engine then keeps an
+        identity map for it)."""
+        ...
+
+    async def write_identified(
+        self, stream: StreamSpec, batch: ChangeBatch, book: IdentityBook
+    ) -> None:
+        """`Destination.write`, by the ids in `book`, noting in it every id it learns."""
+        ...

@@ -10,6 +10,7 @@ learned in the transaction that records the delivery.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -33,6 +34,14 @@ class IdentityBook:
     """Ids learned by this delivery: created, or found by natural key."""
     gone: set[str] = field(default_factory=set)
     """Keys whose record the tool no longer holds."""
+    opening: Callable[[str], Awaitable[None]] | None = None
+    """Notes a create as open where it survives a crash (the engine's identity map)."""
+
+    async def open_create(self, key: str) -> None:
+        """Note, durably, that `key`'s record is about to be created: call just before the
+        create goes out, so a crash before its id is kept leaves the doubt on record."""
+        if self.opening is not None and key not in self.uncertain:
+            await self.opening(key)
 
     def id_of(self, key: str) -> str | None:
         """The tool's id of `key`'s record, if known and not to be recreated."""

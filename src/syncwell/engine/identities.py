@@ -19,7 +19,7 @@ from syncwell.engine.guard import key_text
 from syncwell.engine.pairs import reverse_of
 from syncwell.store import Identities, IdentityChanges, IdentityScope, Store
 from syncwell.store.codec import pack_values, unpack_values
-from syncwell.types import ChangeBatch, Op, Row
+from syncwell.types import ChangeBatch, Row
 from syncwell.workspace import Flow, Workspace
 
 __all__ = ["FlowIdentities", "ReadBackIds", "Translated", "identity_map", "read_back_ids"]
@@ -56,24 +56,22 @@ class FlowIdentities:
         self._store = store
 
     async def book_for(self, batch: ChangeBatch) -> tuple[IdentityBook, dict[str, bytes]]:
-        """The ids known for the batch's keys, with its keys' packed values; creates about to
-        be sent (upserts with no id yet) are noted as open first, and committed."""
+        """The ids known for the batch's keys, with its keys' packed values. The book notes
+        each create as open in the store, committed, just before the connector sends it."""
         keyed = key_getter(batch.columns, self._key)
         values: dict[str, bytes] = {}
-        upserts: set[str] = set()
-        for index, row in enumerate(batch.rows):
+        for row in batch.rows:
             key = keyed(row)
-            text = key_text(key)
-            values[text] = pack_values(key if isinstance(key, tuple) else (key,))
-            if batch.op(index) is Op.UPSERT:
-                upserts.add(text)
+            values[key_text(key)] = pack_values(key if isinstance(key, tuple) else (key,))
         known = await self._store.known(self.scope, values)
+
+        async def opening(key: str) -> None:
+            await self._store.open_creates(self.scope, {key: values[key]})
+
         book = IdentityBook(
             known={key: remote for key, remote in known.items() if remote is not None},
             uncertain={key for key, remote in known.items() if remote is None},
-        )
-        await self._store.open_creates(
-            self.scope, {key: values[key] for key in upserts if key not in known}
+            opening=opening,
         )
         return book, values
 

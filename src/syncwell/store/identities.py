@@ -65,7 +65,9 @@ class Identities:
                 query = select(identities.c.key, identities.c.remote_id).where(
                     _in(scope), identities.c.key.in_(wanted[start : start + _CHUNK])
                 )
-                found.update((await connection.execute(query)).tuples().all())
+                found.update(
+                    (key, remote) for key, remote in (await connection.execute(query)).all()
+                )
         return found
 
     @store_errors
@@ -78,7 +80,7 @@ class Identities:
                 query = select(identities.c.remote_id, identities.c.key_values).where(
                     _in(scope), identities.c.remote_id.in_(wanted[start : start + _CHUNK])
                 )
-                for remote_id, values in (await connection.execute(query)).tuples():
+                for remote_id, values in (await connection.execute(query)).all():
                     if remote_id is not None:
                         found[remote_id] = values
         return found

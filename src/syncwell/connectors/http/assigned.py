@@ -58,8 +58,11 @@ class AssignedIdWrites:
         self._send = send
         self._lookup = lookup
 
-    async def upsert(self, items: Sequence[Item], book: IdentityBook) -> None:
-        """Update each record by its id, finding or creating the ones that have none."""
+    async def upsert(
+        self, items: Sequence[Item], book: IdentityBook, written: Callable[[Item], None]
+    ) -> None:
+        """Update each record by its id, finding or creating the ones that have none;
+        `written` hears of each record as soon as the tool took it."""
         for item in items:
             remote = self._known(item, book)
             if remote is None and self._config.find is not None:
@@ -68,6 +71,7 @@ class AssignedIdWrites:
                 await self._create_one(item, book)
             else:
                 await self._update_one(item, remote)
+            written(item)
 
     async def delete(self, items: Sequence[Item], book: IdentityBook) -> None:
         """Delete each record by its id; a record the tool never got has nothing to delete."""
@@ -108,6 +112,7 @@ class AssignedIdWrites:
         if key in book.uncertain and not headers:
             raise self._unsure(item)
         passthrough = frozenset({_CONFLICT})
+        await book.open_create(key)
         try:
             response = await self._send(self._create, "create", item, {}, headers, passthrough)
         except TransientError as error:

@@ -68,9 +68,14 @@ class HttpDestination:
         by_ids = self._by_ids(config)
         if upserts:
             if by_ids is not None:
-                # Not through the memory of what was sent: a retry must relearn the ids of
-                # records created before, in case what recorded them failed to commit.
-                await by_ids.upsert(upserts, book)
+                # A change already sent is skipped only where the map holds its id: one whose
+                # id was learned and never committed (a failed completion) goes again, and
+                # is updated by the id this delivery's book still holds.
+                fresh = {id(item) for item in self._sent.unsent(stream.name, "by-id", upserts)}
+                due = [i for i in upserts if id(i) in fresh or i.key_text not in book.known]
+                await by_ids.upsert(
+                    due, book, lambda item: self._sent.remember(stream.name, "by-id", [item])
+                )
             else:
                 await self._upsert(config, upserts, book)
         if deletes:

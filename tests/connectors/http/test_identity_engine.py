@@ -1,0 +1,230 @@
+"""The identity map under the real engine: a core table written to a tracker that assigns its
+own ids, has no upsert and never answers 409, then edited, deleted there, and read back."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from syncwell import Engine, load_workspace
+from syncwell.store import IdentityScope, open_store
+from tests.connectors.http import tracker
+from tests.connectors.http.tracker import Tracker, TrackerServer
+from tests.scenarios.runs import SYNCWELL
+from tests.waiting import until
+
+WORKSPACE = """
+core: app
+systems:
+  app: {{kind: sqlite, path: app.db}}
+  tracker:
+    kind: http
+    base_url: {url}
+    retry: {{max_attempts: 2, base_s: 0.01, cap_s: 0.01}}
+    streams:
+      issues:
+        read: {{path: /issues.json, records: issues}}
+        write:
+          ids: {{field: id, answer: issue.id}}
+          create: {{path: /issues.json, body: {{issue: "{{{{record}}}}"}}}}
+          update: {{path: "/issues/{{id}}.json", method: PUT, body: {{issue: "{{{{record}}}}"}}}}
+          delete: {{path: "/issues/{{id}}.json"}}
+flows:
+  issues_out:
+    source: app
+    destination: tracker
+    stream: tasks
+    target: issues
+    key: id
+    cursor: version
+    lookback: 0s
+    fields: {{id: external_id, subject: subject, version: version}}
+    missing: {missing}
+    deletes: {{detect: none}}
+{extra}
+"""
+
+READ_BACK = """
+  issues_back:
+    source: tracker
+    destination: app
+    stream: issues
+    target: tasks
+    key: id
+    fields: {id: id, subject: subject}
+    deletes: {detect: none}
+"""
+
+
+@pytest.fixture(scope="module")
+def tracker_url() -> Iterator[str]:
+    with TrackerServer() as url:
+        yield url
+
+
+@pytest.fixture
+def state(tracker_url: str) -> Tracker:
+    return tracker.reset()
+
+
+def _workspace(root: Path, url: str, missing: str = "dead_letter", extra: str = "") -> Path:
+    with sqlite3.connect(root / "app.db") as db:
+        db.execute("CREATE TABLE tasks (id INTEGER PRIMARY KEY, subject TEXT, version INT)")
+        db.executemany("INSERT INTO tasks VALUES (?, ?, 1)", [(1, "a"), (2, "b"), (3, "c")])
+    path = root / "syncwell.yaml"
+    path.write_text(WORKSPACE.format(url=url, missing=missing, extra=extra))
+    return path
+
+
+def _edit_all(root: Path) -> None:
+    with sqlite3.connect(root / "app.db") as db:
+        db.execute("UPDATE tasks SET subject = subject || '!', version = 2")
+
+
+async def _run(path: Path) -> Engine:
+    engine = Engine(load_workspace(path))
+    await engine.run(once=True)
+    return engine
+
+
+async def _ids(path: Path) -> tuple[int, int]:
+    store = await open_store(load_workspace(path).state)
+    try:
+        return await store.identities.count(IdentityScope("tracker", "issues", "app"))
+    finally:
+        await store.close()
+
+
+async def test_edits_update_the_issues_created_first(
+    state: Tracker, tracker_url: str, tmp_path: Path
+) -> None:
+    """Three rows make three issues and three ids in the map; an edit of all of them, by a
+    new engine (the ids come from the store), is three PUTs and no new issue (before: three
+    more POSTs, duplicates counted as delivered)."""
+    path = _workspace(tmp_path, tracker_url)
+    await _run(path)
+    assert state.posts == 3 and await _ids(path) == (3, 0)
+    _edit_all(tmp_path)
+    await _run(path)
+    assert state.posts == 3 and state.puts == 3
+    assert sorted(issue["subject"] for issue in state.issues.values()) == ["a!", "b!", "c!"]
+
+
+@pytest.mark.parametrize(
+    ("missing", "issues", "dead", "posts"),
+    [("dead_letter", 2, 1, 3), ("recreate", 3, 0, 4), ("drop", 2, 0, 3)],
+)
+async def test_an_issue_deleted_in_the_tracker_follows_the_flows_policy(
+    state: Tracker,
+    tracker_url: str,
+    tmp_path: Path,
+    missing: str,
+    issues: int,
+    dead: int,
+    posts: int,
+) -> None:
+    """The issue of row 2 is deleted in the tracker, then every row is edited: the other two
+    are updated whatever the policy; row 2 becomes one dead letter (the default), a new
+    issue (recreate, with its new id in the map), or nothing (drop). The run ends."""
+    path = _workspace(tmp_path, tracker_url, missing=missing)
+    await _run(path)
+    (second,) = [number for number, issue in state.issues.items() if issue["subject"] == "b"]
+    del state.issues[second]
+    _edit_all(tmp_path)
+    engine = await _run(path)
+    assert len(state.issues) == issues and state.posts == posts and state.puts == 2
+    progress = engine.progress["issues_out"]
+    assert progress.dead_lettered == dead
+    assert progress.missing_recreated == (missing == "recreate")
+    assert progress.missing_dropped == (missing == "drop")
+    store = await open_store(load_workspace(path).state)
+    try:
+        letters = await store.dead_letters.list(flow="issues_out")
+        known = await store.identities.known(IdentityScope("tracker", "issues", "app"), ["2"])
+    finally:
+        await store.close()
+    assert [letter.key for letter in letters] == (["2"] if dead else [])
+    assert all("missing in tracker" in letter.reason for letter in letters)
+    # The dead one's id is spent: a replay creates it anew. Recreated: the new id.
+    assert known == ({"2": "104"} if missing == "recreate" else {})
+
+
+async def test_read_back_maps_the_trackers_ids_to_the_core_keys(
+    state: Tracker, tracker_url: str, tmp_path: Path
+) -> None:
+    """Two-way with ids the tracker assigns: its issues come back keyed by the core's keys,
+    so an edit made in the tracker lands on the right row, what syncwell wrote is not
+    written back, and an issue created in the tracker is a dead letter with the reason."""
+    path = _workspace(tmp_path, tracker_url, extra=READ_BACK)
+    await _run(path)
+    (second,) = [number for number, issue in state.issues.items() if issue["subject"] == "b"]
+    state.issues[second]["subject"] = "b, edited in the tracker"
+    state.issues[999] = {"id": 999, "subject": "born in the tracker"}
+    back = (await _run(path)).progress["issues_back"]
+    assert back.written == 1 and back.echoes == 2  # syncwell's own writes, recognised
+    with sqlite3.connect(tmp_path / "app.db") as db:
+        rows = db.execute("SELECT id, subject FROM tasks ORDER BY id").fetchall()
+    assert rows == [(1, "a"), (2, "b, edited in the tracker"), (3, "c")]
+    store = await open_store(load_workspace(path).state)
+    try:
+        letters = await store.dead_letters.list(flow="issues_back")
+    finally:
+        await store.close()
+    assert [letter.key for letter in letters] == ["999"]
+    assert "created in tracker" in letters[0].reason
+
+
+@pytest.mark.parametrize("find", [False, True])
+async def test_kill_9_between_the_create_and_storing_its_id_makes_no_duplicate(
+    state: Tracker, tracker_url: str, tmp_path: Path, find: bool
+) -> None:
+    """`syncwell run` is killed with SIGKILL while the tracker has created the first issue and
+    its answer is on the way, so the id never reaches the store. The next run makes no second
+    issue: with `find:` it finds the issue by subject and keeps its id; without, that record
+    is a dead letter saying it may already be there. The other two are created once."""
+    path = _workspace(tmp_path, tracker_url)
+    if find:
+        text = path.read_text().replace(
+            "          delete:",
+            "          find: {path: /issues.json, params: {subject: '{{record.subject}}'}, "
+            "records: issues, by: subject}\n          delete:",
+        )
+        path.write_text(text)
+    state.hang_creates = True
+    process = await asyncio.create_subprocess_exec(
+        SYNCWELL, "run", "--once", "-w", str(path),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        await until(lambda: state.hung == 1, within_s=30)
+    finally:
+        process.kill()
+        await process.wait()
+    assert len(state.issues) == 1
+    scope = IdentityScope("tracker", "issues", "app")
+    store = await open_store(load_workspace(path).state)
+    try:
+        assert await store.identities.known(scope, ["1", "2", "3"]) == {"1": None}
+    finally:
+        await store.close()
+    state.hang_creates = False
+    engine = await _run(path)
+    assert sorted(issue["subject"] for issue in state.issues.values()) == ["a", "b", "c"]
+    store = await open_store(load_workspace(path).state)
+    try:
+        letters = await store.dead_letters.list(flow="issues_out")
+        known = await store.identities.known(scope, ["1", "2", "3"])
+    finally:
+        await store.close()
+    if find:
+        assert letters == [] and known == {"1": "101", "2": "102", "3": "103"}
+    else:
+        assert [letter.key for letter in letters] == ["1"]
+        assert "may have reached tracker" in letters[0].reason
+        assert known == {"2": "102", "3": "103"}
+        assert engine.progress["issues_out"].dead_lettered == 1

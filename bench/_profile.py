@@ -50,7 +50,7 @@ def _sync(workspace: Path, around: Callable[[Callable[[], None]], None]) -> tupl
     started = time.perf_counter()
     around(lambda: asyncio.run(engine.run(once=True)))
     seconds = time.perf_counter() - started
-    return seconds, sum(p.delivered_changes for p in engine.progress.values())
+    return seconds, sum(p.written for p in engine.progress.values())
 
 
 def run_staged(workspace: Path) -> Measured:

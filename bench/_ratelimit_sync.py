@@ -203,7 +203,7 @@ async def run_sync(
         turn=turn,
         contacts=contacts,
         seconds=seconds,
-        delivered=progress.delivered_changes,
+        delivered=progress.written,
         dead_lettered=progress.dead_lettered,
         last_error=progress.last_error,
         crm_contacts=int(records["contacts"]),

@@ -143,7 +143,7 @@ def _syncwell(args: argparse.Namespace, flood_file: Path, folder: Path, turn: in
         flooded, cpu = _flood(server, args, flood_file, folder)
     # Counted after the clean stop: whatever syncwell took in is committed by then.
     committed = durable_events(root) - before
-    delivered = sum(int(flow["delivered_changes"]) for flow in json.loads(server.stdout))
+    delivered = sum(int(flow["written"]) for flow in json.loads(server.stdout))
     _say(
         f"syncwell: {committed:,} events committed during the flood, {flooded.ok:,} answered; "
         f"{delivered:,} changes delivered to core.db in all"

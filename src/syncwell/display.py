@@ -42,7 +42,7 @@ def clock_text(at: float | None) -> str:
 
 
 def progress_table(progress: Sequence[FlowProgress], now: float, title: str = "") -> Table:
-    """A row per flow: progress of a first sync, read, delivered, rate, ETA, retries, dead.
+    """A row per flow: progress of a first sync, read, written, rate, ETA, retries, dead.
 
     Runs with webhooks or two-way flows also show what came by webhook, what reconciliation
     found the webhooks had missed, and the echoes and stale changes not written.
@@ -50,7 +50,7 @@ def progress_table(progress: Sequence[FlowProgress], now: float, title: str = ""
     table = Table(title=title or None, expand=False)
     # Columns that say nothing in this run are left out, so the table fits a laptop's terminal.
     first_sync = any(_bar(flow) != "-" and flow.eta_s(now) is not None for flow in progress)
-    columns = ["flow", *(["first sync"] if first_sync else []), "read", "delivered", "rows/s"]
+    columns = ["flow", *(["first sync"] if first_sync else []), "read", "written", "rows/s"]
     columns += ["ETA"] if first_sync else []
     columns += ["retries", "dead"]
     realtime = any(flow.hooked or flow.missed_by_webhooks for flow in progress)
@@ -64,7 +64,7 @@ def progress_table(progress: Sequence[FlowProgress], now: float, title: str = ""
         cells: list[ProgressBar | str] = [flow.flow, *([_bar(flow)] if first_sync else [])]
         cells += [
             f"{flow.read:,}" + (f" / ~{flow.estimate:,}" if first_sync and flow.estimate else ""),
-            f"{flow.delivered_changes:,}",
+            f"{flow.written:,}",
             f"{flow.rate(now):,.0f}",
         ]
         cells += [("-" if eta is None else f"{eta:,.0f}s")] if first_sync else []
@@ -80,7 +80,7 @@ def progress_table(progress: Sequence[FlowProgress], now: float, title: str = ""
 def _bar(flow: FlowProgress) -> ProgressBar | str:
     if not flow.estimate:
         return "-"
-    done = min(flow.delivered_changes, flow.estimate)
+    done = min(flow.settled, flow.estimate)
     return ProgressBar(total=flow.estimate, completed=done, width=20)
 
 

@@ -45,7 +45,7 @@ async def test_metrics_count_what_webhooks_brought_and_what_was_written(tmp_path
 def test_retries_are_split_by_class_and_the_dead_letter_depth_is_a_gauge() -> None:
     """7 retries of which 2 were 429s and 1 a timeout: 4 transient; 5 dead letters open."""
     sample = FlowSample(
-        flow="f", integration="crm", read=0, delivered=0, written=0, dead_lettered=5,
+        flow="f", integration="crm", read=0, settled=0, written=0, dead_lettered=5,
         retries=7, retries_rate_limited=2, retries_timeout=1, failed_attempts=7,
         webhook_changes=0, echoes=0, stale=0, missed_by_webhooks=0, backlog=0,
         dead_letters_open=5, last_read_at=None, breaker_open=False, headroom=None,

@@ -343,7 +343,7 @@ async def running(
 async def drained(engine: Engine, *, within_s: float = 20) -> None:
     """Wait until every flow has delivered all it read."""
     await until(
-        lambda: all(p.delivered_changes >= p.read for p in engine.progress.values()),
+        lambda: all(p.settled >= p.read for p in engine.progress.values()),
         within_s=within_s,
     )
 

@@ -92,3 +92,16 @@ async def test_the_same_change_refused_twice_is_kept_once(state_store: Store) ->
     entry = JournalEntry(entry_id, "f", ChangeBatch(("id",), []))
     await state_store.journal.complete("f", [entry], _record(1), [other])
     assert len(await state_store.dead_letters.list()) == 2  # a newer version is another change
+
+
+async def test_only_a_change_not_kept_open_is_a_new_dead_letter(state_store: Store) -> None:
+    """What the engine counts as dead-lettered: a change refused twice in one delivery is
+    new once, one already kept open is not new, and one whose letter was discarded is new."""
+    journal = state_store.journal
+    twice = [_refused("x"), _refused("x")]
+    assert await journal.new_dead_letters("f", twice) == twice[:1]
+    letter_id = await _dead_letter(state_store)
+    assert await journal.new_dead_letters("f", twice) == []
+    assert await journal.new_dead_letters("g", twice) == twice[:1], "another flow's is its own"
+    await state_store.dead_letters.discard([letter_id])
+    assert await journal.new_dead_letters("f", twice) == twice[:1]

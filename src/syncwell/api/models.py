@@ -149,8 +149,14 @@ class FlowReport(_Answer):
     last_success_at: float | None = Field(
         description="When a delivery last finished, Unix seconds; null if none ever did."
     )
-    written: int = Field(description="Changes written, over the store's history (count).")
+    written: int = Field(
+        description="Changes written to the destination (delivered), over the store's history."
+    )
     retries: int = Field(description="Write attempts retried, over the store's history.")
+    dead_lettered: int = Field(
+        description="Dead letters made over the store's history, each once: open, replayed "
+        "or discarded (docs/measurements.md)."
+    )
     dead_letters: int = Field(description="Dead letters still open (count).")
     failures_24h: int = Field(description="Reads and deliveries failed in the last 24 hours.")
     last_failure: str = Field(description="The newest failure's message; empty if none.")

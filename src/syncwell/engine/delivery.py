@@ -53,6 +53,10 @@ class Feed(Protocol):
         dead: Sequence[DeadLetterDraft] = (),
     ) -> Awaitable[None]: ...
 
+    def new_dead_letters(
+        self, flow: str, drafts: Sequence[DeadLetterDraft]
+    ) -> Awaitable[list[DeadLetterDraft]]: ...
+
 
 @runtime_checkable
 class Backlogged(Protocol):
@@ -138,6 +142,9 @@ class FlowDelivery:
                 batch = await self._screen(batch)
                 if len(batch):
                     await self._write_or_split(batch, tally)
+                if tally.dead:  # a dead letter counts once: not again if already kept open
+                    await self._settle()  # the completion in flight may be keeping it now
+                    tally.dead = await self._feed.new_dead_letters(route.flow, tally.dead)
             except BaseException:
                 self._drop_read_ahead()  # these entries stay first in line
                 raise
@@ -244,7 +251,7 @@ class FlowDelivery:
 
     def _count(self, entries: list[JournalEntry], record: DeliveryRecord) -> None:
         progress = self._progress
-        progress.delivered_changes += record.changes
+        progress.settled += record.changes
         progress.written += record.written
         progress.dead_lettered += record.dead_lettered
         # Added, not set: a distributed flow's partitions each deliver with their own retrier
@@ -367,7 +374,7 @@ class FlowDelivery:
         row = batch.decoded().rows[0]  # kept as it came, so a replay travels the same way
         key = key_getter(batch.columns, route.source.key)(row)
         version = route.source.version
-        log.warning("dead-lettered", flow=route.flow, key=key, reason=reason)
+        log.info("refused for good", flow=route.flow, key=key, reason=reason)
         return DeadLetterDraft(
             key=key_text(key),
             op=batch.op(0),

@@ -90,7 +90,7 @@ class Observer:
                     flow=flow.name,
                     integration=flow.integration,
                     read=progress.read,
-                    delivered=progress.delivered_changes,
+                    settled=progress.settled,
                     written=progress.written,
                     dead_lettered=progress.dead_lettered,
                     retries=progress.retries,

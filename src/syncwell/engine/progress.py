@@ -16,8 +16,14 @@ class FlowProgress:
     estimate: int | None = None
     read: int = 0
     written: int = 0
-    delivered_changes: int = 0
+    """Changes the destination took: delivered (the run summary's `written`)."""
+    settled: int = 0
+    """Changes taken off the journal with their outcome settled: written, dead-lettered, or
+    dropped before writing (echoes, stale, lost conflicts, and older changes to a key that a
+    newer one in the same batch replaced). Measures progress through a first sync."""
     dead_lettered: int = 0
+    """Dead letters made: changes refused for good, each once (a change refused again while
+    its dead letter is open is not counted again)."""
     retries: int = 0
     """Write retries of every class; the next two count the 429s and the timeouts among them."""
     retries_rate_limited: int = 0
@@ -48,13 +54,13 @@ class FlowProgress:
     """Why the last pass's deletes were held back (too many, or a listing that failed)."""
 
     def rate(self, now: float) -> float:
-        """Changes delivered per second since the run started."""
+        """Changes settled per second since the run started."""
         elapsed = now - self.started_at
-        return self.delivered_changes / elapsed if elapsed > 0 else 0.0
+        return self.settled / elapsed if elapsed > 0 else 0.0
 
     def eta_s(self, now: float) -> float | None:
         """Seconds left on a first sync, when the source's size is known."""
         rate = self.rate(now)
-        if self.estimate is None or rate <= 0 or self.delivered_changes >= self.estimate:
+        if self.estimate is None or rate <= 0 or self.settled >= self.estimate:
             return None
-        return (self.estimate - self.delivered_changes) / rate
+        return (self.estimate - self.settled) / rate

@@ -63,6 +63,12 @@ class StreamFeed:
         held = self._held
         return [] if held is None else [JournalEntry(held.sequence, flow, held.batch)]
 
+    async def new_dead_letters(
+        self, flow: str, drafts: Sequence[DeadLetterDraft]
+    ) -> list[DeadLetterDraft]:
+        """Those of `drafts` the store does not keep open already (Journal.new_dead_letters)."""
+        return await self._journal.new_dead_letters(flow, drafts)
+
     async def complete(
         self,
         flow: str,

@@ -21,9 +21,13 @@ _LABELS = ("workspace", "integration", "flow")
 
 _COUNTERS: tuple[tuple[str, str, str], ...] = (
     ("changes_read", "read", "Changes read from the source and journaled."),
-    ("changes_delivered", "delivered", "Changes taken from the journal and delivered."),
-    ("changes_written", "written", "Changes written to the destination."),
-    ("dead_letters", "dead_lettered", "Changes set aside as dead letters."),
+    (
+        "changes_settled",
+        "settled",
+        "Changes taken off the journal: written, dead-lettered, or dropped before writing.",
+    ),
+    ("changes_written", "written", "Changes written to the destination: delivered."),
+    ("dead_letters", "dead_lettered", "Dead letters made, each once (docs/measurements.md)."),
     ("failed_attempts", "failed_attempts", "Write attempts that failed."),
     ("webhook_changes", "webhook_changes", "Changes that arrived by webhook."),
     ("echoes", "echoes", "Changes dropped as syncwell's own writes coming back."),

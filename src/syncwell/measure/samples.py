@@ -15,7 +15,7 @@ class FlowSample:
     flow: str
     integration: str
     read: int
-    delivered: int
+    settled: int
     written: int
     dead_lettered: int
     retries: int

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import structlog
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -18,6 +19,8 @@ from syncwell.store.source_keys import KeyNote, note_keys
 from syncwell.types import ChangeBatch, Checkpoint, Op
 
 __all__ = ["DeadLetterDraft", "DeliveryRecord", "Journal", "JournalEntry", "insert_entry"]
+
+log = structlog.get_logger("syncwell.store")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +37,11 @@ class DeliveryRecord:
     """What one delivery did, written with its outcome (never a row per record)."""
 
     changes: int
+    """Changes taken from the journal (before coalescing)."""
     written: int
+    """Changes the destination took: delivered."""
     dead_lettered: int
+    """Dead letters this delivery made: a change already kept open is not one again."""
     attempts: int
     retries_transient: int
     retries_rate_limited: int
@@ -153,6 +159,16 @@ class Journal:
             await _record(connection, flow, [entry.id for entry in entries], record, dead)
 
     @store_errors
+    async def new_dead_letters(
+        self, flow: str, drafts: Sequence[DeadLetterDraft]
+    ) -> list[DeadLetterDraft]:
+        """Those of `drafts` not kept open already, once each: a change refused again (read
+        twice by a look-back window, or by a webhook and a reconciliation) is one dead letter,
+        and is counted once."""
+        async with self._engine.connect() as connection:
+            return await _not_yet_dead(connection, flow, drafts)
+
+    @store_errors
     async def forget(self, ids: Sequence[int]) -> None:
         """Drop entries a transport now holds (published, and acknowledged as stored)."""
         async with self._engine.begin() as connection:
@@ -197,6 +213,8 @@ async def _record(
             insert(dead_letters),
             [_dead_letter_row(flow, draft, record.finished_at) for draft in fresh],
         )
+    for draft in fresh:  # said as they are kept, in the transaction that keeps them
+        log.warning("dead-lettered", flow=flow, key=draft.key, reason=draft.reason)
 
 
 def _within(sizes: list[tuple[int, int]], max_changes: int) -> list[int]:

@@ -28,8 +28,12 @@ class FlowReport:
     oldest_pending_at: float | None
     last_success_at: float | None
     written: int
+    """Changes written (delivered), over the store's history."""
     retries: int
+    dead_lettered: int
+    """Dead letters made, over the store's history: each once, replayed or not."""
     dead_letters: int
+    """Dead letters still open."""
     failures_24h: int
     last_failure: str
     last_failure_at: float | None
@@ -69,6 +73,7 @@ class Reports:
                 + deliveries.c.retries_rate_limited
                 + deliveries.c.retries_timeout
             ),
+            func.sum(deliveries.c.dead_lettered),
         ).group_by(deliveries.c.flow)
         since = time.time() - 86400
         failed = (
@@ -87,7 +92,7 @@ class Reports:
         for name in names:
             _entries, pending, oldest = backlog.get(name, (0, 0, None))
             mark, mark_at = marks.get(name, (None, None))
-            last_ok, written, retries = delivered.get(name, (None, 0, 0))
+            last_ok, written, retries, dead_lettered = delivered.get(name, (None, 0, 0, 0))
             failed_count, _ = recent.get(name, (0, None))
             message, failed_at = last.get(name, ("", None))
             reports.append(
@@ -100,6 +105,7 @@ class Reports:
                     last_success_at=last_ok,
                     written=int(written or 0),
                     retries=int(retries or 0),
+                    dead_lettered=int(dead_lettered or 0),
                     dead_letters=dead_counts.get(name, 0),
                     failures_24h=int(failed_count),
                     last_failure=message,

@@ -104,12 +104,12 @@ async def run_once(workspace: Workspace, flow: str) -> RunCounts:
         await engine.run(once=True)
     except Exception as error:  # the run could not even start: that is what the check saw
         return RunCounts(
-            progress.read, progress.delivered_changes, f"{type(error).__name__}: {error}", True,
+            progress.read, progress.written, f"{type(error).__name__}: {error}", True,
             incremental,
         )  # fmt: skip
     return RunCounts(
         journaled=progress.read,
-        delivered=progress.delivered_changes,
+        delivered=progress.written,
         error=progress.last_error,
         gave_up=progress.gave_up,
         incremental=incremental,

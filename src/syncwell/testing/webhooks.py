@@ -56,7 +56,7 @@ class WebhookRun:
         while not (
             self._engine.committer is not None
             and progress.reads >= 1
-            and progress.delivered_changes >= progress.read
+            and progress.settled >= progress.read
         ):
             if time.monotonic() > deadline or any(task.done() for task in self._tasks):
                 why = _failure(self._tasks) or f"flow {self._flow!r}'s first read took too long"

@@ -129,7 +129,8 @@ def test_run_once_gives_up_on_a_broken_flow_with_exit_1(tmp_path: Path) -> None:
     )
     result = runner.invoke(app, ["run", "--once", "-w", str(tmp_path / "syncwell.yaml")])
     assert result.exit_code == 1
-    assert "f gave up" in result.output and "table missing does not exist" in result.output
+    assert "flow f: cannot read from a: table missing does not exist; create it" in result.output
+    assert "Run again once that is fixed." in result.output
 
 
 def test_the_demo_names_the_project_tool_as_its_constraint(demo: Path) -> None:

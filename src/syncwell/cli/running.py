@@ -35,7 +35,12 @@ from syncwell.measure.tracing import configure_from_environment
 def run(
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     once: Annotated[
-        bool, typer.Option("--once", help="Read every flow once, deliver it all, then exit.")
+        bool,
+        typer.Option(
+            "--once",
+            help="Read every flow once, deliver it all, then exit; exit 1, saying why and the "
+            "fix, when a flow cannot make progress (its changes wait in the journal).",
+        ),
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")] = False,
     as_json: JsonOption = False,
@@ -95,13 +100,15 @@ def _run_or_explain(
 
 
 def _fail_if_gave_up(progress: list[FlowProgress]) -> None:
+    """A one-off run that gave up on a flow exits 1, with one line per flow: why, the fix."""
     failed = [p for p in progress if p.gave_up]
     for flow in failed:
-        err.print(
-            f"[red]{flow.flow} gave up[/red] after repeated failures: {flow.last_error}\n"
-            "  Its changes wait in the journal; fix the cause and run again.",
-            highlight=False,
-        )
+        if flow.stuck is not None:
+            line = flow.stuck.line(flow.flow)
+        else:
+            line = f"flow {flow.flow}: gave up after repeated failures: {flow.last_error}"
+        # One line, however wide: a script greps it, a person copies the fix from it.
+        err.print(line, style="red", markup=False, highlight=False, soft_wrap=True)
     if failed:
         raise typer.Exit(1)
 

@@ -3,8 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-__all__ = ["FlowProgress"]
+__all__ = ["FlowProgress", "Stuck"]
+
+
+@dataclass(frozen=True, slots=True)
+class Stuck:
+    """Why a one-off run gave up on a flow, and what a person can do about it.
+
+    Attributes:
+        stage: what failed: reading the source or writing the destination.
+        system: the system that failed (or `state`, the state store).
+        reason: what went wrong, with the error that said so.
+        fix: what to do, ending with running again.
+        waiting: the flow's changes still in the journal when the run ended.
+    """
+
+    stage: Literal["read", "write"]
+    system: str
+    reason: str
+    fix: str
+    waiting: int = 0
+
+    def line(self, flow: str) -> str:
+        """One line for a person: the flow, the reason, the fix, and what waits."""
+        text = f"flow {flow}: {self.reason.rstrip('. ')}. {self.fix}."
+        if self.waiting == 1:
+            text += " 1 change waits in the journal."
+        elif self.waiting:
+            text += f" {self.waiting} changes wait in the journal."
+        return text
 
 
 @dataclass(slots=True)
@@ -52,6 +81,8 @@ class FlowProgress:
     """Keys listed by key scans."""
     deletes_held: str | None = None
     """Why the last pass's deletes were held back (too many, or a listing that failed)."""
+    stuck: Stuck | None = None
+    """Why a one-off run gave up on the flow (`gave_up`), and the fix; None while it has not."""
 
     def rate(self, now: float) -> float:
         """Changes settled per second since the run started."""

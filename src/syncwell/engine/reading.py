@@ -20,6 +20,7 @@ from syncwell.connectors import KeyLister, Source
 from syncwell.engine.intake import count_pass, take_in
 from syncwell.engine.keyscan import scan_keys
 from syncwell.engine.ledger import FlowLedger
+from syncwell.engine.patience import stuck_on
 from syncwell.engine.policies import backoff_delay
 from syncwell.engine.progress import FlowProgress
 from syncwell.engine.reconcile import Reconciler
@@ -84,6 +85,9 @@ class FlowReading:
                 await self._failed(error)
                 if once and failures >= self.retry.max_attempts:
                     progress.gave_up = True  # a one-off run ends; what was read is journaled
+                    progress.stuck = stuck_on(
+                        error, stage="read", system=flow.source, attempts=failures
+                    )
                     break
                 delay = backoff_delay(self.retry, min(failures - 1, 30), rng=rng)
                 await sleep_or_stop(self.clock, delay, stop)

@@ -28,6 +28,7 @@ from syncwell.engine.membership import share_budgets
 from syncwell.engine.observer import Observer
 from syncwell.engine.order import upstream_flows
 from syncwell.engine.pairs import guard_plan
+from syncwell.engine.patience import Patience, note_waiting
 from syncwell.engine.policies import CircuitBreaker, RateLimiter, spending_for
 from syncwell.engine.progress import FlowProgress
 from syncwell.engine.reading import FlowReading, note_failure
@@ -122,9 +123,11 @@ class Engine:
     async def run(self, *, once: bool = False, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set, or with `once` until every flow is read and delivered.
 
-        With `once`, a flow whose reads or deliveries keep failing (the system's
-        `retry.max_attempts` times in a row) gives up instead of waiting forever: its progress
-        says `gave_up`, and its journaled changes wait for the next run.
+        With `once`, a flow that cannot make progress gives up instead of waiting forever
+        (engine/patience.py): its reads or deliveries failed the system's `retry.max_attempts`
+        times in a row, or its destination's breaker stayed open longer than its retries would
+        wait. Its progress says `gave_up` and, in `stuck`, why and the fix; its journaled
+        changes wait for the next run.
         """
         if once and self.role != "all":
             raise ValueError("a one-off run delivers in its own process: it takes no transport")
@@ -170,6 +173,7 @@ class Engine:
             self.ready = True
             try:
                 await supervise(tasks, stop, grace_s=self.grace_s)
+                await note_waiting(store.journal, self.progress.values())  # for the stuck's lines
             finally:
                 self.ready = False
                 self.committer = None
@@ -338,26 +342,27 @@ class Engine:
         self, delivery: FlowDelivery, flow: Flow, store: Store, stop: asyncio.Event, once: bool
     ) -> None:
         progress, arrived = self.progress[flow.name], self._arrived[flow.name]
-        attempts = self.workspace.systems[flow.destination].retry.max_attempts
+        patience = self._patience(flow) if once else None
         spending_for(flow.name)
-        deferred = 0
         try:
             while not stop.is_set():
                 intake_done = progress.intake_done
                 arrived.clear()
                 try:
-                    moved = await delivery.deliver_next()
+                    if patience is None:
+                        moved: int | None = await delivery.deliver_next()
+                    else:
+                        moved = await patience.deliver(delivery)
                 except (TransientError, StoreError, TransportError) as error:
                     # Given up for now; the entries stay in the journal (or held) to try again.
                     log.warning("delivery deferred", flow=flow.name, error=str(error))
                     await note_failure(store, flow.name, "write", error)
-                    deferred += 1
-                    if once and deferred >= attempts:
-                        progress.gave_up = True  # a one-off run ends; the journal keeps the rest
-                        break
+                    if patience is not None and patience.handed_back(error):
+                        break  # a one-off run ends; the journal keeps the rest
                     await wait_any(stop, timeout=1.0)
                     continue
-                deferred = 0
+                if moved is None:
+                    break  # a one-off run gave up behind an open breaker
                 if moved == 0:
                     if once and intake_done:
                         break
@@ -371,6 +376,12 @@ class Engine:
             self._delivered[flow.name].set()
         finally:
             await delivery.close()
+
+    def _patience(self, flow: Flow) -> Patience:
+        """How long a one-off run waits for `flow`'s delivery (engine/patience.py)."""
+        system = flow.destination
+        retry, breaker = self.workspace.systems[system].retry, self._breakers[system]
+        return Patience(self.progress[flow.name], system, breaker, retry, self.clock)
 
 
 def _destination_spec(flow: Flow) -> StreamSpec:

@@ -23,6 +23,10 @@ _REJECTED_CLASSES = ("21", "22", "23", "54", "P0")
 _TRANSIENT_CLASSES = ("08", "40", "53", "55", "57")  # connection, rollback, resources, state,
 # operator intervention (57014 is a statement timeout; 57P01 an admin shutdown)
 _FATAL_CLASSES = ("28", "42", "3D", "3F")  # auth, undefined object or privilege, no database
+_FIXES = {
+    # A table dropped while the flow runs (a missing one at the start is named by the catalog).
+    "42P01": "create it or fix the flow's stream/target in syncwell.yaml",
+}
 
 
 @contextmanager
@@ -40,6 +44,8 @@ def translated(system: str, flow: str = "") -> Iterator[None]:
         if state.startswith(_TRANSIENT_CLASSES):
             raise TransientError(message, system=system, flow=flow) from error
         if state.startswith(_FATAL_CLASSES):
+            fix = _FIXES.get(state)
+            message = f"{message}; {fix}" if fix else message
             raise IntegrationFatalError(message, system=system, flow=flow) from error
         raise TransientError(message, system=system, flow=flow) from error
     except (asyncpg.DataError, TypeError, ValueError, OverflowError) as error:

@@ -60,6 +60,7 @@ class CircuitBreaker:
         self._spell_start: float | None = None  # when the breaker last left CLOSED
         self._closed_spells_s = 0.0
         self._probing = False
+        self._failed_probes = 0
 
     @property
     def state(self) -> BreakerState:
@@ -75,6 +76,17 @@ class CircuitBreaker:
     def open_s(self) -> float:
         """How long the current (or next) open spell lasts, in seconds."""
         return self._open_s
+
+    @property
+    def open_since(self) -> float | None:
+        """When the breaker last left CLOSED (clock seconds): the start of the current spell of
+        open and probing, which only a success ends; None while closed."""
+        return self._spell_start
+
+    @property
+    def failed_probes(self) -> int:
+        """Probes that failed in the current spell (0 while closed)."""
+        return self._failed_probes
 
     def allow(self) -> bool:
         """May a delivery go now? In HALF_OPEN exactly one probe gets True until it reports."""
@@ -100,6 +112,7 @@ class CircuitBreaker:
         self._failures = 0
         self._open_s = self._policy.open_s
         self._probing = False
+        self._failed_probes = 0
         if self._state is not BreakerState.CLOSED:
             if self._spell_start is not None:
                 self._closed_spells_s += self._clock.now() - self._spell_start
@@ -117,6 +130,7 @@ class CircuitBreaker:
                 self._spell_start = self._clock.now()
                 self._open()
         elif self._state is BreakerState.HALF_OPEN:
+            self._failed_probes += 1
             ceiling = max(self._policy.max_open_s, self._policy.open_s)
             self._open_s = min(self._open_s * 2, ceiling)
             self._open()

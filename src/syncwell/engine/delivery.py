@@ -25,12 +25,14 @@ from syncwell.engine.coalesce import coalesce, key_getter
 from syncwell.engine.guard import RecordGuard, key_text
 from syncwell.engine.policies import CircuitBreaker, RateLimiter, Retrier, RetryStats
 from syncwell.engine.progress import FlowProgress
+from syncwell.engine.writable import writable
 from syncwell.errors import IntegrationFatalError, RecordRejectedError, TransientError
 from syncwell.measure import MinuteRecorder
 from syncwell.measure.tracing import tracer
 from syncwell.store import DeadLetterDraft, DeliveryRecord, JournalEntry
 from syncwell.types import ChangeBatch, Clock, Row, StreamSpec
 from syncwell.workspace.policies import RetryPolicy
+from syncwell.workspace.unsent import Unsent
 
 __all__ = ["Feed", "FlowDelivery", "Route"]
 
@@ -79,6 +81,9 @@ class Route:
     breaker: CircuitBreaker
     retry: RetryPolicy
     guard: RecordGuard | None = None
+    unsent: Unsent = field(default_factory=Unsent)
+    """Columns the destination never receives (the tool sets them): left out as it is
+    written, so the guard and the dead letters still see them."""
 
 
 @dataclass(slots=True)
@@ -315,7 +320,8 @@ class FlowDelivery:
 
     def _renamed(self, batch: ChangeBatch) -> ChangeBatch:
         renames = self._route.renames
-        return dataclasses.replace(batch, columns=tuple(renames.get(c, c) for c in batch.columns))
+        columns = tuple(renames.get(c, c) for c in batch.columns)
+        return writable(dataclasses.replace(batch, columns=columns), self._route.unsent)
 
     async def _attempt(self, batch: ChangeBatch, tally: _Tally) -> None:
         """One write, when the breaker allows it and the budget has room."""

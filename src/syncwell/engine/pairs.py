@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from syncwell.engine.guard import GuardPlan
 from syncwell.workspace import Flow, Workspace
+from syncwell.workspace.pairs import reverse_of
 
 __all__ = ["SELF_GUARDING_KINDS", "guard_plan", "reverse_of"]
 
 SELF_GUARDING_KINDS = frozenset({"postgres", "sqlite"})
 """Destinations whose merge keeps newest-wins by itself (an HTTP API can't)."""
-
-
-def reverse_of(flow: Flow, flows: Mapping[str, Flow]) -> Flow | None:
-    """The flow that reads back what `flow` writes: the other direction of a two-way sync."""
-    for other in flows.values():
-        if (
-            other.source == flow.destination
-            and other.destination == flow.source
-            and other.stream == flow.target
-        ):
-            return other
-    return None
 
 
 def guard_plan(flow: Flow, workspace: Workspace) -> GuardPlan | None:

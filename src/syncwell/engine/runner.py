@@ -50,6 +50,7 @@ from syncwell.store import Store, open_store
 from syncwell.transport import JetStreamTransport, connect_for
 from syncwell.types import Clock, StreamSpec, SystemClock
 from syncwell.workspace import Flow, Mode, Workspace
+from syncwell.workspace.unsent import unsent_of
 
 __all__ = ["Engine"]
 
@@ -298,6 +299,7 @@ class Engine:
             breaker=self._breakers[flow.destination],
             retry=system.retry,
             guard=self._guard(flow, store),
+            unsent=unsent_of(flow, self.workspace),
         )
         progress = self.progress[flow.name]
         return FlowDelivery(route, feed, progress, self.clock, self.observer.recorder)

@@ -13,15 +13,17 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from syncwell.workspace.problems import Problem, did_you_mean
+from syncwell.workspace.unsent import destination_name, needed_columns
 
 if TYPE_CHECKING:
-    from syncwell.workspace.model import Flow, Workflow, Workspace
+    from syncwell.workspace.model import Flow, System, Workflow, Workspace
 
 __all__ = [
     "core_problems",
     "flow_problems",
     "name_problems",
     "system_ref_problems",
+    "unsent_problems",
     "workflow_problems",
     "workspace_problems",
 ]
@@ -95,6 +97,48 @@ def flow_problems(flow: Flow) -> list[Problem]:
         if doubled:
             message = f"fields writes {_listed(doubled)} more than once; give each its own column"
             problems.append(Problem((*where, "fields"), message))
+    return problems + _written_problems(flow)
+
+
+def _written_problems(flow: Flow) -> list[Problem]:
+    """Problems with `read_only` and `write_fields`: names the flow does not move, and a
+    column in both."""
+    where = ("flows", flow.name)
+    problems = []
+    for field in ("read_only", "write_fields"):
+        for index, name in enumerate(getattr(flow, field) or ()):
+            if destination_name(flow, name) is None:
+                message = (
+                    f"{field} names '{name}', a column this flow does not move; name one of "
+                    f"{_listed(flow.fields.values())} (the destination's names), or a source "
+                    "column that `fields:` renames"
+                )
+                problems.append(Problem((*where, field, index), message))
+    if flow.write_fields is not None:
+        written = {destination_name(flow, name) for name in flow.write_fields}
+        for index, name in enumerate(flow.read_only):
+            if destination_name(flow, name) in written:
+                message = (
+                    f"'{name}' is in both read_only (never sent) and write_fields (sent); "
+                    "keep it in one"
+                )
+                problems.append(Problem((*where, "read_only", index), message))
+    return problems
+
+
+def unsent_problems(flow: Flow, destination: System) -> list[Problem]:
+    """Columns `read_only` leaves out that the destination needs to place the write."""
+    needed = needed_columns(flow, destination)
+    problems = []
+    for index, name in enumerate(flow.read_only):
+        column = destination_name(flow, name) or name
+        reason = needed.get(column)
+        if reason is not None:
+            message = (
+                f"read_only names '{name}', which {reason}; it is always sent, so remove it "
+                "from read_only"
+            )
+            problems.append(Problem(("flows", flow.name, "read_only", index), message))
     return problems
 
 
@@ -128,6 +172,8 @@ def workspace_problems(workspace: Workspace) -> list[Problem]:
         refs = {"source": flow.source, "destination": flow.destination}
         problems += system_ref_problems(name, refs, systems)
         problems += flow_problems(flow)
+        if flow.destination in systems:
+            problems += unsent_problems(flow, systems[flow.destination])
     for workflow in workspace.workflows.values():
         problems += workflow_problems(workflow, flows, flows)
     return problems

@@ -134,6 +134,19 @@ class Flow(BaseModel):
         description="Columns moved, source name to destination name; a list keeps the names. "
         "Default (empty): every column.",
     )
+    read_only: tuple[Column, ...] = Field(
+        default=(),
+        description="Columns never written to the destination (it sets them itself), in the "
+        "destination's names (a source name is taken where `fields` renames it). The key "
+        "cannot be one. Default: none, but an http destination is never sent its own cursor "
+        "and created-at columns.",
+    )
+    write_fields: tuple[Column, ...] | None = Field(
+        default=None,
+        description="The only columns written to the destination, in its names (or the "
+        "source's), besides those it needs: the key, a database's version column, fields an "
+        "http write path names. Default: every column moved, less `read_only`.",
+    )
     slo: Slo = Field(default_factory=Slo, description="The flow's service level objective.")
     deletes: DeleteDetection | None = Field(
         default=None,
@@ -168,10 +181,16 @@ class Flow(BaseModel):
                 data["interval"] = DEFAULT_INTERVALS[Mode(data.get("mode", Mode.POLL))]
         return data
 
-    @field_validator("key", mode="before")
+    @field_validator("key", "read_only", "write_fields", mode="before")
     @classmethod
     def _one_key_or_many(cls, value: object) -> object:
         return (value,) if isinstance(value, str) else value
+
+    @field_validator("read_only", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        # `read_only:` written with nothing after it means "none", as `fields:` does.
+        return () if value is None else value
 
     @field_validator("fields", mode="before")
     @classmethod

@@ -14,6 +14,8 @@ from syncwell.connectors.http.filter_check import unchecked
 from syncwell.connectors.http.settings import Settings as HttpSettings
 from syncwell.workspace.model import Flow, Workspace
 from syncwell.workspace.modes import Mode
+from syncwell.workspace.pairs import reverse_of
+from syncwell.workspace.unsent import TOOL_KINDS, is_updated_at, needed_columns, unsent_of
 from syncwell.workspace.webhooks import webhook_warnings
 
 __all__ = ["CheckWarning", "workspace_warnings"]
@@ -39,6 +41,7 @@ def workspace_warnings(workspace: Workspace) -> list[CheckWarning]:
     for flow in workspace.flows.values():
         found += flow_warnings(flow)
         found += _shifting_pages(flow, workspace)
+        found += _own_cursor_written(flow, workspace)
     for name, system in workspace.systems.items():
         if isinstance(system.settings, HttpSettings):
             read = {f.stream for f in workspace.flows.values() if f.source == name}
@@ -100,3 +103,49 @@ def flow_warnings(flow: Flow) -> list[CheckWarning]:
             )
         )
     return found
+
+
+def _own_cursor_written(flow: Flow, workspace: Workspace) -> list[CheckWarning]:
+    """A write to a tool that carries the tool's own cursor: the tool sets it itself, and one
+    that refuses it turns every record into a dead letter."""
+    if flow.mode is Mode.MANUAL or workspace.systems[flow.destination].kind not in TOOL_KINDS:
+        return []
+    unsent, reverse = unsent_of(flow, workspace), reverse_of(flow, workspace.flows)
+    ours = {column for column in (reverse.cursor, reverse.version) if column} if reverse else set()
+    chosen = unsent.only or frozenset()
+    where, tool = f"flows.{flow.name}", flow.destination
+    found = []
+    for column in _written(flow, ours):
+        if not unsent.sent(column):
+            continue
+        if reverse is not None and column in ours:
+            why = needed_columns(flow, workspace.systems[tool]).get(column)
+            fix = (
+                f"it is sent because it {why}: write that endpoint without it"
+                if why
+                else "take it out of `write_fields:`"
+            )
+            message = (
+                f"writes '{column}' to '{tool}', the cursor flow '{reverse.name}' reads "
+                f"'{tool}' by: the tool sets it itself, and a tool that refuses it "
+                f"dead-letters every record; {fix}"
+            )
+            found.append(CheckWarning(where, message))
+        elif is_updated_at(column) and column not in chosen:
+            message = (
+                f"writes '{column}' to '{tool}'; by its name it is the tool's own updated-at, "
+                "which a tool sets itself and may refuse in every record (each a dead "
+                f"letter). If '{tool}' sets it, add `read_only: [{column}]`; if it keeps "
+                "what syncwell sends, name it in `write_fields:`"
+            )
+            found.append(CheckWarning(where, message))
+    return found
+
+
+def _written(flow: Flow, ours: set[str]) -> list[str]:
+    """The destination columns a write may carry, where the workspace names them."""
+    if flow.fields:
+        return list(flow.fields.values())
+    # Every column moves: the names the workspace knows are the same on both sides.
+    named = [*flow.key, flow.cursor, flow.version, *sorted(ours), *(flow.write_fields or ())]
+    return [column for column in dict.fromkeys(named) if column is not None]

@@ -3,17 +3,21 @@
 - `FakeClock`: time that moves only when a test says so.
 - The connector conformance kit: `check_source` runs the real engine against a live system
   and reports, check by check, whether a flow brings every change (docs/connectors/
-  conformance.md); `assert_conformant` makes a test of it.
+  conformance.md); `check_destination` writes batches to a flow's destination as the
+  engine's delivery does and checks what it promises (no duplicate, no older version over a
+  newer, refused and missing records named); `assert_conformant` makes a test of either.
 """
 
 from __future__ import annotations
 
 from syncwell.testing.clock import FakeClock
 from syncwell.testing.conformance import ConformanceOptions, ListsKeys, LiveSystem, check_source
+from syncwell.testing.destination import DestinationOptions, SampleRecords, check_destination
 from syncwell.testing.report import (
     Check,
     CheckResult,
     ConformanceReport,
+    DestinationCheck,
     Outcome,
     assert_conformant,
 )
@@ -23,10 +27,14 @@ __all__ = [
     "CheckResult",
     "ConformanceOptions",
     "ConformanceReport",
+    "DestinationCheck",
+    "DestinationOptions",
     "FakeClock",
     "ListsKeys",
     "LiveSystem",
     "Outcome",
+    "SampleRecords",
     "assert_conformant",
+    "check_destination",
     "check_source",
 ]

@@ -41,7 +41,7 @@ from typing import Protocol, runtime_checkable
 
 from syncwell.engine.probe import probe_workspace
 from syncwell.testing.observe import Destination, Records, RunCounts, run_once, source_keys
-from syncwell.testing.report import Check, CheckResult, ConformanceReport, Outcome
+from syncwell.testing.report import AnyCheck, Check, CheckResult, ConformanceReport, Outcome
 from syncwell.testing.webhooks import EngineNotReady, WebhookRun
 from syncwell.workspace import Flow, Mode, Workspace
 
@@ -189,7 +189,8 @@ class _Checks:
         for check in Check:
             if check not in ran:
                 self._skip(check, "not asked for (ConformanceOptions.checks)")
-        self.results.sort(key=lambda result: list(Check).index(result.check))
+        order: list[AnyCheck] = list(Check)
+        self.results.sort(key=lambda result: order.index(result.check))
 
     def _add(self, check: Check, passed: bool, detail: str, started: float) -> bool:
         outcome: Outcome = "passed" if passed else "failed"

@@ -1,13 +1,25 @@
-"""What the conformance kit found: one result per check, and an assert helper for pytest."""
+"""What the conformance kit found: one result per check, and an assert helper for pytest.
+
+A source's report holds `Check`s (`check_source`), a destination's `DestinationCheck`s
+(`check_destination`); both read and assert the same way.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, TypeAlias
 
-__all__ = ["Check", "CheckResult", "ConformanceReport", "Outcome", "assert_conformant"]
+__all__ = [
+    "AnyCheck",
+    "Check",
+    "CheckResult",
+    "ConformanceReport",
+    "DestinationCheck",
+    "Outcome",
+    "assert_conformant",
+]
 
 Outcome = Literal["passed", "failed", "skipped"]
 """How a check ended; `skipped` says why it could not run (no webhooks, no cursor, ...)."""
@@ -32,6 +44,33 @@ class Check(StrEnum):
     """Each event the system sends has exactly one effect (an edit, an insert, a delete)."""
 
 
+class DestinationCheck(StrEnum):
+    """The checks of `syncwell.testing.check_destination`, in the order they run."""
+
+    WRITE = "write"
+    """New records are taken and read back as sent, each once (with its own id, where the
+    tool assigns them)."""
+    REWRITE = "same batch twice"
+    """Writing the same batch again, over a new connection, changes nothing: no duplicate,
+    no new id."""
+    STALE = "older version"
+    """A change older than the record's version never overwrites it."""
+    LOST_ID = "lost id"
+    """A create whose id was never stored (a crash) is not made twice by the next write."""
+    REFUSED = "refused record"
+    """A record the destination refuses raises `RecordRejectedError` that names it (or that
+    the engine can find by halving the batch), and the rest of the batch arrives."""
+    MISSING = "missing record"
+    """A change to a record deleted in the destination raises `RecordMissingError` naming
+    it, or recreates the record: never a silent success with nothing there."""
+    DELETE = "delete"
+    """Deleted records are gone; deleting them again, or a record never written, succeeds."""
+
+
+AnyCheck: TypeAlias = Check | DestinationCheck
+"""A check of either kit."""
+
+
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     """One check's outcome.
@@ -43,7 +82,7 @@ class CheckResult:
         seconds: how long the check took, waits included.
     """
 
-    check: Check
+    check: AnyCheck
     outcome: Outcome
     detail: str
     seconds: float = 0.0
@@ -66,7 +105,7 @@ class ConformanceReport:
         """Whether no check failed (skipped checks do not fail a report)."""
         return all(result.outcome != "failed" for result in self.results)
 
-    def result(self, check: Check) -> CheckResult:
+    def result(self, check: AnyCheck) -> CheckResult:
         """The result of `check`.
 
         Raises:
@@ -88,11 +127,11 @@ class ConformanceReport:
         return "\n".join(lines)
 
 
-def assert_conformant(report: ConformanceReport, *, required: Collection[Check] = ()) -> None:
+def assert_conformant(report: ConformanceReport, *, required: Collection[AnyCheck] = ()) -> None:
     """Fail (AssertionError with the whole report) unless every check passed or was skipped.
 
     Args:
-        report: what `check_source` returned.
+        report: what `check_source` or `check_destination` returned.
         required: checks that must have passed; skipping one of them fails too (a test
             against a system with webhooks requires `Check.WEBHOOKS`, for example).
     """

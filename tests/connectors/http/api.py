@@ -229,11 +229,12 @@ async def members_batch(request: Request) -> Response:
 
 async def things(request: Request) -> Response:
     record = await request.json()
-    if record["id"] in STATE.things:
+    key = str(record["id"])  # as the path of its updates and deletes names it
+    if key in STATE.things:
         return JSONResponse({"message": "already exists"}, status_code=409)
     if "@" not in str(record.get("email", "@")):
         return JSONResponse({"message": "email is invalid"}, status_code=422)
-    STATE.things[record["id"]] = record
+    STATE.things[key] = record
     return JSONResponse(record, status_code=201)
 
 
@@ -246,8 +247,14 @@ async def thing(request: Request) -> Response:
     record = await request.json()
     if request.method == "PATCH" and key not in STATE.things:
         return JSONResponse({"message": "not found"}, status_code=404)
+    if "@" not in str(record.get("email", "@")):
+        return JSONResponse({"message": "email is invalid"}, status_code=422)
     STATE.things[key] = {**STATE.things.get(key, {}), **record}
     return JSONResponse(STATE.things[key])
+
+
+async def all_things(request: Request) -> Response:
+    return JSONResponse({"things": list(STATE.things.values())})
 
 
 async def slow(request: Request) -> Response:
@@ -332,6 +339,7 @@ app = Faults(
             Route("/v1/contacts/batch/upsert", batch_upsert, methods=["POST"]),
             Route("/api/lists/{list_id}/members:batch", members_batch, methods=["POST"]),
             Route("/things", things, methods=["POST"]),
+            Route("/things", all_things, methods=["GET"]),
             Route("/things/{key:path}", thing, methods=["PUT", "PATCH", "DELETE"]),
             Route("/slow", slow),
         ]

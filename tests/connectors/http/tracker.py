@@ -1,6 +1,7 @@
 """A project tracker that behaves as the real ones do: it assigns the ids, has no upsert and
 never answers 409 (a second POST makes a second issue), refuses a POST that carries an id with
-400, answers 404 for an issue deleted there, and filters by exact field values.
+400, answers 422 for an issue without a subject (as Redmine does), answers 404 for an issue
+deleted there, and filters by exact field values.
 
 It runs under uvicorn on loopback (`TrackerServer`) with its state in `Tracker`, which tests
 inspect and arm: a create can hang after it stored the issue (the answer lost, as in a crash
@@ -20,6 +21,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 
 @dataclass
@@ -39,6 +41,8 @@ class Tracker:
     """Fields taken without error and not stored (as a tracker ignores done_ratio)."""
     filters_ignored: bool = False
     """Answer every issue to a find, whatever it asked for."""
+    refused_in_finds: str | None = None
+    """Answer 400 to a find whose values hold this text (a quote that breaks a query)."""
     release: asyncio.Event | None = None
     idempotency: dict[str, int] = field(default_factory=dict)
     honour_idempotency: bool = False
@@ -56,6 +60,8 @@ async def create(request: Request) -> Response:
     issue = dict(body.get("issue", {}))
     if "id" in issue:
         return JSONResponse({"errors": ["id cannot be set"]}, status_code=400)
+    if _blank(issue.get("subject")):
+        return JSONResponse({"errors": ["Subject cannot be blank"]}, status_code=422)
     key = request.headers.get("idempotency-key")
     if state.honour_idempotency and key and key in state.idempotency:
         known = state.idempotency[key]
@@ -74,6 +80,10 @@ async def create(request: Request) -> Response:
     return JSONResponse({"issue": state.issues[number]}, status_code=201, headers=headers)
 
 
+def _blank(subject: object) -> bool:
+    return not str(subject or "").strip()
+
+
 async def update(request: Request) -> Response:
     state = TRACKER
     number = int(request.path_params["number"])
@@ -82,6 +92,8 @@ async def update(request: Request) -> Response:
     state.puts += 1
     issue = dict((await request.json()).get("issue", {}))
     issue.pop("id", None)
+    if "subject" in issue and _blank(issue["subject"]):
+        return JSONResponse({"errors": ["Subject cannot be blank"]}, status_code=422)
     state.issues[number].update({k: v for k, v in issue.items() if k not in state.ignored})
     return Response(status_code=204)
 
@@ -98,6 +110,9 @@ async def delete(request: Request) -> Response:
 async def find(request: Request) -> Response:
     state = TRACKER
     state.finds += 1
+    bad = state.refused_in_finds
+    if bad is not None and any(bad in value for value in request.query_params.values()):
+        return JSONResponse({"message": "Wrong query"}, status_code=400)
     issues = list(state.issues.values())
     if not state.filters_ignored:
         for name, value in request.query_params.items():
@@ -123,11 +138,13 @@ app = Starlette(
 )
 
 
-class TrackerServer:
-    """The tracker on a loopback port, in a thread of the test process."""
+class LoopbackServer:
+    """An ASGI app on a loopback port, in a thread of the test process."""
 
-    def __init__(self) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    def __init__(self, served: ASGIApp) -> None:
+        config = uvicorn.Config(
+            served, host="127.0.0.1", port=0, log_level="warning", lifespan="off"
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
@@ -135,7 +152,7 @@ class TrackerServer:
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
-            assert time.monotonic() < deadline, "the tracker did not start"
+            assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.01)
         port = self._server.servers[0].sockets[0].getsockname()[1]
         return f"http://127.0.0.1:{port}"
@@ -144,6 +161,13 @@ class TrackerServer:
         self._server.should_exit = True
         self._server.force_exit = True  # a hung create must not hold the test's end
         self._thread.join(timeout=10)
+
+
+class TrackerServer(LoopbackServer):
+    """The tracker on a loopback port, in a thread of the test process."""
+
+    def __init__(self) -> None:
+        super().__init__(app)
 
 
 def reset() -> Tracker:

@@ -120,6 +120,23 @@ async def test_two_records_found_is_a_refusal_that_says_so(
     assert state.posts == 0 and state.puts == 0
 
 
+async def test_a_lookup_the_tool_refuses_refuses_only_its_record(
+    state: Tracker, open_tracker: Any
+) -> None:
+    """A find whose query the tool refuses (400: a quote in the value breaks the query)
+    refuses that record, named, with the reason; it is no longer taken for a refused read
+    that stops the whole flow. The next record is created."""
+    state.refused_in_finds = "'"
+    destination = await open_tracker({**ISSUES_WRITE, "find": ISSUES_FIND})
+    with pytest.raises(RecordRejectedError) as caught:
+        await destination.write_identified(STREAM, issues("O'Brien"), IdentityBook())
+    assert caught.value.key == "k0"
+    assert caught.value.reason == "its lookup by write.find was refused: Wrong query"
+    book = IdentityBook()
+    await destination.write_identified(STREAM, issues("printer jams"), book)
+    assert book.assigned == {"k0": "101"} and state.posts == 1
+
+
 async def test_a_create_whose_answer_was_lost_is_not_sent_again_blind(
     state: Tracker, open_tracker: Any
 ) -> None:

@@ -152,7 +152,10 @@ class AssignedIdWrites:
         path = find_path(find, item)
         if path is None:
             raise self._refused(item, f"a field that {find.path} names has no value")
-        call = Call("GET", path, "read", params=find_params(find, item), keys=(item.key_text,))
+        # A lookup made for one record: a 4xx refuses that record, not the whole flow (a
+        # value with a quote can break a query language such as RT's TicketSQL).
+        params = find_params(find, item)
+        call = Call("GET", path, "lookup", params=params, keys=(item.key_text,))
         response = await self._lookup(call)
         if response is None:
             return None

@@ -10,7 +10,8 @@ from syncwell.connectors.http.endpoints import ItemErrors
 
 __all__ = ["Call", "Purpose"]
 
-Purpose = Literal["read", "write", "delete"]
+Purpose = Literal["read", "lookup", "write", "delete"]
+"""Read a page; look one record up before writing it (`write.find`); write; delete."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +21,8 @@ class Call:
     Attributes:
         method: the HTTP method.
         url: a path under base_url, or an absolute URL (a next-page link).
-        purpose: read a page, write records, or delete one; errors map differently for each.
+        purpose: read a page, look one record up (its errors are that record's), write
+            records, or delete one; errors map differently for each.
         params: query parameters.
         body: the JSON body, or None for none.
         keys: the keys of the records a write carries (key text, as the engine writes it).

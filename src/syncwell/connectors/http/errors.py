@@ -97,7 +97,10 @@ def _apply(
     if kind == "transient":
         raise TransientError(message, system=system, retry_after=retry_after)
     if kind == "permanent" and call.purpose != "read":
-        raise RecordRejectedError(message, system=system, key=call.key, reason=_reason(response))
+        reason = _reason(response)
+        if call.purpose == "lookup":
+            reason = f"its lookup by write.find was refused: {reason}"
+        raise RecordRejectedError(message, system=system, key=call.key, reason=reason)
     # A read cannot set one record aside: a refused read needs a person, like a fatal error.
     raise IntegrationFatalError(message, system=system)
 
@@ -199,6 +202,11 @@ def _fix(response: httpx.Response, call: Call) -> str:
         return f"the API redirects to {target}; set base_url and path to where it points"
     if call.purpose == "read" and status in (400, 422):
         return "the API refused the read; check the stream's params and incremental settings"
+    if call.purpose == "lookup" and status in (400, 422):
+        return (
+            "the API refused the lookup (write.find) made for this record: a value its query "
+            "cannot take (a quote in a query language?), or check write.find's params"
+        )
     return _FIXES.get(status, "")
 
 

@@ -89,7 +89,7 @@ def status_table(reports: Sequence[FlowReport], now: float | None = None) -> Tab
     now = time.time() if now is None else now
     table = Table(title="flows")
     columns = ("flow", "checkpoint", "backlog", "last success", "written", "retries", "errors 24h")
-    for column in (*columns, "dead", "last error"):
+    for column in (*columns, "dead", "drift", "last error"):
         table.add_column(column, justify="left" if column in ("flow", "checkpoint") else "right")
     for report in reports:
         mark = report.checkpoint or {}
@@ -103,9 +103,22 @@ def status_table(reports: Sequence[FlowReport], now: float | None = None) -> Tab
             f"{report.retries:,}",
             f"[red]{report.failures_24h:,}[/red]" if report.failures_24h else "0",
             f"[red]{report.dead_letters:,}[/red]" if report.dead_letters else "0",
+            _drift(report),
             _last_error(report, now),
         )
     return table
+
+
+def _drift(report: FlowReport) -> str:
+    """Of the written records read back, how many came back different, and which fields."""
+    found = report.verification
+    if found is None:
+        return "-"
+    if not found.drifted:
+        return f"0 of {found.verified:,}"
+    fields = ", ".join(drift.field for drift in found.fields[:3])
+    gone = f", {found.missing:,} gone" if found.missing else ""
+    return f"[red]{found.drifted:,} of {found.verified:,}{gone}[/red] {fields}".rstrip()
 
 
 def _last_error(report: FlowReport, now: float) -> str:

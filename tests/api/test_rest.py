@@ -271,6 +271,8 @@ def test_each_model_names_the_keys_the_route_builds() -> None:
         (models.MapFlow, set(get_type_hints(document.FlowEntry))),
         (models.MapWorkflow, set(get_type_hints(document.WorkflowEntry))),
         (models.FlowReport, _fields(store.FlowReport)),
+        (models.FlowVerification, _fields(store.FlowVerification)),
+        (models.FieldDrift, _fields(store.FieldDrift)),
         (models.System, _fields(SystemHealth)),
         (models.MeasurementMinute, {column.name for column in measurements.columns}),
         (models.Incident, _fields(store.Incident) | {"resolve_s"}),

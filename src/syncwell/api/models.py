@@ -24,8 +24,10 @@ __all__ = [
     "ConstraintMove",
     "DeadLetter",
     "ErrorBody",
+    "FieldDrift",
     "FlowReport",
     "FlowVerdict",
+    "FlowVerification",
     "Forecast",
     "Incident",
     "IntegrationVerdict",
@@ -111,6 +113,33 @@ class WorkspaceMap(_Answer):
 # --- GET /flows: store/reports.py --------------------------------------------------------
 
 
+class FieldDrift(_Answer):
+    """A field the destination did not keep as it was sent (docs/guarantees.md)."""
+
+    field: str = Field(description="The field, in the destination's names.")
+    drifted: int = Field(description="Records read back whose field came back different.")
+    last_key: str = Field(description="The newest such record's key.")
+    last_sent: str = Field(description="What was sent there, as JSON text.")
+    last_read: str = Field(
+        description="What was read back, as JSON text; `absent` when the record lacks it."
+    )
+    last_at: float = Field(description="When it was read back, Unix seconds.")
+
+
+class FlowVerification(_Answer):
+    """What reading back a flow's written records found, over the store's history."""
+
+    flow: str = Field(description="The flow's name.")
+    verified: int = Field(description="Written records read back and compared (count).")
+    drifted: int = Field(
+        description="Of those, records with a field that came back different, or gone (count)."
+    )
+    missing: int = Field(description="Of those, records the destination did not hold (count).")
+    first_at: float = Field(description="When the first was read back, Unix seconds.")
+    last_at: float = Field(description="When the newest was read back, Unix seconds.")
+    fields: list[FieldDrift] = Field(description="The drifting fields, most drifted first.")
+
+
 class System(_Answer):
     """One system and how it stands (GET /systems)."""
 
@@ -161,6 +190,10 @@ class FlowReport(_Answer):
     failures_24h: int = Field(description="Reads and deliveries failed in the last 24 hours.")
     last_failure: str = Field(description="The newest failure's message; empty if none.")
     last_failure_at: float | None = Field(description="When it failed, Unix seconds; or null.")
+    verification: FlowVerification | None = Field(
+        description="What reading back its written records found (its `verify:`); null when "
+        "none was read back."
+    )
 
 
 # --- GET /measurements: the measurements table (store/schema.py, docs/measurements.md) ----
@@ -210,6 +243,8 @@ class MeasurementMinute(_Answer):
         description="The least requests per second the destination's limiter allowed; null if none."
     )
     missed_by_webhooks: int = Field(description="Changes reconciliation found missed (count).")
+    verified: int = Field(description="Written records read back to verify them (count).")
+    drifted: int = Field(description="Of those, records that came back different (count).")
 
 
 # --- GET /incidents and /dead-letters: display.py -----------------------------------------
@@ -221,7 +256,9 @@ class Incident(_Answer):
     id: int = Field(description="The incident's id.")
     integration: str = Field(description="The flow's external system.")
     flow: str = Field(description="The flow's name.")
-    cause: str = Field(description="breaker_open, freshness, stalled or success_rate.")
+    cause: str = Field(
+        description="breaker_open, freshness, stalled, success_rate, deletes_held or drift."
+    )
     detail: str = Field(description="The evidence, in a sentence.")
     opened_at: float = Field(description="When it opened, Unix seconds.")
     closed_at: float | None = Field(description="When it closed, Unix seconds; null if open.")

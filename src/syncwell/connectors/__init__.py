@@ -24,6 +24,7 @@ __all__ = [
     "assigned_id_field",
     "open_destination",
     "open_source",
+    "unverifiable",
 ]
 
 _KINDS: dict[type[BaseModel], ModuleType] = {
@@ -73,3 +74,13 @@ def assigned_id_field(settings: BaseModel, stream: str) -> str | None:
         if finder is None
         else cast("Callable[[BaseModel, str], str | None]", finder)(settings, stream)
     )
+
+
+def unverifiable(settings: BaseModel, stream: str) -> str | None:
+    """Why records written to `stream` of a system cannot be read back to verify them (the
+    flow's `verify:`); None when they can."""
+    finder = getattr(_module(settings), "unverifiable", None)
+    if finder is None:
+        kind = _module(settings).__name__.rsplit(".", 1)[-1]
+        return f"a {kind} destination keeps nothing syncwell can read back"
+    return cast("Callable[[BaseModel, str], str | None]", finder)(settings, stream)

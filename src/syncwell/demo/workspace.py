@@ -45,6 +45,7 @@ systems:
               last_name: "{{{{record.last_name}}}}"
               phone: "{{{{record.phone}}}}"
             max_batch: 100
+          verify: {{path: "/v1/contacts/{{email}}"}}
           errors: {{path: errors, index: index, key: email, message: message}}
     webhooks:
       secret: {secret}
@@ -66,6 +67,7 @@ systems:
               last_name: "{{{{record.last_name}}}}"
               status: subscribed
             max_batch: 500
+          verify: {{path: "/api/lists/main/members/{{email}}"}}
           errors: {{path: errors, index: index, key: email, message: message}}
   projects:
     kind: http

@@ -21,10 +21,12 @@ from typing import Protocol, runtime_checkable
 import structlog
 
 from syncwell.connectors import Destination
+from syncwell.connectors.identity import IdentityBook
 from syncwell.engine.coalesce import coalesce, key_getter
 from syncwell.engine.guard import RecordGuard, key_text
 from syncwell.engine.policies import CircuitBreaker, RateLimiter, Retrier, RetryStats
 from syncwell.engine.progress import FlowProgress
+from syncwell.engine.verify import FlowVerifier
 from syncwell.engine.writable import writable
 from syncwell.errors import IntegrationFatalError, RecordRejectedError, TransientError
 from syncwell.measure import MinuteRecorder
@@ -81,6 +83,8 @@ class Route:
     breaker: CircuitBreaker
     retry: RetryPolicy
     guard: RecordGuard | None = None
+    verify: FlowVerifier | None = None
+    """Reads written records back to prove they stuck (engine/verify.py)."""
     unsent: Unsent = field(default_factory=Unsent)
     """Columns the destination never receives (the tool sets them): left out as it is
     written, so the guard and the dead letters still see them."""
@@ -145,8 +149,13 @@ class FlowDelivery:
             span.set_attribute("syncwell.flow", route.flow)
             try:
                 batch = await self._screen(batch)
+                if route.verify is not None:  # a read-back of these keys ends first
+                    await route.verify.clear_of(batch)
                 if len(batch):
                     await self._write_or_split(batch, tally)
+                if route.verify is not None and len(batch):
+                    refused = [letter.key for letter in tally.dead]
+                    route.verify.written(batch, self._renamed, IdentityBook(), refused)
                 if tally.dead:  # a dead letter counts once: not again if already kept open
                     await self._settle()  # the completion in flight may be keeping it now
                     tally.dead = await self._feed.new_dead_letters(route.flow, tally.dead)

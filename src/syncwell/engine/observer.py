@@ -14,12 +14,14 @@ from collections.abc import Mapping, Sequence
 
 import structlog
 
+from syncwell.engine.drift import Compared
 from syncwell.engine.policies import CircuitBreaker, RateLimiter
 from syncwell.engine.policies.breaker import BreakerState
 from syncwell.engine.progress import FlowProgress
+from syncwell.engine.verify import FlowVerifier
 from syncwell.engine.workers import WorkersView
 from syncwell.errors import StoreError, TransportError
-from syncwell.measure import FlowHealth, FlowSample, IncidentWatch, MinuteRecorder
+from syncwell.measure import DriftWindow, FlowHealth, FlowSample, IncidentWatch, MinuteRecorder
 from syncwell.measure.alerts import AlertSender
 from syncwell.store import Store
 from syncwell.types import Clock
@@ -77,6 +79,8 @@ class Observer:
         self.workers: WorkersView | None = None
         """The reader of a distributed run judges from what its workers measured."""
         self._attempt_marks: dict[str, deque[tuple[float, int, int]]] = {}
+        self.verifiers: Mapping[str, FlowVerifier] = {}
+        """The flows' read-back of their writes, by flow (the engine's)."""
 
     def samples(self) -> list[FlowSample]:
         """Each automated flow's counts and gauges now (for `/metrics`)."""
@@ -85,6 +89,8 @@ class Observer:
             progress = self.progress[flow.name]
             breaker = self._breakers.get(flow.destination)
             limiter = self._limiters.get(flow.destination)
+            verifier = self.verifiers.get(flow.name)
+            verified = Compared() if verifier is None else verifier.totals
             found.append(
                 FlowSample(
                     flow=flow.name,
@@ -106,6 +112,9 @@ class Observer:
                     last_read_at=progress.last_read_at,
                     breaker_open=breaker is not None and breaker.state is BreakerState.OPEN,
                     headroom=None if limiter is None else limiter.headroom(),
+                    verified=verified.verified,
+                    drifted=verified.drifted,
+                    drift=dict(verified.fields),
                 )
             )
         return found
@@ -181,6 +190,14 @@ class Observer:
             return None
         return 1.0 - (progress.failed_attempts - failed_then) / attempts
 
+    def _drift(self, flow: Flow, now: float) -> DriftWindow | None:
+        """What reading back the flow's writes found lately: this process's, or every
+        worker's in a distributed run."""
+        if self.workers is not None:
+            return self.workers.drift(flow)
+        verifier = self.verifiers.get(flow.name)
+        return None if verifier is None else verifier.window(now)
+
     async def _watch_incidents(
         self, store: Store, backlog: Mapping[str, tuple[int, int, float | None]]
     ) -> None:
@@ -217,6 +234,7 @@ class Observer:
                     success_rate=success,
                     success_slo=flow.slo.success_rate,
                     deletes_held=self.progress[flow.name].deletes_held,
+                    drift=self._drift(flow, now),
                 )
             )
         for change in self._incidents.evaluate(now, healths):

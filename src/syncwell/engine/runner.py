@@ -36,6 +36,7 @@ from syncwell.engine.relay import relay
 from syncwell.engine.rereads import RereadDesk
 from syncwell.engine.roles import Role, role_of
 from syncwell.engine.streamfeed import StreamFeed
+from syncwell.engine.verify import FlowVerifier, flow_verifier
 from syncwell.engine.waiting import sleep_or_stop, supervise, wait_any
 from syncwell.engine.webhooks import EventRouter, GroupCommitter
 from syncwell.engine.workers import WorkersView
@@ -120,6 +121,9 @@ class Engine:
         # A worker sees a part of each flow: the reader judges incidents for everyone, from
         # what every process measured (engine/workers.py); all measure.
         self.observer.judging = self.role != "deliver"
+        self.verifiers: dict[str, FlowVerifier] = {}
+        """Each verified flow's read-back of its writes (engine/verify.py), made as it starts."""
+        self.observer.verifiers = self.verifiers
 
     async def run(self, *, once: bool = False, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set, or with `once` until every flow is read and delivered.
@@ -183,6 +187,7 @@ class Engine:
                     analysing.cancel()
                     housekeeping.append(analysing)
                 await asyncio.gather(*housekeeping, return_exceptions=True)
+                await asyncio.gather(*(v.close() for v in self.verifiers.values()))
                 await self.observer.flush(store)  # the last, partial minute too
 
     def _flow_tasks(
@@ -299,10 +304,22 @@ class Engine:
             breaker=self._breakers[flow.destination],
             retry=system.retry,
             guard=self._guard(flow, store),
+            verify=self._verifier(flow, destinations[flow.destination], store),
             unsent=unsent_of(flow, self.workspace),
         )
         progress = self.progress[flow.name]
         return FlowDelivery(route, feed, progress, self.clock, self.observer.recorder)
+
+    def _verifier(self, flow: Flow, writer: Destination, store: Store) -> FlowVerifier | None:
+        """The flow's verifier, one per flow (a worker's partitions share it)."""
+        if flow.name not in self.verifiers:
+            made = flow_verifier(
+                flow, self.workspace, writer, store, self.clock, self.observer.recorder
+            )
+            if made is None:
+                return None
+            self.verifiers[flow.name] = made
+        return self.verifiers[flow.name]
 
     def _guard(self, flow: Flow, store: Store) -> RecordGuard | None:
         plan = self._guards[flow.name]

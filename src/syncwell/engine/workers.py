@@ -14,6 +14,7 @@ import asyncio
 import math
 from collections.abc import Mapping, Sequence
 
+from syncwell.measure import DriftWindow
 from syncwell.store import Store
 from syncwell.transport import JetStreamTransport
 from syncwell.workspace import Flow
@@ -59,6 +60,15 @@ class WorkersView:
         if attempts < _SUCCESS_MIN_ATTEMPTS:
             return None
         return 1.0 - sum(_number(row.get(column)) for column in _RETRIES) / attempts
+
+    def drift(self, flow: Flow) -> DriftWindow | None:
+        """What every worker's read-back of the flow's writes found in the last five
+        minutes; None when the flow is not verified."""
+        if not flow.verify.on:
+            return None
+        row = self._recent.get(flow.name, {})
+        verified, drifted = int(_number(row.get("verified"))), int(_number(row.get("drifted")))
+        return DriftWindow(verified, drifted, flow.verify.drift_incident_above)
 
     def oldest_waiting(self, flow: str) -> float | None:
         """When the oldest change of the flow waiting in the stream was seen at its source."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from syncwell.measure.incidents import FlowHealth, IncidentChange, IncidentWatch
+from syncwell.measure.incidents import DriftWindow, FlowHealth, IncidentChange, IncidentWatch
 from syncwell.measure.minutes import LATENCY_BOUNDS_MS, FlowMinute, MinuteRecorder
 from syncwell.measure.samples import FlowSample
 
 __all__ = [
     "LATENCY_BOUNDS_MS",
+    "DriftWindow",
     "FlowHealth",
     "FlowMinute",
     "FlowSample",

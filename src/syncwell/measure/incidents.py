@@ -10,6 +10,9 @@ Evaluated at every measurement flush (10 s). A flow has an incident open while:
   SLO's `success_rate` (judged once at least 10 attempts were made);
 * **deletes_held**: its last pass over the source's keys found so many gone, or could not
   finish its listing, that no delete was applied (engine/ledger.py).
+* **drift**: of its written records read back in the last 5 minutes, more than its
+  `verify.drift_incident_above` share came back different (engine/verify.py). With none read
+  back since, an open one stays open: nothing has shown the drift gone.
 
 Each closes when its condition clears; the time to resolve is the time between.
 """
@@ -19,12 +22,29 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["FlowHealth", "IncidentChange", "IncidentWatch"]
+__all__ = ["DriftWindow", "FlowHealth", "IncidentChange", "IncidentWatch"]
 
 BREACH_FOR_S = 300.0
 """How long the freshness SLO must stay breached before an incident opens (5 minutes)."""
 STALLED_INTERVALS = 3
 """Intervals without a successful read that make a flow stalled."""
+
+
+@dataclass(frozen=True, slots=True)
+class DriftWindow:
+    """What reading back a flow's written records found in the last 5 minutes.
+
+    Attributes:
+        verified: records read back and compared.
+        drifted: of those, records with a field that came back different, or gone.
+        above: the share of drifted records above which the flow's incident opens.
+        fields: the fields that drifted, most often first (where known).
+    """
+
+    verified: int
+    drifted: int
+    above: float
+    fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +64,8 @@ class FlowHealth:
     success_slo: float = 0.99
     deletes_held: str | None = None
     """Why the flow's last pass over its source's keys applied no deletes; None if it did."""
+    drift: DriftWindow | None = None
+    """What reading its writes back found lately; None when they are not verified."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +110,23 @@ class IncidentWatch:
             ("stalled", _stalled(now, health)),
             ("success_rate", _failing(health)),
             ("deletes_held", health.deletes_held),
+            ("drift", self._drift(health)),
         ]
+
+    def _drift(self, health: FlowHealth) -> str | None:
+        window = health.drift
+        if window is None:
+            return None
+        if not window.verified:
+            return "no record read back since" if (health.flow, "drift") in self.open else None
+        share = window.drifted / window.verified
+        if share <= window.above:
+            return None
+        named = f": {', '.join(window.fields)} did not stick" if window.fields else ""
+        return (
+            f"{window.drifted} of {window.verified} records read back in the last 5 minutes "
+            f"came back different ({share:.0%}, above {window.above:.0%}){named}"
+        )
 
     def _freshness(self, now: float, health: FlowHealth) -> str | None:
         age = health.oldest_pending_age_s

@@ -67,6 +67,10 @@ class FlowMinute:
     """The least requests/s the source's rate limiter allowed (configured or learned)."""
     destination_rate_min: float | None = None
     missed_by_webhooks: int = 0
+    verified: int = 0
+    """Written records read back to verify them (engine/verify.py)."""
+    drifted: int = 0
+    """Of those, records with a field that came back different, or gone."""
 
     def as_row(self) -> dict[str, object]:
         """The row the store keeps (the histogram as text: one column, any bucket count)."""
@@ -159,6 +163,12 @@ class MinuteRecorder:
         row.lag_max_s = max(row.lag_max_s, lag_s)
         if lag_s > self._slo_s.get(flow, float("inf")):
             row.late += written
+
+    def verified(self, flow: str, records: int, drifted: int) -> None:
+        """`records` written were read back; `drifted` of them came back different."""
+        row = self._at(flow)
+        row.verified += records
+        row.drifted += drifted
 
     def sampled(
         self,

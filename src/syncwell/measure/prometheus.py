@@ -56,6 +56,7 @@ class SyncwellCollector(Collector):
                 family.add_metric(self._labels(sample), float(getattr(sample, attribute)))
             yield family
         yield self._retries(samples)
+        yield from self._verified(samples)
         yield self._gauge(
             samples, "dead_letters_open", "Dead letters waiting to be replayed or discarded.",
             lambda s: float(s.dead_letters_open),
@@ -96,6 +97,30 @@ class SyncwellCollector(Collector):
             ):
                 family.add_metric([*labels, name], float(count))
         return family
+
+    def _verified(self, samples: list[FlowSample]) -> Iterator[CounterMetricFamily]:
+        """Written records read back, those that came back different, and the drift per
+        field: a field the destination did not keep as it was sent (docs/measurements.md)."""
+        verified = CounterMetricFamily(
+            "syncwell_verified_records", "Written records read back to verify them.", labels=_LABELS
+        )
+        drifted = CounterMetricFamily(
+            "syncwell_drifted_records",
+            "Records read back with a field that came back different, or gone.",
+            labels=_LABELS,
+        )
+        fields = CounterMetricFamily(
+            "syncwell_field_drift",
+            "Records read back whose field came back different, by field.",
+            labels=[*_LABELS, "field"],
+        )
+        for sample in samples:
+            labels = self._labels(sample)
+            verified.add_metric(labels, float(sample.verified))
+            drifted.add_metric(labels, float(sample.drifted))
+            for name, count in sorted(sample.drift.items()):
+                fields.add_metric([*labels, name], float(count))
+        yield from (verified, drifted, fields)
 
     def _gauge(
         self,

@@ -3,7 +3,8 @@ import prometheus-client, which only the HTTP API does)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 __all__ = ["FlowSample"]
 
@@ -31,3 +32,9 @@ class FlowSample:
     last_read_at: float | None
     breaker_open: bool
     headroom: float | None
+    verified: int = 0
+    """Written records read back to verify them."""
+    drifted: int = 0
+    """Of those, records with a field that came back different, or gone."""
+    drift: Mapping[str, int] = field(default_factory=dict)
+    """Per field: records whose field came back different."""

@@ -22,6 +22,12 @@ from syncwell.store.record_versions import RecordState, RecordVersions, SeenVers
 from syncwell.store.reports import FlowReport, Reports
 from syncwell.store.source_keys import KeyNote, KeyPass, SeenKey, SourceKeys
 from syncwell.store.tokens import ROLES, Role, Token, Tokens
+from syncwell.store.verifications import (
+    FieldDrift,
+    FlowVerification,
+    Verifications,
+    VerifiedBatch,
+)
 from syncwell.store.workers import Workers
 
 __all__ = [
@@ -32,7 +38,9 @@ __all__ = [
     "DeadLetters",
     "DeliveryRecord",
     "Failures",
+    "FieldDrift",
     "FlowReport",
+    "FlowVerification",
     "Identities",
     "IdentityChanges",
     "IdentityScope",
@@ -58,6 +66,8 @@ __all__ = [
     "StoredAnalysis",
     "Token",
     "Tokens",
+    "Verifications",
+    "VerifiedBatch",
     "Workers",
     "open_store",
 ]
@@ -82,6 +92,7 @@ class Store:
     workers: Workers
     source_keys: SourceKeys
     identities: Identities
+    verifications: Verifications
 
     async def close(self) -> None:
         """Close every connection."""
@@ -111,4 +122,5 @@ async def open_store(url: str) -> Store:
         Workers(engine),
         SourceKeys(engine),
         Identities(engine),
+        Verifications(engine),
     )

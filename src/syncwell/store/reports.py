@@ -12,6 +12,7 @@ from syncwell.store.database import store_errors
 from syncwell.store.dead_letters import DeadLetters
 from syncwell.store.journal import Journal
 from syncwell.store.schema import deliveries, failures
+from syncwell.store.verifications import FlowVerification, Verifications
 from syncwell.types import Checkpoint
 
 __all__ = ["FlowReport", "Reports"]
@@ -37,6 +38,8 @@ class FlowReport:
     failures_24h: int
     last_failure: str
     last_failure_at: float | None
+    verification: FlowVerification | None = None
+    """What reading back its written records found; None when none was read back."""
 
 
 def _last_failures() -> Select[str, str, float]:
@@ -88,6 +91,7 @@ class Reports:
                 flow: (message, at)
                 for flow, message, at in (await connection.execute(_last_failures())).all()
             }
+        verified = await Verifications(self._engine).of(names)
         reports = []
         for name in names:
             _entries, pending, oldest = backlog.get(name, (0, 0, None))
@@ -110,6 +114,7 @@ class Reports:
                     failures_24h=int(failed_count),
                     last_failure=message,
                     last_failure_at=failed_at,
+                    verification=verified.get(name),
                 )
             )
         return reports

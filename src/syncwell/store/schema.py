@@ -25,6 +25,7 @@ __all__ = [
     "dead_letters",
     "deliveries",
     "failures",
+    "field_drift",
     "identities",
     "incidents",
     "journal",
@@ -37,6 +38,7 @@ __all__ = [
     "source_keys",
     "token_uses",
     "tokens",
+    "verifications",
     "webhook_events",
     "webhook_rereads",
 ]
@@ -211,6 +213,8 @@ def _measured() -> list[Column[object]]:
         Column("source_rate_min", Float, nullable=True, doc="least requests/s allowed"),
         Column("destination_rate_min", Float, nullable=True),
         Column("missed_by_webhooks", Integer, nullable=False),
+        Column("verified", Integer, nullable=False, server_default="0", doc="read back"),
+        Column("drifted", Integer, nullable=False, server_default="0", doc="came back different"),
     ]
 
 
@@ -354,3 +358,29 @@ identities = Table(
 A row with no `remote_id` is a create on its way: written before the tool is asked, cleared
 or completed in the transaction that records the delivery. One found after a crash is a
 record the tool may hold although syncwell never heard its id."""
+
+verifications = Table(
+    "verifications",
+    metadata,
+    Column("flow", String(200), primary_key=True),
+    Column("verified", BigInteger, nullable=False, doc="written records read back and compared"),
+    Column("drifted", BigInteger, nullable=False, doc="of those, records that came back different"),
+    Column("missing", BigInteger, nullable=False, doc="of those, records the destination lacked"),
+    Column("first_at", Float, nullable=False),
+    Column("last_at", Float, nullable=False),
+)
+"""Per flow, over the store's history: its written records read back to verify them
+(engine/verify.py). The count decides when a flow has read back its first records."""
+
+field_drift = Table(
+    "field_drift",
+    metadata,
+    Column("flow", String(200), primary_key=True),
+    Column("field", String(200), primary_key=True, doc="in the destination's names"),
+    Column("drifted", BigInteger, nullable=False, doc="records whose field came back different"),
+    Column("last_key", Text, nullable=False, doc="the newest such record's key"),
+    Column("last_sent", Text, nullable=False, doc="what was sent there, as JSON"),
+    Column("last_read", Text, nullable=False, doc="what was read back, as JSON"),
+    Column("last_at", Float, nullable=False),
+)
+"""Drift per flow and field: a field the destination did not keep as it was sent."""

@@ -30,6 +30,7 @@ from syncwell.workspace.kinds import ConnectorSettings
 from syncwell.workspace.modes import DEFAULT_INTERVALS, Mode
 from syncwell.workspace.policies import BreakerPolicy, RateLimitPolicy, RetryPolicy
 from syncwell.workspace.transport import TransportSettings
+from syncwell.workspace.verify import Verify
 from syncwell.workspace.webhooks import WebhookIntake
 
 __all__ = [
@@ -157,6 +158,11 @@ class Flow(BaseModel):
         default="newest",
         description="When both sides of a two-way sync changed a record: `newest` (the newer "
         "version wins), or the name of the system whose changes win. Default newest.",
+    )
+    verify: Verify = Field(
+        default_factory=Verify,
+        description="Read-after-write verification: the first 200 records written are read "
+        "back and compared with what was sent, field by field. Default: on for the first 200.",
     )
     core: str | None = Field(
         default=None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from syncwell.connectors import unverifiable
 from syncwell.connectors.http.endpoints import OffsetPages, PageNumberPages
 from syncwell.connectors.http.filter_check import unchecked
 from syncwell.connectors.http.settings import Settings as HttpSettings
@@ -41,6 +42,7 @@ def workspace_warnings(workspace: Workspace) -> list[CheckWarning]:
     for flow in workspace.flows.values():
         found += flow_warnings(flow)
         found += _shifting_pages(flow, workspace)
+        found += _unverified(flow, workspace)
         found += _own_cursor_written(flow, workspace)
     for name, system in workspace.systems.items():
         if isinstance(system.settings, HttpSettings):
@@ -149,3 +151,21 @@ def _written(flow: Flow, ours: set[str]) -> list[str]:
     # Every column moves: the names the workspace knows are the same on both sides.
     named = [*flow.key, flow.cursor, flow.version, *sorted(ours), *(flow.write_fields or ())]
     return [column for column in dict.fromkeys(named) if column is not None]
+
+
+def _unverified(flow: Flow, workspace: Workspace) -> list[CheckWarning]:
+    """A flow whose writes are to be verified (`verify:`, on by default) at a destination
+    that cannot read them back: said here, and once in the run's log, never in silence."""
+    if flow.mode is Mode.MANUAL or not flow.verify.on:
+        return []
+    gap = unverifiable(workspace.systems[flow.destination].settings, flow.target)
+    if gap is None:
+        return []
+    return [
+        CheckWarning(
+            f"flows.{flow.name}.verify",
+            f"writes to '{flow.destination}' cannot be read back to prove they stuck: {gap}. "
+            "A record then counts as delivered on the destination's answer alone, and a field "
+            "it ignores goes unseen; where that is enough, say so with `verify: false`",
+        )
+    ]

@@ -10,6 +10,7 @@ from syncwell.connectors.http.destination import HttpDestination
 from syncwell.connectors.http.session import Session
 from syncwell.connectors.http.settings import Settings
 from syncwell.connectors.http.source import HttpSource
+from syncwell.connectors.http.verify import unreadable
 from syncwell.types import Clock, RequestBudget, SystemClock
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "assigned_id_field",
     "open_destination",
     "open_source",
+    "unverifiable",
 ]
 
 
@@ -28,6 +30,12 @@ def assigned_id_field(settings: Settings, stream: str) -> str | None:
     if configured is None or configured.write is None or configured.write.ids is None:
         return None
     return configured.write.ids.field
+
+
+def unverifiable(settings: Settings, stream: str) -> str | None:
+    """Why records written to `stream` cannot be read back to verify them; None if they can."""
+    configured = settings.streams.get(stream)
+    return unreadable(None if configured is None else configured.write)
 
 
 async def open_source(

@@ -23,7 +23,9 @@ from syncwell.connectors.http.records import key_text, record_of
 from syncwell.connectors.http.sent import SentMemory
 from syncwell.connectors.http.session import Session
 from syncwell.connectors.http.templates import Item, fill_path, render
+from syncwell.connectors.http.verify import read_written
 from syncwell.connectors.identity import IdentityBook
+from syncwell.connectors.verify import ReadRecords
 from syncwell.errors import IntegrationFatalError, RecordRejectedError
 from syncwell.types import ChangeBatch, Op, StreamSpec
 
@@ -85,6 +87,12 @@ class HttpDestination:
                 await by_ids.delete(deletes, book)
             else:
                 await self._each(config, config.delete, "delete", deletes)
+
+    async def read_written(
+        self, stream: StreamSpec, batch: ChangeBatch, book: IdentityBook
+    ) -> ReadRecords:
+        """`Verifiable.read_written`: a GET of each record's own URL (verify.py)."""
+        return await read_written(self._session, self._config(stream), stream, batch, book)
 
     def _by_ids(self, config: WriteConfig) -> AssignedIdWrites | None:
         if config.ids is None:

@@ -28,6 +28,7 @@ __all__ = [
     "Pagination",
     "ReadEndpoint",
     "Stream",
+    "VerifyEndpoint",
     "WriteConfig",
     "WriteEndpoint",
     "placeholders",
@@ -244,6 +245,24 @@ def _names_many(template: JsonValue) -> bool:
     return False
 
 
+class VerifyEndpoint(BaseModel):
+    """Where a written record is read back, when not at its update path."""
+
+    model_config = _FROZEN
+
+    path: str = Field(
+        min_length=1,
+        description="GET path of one record under base_url; {field} is filled from the record, "
+        "or with the tool's id where it assigns them (write.ids).",
+    )
+    record: str = Field(
+        default="",
+        description="Dotted path to the record in the answer, e.g. data; empty when the answer "
+        "is the record. It is read in the shape of the bulk write's `item:` (else whole). "
+        "Default: the answer.",
+    )
+
+
 class ItemErrors(BaseModel):
     """Where a bulk answer lists the records it refused, each by index or by key."""
 
@@ -305,6 +324,12 @@ class WriteConfig(BaseModel):
     )
     errors: ItemErrors | None = Field(
         default=None, description="Per-record errors in bulk answers. Default: none."
+    )
+    verify: VerifyEndpoint | None = Field(
+        default=None,
+        description="Where a written record is read back to verify it (the flow's `verify:`). "
+        "Default: the update path (else the upsert's, else the delete's), read where its "
+        "body puts the record.",
     )
 
     @model_validator(mode="after")

@@ -10,7 +10,14 @@ from syncwell.connectors.postgres.settings import Settings
 from syncwell.connectors.postgres.source import PostgresSource
 from syncwell.types import RequestBudget
 
-__all__ = ["PostgresDestination", "PostgresSource", "Settings", "open_destination", "open_source"]
+__all__ = [
+    "PostgresDestination",
+    "PostgresSource",
+    "Settings",
+    "open_destination",
+    "open_source",
+    "unverifiable",
+]
 
 
 async def _pool(name: str, settings: Settings) -> asyncpg.Pool:
@@ -44,3 +51,8 @@ async def open_destination(
 ) -> PostgresDestination:
     """Connect to the system `name` for writing."""
     return PostgresDestination(name, settings, await _pool(name, settings))
+
+
+def unverifiable(settings: Settings, stream: str) -> str | None:
+    """Why records written to `stream` cannot be read back: never, a table is read by key."""
+    return None

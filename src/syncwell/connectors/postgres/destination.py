@@ -18,9 +18,12 @@ import asyncpg
 
 from syncwell.connectors._merge import MergeSql, build_merge
 from syncwell.connectors._sql import column_list, quote, row_of
+from syncwell.connectors.identity import IdentityBook
 from syncwell.connectors.postgres.catalog import Table, describe
 from syncwell.connectors.postgres.errors import translated
 from syncwell.connectors.postgres.settings import Settings
+from syncwell.connectors.postgres.verify import read_written
+from syncwell.connectors.verify import ReadRecords
 from syncwell.types import ChangeBatch, Op, StreamSpec
 
 __all__ = ["PostgresDestination"]
@@ -55,6 +58,7 @@ class PostgresDestination:
         self._pool = pool
         self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
         self._append_pause: dict[str, int] = {}
+        self._tables: dict[str, Table] = {}
 
     async def aclose(self) -> None:
         await self._pool.close()
@@ -76,6 +80,19 @@ class PostgresDestination:
                 await connection.execute(
                     plan.sql.merge_newest if batch.keys_repeat else plan.sql.merge
                 )
+
+    async def read_written(
+        self, stream: StreamSpec, batch: ChangeBatch, book: IdentityBook
+    ) -> ReadRecords:
+        """`Verifiable.read_written`: one SELECT by the batch's keys (verify.py)."""
+        with translated(self._name):
+            async with self._pool.acquire() as connection:
+                table = self._tables.get(stream.name)
+                if table is None:
+                    schema = self._settings.db_schema
+                    table = await describe(connection, schema, stream.name, self._name)
+                    self._tables[stream.name] = table
+                return await read_written(connection, table, stream, batch)
 
     def _may_append(self, plan: _Plan, batch: ChangeBatch) -> bool:
         if batch.keys_repeat or batch.ops is not None or not plan.may_append:

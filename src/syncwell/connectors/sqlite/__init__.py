@@ -8,7 +8,14 @@ from syncwell.connectors.sqlite.settings import Settings
 from syncwell.connectors.sqlite.source import SqliteSource
 from syncwell.types import RequestBudget
 
-__all__ = ["Settings", "SqliteDestination", "SqliteSource", "open_destination", "open_source"]
+__all__ = [
+    "Settings",
+    "SqliteDestination",
+    "SqliteSource",
+    "open_destination",
+    "open_source",
+    "unverifiable",
+]
 
 
 async def open_source(
@@ -23,3 +30,8 @@ async def open_destination(
 ) -> SqliteDestination:
     """Open the system `name` for writing."""
     return SqliteDestination(SqliteDatabase(name, settings))
+
+
+def unverifiable(settings: Settings, stream: str) -> str | None:
+    """Why records written to `stream` cannot be read back: never, a table is read by key."""
+    return None

@@ -8,8 +8,11 @@ from collections.abc import Sequence
 
 from syncwell.connectors._merge import MergeSql, build_merge
 from syncwell.connectors._sql import column_list, quote
+from syncwell.connectors.identity import IdentityBook
 from syncwell.connectors.sqlite.database import SqliteDatabase, to_sqlite
 from syncwell.connectors.sqlite.schema import describe
+from syncwell.connectors.sqlite.verify import read_written
+from syncwell.connectors.verify import ReadRecords
 from syncwell.types import ChangeBatch, Op, StreamSpec
 
 __all__ = ["SqliteDestination"]
@@ -54,6 +57,13 @@ class SqliteDestination:
                 raise
 
         await self._db.run(apply)
+
+    async def read_written(
+        self, stream: StreamSpec, batch: ChangeBatch, book: IdentityBook
+    ) -> ReadRecords:
+        """`Verifiable.read_written`: one SELECT by the batch's keys (verify.py)."""
+        name = self._db.name
+        return await self._db.run(lambda connection: read_written(connection, name, stream, batch))
 
     def _plan(
         self, connection: sqlite3.Connection, stream: StreamSpec, columns: tuple[str, ...]

@@ -161,6 +161,8 @@ class Observer:
             while self._unsent:
                 await store.measurements.add(self._unsent[0])
                 self._unsent.pop(0)
+            for verifier in self.verifiers.values():
+                await verifier.flush()  # what reading writes back found, with the minutes
             if self.judging:
                 await self._watch_incidents(store, backlog)
         except (StoreError, TransportError) as error:

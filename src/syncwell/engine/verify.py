@@ -125,6 +125,7 @@ class FlowVerifier:
         """Whether the flow drifts now: it then keeps verifying whatever `first` says."""
         self.totals = Compared()
         """What this process found, for /metrics."""
+        self._unsaved = Compared()
         self._window: deque[tuple[float, int, int, Counter[str]]] = deque()
         self._tail: asyncio.Future[None] | None = None
         self._queued = 0
@@ -177,9 +178,10 @@ class FlowVerifier:
         self._tail = asyncio.ensure_future(work)
 
     async def close(self) -> None:
-        """Finish the verifications under way (their counts go to the store)."""
+        """Finish the verifications under way, and store what they found."""
         if self._tail is not None:
             await asyncio.wait([self._tail])
+        await self.flush()
 
     def window(self, now: float) -> DriftWindow:
         """What the last 5 minutes of reading back found, for the drift incident."""
@@ -207,7 +209,7 @@ class FlowVerifier:
             spec = self.plan.spec
             found = await self._reader.read_written(spec, chosen, book)
             ignore = frozenset(self.plan.settings.ignore)
-            await self._keep(compare(chosen, found, spec, ignore, written_at))
+            self._keep(compare(chosen, found, spec, ignore, written_at))
         except Exception as error:  # a verification never fails a delivery; it says so
             log.warning("written records not read back", flow=self.plan.flow, error=str(error))
         finally:
@@ -252,21 +254,16 @@ class FlowVerifier:
         self._seen = seen + len(chosen)
         return batch.select(chosen), keys
 
-    async def _keep(self, result: Compared) -> None:
-        """Fold what one read-back found into the window, the totals, the minute and the
-        store; say once per field that it did not stick."""
+    def _keep(self, result: Compared) -> None:
+        """Fold what one read-back found into the window, the totals, the minute and what
+        the next flush stores; say once per field that it did not stick."""
         now = self._clock.wall()
         self._window.append((now, result.verified, result.drifted, result.fields))
         window = self.window(now)
         if window.verified:
             self.drifting = window.drifted / window.verified > window.above
-        totals = self.totals
-        totals.verified += result.verified
-        totals.drifted += result.drifted
-        totals.missing += result.missing
-        totals.unread += result.unread
-        totals.superseded += result.superseded
-        totals.fields.update(result.fields)
+        _add(self.totals, result)
+        _add(self._unsaved, result)
         for name, (key, sent, read) in result.examples.items():
             if name not in self._told:
                 self._told.add(name)
@@ -283,10 +280,20 @@ class FlowVerifier:
             log.warning("written records are gone on reading back", flow=self.plan.flow)
         if self._recorder is not None:
             self._recorder.verified(self.plan.flow, result.verified, result.drifted)
-        found = VerifiedBatch(
-            result.verified, result.drifted, result.missing, result.fields, result.examples
+
+    async def flush(self) -> None:
+        """Add what was found since the last flush to the store (with the measurements,
+        every few seconds: not a transaction per batch beside the journal's own)."""
+        found, self._unsaved = self._unsaved, Compared()
+        batch = VerifiedBatch(
+            found.verified, found.drifted, found.missing, found.fields, found.examples
         )
-        await self._store.verifications.add(self.plan.flow, found, now)
+        try:
+            await self._store.verifications.add(self.plan.flow, batch, self._clock.wall())
+        except BaseException:
+            _add(found, self._unsaved)  # kept for the next flush, with what came meanwhile
+            self._unsaved = found
+            raise
 
     def _forget(self, now: float) -> None:
         while self._window and self._window[0][0] <= now - WINDOW_S:
@@ -301,3 +308,13 @@ class FlowVerifier:
 def _keys(batch: ChangeBatch, key: tuple[str, ...]) -> Iterable[list[object]]:
     at = [batch.columns.index(column) for column in key]
     return ([row[i] for i in at] for row in batch.rows)
+
+
+def _add(into: Compared, found: Compared) -> None:
+    into.verified += found.verified
+    into.drifted += found.drifted
+    into.missing += found.missing
+    into.unread += found.unread
+    into.superseded += found.superseded
+    into.fields.update(found.fields)
+    into.examples.update(found.examples)

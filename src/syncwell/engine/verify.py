@@ -236,16 +236,17 @@ class FlowVerifier:
         keys: list[str] = []
         checked = self._checked
         for index, key in enumerate(_keys(batch, self.plan.source_key)):
+            if not (left or further):
+                break  # the first records are all chosen, and no more are wanted
+            if not left and self._rng.random() >= settings.sample:
+                continue
             text = key_text(key)
             if batch.op(index) is not Op.UPSERT or text in skipped:
                 continue
             values = hash(repr(batch.rows[index]))
             if checked.get(text) == values:
                 continue  # this very write was read back already
-            if left:
-                left -= 1
-            elif not further or self._rng.random() >= settings.sample:
-                continue
+            left = max(0, left - 1)
             if len(checked) >= _REMEMBERED:
                 checked.clear()
             checked[text] = values

@@ -42,7 +42,8 @@ def clock_text(at: float | None) -> str:
 
 
 def progress_table(progress: Sequence[FlowProgress], now: float, title: str = "") -> Table:
-    """A row per flow: progress of a first sync, read, written, rate, ETA, retries, dead.
+    """A row per flow: progress of a first sync, read, written, matched, rate, ETA, retries,
+    dead.
 
     Runs with webhooks or two-way flows also show what came by webhook, what reconciliation
     found the webhooks had missed, and the echoes and stale changes not written.
@@ -50,8 +51,9 @@ def progress_table(progress: Sequence[FlowProgress], now: float, title: str = ""
     table = Table(title=title or None, expand=False)
     # Columns that say nothing in this run are left out, so the table fits a laptop's terminal.
     first_sync = any(_bar(flow) != "-" and flow.eta_s(now) is not None for flow in progress)
-    columns = ["flow", *(["first sync"] if first_sync else []), "read", "written", "rows/s"]
-    columns += ["ETA"] if first_sync else []
+    matching = any(flow.matched for flow in progress)  # a first sync found equal records
+    columns = ["flow", *(["first sync"] if first_sync else []), "read", "written"]
+    columns += [*(["matched"] if matching else []), "rows/s", *(["ETA"] if first_sync else [])]
     columns += ["retries", "dead"]
     realtime = any(flow.hooked or flow.missed_by_webhooks for flow in progress)
     skipping = any(flow.echoes or flow.stale or flow.lost_conflicts for flow in progress)
@@ -65,6 +67,7 @@ def progress_table(progress: Sequence[FlowProgress], now: float, title: str = ""
         cells += [
             f"{flow.read:,}" + (f" / ~{flow.estimate:,}" if first_sync and flow.estimate else ""),
             f"{flow.written:,}",
+            *([f"{flow.matched:,}"] if matching else []),
             f"{flow.rate(now):,.0f}",
         ]
         cells += [("-" if eta is None else f"{eta:,.0f}s")] if first_sync else []
@@ -80,7 +83,7 @@ def progress_table(progress: Sequence[FlowProgress], now: float, title: str = ""
 def _bar(flow: FlowProgress) -> ProgressBar | str:
     if not flow.estimate:
         return "-"
-    done = min(flow.settled, flow.estimate)
+    done = min(flow.settled + flow.matched, flow.estimate)  # matched: done, never written
     return ProgressBar(total=flow.estimate, completed=done, width=20)
 
 
@@ -88,8 +91,8 @@ def status_table(reports: Sequence[FlowReport], now: float | None = None) -> Tab
     """A row per flow: checkpoint, backlog, last success, retries, dead letters."""
     now = time.time() if now is None else now
     table = Table(title="flows")
-    columns = ("flow", "checkpoint", "backlog", "last success", "written", "retries", "errors 24h")
-    for column in (*columns, "dead", "drift", "last error"):
+    columns = ("flow", "checkpoint", "backlog", "last success", "written", "matched", "retries")
+    for column in (*columns, "errors 24h", "dead", "drift", "last error"):
         table.add_column(column, justify="left" if column in ("flow", "checkpoint") else "right")
     for report in reports:
         mark = report.checkpoint or {}
@@ -100,6 +103,7 @@ def status_table(reports: Sequence[FlowReport], now: float | None = None) -> Tab
             f"{report.backlog:,}",
             _ago(report.last_success_at, now),
             f"{report.written:,}",
+            f"{report.matched:,}",
             f"{report.retries:,}",
             f"[red]{report.failures_24h:,}[/red]" if report.failures_24h else "0",
             f"[red]{report.dead_letters:,}[/red]" if report.dead_letters else "0",

@@ -194,6 +194,10 @@ class FlowReport(_Answer):
         description="What reading back its written records found (its `verify:`); null when "
         "none was read back."
     )
+    matched: int = Field(
+        description="Records its last first sync found equal in the destination, so did not "
+        "write (docs/first-sync.md)."
+    )
 
 
 # --- GET /measurements: the measurements table (store/schema.py, docs/measurements.md) ----

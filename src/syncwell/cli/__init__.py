@@ -1,6 +1,6 @@
 """The `syncwell` command. Thin: each command parses, calls one function, prints.
 
-Its commands live by group (dev, maps, probe, running, state, tokens); importing them
+Its commands live by group (dev, maps, plan, probe, running, state, tokens); importing them
 registers them on `app`.
 """
 
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import sys
 
-from syncwell.cli import dev, maps, probe, running, state, tokens
+from syncwell.cli import dev, maps, plan, probe, running, state, tokens
 from syncwell.cli.common import app, err
 from syncwell.errors import StoreError
 
-__all__ = ["app", "dev", "main", "maps", "probe", "running", "state", "tokens"]
+__all__ = ["app", "dev", "main", "maps", "plan", "probe", "running", "state", "tokens"]
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ __all__ = [
     "live_token",
     "map_overlay",
     "replay",
+    "resync",
     "revoke_token",
     "show_dead_letter",
 ]
@@ -80,6 +81,14 @@ async def discard(workspace: Workspace, ids: Sequence[int]) -> list[int]:
     """Give up on open dead letters."""
     async with _store(workspace) as store:
         return await store.dead_letters.discard(ids)
+
+
+async def resync(workspace: Workspace, flows: Sequence[str]) -> None:
+    """Make each flow's next read a first sync again (engine/firstsync.py): its checkpoint
+    goes, so the read starts from the beginning, compares and writes what differs."""
+    async with _store(workspace) as store:
+        for flow in flows:
+            await store.first_syncs.again(flow)
 
 
 async def list_incidents(workspace: Workspace, *, since: float) -> list[Incident]:

@@ -8,11 +8,13 @@ at most one page, which the destination's version guard then ignores.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 
 import structlog
 
 from syncwell.connectors import Source
+from syncwell.engine.firstsync import FirstSync
 from syncwell.engine.ledger import FlowLedger, PassOutcome
 from syncwell.engine.progress import FlowProgress
 from syncwell.engine.reconcile import Reconciler
@@ -37,6 +39,7 @@ async def take_in(
     reconciler: Reconciler | None = None,
     ledger: FlowLedger | None = None,
     on_page: Callable[[ChangeBatch], None] | None = None,
+    first_sync: FirstSync | None = None,
 ) -> bool:
     """Read from the last checkpoint until the source has nothing newer (or `stop` is set).
 
@@ -44,7 +47,9 @@ async def take_in(
     incremental one when the caller wants to be caught up (`syncwell run --once`). With a
     `reconciler` (a realtime flow), an incremental read journals only what webhooks missed.
     With a `ledger`, records without a cursor are compared by digest, the keys read are noted,
-    and a whole read of a flow without a cursor ends with the deletes it found.
+    and a whole read of a flow without a cursor ends with the deletes it found. With a
+    `first_sync`, the flow's first read journals only what its destination does not already
+    hold as it is (engine/firstsync.py).
     """
     with tracer().start_as_current_span(
         "syncwell.intake", attributes={"syncwell.flow": flow}
@@ -53,7 +58,7 @@ async def take_in(
         try:
             return await _take_in(
                 flow, stream, source, journal, progress, stop=stop, arrived=arrived,
-                reconciler=reconciler, ledger=ledger, on_page=on_page,
+                reconciler=reconciler, ledger=ledger, on_page=on_page, first_sync=first_sync,
             )  # fmt: skip
         finally:
             span.set_attribute("syncwell.changes", progress.read - read_before)
@@ -71,9 +76,13 @@ async def _take_in(
     reconciler: Reconciler | None,
     ledger: FlowLedger | None,
     on_page: Callable[[ChangeBatch], None] | None,
+    first_sync: FirstSync | None,
 ) -> bool:
     checkpoint = await journal.checkpoint(flow)
     incremental = checkpoint is not None and checkpoint.get("phase") == "incremental"
+    comparing = None if first_sync is None else await first_sync.begin(checkpoint)
+    if comparing is not None:  # values compare as values: no COPY text on a first sync
+        stream = dataclasses.replace(stream, copy_text=False)
     if checkpoint is None and progress.estimate is None:
         progress.estimate = await source.estimate(stream)
     reader = source.read(stream, checkpoint)
@@ -90,6 +99,10 @@ async def _take_in(
             seen = None
             if reconciler is not None:
                 batch, seen = await reconciler.screen(batch, counting=incremental)
+            if comparing is not None:
+                matched = comparing.matched
+                batch = await comparing.screen(batch)
+                progress.matched += comparing.matched - matched
             await journal.append(flow, batch, mark, seen=seen, keys=keys)
             checkpoint = mark
             if len(batch):
@@ -103,6 +116,8 @@ async def _take_in(
         await reader.aclose()  # type: ignore[attr-defined]
     if whole and ledger is not None and ledger.flow.passes_by_read:
         count_pass(progress, arrived, await ledger.finish(journal))
+    if whole and comparing is not None and comparing.ends:
+        await comparing.finish()
     return incremental
 
 

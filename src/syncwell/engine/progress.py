@@ -50,6 +50,9 @@ class FlowProgress:
     """Changes taken off the journal with their outcome settled: written, dead-lettered, or
     dropped before writing (echoes, stale, lost conflicts, and older changes to a key that a
     newer one in the same batch replaced). Measures progress through a first sync."""
+    matched: int = 0
+    """Records a first sync found equal in the destination: not journaled, not written
+    (engine/firstsync.py)."""
     dead_lettered: int = 0
     """Dead letters made: changes refused for good, each once (a change refused again while
     its dead letter is open is not counted again)."""
@@ -91,7 +94,7 @@ class FlowProgress:
 
     def eta_s(self, now: float) -> float | None:
         """Seconds left on a first sync, when the source's size is known."""
-        rate = self.rate(now)
-        if self.estimate is None or rate <= 0 or self.settled >= self.estimate:
+        rate, done = self.rate(now), self.settled + self.matched  # matched: done, unwritten
+        if self.estimate is None or rate <= 0 or done >= self.estimate:
             return None
-        return (self.estimate - self.settled) / rate
+        return (self.estimate - done) / rate

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import structlog
 
 from syncwell.connectors import KeyLister, Source
+from syncwell.engine.firstsync import FirstSync
 from syncwell.engine.intake import count_pass, take_in
 from syncwell.engine.keyscan import scan_keys
 from syncwell.engine.ledger import FlowLedger
@@ -53,6 +54,7 @@ class FlowReading:
         rereads: the thin webhook events' re-reads.
         retry: the source system's retry policy (for failed reads).
         reconciled: whether webhooks feed the flow, so its reads count what they missed.
+        first_sync: compares the flow's first read with its destination (engine/firstsync.py).
     """
 
     flow: Flow
@@ -66,6 +68,7 @@ class FlowReading:
     rereads: RereadDesk
     retry: RetryPolicy
     reconciled: bool
+    first_sync: FirstSync | None = None
 
     async def run(self, stop: asyncio.Event, *, once: bool) -> None:
         """Read until `stop` is set; with `once`, until caught up (or given up)."""
@@ -126,6 +129,7 @@ class FlowReading:
             reconciler=reconciler,
             ledger=self._ledger(),
             on_page=None if asked is None else asked.saw,
+            first_sync=self.first_sync,
         )
         if reconciler is not None and incremental:
             self.progress.missed_by_webhooks += reconciler.missed

@@ -22,7 +22,9 @@ import structlog
 
 from syncwell.connectors import Destination, KeyLister, Source, open_destination, open_source
 from syncwell.engine.analyst import Analyst
+from syncwell.engine.comparison import compare_plan
 from syncwell.engine.delivery import Feed, FlowDelivery, Route
+from syncwell.engine.firstsync import FirstSync
 from syncwell.engine.guard import RecordGuard
 from syncwell.engine.membership import share_budgets
 from syncwell.engine.observer import Observer
@@ -354,8 +356,21 @@ class Engine:
             rereads=self._rereads,
             retry=self.workspace.systems[flow.source].retry,
             reconciled=flow.mode is Mode.REALTIME and flow.source in self.webhooks.intakes,
+            first_sync=self._first_sync(flow, store),
         )
         await reading.run(stop, once=once)
+
+    def _first_sync(self, flow: Flow, store: Store) -> FirstSync:
+        """How `flow`'s first read compares with its destination, which it lists through
+        the destination system's own `Source`, opened for the listing only."""
+        system = self.workspace.systems[flow.destination]
+        limiter = self._limiters[flow.destination]
+
+        async def opener() -> Source:
+            return await open_source(system.name, system.settings, limiter)
+
+        plan = compare_plan(flow, self.workspace)
+        return FirstSync(flow, plan, store.first_syncs, store.identities, opener, self.clock)
 
     async def _delivery_loop(
         self, delivery: FlowDelivery, flow: Flow, store: Store, stop: asyncio.Event, once: bool

@@ -12,6 +12,7 @@ from syncwell.store.analyses import Analyses, StoredAnalysis
 from syncwell.store.database import connect, connect_direct, migrate
 from syncwell.store.dead_letters import DeadLetter, DeadLetters
 from syncwell.store.failures import Failures
+from syncwell.store.first_syncs import FirstSyncs, FirstSyncState
 from syncwell.store.identities import Identities, IdentityChanges, IdentityScope
 from syncwell.store.inbox import InboundChange, InboundEvent, Inbox
 from syncwell.store.incidents import Incident, Incidents
@@ -39,6 +40,8 @@ __all__ = [
     "DeliveryRecord",
     "Failures",
     "FieldDrift",
+    "FirstSyncState",
+    "FirstSyncs",
     "FlowReport",
     "FlowVerification",
     "Identities",
@@ -93,6 +96,7 @@ class Store:
     source_keys: SourceKeys
     identities: Identities
     verifications: Verifications
+    first_syncs: FirstSyncs
 
     async def close(self) -> None:
         """Close every connection."""
@@ -123,4 +127,5 @@ async def open_store(url: str) -> Store:
         SourceKeys(engine),
         Identities(engine),
         Verifications(engine),
+        FirstSyncs(engine),
     )

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncwell.store.database import store_errors
 from syncwell.store.dead_letters import DeadLetters
 from syncwell.store.journal import Journal
-from syncwell.store.schema import deliveries, failures
+from syncwell.store.schema import deliveries, failures, first_syncs
 from syncwell.store.verifications import FlowVerification, Verifications
 from syncwell.types import Checkpoint
 
@@ -40,6 +40,8 @@ class FlowReport:
     last_failure_at: float | None
     verification: FlowVerification | None = None
     """What reading back its written records found; None when none was read back."""
+    matched: int = 0
+    """Records its last first sync found equal in the destination, so did not write."""
 
 
 def _last_failures() -> Select[str, str, float]:
@@ -91,6 +93,8 @@ class Reports:
                 flow: (message, at)
                 for flow, message, at in (await connection.execute(_last_failures())).all()
             }
+            compared = select(first_syncs.c.flow, first_syncs.c.matched)
+            matched = dict((await connection.execute(compared)).all())
         verified = await Verifications(self._engine).of(names)
         reports = []
         for name in names:
@@ -115,6 +119,7 @@ class Reports:
                     last_failure=message,
                     last_failure_at=failed_at,
                     verification=verified.get(name),
+                    matched=int(matched.get(name, 0)),
                 )
             )
         return reports

@@ -26,6 +26,8 @@ __all__ = [
     "deliveries",
     "failures",
     "field_drift",
+    "first_sync_records",
+    "first_syncs",
     "identities",
     "incidents",
     "journal",
@@ -358,6 +360,38 @@ identities = Table(
 A row with no `remote_id` is a create on its way: written before the tool is asked, cleared
 or completed in the transaction that records the delivery. One found after a crash is a
 record the tool may hold although syncwell never heard its id."""
+
+first_syncs = Table(
+    "first_syncs",
+    metadata,
+    Column("flow", String(200), primary_key=True),
+    Column("started_at", Float, nullable=False),
+    Column("listed_at", Float, nullable=True, doc="when the destination's listing finished"),
+    Column("finished_at", Float, nullable=True, doc="when the source's first read finished"),
+    Column("columns", Text, nullable=True, doc="the compared columns (JSON list)"),
+    Column("listed", Integer, nullable=False, doc="destination records listed"),
+    Column("matched", Integer, nullable=False, doc="records equal on both sides: not written"),
+    Column("differed", Integer, nullable=False, doc="records on both sides that differed"),
+    Column("unmatched", Integer, nullable=True, doc="destination records no source record matched"),
+)
+"""Each flow's first sync: the destination listed, then compared with the source's first read,
+so that equal records are not written (engine/firstsync.py). Kept after it finishes, for its
+counts in `syncwell status`."""
+
+first_sync_records = Table(
+    "first_sync_records",
+    metadata,
+    Column("flow", String(200), primary_key=True),
+    Column("key", Text, primary_key=True, doc="the record's match key (engine/compare.py)"),
+    Column("digest", LargeBinary, nullable=False, doc="of the compared fields' values"),
+    Column("remote_id", Text, nullable=True, doc="the tool's id, where it assigns them"),
+    Column("copies", Integer, nullable=False, doc="destination records with this key"),
+    Column("seen", Integer, nullable=False, doc="0 unmatched, 1 equal, 2 differed, 3 created"),
+    Column("claimed", Text, nullable=True, doc="the source key that matched it"),
+)
+"""The destination's records during a flow's first sync, one row each (a digest, not the
+record): a page of the source at a time is compared with them in the store, so a million
+records never sit in Python. Dropped when the first sync finishes."""
 
 verifications = Table(
     "verifications",

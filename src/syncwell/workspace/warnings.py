@@ -13,6 +13,7 @@ from syncwell.connectors import unverifiable
 from syncwell.connectors.http.endpoints import OffsetPages, PageNumberPages
 from syncwell.connectors.http.filter_check import unchecked
 from syncwell.connectors.http.settings import Settings as HttpSettings
+from syncwell.workspace.comparable import first_sync_warning
 from syncwell.workspace.model import Flow, Workspace
 from syncwell.workspace.modes import Mode
 from syncwell.workspace.pairs import reverse_of
@@ -44,6 +45,8 @@ def workspace_warnings(workspace: Workspace) -> list[CheckWarning]:
         found += _shifting_pages(flow, workspace)
         found += _unverified(flow, workspace)
         found += _own_cursor_written(flow, workspace)
+        if (rewrites := first_sync_warning(flow, workspace)) is not None:
+            found.append(CheckWarning(f"flows.{flow.name}", rewrites))
     for name, system in workspace.systems.items():
         if isinstance(system.settings, HttpSettings):
             read = {f.stream for f in workspace.flows.values() if f.source == name}

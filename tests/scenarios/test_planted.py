@@ -96,11 +96,6 @@ async def test_a_manual_step_done_once_a_day_is_the_constraint(tmp_path: Path) -
     await _answers_rightly("manual_step", tmp_path)
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    reason="issue 13 (7): the forecast fits a straight line to growth that compounds "
-    "(+11%/week, 67 days to saturation, where +15%/week gives about 37)",
-)
 async def test_compounding_growth_is_forecast_to_saturate_in_about_37_days(
     tmp_path: Path,
 ) -> None:

@@ -101,7 +101,7 @@ class FlowFacts:
     """The field the dead letters' reasons name most, when most of them name one."""
     poison_reason: str = ""
     trend: Trend | None = None
-    """The line through its changes in per day over the last four weeks (for the forecast)."""
+    """Its changes in per day over the last four weeks (for the forecast)."""
 
     @property
     def retries(self) -> int:
@@ -185,14 +185,18 @@ def flow_facts(
 
 
 async def _trends(store: Store, at: float) -> dict[str, Trend]:
-    """Each flow's volume trend over the last four whole days (today left out: partial)."""
+    """Each flow's changes per day over the last four whole weeks (today left out: partial)."""
     today = int(at // _DAY * _DAY)
     since = today - _TREND_DAYS * _DAY
-    sums = await store.measurements.daily_sums(since=since, until=today, min_measured_s=_MIN_DAY_S)
-    last_x = _TREND_DAYS - 1
+    rows = await store.measurements.daily_changes(
+        since=since, until=today, min_measured_s=_MIN_DAY_S
+    )
+    points: dict[str, list[tuple[float, float]]] = {}
+    for flow, day, changes in rows:
+        points.setdefault(flow, []).append((float(day), changes))
     found = {}
-    for flow, n, sx, sy, sxx, sxy in sums:
-        trend = Trend.from_sums(n, sx, sy, sxx, sxy, last_x)
+    for flow, days in points.items():
+        trend = Trend.of(days, _TREND_DAYS - 1)
         if trend is not None:
             found[flow] = trend
     return found

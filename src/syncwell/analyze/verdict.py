@@ -78,6 +78,12 @@ class Forecast:
     limit: str = ""
     """What saturates first: capacity, or the rate-limit budget."""
     sentence: str = ""
+    model: str = ""
+    """How volume grows, as fitted: linear or compounding; '' without enough days."""
+    days_earliest: float | None = None
+    """The early end of the range of days to saturation (the growth's 90% interval)."""
+    days_latest: float | None = None
+    """Its late end; None when that is not within a year."""
 
 
 @dataclass(frozen=True, slots=True)

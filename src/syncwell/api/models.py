@@ -333,6 +333,20 @@ class Forecast(_Answer):
         default="", description="What saturates first: capacity or rate-limit budget; or ''."
     )
     sentence: str = Field(default="", description="The forecast, in words.")
+    model: str = Field(
+        default="",
+        description="How volume grows, as fitted to the days: linear or compounding; '' "
+        "without enough days.",
+    )
+    days_earliest: float | None = Field(
+        default=None,
+        description="The early end of the range of days to saturation (the growth's 90% "
+        "interval); null when not known.",
+    )
+    days_latest: float | None = Field(
+        default=None,
+        description="Its late end; null when that is not within a year or not known.",
+    )
 
 
 class IntegrationVerdict(_Answer):

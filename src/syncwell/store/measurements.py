@@ -96,39 +96,26 @@ class Measurements:
         return list(by_flow.values())
 
     @store_errors
-    async def daily_sums(
+    async def daily_changes(
         self, *, since: float, until: float, min_measured_s: float
-    ) -> list[tuple[str, int, float, float, float, float]]:
-        """Per flow, the sums a least-squares line through its changes in per day needs
-        (n, Σx, Σy, Σx², Σxy), with x the day's index from `since` and y its changes scaled to
-        a whole day; days measured less than `min_measured_s` left out."""
+    ) -> list[tuple[str, int, float]]:
+        """Each flow's changes in per day in [since, until): (flow, the day's index from
+        `since`, its changes scaled to a whole day), days measured less than
+        `min_measured_s` left out. Plain tuples: 5,000 flows read 140,000 of them."""
         table = measurement_rollups.c
-        x = ((table.start - since) / _DAY).label("x")
-        y = (table.changes_in * float(_DAY) / table.measured_s).label("y")
-        days = (
-            select(table.flow, x, y)
-            .where(
-                table.span_s == _DAY,
-                table.start >= since,
-                table.start < until,
-                table.measured_s >= min_measured_s,
-            )
-            .subquery()
-        )
         query = select(
-            days.c.flow,
-            func.count(),
-            func.sum(days.c.x),
-            func.sum(days.c.y),
-            func.sum(days.c.x * days.c.x),
-            func.sum(days.c.x * days.c.y),
-        ).group_by(days.c.flow)
+            table.flow,
+            table.start,
+            table.changes_in * float(_DAY) / table.measured_s,
+        ).where(
+            table.span_s == _DAY,
+            table.start >= since,
+            table.start < until,
+            table.measured_s >= min_measured_s,
+        )
         async with self._engine.connect() as connection:
             rows = await connection.execute(query)
-            return [
-                (str(f), int(n), float(sx), float(sy), float(sxx), float(sxy))
-                for f, n, sx, sy, sxx, sxy in rows
-            ]
+            return [(str(f), int((start - since) // _DAY), float(y)) for f, start, y in rows]
 
 
 def _add(connection: Connection, rows: Sequence[Mapping[str, object]]) -> None:

@@ -189,7 +189,8 @@ class Engine:
                     analysing.cancel()
                     housekeeping.append(analysing)
                 await asyncio.gather(*housekeeping, return_exceptions=True)
-                await asyncio.gather(*(v.close() for v in self.verifiers.values()))
+                # A one-off run waits for its last read-backs; a stop drops them.
+                await asyncio.gather(*(v.close(finish=once) for v in self.verifiers.values()))
                 await self.observer.flush(store)  # the last, partial minute too
 
     def _flow_tasks(

@@ -9,11 +9,12 @@ Which records: the first `verify.first` a flow writes (over the store's history)
 `verify.always` or while the flow drifts, a `verify.sample` share of each batch. A flow that
 drifts keeps verifying, so its incident can close on evidence that the drift is gone.
 
-Off the critical path: the read-back runs in the background while the next batch is written.
-Only a next batch that writes a key still being read back waits for it (the read must see the
-write it checks, not the next one), and so does one that would queue a third verification
-(so verification never runs far behind). Once a flow has read back its first records and is
-neither kept on nor drifting, a batch costs one comparison of two numbers.
+Off the critical path: the read-back runs in the background while the next batches are
+written, and never holds one up. A key written again while its read-back is in flight is not
+judged by that read-back (it may see the newer write); the next one judges it. A batch written
+while two verifications are still in flight is not read back (verification never runs far
+behind; the first records are then taken from later batches). Once a flow has read back its
+first records and is neither kept on nor drifting, a batch costs two attribute reads.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import dataclasses
 import random
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -128,8 +129,7 @@ class FlowVerifier:
         self._unsaved = Compared()
         self._window: deque[tuple[float, int, int, Counter[str]]] = deque()
         self._tail: asyncio.Future[None] | None = None
-        self._queued = 0
-        self._reading: set[str] = set()
+        self._pending: list[_Pending] = []
         self._told: set[str] = set()
         self._checked: dict[str, int] = {}
 
@@ -146,14 +146,18 @@ class FlowVerifier:
 
     async def clear_of(self, batch: ChangeBatch) -> None:
         """Before `batch` (the source's names) is written: learn the flow's history on the
-        first call; wait for the verification in flight if it reads a key of `batch`, or if
-        two are queued."""
+        first call; a key of `batch` that a verification in flight reads is not judged by
+        it (its read may see this write)."""
         await self._load()
-        tail = self._tail
-        if tail is None or tail.done():
+        if not self._pending:
             return
-        if self._queued >= _QUEUED_MAX or self._overlaps(batch):
-            await asyncio.wait([tail])
+        batch = batch.decoded()
+        for index, key in enumerate(_keys(batch, self.plan.source_key)):
+            text = key_text(key)
+            for pending in self._pending:
+                sent = pending.keys.get(text)
+                if sent is not None and sent != hash(repr(batch.rows[index])):
+                    pending.rewritten.add(text)  # the same values again prove the same
 
     def written(
         self,
@@ -165,22 +169,25 @@ class FlowVerifier:
         """`batch` (the source's names) was written, `renamed` gives it as the destination
         took it: read back a choice of its records in the background. `refused`: keys set
         aside as dead letters."""
-        if self.idle or not len(batch):
+        if self.idle or not len(batch) or len(self._pending) >= _QUEUED_MAX:
             return
         chosen, keys = self._choose(batch.decoded(), frozenset(refused) | frozenset(book.gone))
         if not keys:
             return
-        previous = self._tail
-        self._queued += 1
-        self._reading.update(keys)
-        at = self._clock.wall()
-        work = self._verify(renamed(chosen), book, keys, at, previous)
-        self._tail = asyncio.ensure_future(work)
+        pending = _Pending(keys)
+        self._pending.append(pending)
+        work = self._verify(renamed(chosen), book, pending, self._clock.wall(), self._tail)
+        self._tail = pending.task = asyncio.ensure_future(work)
 
-    async def close(self) -> None:
-        """Finish the verifications under way, and store what they found."""
-        if self._tail is not None:
-            await asyncio.wait([self._tail])
+    async def close(self, *, finish: bool = True) -> None:
+        """Finish the verifications under way (or, without `finish`, drop them: a stop does
+        not wait on read-backs), and store what they found."""
+        tasks = [pending.task for pending in self._pending if pending.task is not None]
+        if tasks and not finish:
+            for task in tasks:
+                task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
         await self.flush()
 
     def window(self, now: float) -> DriftWindow:
@@ -199,22 +206,22 @@ class FlowVerifier:
         self,
         chosen: ChangeBatch,
         book: IdentityBook,
-        keys: list[str],
+        pending: _Pending,
         written_at: float,
         previous: asyncio.Future[None] | None,
     ) -> None:
         try:
             if previous is not None:
-                await asyncio.wait([previous])
+                await asyncio.wait([previous])  # one read-back at a time, in write order
             spec = self.plan.spec
             found = await self._reader.read_written(spec, chosen, book)
+            found = {key: held for key, held in found.items() if key not in pending.rewritten}
             ignore = frozenset(self.plan.settings.ignore)
             self._keep(compare(chosen, found, spec, ignore, written_at))
         except Exception as error:  # a verification never fails a delivery; it says so
             log.warning("written records not read back", flow=self.plan.flow, error=str(error))
         finally:
-            self._queued -= 1
-            self._reading.difference_update(keys)
+            self._pending.remove(pending)
 
     async def _load(self) -> None:
         """Read how many records the flow verified before, and whether it drifted."""
@@ -225,15 +232,17 @@ class FlowVerifier:
         opened = await self._store.incidents.list(open_only=True)
         self.drifting = any(i.flow == flow and i.cause == "drift" for i in opened)
 
-    def _choose(self, batch: ChangeBatch, skipped: frozenset[str]) -> tuple[ChangeBatch, list[str]]:
-        """The upserts of `batch` to read back, and their keys: all up to the flow's first
-        `first`, then a sample while kept on or drifting. Not dead letters, nor records the
-        tool no longer holds."""
+    def _choose(
+        self, batch: ChangeBatch, skipped: frozenset[str]
+    ) -> tuple[ChangeBatch, dict[str, int]]:
+        """The upserts of `batch` to read back, and their keys with a digest of their values:
+        all up to the flow's first `first`, then a sample while kept on or drifting. Not dead
+        letters, nor records the tool no longer holds."""
         settings, seen = self.plan.settings, self._seen or 0
         left = max(0, settings.first - seen)
         further = settings.always or self.drifting
         chosen: list[int] = []
-        keys: list[str] = []
+        keys: dict[str, int] = {}
         checked = self._checked
         for index, key in enumerate(_keys(batch, self.plan.source_key)):
             if not (left or further):
@@ -251,7 +260,7 @@ class FlowVerifier:
                 checked.clear()
             checked[text] = values
             chosen.append(index)
-            keys.append(text)
+            keys[text] = values
         self._seen = seen + len(chosen)
         return batch.select(chosen), keys
 
@@ -300,10 +309,15 @@ class FlowVerifier:
         while self._window and self._window[0][0] <= now - WINDOW_S:
             self._window.popleft()
 
-    def _overlaps(self, batch: ChangeBatch) -> bool:
-        """Whether `batch` writes a key a verification in flight reads."""
-        reading = self._reading
-        return any(key_text(key) in reading for key in _keys(batch.decoded(), self.plan.source_key))
+
+@dataclass(slots=True)
+class _Pending:
+    """A verification in flight: the keys it reads (with a digest of the values written),
+    and those written again with other values meanwhile."""
+
+    keys: dict[str, int]
+    rewritten: set[str] = field(default_factory=set)
+    task: asyncio.Future[None] | None = None
 
 
 def _keys(batch: ChangeBatch, key: tuple[str, ...]) -> Iterable[list[object]]:

@@ -96,22 +96,24 @@ flows:
 def _core(folder: Path, rows: int) -> None:
     with sqlite3.connect(folder / "core.db") as db:
         db.execute("CREATE TABLE tasks (id INTEGER PRIMARY KEY, title TEXT, done INT, version INT)")
-        db.executemany(
-            "INSERT INTO tasks VALUES (?, ?, ?, 1)",
-            ((i, f"task {i}", i % 100) for i in range(rows)),
+        db.executemany(  # each its own version: a read by cursor takes each row once
+            "INSERT INTO tasks VALUES (?, ?, ?, ?)",
+            ((i, f"task {i}", i % 100, i + 1) for i in range(rows)),
         )
 
 
-async def _timed(text: str, folder: Path) -> float:
+async def _timed(text: str, folder: Path) -> tuple[float, int]:
+    """Seconds the run took, and how many records it read back."""
     path = folder / "syncwell.yaml"
     path.write_text(text)
     engine = Engine(load_workspace(path), analyse_every_s=None)
     started = time.perf_counter()
     await engine.run(once=True)
-    return time.perf_counter() - started
+    verifier = engine.verifiers.get("tasks")
+    return time.perf_counter() - started, 0 if verifier is None else verifier.totals.verified
 
 
-async def _postgres(dsn: str, verify: str, rows: int) -> float:
+async def _postgres(dsn: str, verify: str, rows: int) -> tuple[float, int]:
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(dsn)
     await admin.execute(
@@ -128,7 +130,7 @@ async def _postgres(dsn: str, verify: str, rows: int) -> float:
         await admin.close()
 
 
-async def _http(url: str, verify: str, rows: int) -> float:
+async def _http(url: str, verify: str, rows: int) -> tuple[float, int]:
     tracker.reset()
     with tempfile.TemporaryDirectory() as folder:
         _core(Path(folder), rows)
@@ -156,7 +158,7 @@ async def _idle_hook(batches: int) -> float:
 
 
 async def _main(args: argparse.Namespace) -> None:
-    runs: dict[str, dict[str, list[float]]] = {"postgres": {}, "http": {}}
+    runs: dict[str, dict[str, list[tuple[float, int]]]] = {"postgres": {}, "http": {}}
     with TrackerServer() as url:
         await _postgres(args.dsn, "false", args.pg_rows)  # warm up: connections, caches
         await _http(url, "false", args.http_rows)
@@ -167,7 +169,11 @@ async def _main(args: argparse.Namespace) -> None:
                 web = await _http(url, verify, args.http_rows)
                 runs["http"].setdefault(name, []).append(web)
     results = {
-        kind: {name: statistics.median(times) for name, times in by_name.items()}
+        kind: {name: statistics.median(t for t, _ in times) for name, times in by_name.items()}
+        for kind, by_name in runs.items()
+    }
+    checked = {
+        kind: {name: statistics.median(n for _, n in times) for name, times in by_name.items()}
         for kind, by_name in runs.items()
     }
     for kind, rows in (("postgres", args.pg_rows), ("http", args.http_rows)):
@@ -175,7 +181,8 @@ async def _main(args: argparse.Namespace) -> None:
         for name, seconds in results[kind].items():
             print(
                 f"{kind:8} {rows:>6} rows, verify {name:12}: {seconds:6.2f} s "
-                f"({rows / seconds:8,.0f} rows/s, {seconds / off - 1:+6.1%} against off)"
+                f"({rows / seconds:8,.0f} rows/s, {seconds / off - 1:+6.1%} against off), "
+                f"{checked[kind][name]:,.0f} read back"
             )
     hook = await _idle_hook(10_000)
     print(f"the hook on a flow past its first records: {hook * 1e6:.2f} us a batch")

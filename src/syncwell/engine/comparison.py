@@ -26,7 +26,7 @@ from syncwell.store import FirstSyncs, FirstSyncState, Identities, IdentityChang
 from syncwell.store.codec import pack_values
 from syncwell.store.first_syncs import Counterpart, Note
 from syncwell.types import ChangeBatch, Clock, Op
-from syncwell.workspace import Flow, Workspace
+from syncwell.workspace import Flow, RetryPolicy, Workspace
 from syncwell.workspace.unsent import Unsent, unsent_of
 
 __all__ = [
@@ -55,6 +55,8 @@ class ComparePlan:
     batch_size: int
     scope: IdentityScope | None
     """The identity map the matches fill, where the tool assigns the ids."""
+    retry: RetryPolicy
+    """The destination system's retries, for a page of its listing that fails transiently."""
 
 
 def compare_plan(flow: Flow, workspace: Workspace) -> ComparePlan | NotComparable:
@@ -77,6 +79,7 @@ def compare_plan(flow: Flow, workspace: Workspace) -> ComparePlan | NotComparabl
         unsent=unsent_of(flow, workspace),
         batch_size=flow.batch_size,
         scope=scope,
+        retry=destination.retry,
     )
 
 
@@ -266,7 +269,7 @@ class Comparison:
         await self._records.list_anew(plan.flow, columns)
         self.counts.listed = 0
         log.info("listing the destination to compare", flow=plan.flow, system=plan.destination)
-        async for page in listing(self._opener, spec):
+        async for page in listing(self._opener, spec, plan.retry, self._clock):
             await self._records.add(plan.flow, listed_records(page, plan.matching, columns))
             self.counts.listed += len(page)
             if self._options.on_listed is not None:

@@ -118,7 +118,8 @@ class FirstSync:
     async def _holds_records(self, plan: ComparePlan) -> bool:
         """Whether the destination holds any record of the stream: one page of one key."""
         spec = listing_spec(plan.target, plan.matching, (), batch_size=1)
-        async with contextlib.aclosing(listing(self._opener, spec)) as pages:
+        pages = listing(self._opener, spec, plan.retry, self._clock)
+        async with contextlib.aclosing(pages):
             async for _ in pages:
                 return True
         return False

@@ -16,27 +16,35 @@ import random
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from itertools import takewhile
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import structlog
 
 from syncwell.connectors import Destination
-from syncwell.connectors.identity import IdentityBook
+from syncwell.connectors.identity import IdentifyingDestination, IdentityBook
 from syncwell.engine.coalesce import coalesce, key_getter
 from syncwell.engine.guard import RecordGuard, key_text
+from syncwell.engine.identities import FlowIdentities, ReadBackIds
 from syncwell.engine.policies import CircuitBreaker, RateLimiter, Retrier, RetryStats
 from syncwell.engine.progress import FlowProgress
 from syncwell.engine.verify import FlowVerifier
 from syncwell.engine.writable import writable
-from syncwell.errors import IntegrationFatalError, RecordRejectedError, TransientError
+from syncwell.errors import (
+    IntegrationFatalError,
+    RecordMissingError,
+    RecordRejectedError,
+    TransientError,
+)
 from syncwell.measure import MinuteRecorder
 from syncwell.measure.tracing import tracer
-from syncwell.store import DeadLetterDraft, DeliveryRecord, JournalEntry
+from syncwell.store import DeadLetterDraft, DeliveryRecord, IdentityChanges, JournalEntry
 from syncwell.types import ChangeBatch, Clock, Row, StreamSpec
 from syncwell.workspace.policies import RetryPolicy
 from syncwell.workspace.unsent import Unsent
 
-__all__ = ["Feed", "FlowDelivery", "Route"]
+__all__ = ["Feed", "FlowDelivery", "MissingPolicy", "Route"]
+
+MissingPolicy = Literal["dead_letter", "recreate", "drop"]
 
 log = structlog.get_logger("syncwell.delivery")
 
@@ -55,6 +63,7 @@ class Feed(Protocol):
         entries: Sequence[JournalEntry],
         record: DeliveryRecord,
         dead: Sequence[DeadLetterDraft] = (),
+        identities: IdentityChanges | None = None,
     ) -> Awaitable[None]: ...
 
     def new_dead_letters(
@@ -88,6 +97,12 @@ class Route:
     unsent: Unsent = field(default_factory=Unsent)
     """Columns the destination never receives (the tool sets them): left out as it is
     written, so the guard and the dead letters still see them."""
+    identities: FlowIdentities | None = None
+    """The identity map of a destination whose tool assigns the ids."""
+    read_back: ReadBackIds | None = None
+    """Maps the tool's ids this flow reads to the core's keys (the other direction)."""
+    missing: MissingPolicy = "dead_letter"
+    """What a change to a record missing in the destination does."""
 
 
 @dataclass(slots=True)
@@ -95,6 +110,8 @@ class _Tally:
     attempts: int = 0
     written: int = 0
     dead: list[DeadLetterDraft] = field(default_factory=list)
+    book: IdentityBook = field(default_factory=IdentityBook)
+    recreated: set[str] = field(default_factory=set)
 
 
 class FlowDelivery:
@@ -145,17 +162,23 @@ class FlowDelivery:
         started, before = self._clock.wall(), self._retrier.stats
         batch = coalesce([e.batch for e in entries], route.source.key, route.source.version)
         tally = _Tally()
+        identities: IdentityChanges | None = None
         with tracer().start_as_current_span("syncwell.delivery") as span:
             span.set_attribute("syncwell.flow", route.flow)
             try:
+                batch = await self._read_back(batch, tally)
                 batch = await self._screen(batch)
                 if route.verify is not None:  # a read-back of these keys ends first
                     await route.verify.clear_of(batch)
-                if len(batch):
+                if len(batch) and route.identities is not None:
+                    tally.book, values = await route.identities.book_for(batch)
+                    await self._write_or_split(batch, tally)
+                    identities = route.identities.changes(tally.book, values)
+                elif len(batch):
                     await self._write_or_split(batch, tally)
                 if route.verify is not None and len(batch):
                     refused = [letter.key for letter in tally.dead]
-                    route.verify.written(batch, self._renamed, IdentityBook(), refused)
+                    route.verify.written(batch, self._renamed, tally.book, refused)
                 if tally.dead:  # a dead letter counts once: not again if already kept open
                     await self._settle()  # the completion in flight may be keeping it now
                     tally.dead = await self._feed.new_dead_letters(route.flow, tally.dead)
@@ -181,7 +204,7 @@ class FlowDelivery:
         )
         await self._settle()  # one completion in flight at a time, in journal order
         self._completing = asyncio.ensure_future(
-            self._feed.complete(route.flow, entries, record, tally.dead)
+            self._feed.complete(route.flow, entries, record, tally.dead, identities)
         )
         self._count(entries, record)
         if self._recorder is not None:
@@ -208,6 +231,26 @@ class FlowDelivery:
         if ahead is not None and ahead.done() and not ahead.cancelled():
             return ahead.exception() is None and bool(ahead.result())
         return changes >= self._route.source.batch_size
+
+    async def _read_back(self, batch: ChangeBatch, tally: _Tally) -> ChangeBatch:
+        """Key a batch read back from a tool that assigns ids by the core's keys; a record
+        created in the tool has no core key, and becomes a dead letter that says so."""
+        read_back = self._route.read_back
+        if read_back is None or not len(batch):
+            return batch
+        translated = await read_back.translate(batch)
+        system = read_back.scope.system
+        for index in range(len(translated.unknown)):
+            one = translated.unknown.select([index])
+            reason = (
+                f"this record was created in {system}, so the core has no key for it: syncwell "
+                f"maps {system}'s ids to the core's keys only for records it created there or "
+                "matched. To bring records created there into the core, key a flow by a field "
+                f"{system} keeps the core's key in, or by {system}'s id into a table of its own"
+            )
+            error = RecordRejectedError(reason, system=system, reason=reason)
+            tally.dead.append(self._dead_letter(one, error, reason, 0))
+        return translated.batch
 
     async def _screen(self, batch: ChangeBatch) -> ChangeBatch:
         """Drop what the record guard says must not be written, and note what will be."""
@@ -292,21 +335,63 @@ class FlowDelivery:
                 # Out of attempts on a schedule that ends in dead letters (webhooks, a day).
                 await self._give_up(batch, tally, tries)
                 return
+            except RecordMissingError as error:
+                handled = self._on_missing(batch, error.key, tally)
+                if handled is not None:
+                    batch = handled
+                    continue
+                # Dead-lettered as below; the tool's id for it is spent, so a replay creates
+                # the record anew.
+                left, tries = self._set_aside(batch, error, tally, tries)
+                if left is None:
+                    raise  # a missing record is named by its own URL; this one was not
+                batch = left
+                continue
             except RecordRejectedError as error:
-                named = 0 if len(batch) == 1 else self._index_of(batch, error.key)
-                if named is None:
+                rest, tries = self._set_aside(batch, error, tally, tries)
+                if rest is None:
                     middle = len(batch) // 2
                     await self._write_or_split(batch.select(range(middle)), tally, tries + 1)
                     rest = batch.select(range(middle, len(batch)))
                     await self._write_or_split(rest, tally, tries + 1)
                     return
-                dead = batch.select([named])
-                tally.dead.append(self._dead_letter(dead, error, error.reason, tries))
-                batch = batch.select([i for i in range(len(batch)) if i != named])
-                tries += 1
+                batch = rest
                 continue
             tally.written += len(batch)
             return
+
+    def _set_aside(
+        self, batch: ChangeBatch, error: RecordRejectedError, tally: _Tally, tries: int
+    ) -> tuple[ChangeBatch | None, int]:
+        """Dead-letter the record the error names; the rest to write again, or None when
+        the error names no record of the batch (then it is found by halving)."""
+        named = 0 if len(batch) == 1 else self._index_of(batch, error.key)
+        if named is None:
+            return None, tries
+        dead = batch.select([named])
+        tally.dead.append(self._dead_letter(dead, error, error.reason, tries))
+        return batch.select([i for i in range(len(batch)) if i != named]), tries + 1
+
+    def _on_missing(self, batch: ChangeBatch, key: str | None, tally: _Tally) -> ChangeBatch | None:
+        """Apply the flow's `missing:` policy to the record at `key`: the batch to write
+        next (it recreated the record, or dropped its change), or None to dead-letter it
+        (the default, a record recreated once already, or one the batch does not hold)."""
+        tally.book.lose(key or "")
+        named = None if key is None else self._index_of(batch, key)
+        policy, flow = self._route.missing, self._route.flow
+        if key is None or named is None:
+            return None
+        if policy == "recreate" and key not in tally.recreated:
+            tally.recreated.add(key)
+            tally.book.recreate.add(key)
+            self._progress.missing_recreated += 1
+            log.info("recreating a record missing in the destination", flow=flow, key=key)
+            return batch
+        if policy == "drop":
+            self._progress.missing_dropped += 1
+            log.info("dropped a change to a record missing in the destination", flow=flow, key=key)
+            return batch.select([i for i in range(len(batch)) if i != named])
+        return None
 
     async def _give_up(self, batch: ChangeBatch, tally: _Tally, tries: int) -> None:
         """Dead-letter what still fails after the last attempt, one change at a time.
@@ -319,7 +404,7 @@ class FlowDelivery:
         for index in range(len(batch)):
             one = batch.select([index])
             try:
-                await self._route.writer.write(self._route.destination, self._renamed(one))
+                await self._write(one, tally.book)
             except Exception as last:
                 reason = f"gave up after {attempts} attempts: {last}"
                 tally.dead.append(self._dead_letter(one, last, reason, tries))
@@ -341,7 +426,7 @@ class FlowDelivery:
         tally.attempts += 1
         self._progress.attempts += 1
         try:
-            await route.writer.write(route.destination, self._renamed(batch))
+            await self._write(batch, tally.book)
         except asyncio.CancelledError:
             route.breaker.record_cancelled()  # a probe cut short by a stop must not wedge it
             raise
@@ -368,6 +453,14 @@ class FlowDelivery:
             log.exception("connector raised an unexpected error", flow=route.flow)
             raise TransientError(self._progress.last_error, flow=route.flow) from error
         route.breaker.record_success()
+
+    async def _write(self, batch: ChangeBatch, book: IdentityBook) -> None:
+        route = self._route
+        writer, renamed = route.writer, self._renamed(batch)
+        if isinstance(writer, IdentifyingDestination):
+            await writer.write_identified(route.destination, renamed, book)
+        else:
+            await writer.write(route.destination, renamed)
 
     async def _wait_for_breaker(self) -> None:
         breaker = self._route.breaker

@@ -76,6 +76,10 @@ class FlowProgress:
     """Changes dropped as older than what the destination already has."""
     lost_conflicts: int = 0
     """Changes dropped because the other side, which wins conflicts, changed the record too."""
+    missing_dropped: int = 0
+    """Changes dropped because their record is missing in the destination (`missing: drop`)."""
+    missing_recreated: int = 0
+    """Records created anew because they were missing in the destination (`missing: recreate`)."""
     missed_by_webhooks: int = 0
     """Changes a reconciliation found that no webhook had brought."""
     deletes_found: int = 0

@@ -20,7 +20,13 @@ from collections.abc import Sequence
 import structlog
 
 from syncwell.errors import TransportError
-from syncwell.store import DeadLetterDraft, DeliveryRecord, Journal, JournalEntry
+from syncwell.store import (
+    DeadLetterDraft,
+    DeliveryRecord,
+    IdentityChanges,
+    Journal,
+    JournalEntry,
+)
 from syncwell.transport import JetStreamTransport, Received
 
 __all__ = ["StreamFeed"]
@@ -75,12 +81,14 @@ class StreamFeed:
         entries: Sequence[JournalEntry],
         record: DeliveryRecord,
         dead: Sequence[DeadLetterDraft] = (),
+        identities: IdentityChanges | None = None,
     ) -> None:
-        """Record the delivery (and its dead letters) in the store, then ack the message."""
+        """Record the delivery (its dead letters and the ids it learned) in the store, then
+        ack the message."""
         held = self._held
         if held is None or [entry.id for entry in entries] != [held.sequence]:
             raise TransportError(f"{flow}: completing a message this feed does not hold")
-        await self._journal.record(flow, entries, record, dead)
+        await self._journal.record(flow, entries, record, dead, identities)
         await held.ack()
         await self._let_go()
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from syncwell.store.codec import decode_batch, encode_batch
 from syncwell.store.database import store_errors
+from syncwell.store.identities import IdentityChanges, apply_identities
 from syncwell.store.record_versions import SeenVersions, note_seen
 from syncwell.store.schema import checkpoints, dead_letters, deliveries, journal
 from syncwell.store.source_keys import KeyNote, note_keys
@@ -138,12 +139,14 @@ class Journal:
         entries: Sequence[JournalEntry],
         record: DeliveryRecord,
         dead: Sequence[DeadLetterDraft] = (),
+        identities: IdentityChanges | None = None,
     ) -> None:
-        """Mark entries delivered: drop them, record the delivery and its dead letters, at once."""
+        """Mark entries delivered: drop them, record the delivery, its dead letters and the
+        ids it learned, at once."""
         ids = [entry.id for entry in entries]
         async with self._engine.begin() as connection:
             await connection.execute(delete(journal).where(journal.c.id.in_(ids)))
-            await _record(connection, flow, ids, record, dead)
+            await _record(connection, flow, ids, record, dead, identities)
 
     @store_errors
     async def record(
@@ -152,11 +155,13 @@ class Journal:
         entries: Sequence[JournalEntry],
         record: DeliveryRecord,
         dead: Sequence[DeadLetterDraft] = (),
+        identities: IdentityChanges | None = None,
     ) -> None:
         """Record the delivery of entries that came by a transport (their ids are its
-        sequence numbers), and its dead letters, at once; the journal has them no more."""
+        sequence numbers), its dead letters and ids, at once; the journal has them no more."""
         async with self._engine.begin() as connection:
-            await _record(connection, flow, [entry.id for entry in entries], record, dead)
+            ids = [entry.id for entry in entries]
+            await _record(connection, flow, ids, record, dead, identities)
 
     @store_errors
     async def new_dead_letters(
@@ -201,7 +206,10 @@ async def _record(
     ids: Sequence[int],
     record: DeliveryRecord,
     dead: Sequence[DeadLetterDraft],
+    identities: IdentityChanges | None = None,
 ) -> None:
+    if identities is not None:
+        await apply_identities(connection, identities)
     await connection.execute(
         insert(deliveries).values(
             flow=flow, first_entry=min(ids), last_entry=max(ids), **_fields(record)

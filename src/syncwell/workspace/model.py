@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -158,6 +158,13 @@ class Flow(BaseModel):
         default="newest",
         description="When both sides of a two-way sync changed a record: `newest` (the newer "
         "version wins), or the name of the system whose changes win. Default newest.",
+    )
+    missing: Literal["dead_letter", "recreate", "drop"] = Field(
+        default="dead_letter",
+        description="What a change to a record that is missing in the destination (deleted "
+        "there: 404 or 410 at its own URL) does: `dead_letter` (kept with the reason; the "
+        "others go on), `recreate` (create it anew) or `drop` (skip the change). A delete of "
+        "a record already gone is always done. Default dead_letter.",
     )
     verify: Verify = Field(
         default_factory=Verify,

@@ -19,6 +19,7 @@ from syncwell.workspace.modes import Mode
 from syncwell.workspace.pairs import reverse_of
 from syncwell.workspace.unsent import TOOL_KINDS, is_updated_at, needed_columns, unsent_of
 from syncwell.workspace.webhooks import webhook_warnings
+from syncwell.workspace.write_warnings import write_warnings
 
 __all__ = ["CheckWarning", "workspace_warnings"]
 
@@ -53,6 +54,11 @@ def workspace_warnings(workspace: Workspace) -> list[CheckWarning]:
             for stream in (s for s in unchecked(system.settings.streams) if s in read):
                 where = f"systems.{name}.streams.{stream}.read.incremental"
                 found.append(CheckWarning(where, _UNCHECKED))
+            written = {f.target for f in workspace.flows.values() if f.destination == name}
+            for stream, configured in system.settings.streams.items():
+                if stream in written and configured.write is not None:
+                    where = f"systems.{name}.streams.{stream}.write"
+                    found += [CheckWarning(where, t) for t in write_warnings(configured.write)]
         if system.webhooks is not None:
             where = f"systems.{name}.webhooks"
             found += [CheckWarning(where, text) for text in webhook_warnings(name, system.webhooks)]

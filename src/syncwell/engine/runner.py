@@ -26,6 +26,7 @@ from syncwell.engine.comparison import compare_plan
 from syncwell.engine.delivery import Feed, FlowDelivery, Route
 from syncwell.engine.firstsync import FirstSync
 from syncwell.engine.guard import RecordGuard
+from syncwell.engine.identities import identity_map, read_back_ids
 from syncwell.engine.membership import share_budgets
 from syncwell.engine.observer import Observer
 from syncwell.engine.order import upstream_flows
@@ -309,6 +310,9 @@ class Engine:
             guard=self._guard(flow, store),
             verify=self._verifier(flow, destinations[flow.destination], store),
             unsent=unsent_of(flow, self.workspace),
+            identities=identity_map(flow, destinations[flow.destination], store),
+            read_back=read_back_ids(flow, self.workspace, store),
+            missing=flow.missing,
         )
         progress = self.progress[flow.name]
         return FlowDelivery(route, feed, progress, self.clock, self.observer.recorder)

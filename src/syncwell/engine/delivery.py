@@ -168,7 +168,7 @@ class FlowDelivery:
             try:
                 batch = await self._read_back(batch, tally)
                 batch = await self._screen(batch)
-                if route.verify is not None:  # a read-back of these keys ends first
+                if route.verify is not None:  # a read-back in flight skips keys written again
                     await route.verify.clear_of(batch)
                 if len(batch) and route.identities is not None:
                     tally.book, values = await route.identities.book_for(batch)

@@ -40,6 +40,26 @@ def test_events_fold_into_the_minute_they_happened_in() -> None:
     assert recorder.drain() == []
 
 
+def test_a_destination_s_requests_count_when_the_write_that_spent_them_ends() -> None:
+    """A write of 100 changes spends its 100 requests over a minute and a half: the minute
+    it is still under way counts none of them (its changes have not been written yet), the
+    minute it ends counts all of them with its changes; so does a read's share, at once."""
+    wall, spent = Wall(60.0), {"f": 0}
+    recorder = MinuteRecorder(wall, written_requests=lambda flow: spent[flow])
+    spent["f"] = 60  # the write is under way when the engine flushes
+    recorder.sampled("f", backlog=100, breaker_open_s=0.0, headroom=None, requests=3)
+    (under_way,) = recorder.drain()
+    assert (under_way.requests, under_way.changes_out) == (3, 0)
+    wall.at = 150.0
+    spent["f"] = 100
+    recorder.delivered(
+        "f", written=100, attempts=1, retries_transient=0, retries_rate_limited=0,
+        dead_lettered=0, write_s=90.0, lag_s=95.0,
+    )  # fmt: skip
+    (ended,) = recorder.drain()
+    assert (ended.requests, ended.changes_out, ended.batches) == (100, 100, 1)
+
+
 async def test_two_flushes_of_one_minute_add_up(state_store: Store) -> None:
     """A minute flushed twice holds the sum of counters and the extremes of gauges."""
     wall = Wall(60.0)

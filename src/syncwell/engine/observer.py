@@ -61,8 +61,11 @@ class Observer:
         self.clock = clock
         self._breakers = breakers
         self._limiters = limiters
+        self._destinations = {flow.name: flow.destination for flow in flows}
         self.recorder = MinuteRecorder(
-            clock.wall, {flow.name: flow.slo.freshness.total_seconds() for flow in flows}
+            clock.wall,
+            {flow.name: flow.slo.freshness.total_seconds() for flow in flows},
+            written_requests=self._written_requests,
         )
         """Per-flow, per-minute measurements, flushed to the store every few seconds."""
         self.alerts: AlertSender | None = None
@@ -175,9 +178,16 @@ class Observer:
         return None if limiter is None else limiter.system_rate
 
     def _requests_spent(self, flow: Flow) -> int:
-        """Requests sent for `flow` so far, from the budgets of both systems it touches."""
-        systems = {flow.source, flow.destination}
-        return sum(self._limiters[s].spent[flow.name] for s in systems if s in self._limiters)
+        """Requests sent for `flow` so far from its source's budget. Its destination's count
+        as each write ends (`_written_requests`): sampled at a flush, a write in flight
+        would count its requests without its changes."""
+        limiter = self._limiters.get(flow.source)
+        return 0 if limiter is None else limiter.spent[flow.name]
+
+    def _written_requests(self, flow: str) -> int:
+        """Requests sent for `flow` so far from its destination's budget."""
+        limiter = self._limiters.get(self._destinations.get(flow, ""))
+        return 0 if limiter is None else limiter.spent[flow]
 
     def _success_rate(self, flow: str, now: float) -> float | None:
         """Share of write attempts that succeeded over the last 5 minutes (10 at least)."""

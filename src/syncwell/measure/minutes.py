@@ -57,7 +57,8 @@ class FlowMinute:
     late: int = 0
     """Changes written later than the flow's freshness SLO after their change at the source."""
     requests: int = 0
-    """Requests sent for the flow that spent a system's rate-limit budget."""
+    """Requests sent for the flow that spent a system's rate-limit budget: its source's as
+    they are sent, its destination's as each write ends (see `MinuteRecorder`)."""
     backlog_max: int = 0
     dead_letters_max: int = 0
     """The most dead letters left open (not replayed or discarded) at a sample."""
@@ -85,13 +86,23 @@ class MinuteRecorder:
     Args:
         wall: the clock (Unix seconds) that stamps each event's minute.
         freshness_slo_s: each flow's freshness SLO, which decides what counts as `late`.
+        written_requests: the requests a flow has spent so far on its destination's
+            rate-limit budget. They are counted as each write ends, with its changes, so that
+            no measurement holds a write's requests without the changes they carried (a write
+            in flight at a flush counts once it ends); requests spent between writes (a first
+            sync's listing, read-backs) count with the next one.
     """
 
     def __init__(
-        self, wall: Callable[[], float], freshness_slo_s: Mapping[str, float] | None = None
+        self,
+        wall: Callable[[], float],
+        freshness_slo_s: Mapping[str, float] | None = None,
+        written_requests: Callable[[str], int] | None = None,
     ) -> None:
         self._wall = wall
         self._slo_s = dict(freshness_slo_s or {})
+        self._written_requests = written_requests
+        self._requests_written: dict[str, int] = {}
         self._minutes: dict[tuple[str, int], FlowMinute] = {}
         self._last_read: dict[str, float] = {}
         self._started = wall()
@@ -163,6 +174,10 @@ class MinuteRecorder:
         row.lag_max_s = max(row.lag_max_s, lag_s)
         if lag_s > self._slo_s.get(flow, float("inf")):
             row.late += written
+        if self._written_requests is not None:
+            spent = self._written_requests(flow)
+            row.requests += spent - self._requests_written.get(flow, 0)
+            self._requests_written[flow] = spent
 
     def verified(self, flow: str, records: int, drifted: int) -> None:
         """`records` written were read back; `drifted` of them came back different."""

@@ -6,16 +6,19 @@ the measurements the engine kept, and nothing when every tool is healthy."""
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from pathlib import Path
 
 import pytest
 
 from syncwell.analyze import Reason, moves
+from syncwell.engine.progress import FlowProgress
 from syncwell.sandbox import FaultSettings
 from syncwell.store import open_store
 from tests.scenarios.constraintkit import (
     FlowSpec,
+    Tools,
     analysis_of,
     drained,
     make_core,
@@ -25,7 +28,7 @@ from tests.scenarios.constraintkit import (
     verdicts,
     write_workspace,
 )
-from tests.waiting import until
+from tests.waiting import until, until_true
 
 PROJECT = FaultSettings(rate_limit_per_s=5, latency_ms=20)
 """The project tool, slow but up (the sandbox's default also goes down every 5 minutes)."""
@@ -110,9 +113,59 @@ async def test_a_rate_limit_below_demand_is_the_constraint(tmp_path: Path) -> No
     assert "of crm's rate limit" in constraint.evidence, constraint.evidence
     assert "backlog reached" in constraint.evidence and "reached 0" not in constraint.evidence
     advice = " ".join(constraint.advice)
-    assert "budget of 5 requests/s" in advice and "ask for at least" in advice, advice
-    assert "each change costs 1.0 requests" in advice, advice
+    assert "budget of 5 requests/s" in advice and "ask crm for at least" in advice, advice
+    assert "`systems.crm.rate_limit.per_second: " in advice, advice
+    assert "`systems.crm.streams.contacts.write.upsert.max_batch: " in advice, advice
     assert crm["rate_limited"] == 0, crm
+
+
+async def test_the_request_rate_advised_comes_from_the_requests_writes_took(
+    tmp_path: Path,
+) -> None:
+    """Signups reach the CRM at 10/s; its budget is 5 requests/s and its bulk endpoint takes
+    one record a request, so a write of 100 changes takes 100 requests and 20 s, and the run
+    stops in the middle of one. The requests measured are those of the writes that ended,
+    one a change written (and the first sync's listing), so the rate advised is the demand's
+    with a quarter to spare. Before, requests sampled mid-write counted without their changes:
+    1.6 requests a change, and 19/s advised where 12/s does."""
+    make_core(tmp_path, 0)
+    async with sandbox(tmp_path, crm=FaultSettings(rate_limit_per_s=100)) as tools:
+        flows = [FlowSpec("to_crm", batch=100), FlowSpec("to_email")]
+        workspace = write_workspace(tmp_path, tools, flows, crm_rate=5, crm_batch=1)
+        async with running(workspace) as run, signing_up(tmp_path, per_s=10):
+            progress = run.engine.progress["to_crm"]
+            await until(lambda: progress.written >= 30, within_s=20)
+            await until_true(lambda: _under_way(tools, progress, 25), within_s=30, every_s=0.2)
+        crm = await tools.stats("crm")
+    store = await open_store(workspace.state)
+    try:
+        (measured,) = [
+            row
+            for row in await store.measurements.totals(since=0, until=time.time() + 60)
+            if row["flow"] == "to_crm"
+        ]
+    finally:
+        await store.close()
+    written, requests = int(str(measured["changes_out"])), int(str(measured["requests"]))
+    assert written <= requests <= written + 3, measured  # one a change, and the listing
+    assert crm["requests_total"] > requests + 10, (crm, measured)  # a write was cut short
+    analysis = await analysis_of(workspace)
+    to_crm = next(v for v in analysis.flows if v.flow == "to_crm")
+    assert to_crm.reason is Reason.RATE_LIMIT, verdicts(analysis)
+    demand_s = to_crm.demand_per_min / 60
+    asked = int(to_crm.advice[0].rsplit("per_second: ", 1)[1].rstrip("`"))
+    cost = requests / written
+    assert asked == math.ceil(demand_s * cost * 1.25), to_crm.advice
+    assert asked <= math.ceil(demand_s * 1.25 * 1.05), to_crm.advice
+    max_batch = math.ceil(demand_s * 1.25 / 5)
+    assert f"write.upsert.max_batch: {max_batch}`" in to_crm.advice[1], to_crm.advice
+
+
+async def _under_way(tools: Tools, progress: FlowProgress, requests: int) -> bool:
+    """Whether the CRM has answered `requests` more requests than changes were written: a
+    write is that far along."""
+    answered = (await tools.stats("crm"))["requests_total"]
+    return isinstance(answered, int) and answered >= progress.written + requests
 
 
 async def test_an_outage_prone_tool_is_the_constraint(tmp_path: Path) -> None:

@@ -1,21 +1,29 @@
 """Evidence and advice, in sentences a founder understands, computed from the numbers.
 
 Evidence says what happened (the measurements that make the case); advice says what to change,
-with the number to change it to wherever one can be computed.
+with the number to change it to wherever one can be computed. A setting is named as syncwell.yaml
+writes it, by its path and with its new value, in backticks (`flows.tasks.batch_size: 2000`),
+so that it can be copied into the file as it stands; tests/analyze/test_advice.py loads every
+one of them into a workspace, as `syncwell check` would.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-from syncwell.analyze.facts import FlowFacts
+from syncwell.analyze.facts import FlowFacts, WriteShape
 from syncwell.analyze.verdict import FlowVerdict, Reason
-from syncwell.analyze.words import duration, percent, rate
+from syncwell.analyze.words import duration, percent, rate, setting, yaml_duration
 
 __all__ = ["flow_advice", "flow_evidence"]
 
 _HEADROOM = 1.25
 """Advice aims a quarter above demand, so that a busy day does not break the SLO again."""
+_FULL = 0.9
+"""Writes (or requests) this close to their largest size are full: their size limits them."""
+_MAX_BATCH_SIZE = 100_000
+"""The largest `batch_size` a flow takes."""
 
 
 def flow_evidence(verdict: FlowVerdict, facts: FlowFacts) -> str:
@@ -83,13 +91,9 @@ def flow_advice(verdict: FlowVerdict, facts: FlowFacts) -> tuple[str, ...]:
         case Reason.CAPACITY:
             return _capacity_advice(verdict, facts)
         case Reason.POLL_INTERVAL:
-            return _poll_advice(verdict, facts)
+            return _poll_advice(facts)
         case Reason.TIMEOUTS:
-            return (
-                f"writes to {facts.destination} take {_mean_write(facts)} on average: raise "
-                f"the system's timeout_s or lower {facts.name}'s batch_size "
-                f"(now {facts.batch_size:,})",
-            )
+            return _timeout_advice(facts)
         case Reason.ERRORS:
             return (
                 f"{facts.destination} fails {percent(verdict.retry_share)} of writes: read "
@@ -124,69 +128,221 @@ def _poison_advice(facts: FlowFacts) -> tuple[str, ...]:
     return (fix, f"then replay them: `syncwell dlq replay --flow {facts.name}`")
 
 
+@dataclass(frozen=True, slots=True)
+class _Writes:
+    """What the flow's writes cost, as measured: changes and requests a write. Requests count
+    when the write that spent them ends, so the two always cover the same writes."""
+
+    changes: float
+    requests: float
+
+    @property
+    def per_request(self) -> float:
+        """Changes a request carried."""
+        return self.changes / self.requests
+
+
+def _writes(facts: FlowFacts) -> _Writes | None:
+    if not facts.batches or not facts.changes_out or not facts.requests:
+        return None
+    return _Writes(facts.changes_out / facts.batches, facts.requests / facts.batches)
+
+
 def _rate_limit_advice(verdict: FlowVerdict, facts: FlowFacts) -> tuple[str, ...]:
     system = _limited_system(facts)
     per_second = _limited_rate(facts)
-    use = verdict.budget_use or 0.0
-    advice = []
-    if per_second is not None:
-        needed = per_second * use * _HEADROOM
-        advice.append(
-            f"{system}'s budget of {per_second:g} requests/s carries "
-            f"{rate(verdict.capacity_per_min or 0)} of {facts.name}; ask for at least "
-            f"{math.ceil(needed)}/s"
-        )
-    if facts.changes_out and facts.requests > facts.changes_out * 0.5:
-        per_change = facts.requests / facts.changes_out
-        advice.append(
-            f"each change costs {per_change:.1f} requests: a bulk endpoint (write.bulk) "
-            f"would cut that to a fraction"
-        )
-    advice.append(f"poll {system}'s flows less often, so that live changes get the budget")
+    if per_second is None:
+        return ()
+    writes = _writes(facts) if system == facts.destination else None
+    needs, cost = _request_need(verdict, facts, writes)
+    # The budget is the system's, shared by its flows: what they all need, this one included.
+    all_need = max(per_second * (verdict.budget_use or 0.0), needs)
+    ask = math.ceil(all_need * _HEADROOM)
+    others = (
+        f" ({_amount(all_need)}/s with {system}'s other flows)" if all_need > needs * 1.01 else ""
+    )
+    carries = rate(verdict.capacity_per_min or 0)
+    first = (
+        f"{system}'s budget of {per_second:g} requests/s carries {carries} of {facts.name}; at "
+        f"{rate(verdict.demand_per_min)} of changes, {cost}, it needs {_amount(needs)} requests/s"
+        f"{others}"
+    )
+    if ask > per_second:
+        limit = setting(f"systems.{system}.rate_limit.per_second", ask)
+        first += f": ask {system} for at least {ask}/s, then set {limit}"
+    advice = [first]
+    spare = per_second - (all_need - needs)  # what the other flows leave this one
+    if spare <= 0:
+        return tuple(advice)
+    if writes is not None:
+        fit = math.ceil(verdict.demand_per_min / 60 * _HEADROOM / spare)
+        advice += _write_size_advice(facts, writes, fit)
+    elif system == facts.source:
+        advice += _read_less_advice(facts, spare)
     return tuple(advice)
+
+
+def _request_need(
+    verdict: FlowVerdict, facts: FlowFacts, writes: _Writes | None
+) -> tuple[float, str]:
+    """The requests a second the flow needs at its demand, and what they are made of."""
+    demand_s = verdict.demand_per_min / 60
+    if writes is not None:
+        cost = f"{_amount(writes.changes)} a write and {_amount(writes.requests)} requests each"
+        return demand_s / writes.changes * writes.requests, cost
+    if facts.changes_out and facts.requests:
+        per_change = facts.requests / facts.changes_out
+        return demand_s * per_change, f"{_amount(per_change)} requests a change"
+    spent = facts.requests / max(facts.measured_s, 1.0)
+    return spent, "reading"
+
+
+def _write_size_advice(facts: FlowFacts, writes: _Writes, fit: int) -> list[str]:
+    """How to carry `fit` changes a request, when the size of a request is what the budget
+    pays for: a bulk endpoint's `max_batch`, a database's `batch_size`, or a bulk endpoint to
+    begin with."""
+    system, name = facts.destination, facts.name
+    bulk = [shape for shape in facts.writes if shape.bulk]
+    if facts.writes and not bulk:
+        return [
+            f"each change costs {_amount(1 / writes.per_request)} requests, one a record: if "
+            f"{system}'s API takes many records a request, write through that endpoint "
+            f"({_places(facts.writes)} with a body that names {{{{records}}}}) and "
+            f"{_max_batches(facts.writes, fit)}"
+        ]
+    size = min([facts.batch_size, *(shape.max_batch for shape in bulk)])
+    if fit <= size or writes.per_request < size * _FULL:
+        return []  # requests are not full: their size is not what limits them
+    also = ""
+    if fit > facts.batch_size:
+        also = f", and {setting(f'flows.{name}.batch_size', min(fit, _MAX_BATCH_SIZE))}"
+    if bulk:
+        return [
+            f"each request to {system} carries as many changes as its endpoint takes "
+            f"({_amount(writes.per_request)}): to fit the budget at {fit:,} a request, set "
+            f"{_max_batches(bulk, fit)}{also}, if {system}'s API takes that many"
+        ]
+    batch = setting(f"flows.{name}.batch_size", min(fit, _MAX_BATCH_SIZE))
+    return [
+        f"each write to {system} is one request of {_amount(writes.per_request)} changes: to fit "
+        f"the budget at {fit:,} a write, set {batch}"
+    ]
+
+
+def _read_less_advice(facts: FlowFacts, spare: float) -> list[str]:
+    """Poll the limited source less often, when its reads are what spend the budget."""
+    if not facts.reads or not facts.requests or not facts.interval_s:
+        return []
+    per_read = facts.requests / facts.reads
+    interval = per_read * _HEADROOM / spare
+    now = facts.interval_s or 0.0
+    if interval <= now or interval > facts.freshness_slo_s:
+        return []
+    return [
+        f"each read of {facts.source} costs {_amount(per_read)} requests: poll no more often than "
+        f"{setting(f'flows.{facts.name}.interval', yaml_duration(interval))}, within the "
+        f"freshness SLO ({duration(facts.freshness_slo_s)})"
+    ]
 
 
 def _capacity_advice(verdict: FlowVerdict, facts: FlowFacts) -> tuple[str, ...]:
     utilisation = verdict.utilisation or 1.0
     mean_batch = facts.changes_out / facts.batches if facts.batches else 0.0
-    faster = f"make {facts.destination}'s writes faster (its indexes, its plan's limits)"
-    if mean_batch < facts.batch_size * 0.9:
+    name, destination = facts.name, facts.destination
+    faster = f"make {destination}'s writes faster (its indexes, its plan's limits)"
+    if mean_batch < facts.batch_size * _FULL:
         return (
-            f"writes to {facts.destination} average {mean_batch:,.0f} changes in "
-            f"{_mean_write(facts)}; under more load they fill up to batch_size "
-            f"({facts.batch_size:,}), which amortises each write: measure again under the "
-            f"load, and if it still falls short, {faster}",
+            f"writes to {destination} average {mean_batch:,.0f} changes in "
+            f"{_mean_write(facts)}; under more load they fill up to "
+            f"{setting(f'flows.{name}.batch_size')} ({facts.batch_size:,}), which amortises "
+            f"each write: measure again under the load, and if it still falls short, {faster}",
         )
-    batch = min(100_000, math.ceil(facts.batch_size * utilisation * _HEADROOM))
+    keep_up = f"to keep up with {rate(verdict.demand_per_min)}"
+    bulk = [shape for shape in facts.writes if shape.bulk]
+    split = [shape for shape in bulk if shape.max_batch < facts.batch_size]
+    if facts.writes and not bulk:
+        per_request = math.ceil(utilisation * _HEADROOM)
+        return (
+            f"{destination} takes each record in a request of its own, so a bigger batch "
+            f"would not help: if its API takes many records a request, write through that "
+            f"endpoint ({_places(facts.writes)} with a body that names {{{{records}}}}) and "
+            f"{_max_batches(facts.writes, per_request)} {keep_up}",
+            f"or {faster}",
+        )
+    if split:
+        smallest = min(shape.max_batch for shape in split)
+        wanted = math.ceil(smallest * utilisation * _HEADROOM)
+        also = ""
+        if wanted > facts.batch_size:
+            size = min(wanted, _MAX_BATCH_SIZE)
+            also = f" and {setting(f'flows.{name}.batch_size', size)}"
+        return (
+            f"{destination} writes a full batch of {facts.batch_size:,} in {_mean_write(facts)} "
+            f"as {math.ceil(facts.batch_size / smallest):,} requests: set "
+            f"{_max_batches(split, wanted)}{also} {keep_up}, if its API takes that many a "
+            f"request",
+            f"or {faster}",
+        )
+    batch = min(_MAX_BATCH_SIZE, math.ceil(facts.batch_size * utilisation * _HEADROOM))
     return (
-        f"{facts.destination} writes a full batch in {_mean_write(facts)}: raise "
-        f"{facts.name}'s batch_size from {facts.batch_size:,} to {batch:,} to keep up with "
-        f"{rate(verdict.demand_per_min)}",
+        f"{destination} writes a full batch in {_mean_write(facts)}: raise {name}'s batch "
+        f"size from {facts.batch_size:,} to {batch:,}, "
+        f"{setting(f'flows.{name}.batch_size', batch)}, {keep_up}",
         f"or {faster}",
     )
 
 
-def _poll_advice(verdict: FlowVerdict, facts: FlowFacts) -> tuple[str, ...]:
-    slo = facts.freshness_slo_s
+def _poll_advice(facts: FlowFacts) -> tuple[str, ...]:
+    slo, name = facts.freshness_slo_s, facts.name
     advice = [
         f"the poll interval ({duration(facts.interval_s or 0)}) sets a floor on freshness "
-        f"that breaks the SLO ({duration(slo)}): poll every {duration(slo / 2)} or less"
+        f"that breaks the SLO ({duration(slo)}): poll every {duration(slo / 2)} or less, "
+        f"{setting(f'flows.{name}.interval', yaml_duration(slo / 2))}"
     ]
     allowed = _budget_interval(facts)
     if allowed is not None:
         advice.append(
             f"the rate-limit budget of {facts.source} allows an interval of {duration(allowed)}"
         )
+    realtime = setting(f"flows.{name}.mode", "realtime")
     if facts.source_sends_webhooks:
-        advice.append(
-            f"switch {facts.name} to mode: realtime: {facts.source} already sends webhooks"
-        )
+        advice.append(f"switch {name} to {realtime}: {facts.source} already sends webhooks")
     else:
         advice.append(
-            f"switch {facts.name} to mode: realtime if {facts.source} can send webhooks "
-            "(polling stays as the safety net)"
+            f"switch {name} to {realtime} if {facts.source} can send webhooks (declare them "
+            f"in {setting(f'systems.{facts.source}.webhooks')}; polling stays as the safety net)"
         )
     return tuple(advice)
+
+
+def _timeout_advice(facts: FlowFacts) -> tuple[str, ...]:
+    mean_s = _mean_write_s(facts)
+    name = facts.name
+    lower = ""
+    if facts.timeout is not None and mean_s:
+        # A write taking half the timeout on average leaves room for the slow ones.
+        batch = math.floor(facts.batch_size * facts.timeout[1] / (2 * mean_s))
+        if 1 <= batch < facts.batch_size:
+            lower = f", or lower {setting(f'flows.{name}.batch_size', batch)}"
+    if facts.timeout is None:
+        return (
+            f"writes to {facts.destination} take {_mean_write(facts)} on average: lower "
+            f"{name}'s {setting(f'flows.{name}.batch_size')} (now {facts.batch_size:,})",
+        )
+    path, timeout_s = facts.timeout
+    raised = math.ceil(2 * max(timeout_s, mean_s or 0.0))
+    return (
+        f"writes to {facts.destination} take {_mean_write(facts)} on average against a "
+        f"timeout of {duration(timeout_s)}: raise it, {setting(path, raised)}{lower}",
+    )
+
+
+def _places(shapes: list[WriteShape] | tuple[WriteShape, ...]) -> str:
+    return " or ".join(setting(shape.setting) for shape in shapes)
+
+
+def _max_batches(shapes: list[WriteShape] | tuple[WriteShape, ...], value: int) -> str:
+    return " and ".join(setting(f"{shape.setting}.max_batch", value) for shape in shapes)
 
 
 def _budget_interval(facts: FlowFacts) -> float | None:
@@ -217,10 +373,22 @@ def _bound(bound: str) -> str:
     }.get(bound, "estimated")
 
 
+def _mean_write_s(facts: FlowFacts) -> float | None:
+    return facts.latency_sum_ms / facts.batches / 1000 if facts.batches else None
+
+
 def _mean_write(facts: FlowFacts) -> str:
-    if not facts.batches:
-        return "an unknown time"
-    return duration(facts.latency_sum_ms / facts.batches / 1000)
+    mean_s = _mean_write_s(facts)
+    return "an unknown time" if mean_s is None else duration(mean_s)
+
+
+def _amount(value: float) -> str:
+    """A count or a rate with the precision it deserves: 1,250, 83, 6.7, 0.05, 0.0012."""
+    if value >= 10:
+        return f"{value:,.0f}"
+    if value >= 0.1:
+        return f"{value:.1f}"
+    return f"{value:.2g}"
 
 
 def _mean_lag(facts: FlowFacts) -> float:

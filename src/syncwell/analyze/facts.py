@@ -14,14 +14,16 @@ from dataclasses import dataclass, field, replace
 
 from syncwell.analyze.confidence import at_least
 from syncwell.analyze.trend import Trend
+from syncwell.connectors.http.settings import Settings as HttpSettings
 from syncwell.store import DeadLetter, Incident, Store
 from syncwell.store.schema import measurements
-from syncwell.workspace import Flow, Workspace
+from syncwell.workspace import Flow, System, Workspace
 
 __all__ = [
     "FlowFacts",
     "IncidentFacts",
     "WorkspaceFacts",
+    "WriteShape",
     "flow_facts",
     "gather",
     "poison_field",
@@ -32,6 +34,22 @@ _MIN_DAY_S = 3600.0
 """A day measured for less than this does not count in the trend."""
 _TREND_DAYS = 28
 _POISON_SAMPLE = 200
+_RECORD_WRITES = ("upsert", "create", "update")
+"""The write endpoints of an http stream that carry records (a delete carries keys)."""
+_TIMEOUTS = ("timeout_s", "statement_timeout_s", "busy_timeout_s")
+"""The settings, by connector kind, that bound how long one write may wait."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteShape:
+    """An http endpoint that writes a flow's records, for advice that names its settings."""
+
+    setting: str
+    """Where it is in syncwell.yaml: systems.<system>.streams.<stream>.write.<role>."""
+    bulk: bool
+    """Whether one request carries many records (its body names {{records}})."""
+    max_batch: int
+    """Records a request of a bulk endpoint carries at most."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +120,11 @@ class FlowFacts:
     poison_reason: str = ""
     trend: Trend | None = None
     """Its changes in per day over the last four weeks (for the forecast)."""
+    writes: tuple[WriteShape, ...] = ()
+    """The endpoints its records are written through, when the destination is http."""
+    timeout: tuple[str, float] | None = None
+    """The destination's setting that bounds one write's wait, and its value in seconds
+    (`timeout_s` of http, `statement_timeout_s` of PostgreSQL, `busy_timeout_s` of SQLite)."""
 
     @property
     def retries(self) -> int:
@@ -180,8 +203,33 @@ def flow_facts(
         poison_field=poison[0],
         poison_reason=poison[1],
         trend=trend,
+        writes=_write_shapes(flow, destination),
+        timeout=_timeout(destination),
         **numbers,  # type: ignore[arg-type]
     )
+
+
+def _write_shapes(flow: Flow, destination: System) -> tuple[WriteShape, ...]:
+    settings = destination.settings
+    if not isinstance(settings, HttpSettings) or flow.target not in settings.streams:
+        return ()
+    write = settings.streams[flow.target].write
+    if write is None:
+        return ()
+    at = f"systems.{destination.name}.streams.{flow.target}.write"
+    return tuple(
+        WriteShape(f"{at}.{role}", endpoint.bulk, endpoint.max_batch)
+        for role in _RECORD_WRITES
+        if (endpoint := getattr(write, role)) is not None
+    )
+
+
+def _timeout(system: System) -> tuple[str, float] | None:
+    for name in _TIMEOUTS:
+        value = getattr(system.settings, name, None)
+        if isinstance(value, int | float):
+            return f"systems.{system.name}.{name}", float(value)
+    return None
 
 
 async def _trends(store: Store, at: float) -> dict[str, Trend]:

@@ -1,8 +1,9 @@
-"""Numbers as a founder reads them: "4m 30s", "18%", "1,200/min"."""
+"""Numbers as a founder reads them: "4m 30s", "18%", "1,200/min"; settings as syncwell.yaml
+writes them: `flows.tasks.interval: 4m30s`."""
 
 from __future__ import annotations
 
-__all__ = ["duration", "percent", "rate"]
+__all__ = ["duration", "percent", "rate", "setting", "yaml_duration"]
 
 
 def duration(seconds: float) -> str:
@@ -42,3 +43,17 @@ def rate(per_minute: float) -> str:
     if per_minute >= 1 or per_minute == 0:
         return f"{per_minute:,.0f}/min"
     return f"{per_minute * 60:,.1f}/h"
+
+
+def yaml_duration(seconds: float) -> str:
+    """Seconds as syncwell.yaml writes a duration: 500ms, 45s, 4m30s, 2h5m (never 0)."""
+    return duration(max(seconds, 0.001)).replace(" ", "")
+
+
+def setting(path: str, value: object = None) -> str:
+    """A setting of syncwell.yaml by its dotted path, with the value to give it, in backticks:
+    `flows.tasks.batch_size: 2000`; without a value, the place itself."""
+    if value is None:
+        return f"`{path}`"
+    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    return f"`{path}: {shown}`"

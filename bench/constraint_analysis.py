@@ -62,7 +62,7 @@ _MEASURED = (
     "out_busy", "reads", "read_failures", "read_gap_max_s", "latency_sum_ms", "latency_buckets",
     "lag_sum_s", "lag_max_s", "late", "requests", "backlog_max", "dead_letters_max",
     "breaker_open_s", "headroom_min", "source_rate_min", "destination_rate_min",
-    "missed_by_webhooks",
+    "missed_by_webhooks", "verified", "drifted",
 )  # fmt: skip
 """The measured columns of a minute and of its rollups, in the order the generator writes them."""
 _DEAD = _MEASURED.index("dead_lettered")
@@ -73,7 +73,7 @@ _GENERATION = ("tools", "flows", "days", "seed", "dead_letter_rate")
 _INCIDENT = ("integration", "flow", "cause", "detail", "opened_at", "closed_at")
 _DEAD_LETTER = (
     "flow", "key", "op", "version", "payload", "reason", "error_class", "attempts", "status",
-    "created_at", "resolved_at",
+    "created_at", "resolved_at", "replayed_as", "replayed_after",
 )  # fmt: skip
 
 
@@ -260,6 +260,7 @@ def _row(
         None if rate is None else 0.0 if f.budget_per_hour else 0.3 + 0.6 * r(),
         learned if f.inbound else None, None if f.inbound else learned,
         1 if f.mode == "realtime" and r() < 0.05 * scale else 0,
+        0, 0,  # nothing read back: past their first records, flows verify no more
     )  # fmt: skip
 
 
@@ -394,6 +395,7 @@ def _dead_letter_rows(
             yield (
                 flow, str(key), "upsert", str(created), payload, reason, "RecordRejectedError",
                 1, "replayed" if old else "open", created, created + 600 if old else None,
+                None, None,
             )  # fmt: skip
 
 

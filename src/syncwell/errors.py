@@ -10,6 +10,7 @@ The engine decides what to do by an exception's class, never by its message::
     │   │   └── TimedOutError                  no answer in time; counted apart from the rest
     │   ├── RecordRejectedError(key, reason)   one record is bad -> dead-letter it, keep the rest
     │   └── IntegrationFatalError              credentials revoked, object gone -> breaker, incident
+    │       └── MisconfiguredError             the workspace does not fit the system: the user's fix
     ├── StoreError                             the store failed: retry later (a webhook gets a 503)
     │   └── StoreRefusedError                  the store cannot keep this data: refuse it alone
     └── TransportError
@@ -23,6 +24,7 @@ from __future__ import annotations
 __all__ = [
     "ConnectorError",
     "IntegrationFatalError",
+    "MisconfiguredError",
     "RateLimitedError",
     "RecordMissingError",
     "RecordRejectedError",
@@ -168,6 +170,13 @@ class RecordMissingError(RecordRejectedError):
 
 class IntegrationFatalError(ConnectorError):
     """The integration cannot work until a person acts (credentials revoked, table gone)."""
+
+
+class MisconfiguredError(IntegrationFatalError):
+    """The workspace does not fit the system it names: a key column that allows NULL, a
+    column or table the system lacks, no unique index for the key, a base_url that is no URL.
+    The engine treats it as fatal; it is told apart so that the analysis can name it as the
+    user's mistake, not the tool's failure."""
 
 
 class StoreError(SyncwellError):

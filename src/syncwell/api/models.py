@@ -223,6 +223,12 @@ class MeasurementMinute(_Answer):
     out_busy: int = Field(description="Changes written in that time (count).")
     reads: int = Field(description="Reads of the source (count).")
     read_failures: int = Field(description="Reads failed after their retries (count).")
+    reads_rate_limited: int = Field(description="Of those, reads answered 429 (count).")
+    reads_timed_out: int = Field(description="Of those, reads unanswered in time (count).")
+    misconfigured: int = Field(
+        description="Reads and write attempts that failed for a configuration mistake: the "
+        "workspace does not fit the system, such as a key column that allows NULL (count)."
+    )
     read_gap_max_s: float = Field(description="The longest time between two reads, seconds.")
     latency_sum_ms: float = Field(description="Write time summed over batches, milliseconds.")
     latency_buckets: str = Field(
@@ -236,6 +242,13 @@ class MeasurementMinute(_Answer):
     backlog_max: int = Field(description="The most changes waiting at a sample (count).")
     dead_letters_max: int = Field(description="The most dead letters open at a sample (count).")
     breaker_open_s: float = Field(description="Seconds the destination's breaker was open.")
+    source_down_s: float = Field(
+        description="Seconds the source was down by its answers: from a failed read that showed "
+        "it down (a 5xx with Retry-After, or failures in a row) to its next good read."
+    )
+    destination_down_s: float = Field(
+        description="Seconds the destination was down by its answers to write attempts."
+    )
     headroom_min: float | None = Field(
         description="The least rate-limit headroom reported (remaining over limit, 0-1); null "
         "when the system reports none."

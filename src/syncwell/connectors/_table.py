@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from syncwell.connectors._sql import column_list
-from syncwell.errors import IntegrationFatalError
+from syncwell.errors import MisconfiguredError
 
 __all__ = ["Table"]
 
@@ -36,7 +36,7 @@ class Table:
         """Fail with the fix when a configured column is not in the table."""
         missing = [column for column in columns if column not in self.types]
         if missing:
-            raise IntegrationFatalError(
+            raise MisconfiguredError(
                 f"{role} column(s) {', '.join(missing)} not in table {self.name}; "
                 f"it has: {', '.join(self.types)}. Fix the flow in syncwell.yaml.",
                 system=system,
@@ -46,7 +46,7 @@ class Table:
         """Fail with `fix` when a key column allows NULL: such a record has no identity."""
         nullable = [column for column in key if column not in self.not_null]
         if nullable:
-            raise IntegrationFatalError(
+            raise MisconfiguredError(
                 f"key column(s) {', '.join(nullable)} of {self.name} allow NULL, and a record "
                 f"without a key cannot be synced idempotently; {fix}, or choose another key",
                 system=system,
@@ -56,7 +56,7 @@ class Table:
         """Fail with the statement to run when no unique index matches the key."""
         if frozenset(key) not in self.unique_keys:
             keys = column_list(key)
-            raise IntegrationFatalError(
+            raise MisconfiguredError(
                 f"table {self.name} has no unique index on ({keys}), which idempotent upserts "
                 f"need; create one: CREATE UNIQUE INDEX ON {self.name} ({keys})",
                 system=system,

@@ -432,9 +432,11 @@ class FlowDelivery:
             raise
         except RecordRejectedError:
             route.breaker.record_success()  # it answered: the system is up, the record is bad
+            self._answered(None)
             raise
         except (TransientError, IntegrationFatalError) as error:
             route.breaker.record_failure()
+            self._answered(error)
             self._progress.failed_attempts += 1
             self._progress.last_error = str(error)
             log.warning("write failed", flow=route.flow, error=str(error))
@@ -448,11 +450,19 @@ class FlowDelivery:
         except Exception as error:
             # A connector bug must not take the engine down: treat it like a fatal error, loudly.
             route.breaker.record_failure()
+            self._answered(error)
             self._progress.failed_attempts += 1
             self._progress.last_error = f"{type(error).__name__}: {error}"
             log.exception("connector raised an unexpected error", flow=route.flow)
             raise TransientError(self._progress.last_error, flow=route.flow) from error
         route.breaker.record_success()
+        self._answered(None)
+
+    def _answered(self, error: BaseException | None) -> None:
+        """Measure what a write attempt's answer says of the destination (measure/answers.py)."""
+        if self._recorder is not None:
+            threshold = self._route.breaker.failure_threshold
+            self._recorder.attempted(self._route.flow, error, in_a_row=threshold)
 
     async def _write(self, batch: ChangeBatch, book: IdentityBook) -> None:
         route = self._route

@@ -54,6 +54,8 @@ class FlowReading:
         rereads: the thin webhook events' re-reads.
         retry: the source system's retry policy (for failed reads).
         reconciled: whether webhooks feed the flow, so its reads count what they missed.
+        down_after: failed reads in a row that show the source down (its breaker's
+            `failure_threshold`; measure/answers.py).
         first_sync: compares the flow's first read with its destination (engine/firstsync.py).
     """
 
@@ -68,6 +70,7 @@ class FlowReading:
     rereads: RereadDesk
     retry: RetryPolicy
     reconciled: bool
+    down_after: int = 5
     first_sync: FirstSync | None = None
 
     async def run(self, stop: asyncio.Event, *, once: bool) -> None:
@@ -139,7 +142,7 @@ class FlowReading:
     async def _failed(self, error: Exception) -> None:
         name = self.flow.name
         self.progress.last_error = f"{type(error).__name__}: {error}"
-        self.recorder.read_failed(name)
+        self.recorder.read_failed(name, error, in_a_row=self.down_after)
         if isinstance(error, ConnectorError | StoreError):
             log.warning("read failed", flow=name, error=str(error))
         else:

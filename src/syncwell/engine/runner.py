@@ -361,6 +361,7 @@ class Engine:
             rereads=self._rereads,
             retry=self.workspace.systems[flow.source].retry,
             reconciled=flow.mode is Mode.REALTIME and flow.source in self.webhooks.intakes,
+            down_after=self.workspace.systems[flow.source].breaker.failure_threshold,
             first_sync=self._first_sync(flow, store),
         )
         await reading.run(stop, once=once)

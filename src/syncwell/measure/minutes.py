@@ -12,8 +12,14 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from typing import Literal
 
-__all__ = ["LATENCY_BOUNDS_MS", "FlowMinute", "MinuteRecorder"]
+from syncwell.measure.answers import Answer, DownSpans, answer_of, said_how_long
+
+__all__ = ["LATENCY_BOUNDS_MS", "FlowMinute", "MinuteRecorder", "Side"]
+
+Side = Literal["source", "destination"]
+"""Which of a flow's systems answered: the one it reads, or the one it writes."""
 
 LATENCY_BOUNDS_MS = (10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 """Upper bounds of the write-latency histogram's buckets, ms; one more bucket holds the rest."""
@@ -49,6 +55,13 @@ class FlowMinute:
     reads: int = 0
     read_failures: int = 0
     """Reads of the source that failed (after their retries)."""
+    reads_rate_limited: int = 0
+    """Of those, reads the source answered 429: a rate-limit signal, not an outage."""
+    reads_timed_out: int = 0
+    """Of those, reads the source gave no answer to in time."""
+    misconfigured: int = 0
+    """Reads and write attempts that failed because the workspace does not fit the system
+    (`MisconfiguredError`: a key column that allows NULL, a missing column): the user's mistake."""
     read_gap_max_s: float = 0.0
     latency_sum_ms: float = 0.0
     latency_buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BOUNDS_MS) + 1))
@@ -63,6 +76,11 @@ class FlowMinute:
     dead_letters_max: int = 0
     """The most dead letters left open (not replayed or discarded) at a sample."""
     breaker_open_s: float = 0.0
+    source_down_s: float = 0.0
+    """Seconds the source gave no successful answer while its answers showed it down
+    (measure/answers.py): from the first failed read of such a spell to the next good one."""
+    destination_down_s: float = 0.0
+    """Likewise for the destination, from the answers to write attempts."""
     headroom_min: float | None = None
     source_rate_min: float | None = None
     """The least requests/s the source's rate limiter allowed (configured or learned)."""
@@ -107,6 +125,7 @@ class MinuteRecorder:
         self._last_read: dict[str, float] = {}
         self._started = wall()
         self._covered: dict[str, float] = {}
+        self._down: dict[tuple[str, Side], DownSpans] = {}
 
     def _at(self, flow: str, at: float | None = None) -> FlowMinute:
         minute = int((self._wall() if at is None else at) // 60 * 60)
@@ -131,14 +150,55 @@ class MinuteRecorder:
         """A read of the source finished; the gap since the last one is the achieved interval."""
         row = self._at(flow)
         row.reads += 1
+        self._answered(flow, "source", None, 1)
         last = self._last_read.get(flow)
         if last is not None:
             row.read_gap_max_s = max(row.read_gap_max_s, at - last)
         self._last_read[flow] = at
 
-    def read_failed(self, flow: str) -> None:
-        """A read of the source failed: the source is down, or refuses us."""
-        self._at(flow).read_failures += 1
+    def read_failed(self, flow: str, error: BaseException, *, in_a_row: int) -> None:
+        """A read of the source failed with `error`: counted by what it is a sign of
+        (measure/answers.py); `in_a_row` failed answers in a row show the source down."""
+        row = self._at(flow)
+        row.read_failures += 1
+        answer = answer_of(error)
+        if answer is Answer.RATE_LIMITED:
+            row.reads_rate_limited += 1
+        elif answer is Answer.TIMED_OUT:
+            row.reads_timed_out += 1
+        elif answer is Answer.MISCONFIGURED:
+            row.misconfigured += 1
+        self._answered(flow, "source", error, in_a_row)
+
+    def attempted(self, flow: str, error: BaseException | None, *, in_a_row: int) -> None:
+        """A write attempt ended: `error` is what it raised (None: it succeeded); `in_a_row`
+        failed answers in a row show the destination down."""
+        if answer_of(error) is Answer.MISCONFIGURED:
+            self._at(flow).misconfigured += 1
+        self._answered(flow, "destination", error, in_a_row)
+
+    def _answered(self, flow: str, side: Side, error: BaseException | None, in_a_row: int) -> None:
+        spans = self._down.get((flow, side))
+        if spans is None:
+            if error is None:
+                return  # nothing failed yet: nothing to end
+            spans = self._down[(flow, side)] = DownSpans(in_a_row)
+        span = spans.answered(answer_of(error), self._wall(), said_how_long=said_how_long(error))
+        self._spread_down(flow, side, span)
+
+    def _spread_down(self, flow: str, side: Side, span: tuple[float, float] | None) -> None:
+        """Add a down span's seconds to the minutes it covers."""
+        if span is None:
+            return
+        start, end = span
+        while start < end:
+            upto = min(end, (start // 60 + 1) * 60)
+            row = self._at(flow, start)
+            if side == "source":
+                row.source_down_s += upto - start
+            else:
+                row.destination_down_s += upto - start
+            start = upto
 
     def delivered(
         self,
@@ -199,8 +259,13 @@ class MinuteRecorder:
     ) -> None:
         """Gauges sampled at a flush (backlog, headroom, open dead letters, the source's and
         destination's request rates), and the breaker time, missed changes and requests since
-        the last sample. The time since the last sample counts as measured."""
+        the last sample. The time since the last sample counts as measured, and so does a
+        spell of downtime still under way (up to now)."""
         self._cover(flow)
+        for side in ("source", "destination"):
+            spans = self._down.get((flow, side))
+            if spans is not None:
+                self._spread_down(flow, side, spans.so_far(self._wall()))
         row = self._at(flow)
         row.source_rate_min = _least(row.source_rate_min, rates[0])
         row.destination_rate_min = _least(row.destination_rate_min, rates[1])

@@ -21,6 +21,7 @@ from syncwell.connectors.http.settings import ErrorClass, ErrorRule
 from syncwell.errors import (
     ConnectorError,
     IntegrationFatalError,
+    MisconfiguredError,
     RateLimitedError,
     RecordMissingError,
     RecordRejectedError,
@@ -173,7 +174,7 @@ def translated(call: Call, *, system: str, timeout_s: float) -> Iterator[None]:
         raise TimedOutError(message, system=system) from error
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
         message = f"{where}: {error}; fix base_url or the stream's path in syncwell.yaml"
-        raise IntegrationFatalError(message, system=system) from error
+        raise MisconfiguredError(message, system=system) from error
     except httpx.HTTPError as error:
         message = f"{where} failed: {type(error).__name__}: {error}"
         raise TransientError(message, system=system) from error

@@ -8,7 +8,7 @@ import asyncpg
 
 from syncwell.connectors._sql import quote
 from syncwell.connectors._table import Table
-from syncwell.errors import IntegrationFatalError
+from syncwell.errors import MisconfiguredError
 
 __all__ = ["Table", "describe", "is_time", "not_null_fix"]
 
@@ -47,7 +47,7 @@ async def describe(connection: asyncpg.Connection, schema: str, name: str, syste
     qualified = f"{quote(schema)}.{quote(name)}"
     rows = await connection.fetch(_COLUMNS, qualified)
     if not rows:
-        raise IntegrationFatalError(
+        raise MisconfiguredError(
             f"table {schema}.{name} does not exist (or has no columns); create it or fix the "
             "flow's stream/target in syncwell.yaml",
             system=system,

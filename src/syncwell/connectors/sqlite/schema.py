@@ -6,7 +6,7 @@ import sqlite3
 
 from syncwell.connectors._sql import quote
 from syncwell.connectors._table import Table
-from syncwell.errors import IntegrationFatalError
+from syncwell.errors import MisconfiguredError
 
 __all__ = ["NOT_NULL_FIX", "Table", "describe"]
 
@@ -17,7 +17,7 @@ def describe(connection: sqlite3.Connection, name: str, system: str) -> Table:
     """Read a table's columns and unique keys, or fail saying the table is missing."""
     info = connection.execute(f"PRAGMA table_info({quote(name)})").fetchall()
     if not info:
-        raise IntegrationFatalError(
+        raise MisconfiguredError(
             f"table {name} does not exist; create it or fix the flow's stream/target "
             "in syncwell.yaml",
             system=system,

@@ -68,6 +68,11 @@ class CircuitBreaker:
         return self._state
 
     @property
+    def failure_threshold(self) -> int:
+        """Failures in a row that open it: what "down" means for its system."""
+        return self._policy.failure_threshold
+
+    @property
     def consecutive_failures(self) -> int:
         """Failures recorded in a row while closed."""
         return self._failures

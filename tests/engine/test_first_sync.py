@@ -26,44 +26,17 @@ from syncwell.store import IdentityScope, open_store
 from syncwell.types import ChangeBatch, SystemClock
 from tests.conftest import PG_DSN
 from tests.connectors.http import tracker
-from tests.connectors.http.tracker import Tracker, TrackerServer
+from tests.connectors.http.tracker import (
+    ISSUES_FIND,
+    ISSUES_WRITE,
+    Tracker,
+    TrackerServer,
+    tracker_workspace,
+)
 from tests.pgdata import checksum, create_contacts, fill_contacts
 
 ROWS = 1000
 DIFFER = 10
-
-TRACKER_WORKSPACE = """
-core: app
-systems:
-  app: {{kind: sqlite, path: app.db}}
-  tracker:
-    kind: http
-    base_url: {url}
-    retry: {{max_attempts: 2, base_s: 0.01, cap_s: 0.01}}
-    streams:
-      issues:
-        read: {{path: /issues.json, records: issues}}
-        write:
-          ids: {{field: id, answer: issue.id}}
-          find:
-            path: /issues.json
-            params: {{subject: "{{{{record.subject}}}}"}}
-            records: issues
-            by: subject
-          create: {{path: /issues.json, body: {{issue: "{{{{record}}}}"}}}}
-          update: {{path: "/issues/{{id}}.json", method: PUT, body: {{issue: "{{{{record}}}}"}}}}
-flows:
-  issues_out:
-    source: app
-    destination: tracker
-    stream: tasks
-    target: issues
-    key: id
-    cursor: version
-    lookback: 0s
-    fields: {{id: external_id, subject: subject, status: status, version: version}}
-    deletes: {{detect: none}}
-"""
 
 runner = CliRunner()
 
@@ -95,7 +68,8 @@ def _tracked(root: Path, url: str, state: Tracker, *, only_in_core: int = 0) -> 
             "id": number, "external_id": i, "subject": f"task {i}", "status": status, "version": i,
         }  # fmt: skip
     path = root / "syncwell.yaml"
-    path.write_text(TRACKER_WORKSPACE.format(url=url))
+    write = {**ISSUES_WRITE, "find": ISSUES_FIND}
+    path.write_text(tracker_workspace(url, ("subject", "status"), write=write, read=True))
     return path
 
 

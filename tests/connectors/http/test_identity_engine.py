@@ -7,57 +7,35 @@ import asyncio
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from syncwell import Engine, load_workspace
 from syncwell.store import IdentityScope, open_store
 from tests.connectors.http import tracker
-from tests.connectors.http.tracker import Tracker, TrackerServer
+from tests.connectors.http.tracker import (
+    ISSUES_FIND,
+    ISSUES_WRITE,
+    Tracker,
+    TrackerServer,
+    tracker_workspace,
+)
 from tests.scenarios.runs import SYNCWELL
 from tests.waiting import until
 
-WORKSPACE = """
-core: app
-systems:
-  app: {{kind: sqlite, path: app.db}}
-  tracker:
-    kind: http
-    base_url: {url}
-    retry: {{max_attempts: 2, base_s: 0.01, cap_s: 0.01}}
-    streams:
-      issues:
-        read: {{path: /issues.json, records: issues}}
-        write:
-          ids: {{field: id, answer: issue.id}}
-          create: {{path: /issues.json, body: {{issue: "{{{{record}}}}"}}}}
-          update: {{path: "/issues/{{id}}.json", method: PUT, body: {{issue: "{{{{record}}}}"}}}}
-          delete: {{path: "/issues/{{id}}.json"}}
-flows:
-  issues_out:
-    source: app
-    destination: tracker
-    stream: tasks
-    target: issues
-    key: id
-    cursor: version
-    lookback: 0s
-    fields: {{id: external_id, subject: subject, version: version}}
-    missing: {missing}
-    deletes: {{detect: none}}
-{extra}
-"""
-
-READ_BACK = """
-  issues_back:
-    source: tracker
-    destination: app
-    stream: issues
-    target: tasks
-    key: id
-    fields: {id: id, subject: subject}
-    deletes: {detect: none}
-"""
+READ_BACK = {
+    "issues_back": {
+        "source": "tracker",
+        "destination": "app",
+        "stream": "issues",
+        "target": "tasks",
+        "key": "id",
+        "fields": {"id": "id", "subject": "subject"},
+        "deletes": {"detect": "none"},
+    }
+}
+"""The tracker's issues read back into the core, keyed by the tracker's id."""
 
 
 @pytest.fixture(scope="module")
@@ -71,12 +49,22 @@ def state(tracker_url: str) -> Tracker:
     return tracker.reset()
 
 
-def _workspace(root: Path, url: str, missing: str = "dead_letter", extra: str = "") -> Path:
+def _workspace(
+    root: Path,
+    url: str,
+    missing: str = "dead_letter",
+    flows: dict[str, Any] | None = None,
+    find: bool = False,
+) -> Path:
     with sqlite3.connect(root / "app.db") as db:
         db.execute("CREATE TABLE tasks (id INTEGER PRIMARY KEY, subject TEXT, version INT)")
         db.executemany("INSERT INTO tasks VALUES (?, ?, 1)", [(1, "a"), (2, "b"), (3, "c")])
+    write = {**ISSUES_WRITE, "find": ISSUES_FIND} if find else ISSUES_WRITE
+    text = tracker_workspace(
+        url, ("subject",), write=write, read=True, flow={"missing": missing}, flows=flows
+    )
     path = root / "syncwell.yaml"
-    path.write_text(WORKSPACE.format(url=url, missing=missing, extra=extra))
+    path.write_text(text)
     return path
 
 
@@ -159,7 +147,7 @@ async def test_read_back_maps_the_trackers_ids_to_the_core_keys(
     """Two-way with ids the tracker assigns: its issues come back keyed by the core's keys,
     so an edit made in the tracker lands on the right row, what syncwell wrote is not
     written back, and an issue created in the tracker is a dead letter with the reason."""
-    path = _workspace(tmp_path, tracker_url, extra=READ_BACK)
+    path = _workspace(tmp_path, tracker_url, flows=READ_BACK)
     await _run(path)
     (second,) = [number for number, issue in state.issues.items() if issue["subject"] == "b"]
     state.issues[second]["subject"] = "b, edited in the tracker"
@@ -186,14 +174,7 @@ async def test_kill_9_between_the_create_and_storing_its_id_makes_no_duplicate(
     its answer is on the way, so the id never reaches the store. The next run makes no second
     issue: with `find:` it finds the issue by subject and keeps its id; without, that record
     is a dead letter saying it may already be there. The other two are created once."""
-    path = _workspace(tmp_path, tracker_url)
-    if find:
-        text = path.read_text().replace(
-            "          delete:",
-            "          find: {path: /issues.json, params: {subject: '{{record.subject}}'}, "
-            "records: issues, by: subject}\n          delete:",
-        )
-        path.write_text(text)
+    path = _workspace(tmp_path, tracker_url, find=find)
     state.hang_creates = True
     process = await asyncio.create_subprocess_exec(
         SYNCWELL, "run", "--once", "-w", str(path),

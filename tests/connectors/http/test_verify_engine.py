@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
@@ -21,35 +22,7 @@ from syncwell.api import create_app
 from syncwell.cli import app as cli
 from syncwell.store import open_store
 from tests.connectors.http import tracker
-from tests.connectors.http.tracker import Tracker, TrackerServer
-
-WORKSPACE = """
-core: app
-systems:
-  app: {{kind: sqlite, path: app.db}}
-  tracker:
-    kind: http
-    base_url: {url}
-    retry: {{max_attempts: 2, base_s: 0.01, cap_s: 0.01}}
-    streams:
-      issues:
-        write:
-          ids: {{field: id, answer: issue.id}}
-          create: {{path: /issues.json, body: {{issue: "{{{{record}}}}"}}}}
-          update: {{path: "/issues/{{id}}.json", method: PUT, body: {{issue: "{{{{record}}}}"}}}}
-flows:
-  issues_out:
-    source: app
-    destination: tracker
-    stream: tasks
-    target: issues
-    key: id
-    cursor: version
-    lookback: 0s
-    fields: {{id: external_id, subject: subject, done_ratio: done_ratio, version: version}}
-    deletes: {{detect: none}}
-{verify}
-"""
+from tests.connectors.http.tracker import Tracker, TrackerServer, tracker_workspace
 
 ROWS = [(1, "parent", 50), (2, "child a", 100), (3, "child b", 0)]
 
@@ -74,7 +47,8 @@ def _workspace(
         )
         db.executemany("INSERT INTO tasks VALUES (?, ?, ?, 1)", rows)
     path = root / "syncwell.yaml"
-    path.write_text(WORKSPACE.format(url=url, verify=f"    verify: {verify}" if verify else ""))
+    flow = {"verify": yaml.safe_load(verify)} if verify else None
+    path.write_text(tracker_workspace(url, ("subject", "done_ratio"), flow=flow))
     return path
 
 

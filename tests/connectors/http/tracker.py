@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -192,3 +193,49 @@ ISSUES_FIND: dict[str, Any] = {
     "by": "subject",
 }
 """A lookup by subject (the natural key of these tests' issues)."""
+
+
+def tracker_workspace(
+    url: str,
+    columns: tuple[str, ...],
+    *,
+    write: dict[str, Any] | None = None,
+    read: bool = False,
+    flow: dict[str, Any] | None = None,
+    flows: dict[str, Any] | None = None,
+) -> str:
+    """A workspace writing a SQLite core's `tasks` (key `id`, cursor `version`) to the
+    tracker's issues: the core's id travels as `external_id`, `columns` keep their names.
+
+    `write` is the stream's write (default `ISSUES_WRITE`), `read` adds its read, `flow` adds
+    settings to the flow `issues_out`, and `flows` adds flows of their own."""
+    stream: dict[str, Any] = {"write": write or ISSUES_WRITE}
+    if read:
+        stream["read"] = {"path": "/issues.json", "records": "issues"}
+    fields = {"id": "external_id", **{column: column for column in columns}, "version": "version"}
+    issues_out = {
+        "source": "app",
+        "destination": "tracker",
+        "stream": "tasks",
+        "target": "issues",
+        "key": "id",
+        "cursor": "version",
+        "lookback": "0s",
+        "fields": fields,
+        "deletes": {"detect": "none"},
+        **(flow or {}),
+    }
+    document = {
+        "core": "app",
+        "systems": {
+            "app": {"kind": "sqlite", "path": "app.db"},
+            "tracker": {
+                "kind": "http",
+                "base_url": url,
+                "retry": {"max_attempts": 2, "base_s": 0.01, "cap_s": 0.01},
+                "streams": {"issues": stream},
+            },
+        },
+        "flows": {"issues_out": issues_out, **(flows or {})},
+    }
+    return yaml.safe_dump(document, sort_keys=False)

@@ -133,3 +133,17 @@ async def test_uses_older_than_90_days_are_pruned(state_store: Store) -> None:
     await state_store.tokens.check(text, method="GET", path="/now")
     paths = [use["path"] for use in await state_store.tokens.uses(token.id)]
     assert paths == ["/now", f"/{USES_KEPT_S - 86400}"]
+
+
+@pytest.mark.parametrize("number", ["9" * 23, str(2**63), str(2**63 - 1)])
+async def test_a_token_id_past_the_stores_integers_is_a_401(
+    state_store: Store, number: str
+) -> None:
+    """An id no integer column can hold (`swt_99999999999999999999999_x`) is a wrong token:
+    401 and the attempt recorded, then the next request on the connection is answered (it was
+    an unauthenticated 500 from the store's overflow, on both stores)."""
+    async with await _client(state_store) as client:
+        forged = {"authorization": f"Bearer swt_{number}_x"}
+        assert (await client.get("/viewer", headers=forged)).status_code == 401
+        assert (await client.get("/viewer")).status_code == 401
+    assert [use["accepted"] for use in await state_store.tokens.uses()] == [False]

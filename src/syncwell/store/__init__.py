@@ -22,6 +22,7 @@ from syncwell.store.reconciliations import Reconciliations
 from syncwell.store.record_versions import RecordState, RecordVersions, SeenVersions
 from syncwell.store.reports import FlowReport, Reports
 from syncwell.store.source_keys import KeyNote, KeyPass, SeenKey, SourceKeys
+from syncwell.store.tickets import Ticket, Tickets
 from syncwell.store.tokens import ROLES, Role, Token, Tokens
 from syncwell.store.verifications import (
     FieldDrift,
@@ -67,6 +68,8 @@ __all__ = [
     "SourceKeys",
     "Store",
     "StoredAnalysis",
+    "Ticket",
+    "Tickets",
     "Token",
     "Tokens",
     "Verifications",
@@ -97,6 +100,7 @@ class Store:
     identities: Identities
     verifications: Verifications
     first_syncs: FirstSyncs
+    tickets: Tickets
 
     async def close(self) -> None:
         """Close every connection."""
@@ -128,4 +132,5 @@ async def open_store(url: str) -> Store:
         Identities(engine),
         Verifications(engine),
         FirstSyncs(engine),
+        Tickets(engine),
     )

@@ -38,6 +38,7 @@ __all__ = [
     "reconciliations",
     "record_versions",
     "source_keys",
+    "tickets",
     "token_uses",
     "tokens",
     "verifications",
@@ -423,3 +424,18 @@ field_drift = Table(
     Column("last_at", Float, nullable=False),
 )
 """Drift per flow and field: a field the destination did not keep as it was sent."""
+
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", String(200), primary_key=True, doc="the helpdesk's ticket id"),
+    Column("integration", String(200), nullable=True, doc="the integration its rule names"),
+    Column("opened_at", Float, nullable=False),
+    Column("closed_at", Float, nullable=True, doc="when it was resolved; null while open"),
+    Column("subject", Text, nullable=False, doc="its subject or first text field, shortened"),
+    Column("read_at", Float, nullable=False, doc="when syncwell last read it"),
+    Index("tickets_by_integration", "integration", "opened_at"),
+)
+"""Support tickets read from the workspace's helpdesk (`tickets:`), one row each, attributed to
+an integration; the analysis counts them as evidence (engine/tickets.py, analyze/tickets.py)."""

@@ -28,6 +28,8 @@ ROLES: tuple[Role, ...] = ("viewer", "operator", "admin")
 """From least to most allowed: each role may do what the ones before it may."""
 
 _PREFIX = "swt_"
+_LARGEST_ID = 2**63 - 1
+"""The largest id either store holds (SQLite's INTEGER, PostgreSQL's bigint)."""
 USES_KEPT_S = 90 * 86400.0
 """How long a token's uses are kept: a dashboard tab open all day records thousands."""
 _PRUNE_EVERY_S = 3600.0
@@ -155,7 +157,10 @@ def _parse(presented: str) -> tuple[int | None, str]:
     number, _, secret = presented[len(_PREFIX) :].partition("_")
     if not number.isascii() or not number.isdigit() or not secret:
         return None, ""
-    return int(number), secret
+    token_id = int(number)
+    if token_id > _LARGEST_ID:
+        return None, ""  # no such token; asked for, it overflows the store's integer
+    return token_id, secret
 
 
 def _token(row: object) -> Token:

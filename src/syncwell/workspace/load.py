@@ -24,6 +24,7 @@ from syncwell.workspace.sections import (
     build_systems,
     build_workflows,
 )
+from syncwell.workspace.tickets import TicketSettings, ticket_problems
 from syncwell.workspace.transport import TransportSettings
 
 __all__ = ["load_workspace", "parse_workspace"]
@@ -39,6 +40,7 @@ _SECTIONS = (
     "workflows",
     "alerts",
     "transport",
+    "tickets",
 )
 _STATE_FORMS = (
     "write sqlite:///.syncwell/state.db (relative to the workspace folder), "
@@ -160,6 +162,15 @@ def _build(data: dict[str, object], file: Path, root: Path, found: Findings) -> 
             "set `state: postgresql://user@host/db`"
         )
         found.problems.append(Problem(("transport",), message))
+    tickets = (
+        found.validate(TicketSettings, data["tickets"], ("tickets",))
+        if data.get("tickets") is not None
+        else None
+    )
+    if tickets is not None:
+        integrations = {flow.integration for flow in flows.values()}
+        kinds = {name: system.kind for name, system in systems.items()}
+        found.problems += ticket_problems(tickets, dict.fromkeys(integrations), kinds)
     for section, names in (
         ("systems", systems_raw),
         ("flows", flows_raw),
@@ -179,6 +190,7 @@ def _build(data: dict[str, object], file: Path, root: Path, found: Findings) -> 
         workflows=workflows,
         alerts=alerts,
         transport=transport,
+        tickets=tickets,
     )
 
 

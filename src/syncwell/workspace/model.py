@@ -29,6 +29,7 @@ from syncwell.workspace.durations import Duration, PositiveDuration
 from syncwell.workspace.kinds import ConnectorSettings
 from syncwell.workspace.modes import DEFAULT_INTERVALS, Mode
 from syncwell.workspace.policies import BreakerPolicy, RateLimitPolicy, RetryPolicy
+from syncwell.workspace.tickets import TicketSettings
 from syncwell.workspace.transport import TransportSettings
 from syncwell.workspace.verify import Verify
 from syncwell.workspace.webhooks import WebhookIntake
@@ -301,6 +302,9 @@ class Workspace(BaseModel):
     transport: TransportSettings | None = Field(
         default=None,
         description="How journal entries reach `syncwell worker` processes; none: one process.",
+    )
+    tickets: TicketSettings | None = Field(
+        default=None, description="Support tickets, read as evidence for the constraint."
     )
 
     def integrations(self) -> dict[str, list[str]]:

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 
+from syncwell.analyze.tickets import ticket_lines
 from syncwell.analyze.verdict import Analysis, IntegrationVerdict
 from syncwell.analyze.words import duration, percent
 
@@ -40,6 +41,7 @@ def kept_report(analysis: Analysis) -> str:
         ],
         "judged": [v.flow for v in analysis.flows],
         "breaching": [v.flow for v in analysis.flows if v.breaching],
+        "tickets": _plain(analysis.tickets),
     }
     return json.dumps(_plain(report), separators=(",", ":"))
 
@@ -78,6 +80,9 @@ def analysis_text(analysis: Analysis) -> list[str]:
         lines.append(f"  evidence: {constraint.evidence}")
         lines += [f"  advice: {advice}" for advice in constraint.advice]
         lines.append(f"  forecast: {constraint.forecast.sentence}")
+        own = analysis.tickets.of(constraint.integration) if analysis.tickets else None
+        if own is not None:
+            lines.append(f"  tickets: {own.opened} opened in the window, {own.still_open} open")
     lines.append("")
     lines.append(f"integrations, over the last {duration(analysis.window_s)}:")
     for rank, verdict in enumerate(analysis.ranking, 1):
@@ -90,6 +95,9 @@ def analysis_text(analysis: Analysis) -> list[str]:
             lines.append(
                 f"  {workflow.workflow}: limited by {workflow.integration} ({workflow.reason})"
             )
+    if analysis.tickets is not None:
+        lines.append("")
+        lines += ticket_lines(analysis.tickets)
     return lines
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 
 from syncwell.analyze.facts import gather
 from syncwell.analyze.judge import judge
 from syncwell.analyze.report import kept_report
+from syncwell.analyze.tickets import ticket_evidence
 from syncwell.analyze.verdict import Analysis
 from syncwell.analyze.whatif import apply_what_if, parse_what_if
 from syncwell.store import Store, StoredAnalysis
@@ -35,6 +37,12 @@ async def analyze(
     facts = await gather(store, workspace, window_s=window_s, at=now)
     facts, volumes = apply_what_if(facts, changes)
     analysis = judge(facts, volumes, tuple(what_if))
+    if workspace.tickets is not None:
+        unhealthy = {v.integration for v in analysis.ranking if v.reason is not None}
+        if analysis.constraint is not None:
+            unhealthy.add(analysis.constraint.integration)
+        evidence = await ticket_evidence(store, since=now - window_s, unhealthy=unhealthy)
+        analysis = dataclasses.replace(analysis, tickets=evidence)
     if not changes:
         await store.analyses.add(_stored(analysis))
     return analysis

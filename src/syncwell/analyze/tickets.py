@@ -15,12 +15,16 @@ from dataclasses import dataclass
 from syncwell.store import Store, Ticket
 
 __all__ = [
+    "UNATTRIBUTED",
     "TicketCounts",
     "TicketDisagreement",
+    "TicketEvidence",
     "count_tickets",
     "disagreement",
     "ticket_counts",
     "ticket_dict",
+    "ticket_evidence",
+    "ticket_lines",
 ]
 
 UNATTRIBUTED = "(unattributed)"
@@ -56,6 +60,19 @@ class TicketDisagreement:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class TicketEvidence:
+    """The tickets beside an analysis: counts per integration over its window, most first,
+    and the disagreement with the measurements, if there is one. Never part of the ranking."""
+
+    counts: tuple[TicketCounts, ...]
+    disagreement: TicketDisagreement | None
+
+    def of(self, integration: str) -> TicketCounts | None:
+        """`integration`'s counts, or None when it has no tickets."""
+        return next((c for c in self.counts if c.integration == integration), None)
+
+
 def count_tickets(found: Iterable[Ticket], *, since: float) -> list[TicketCounts]:
     """Counts per integration (unattributed last), most tickets opened first."""
     groups: dict[str, list[Ticket]] = {}
@@ -81,6 +98,15 @@ def count_tickets(found: Iterable[Ticket], *, since: float) -> list[TicketCounts
 async def ticket_counts(store: Store, *, since: float) -> list[TicketCounts]:
     """The kept tickets, counted per integration since `since`."""
     return count_tickets(await store.tickets.since(since), since=since)
+
+
+async def ticket_evidence(
+    store: Store, *, since: float, unhealthy: Collection[str]
+) -> TicketEvidence:
+    """The kept tickets since `since` as evidence, against the integrations the measurements
+    find `unhealthy` (the constraint and every integration with a reason)."""
+    counts = await ticket_counts(store, since=since)
+    return TicketEvidence(tuple(counts), disagreement(counts, unhealthy))
 
 
 def disagreement(
@@ -117,3 +143,26 @@ def ticket_dict(counts: TicketCounts) -> dict[str, object]:
         "resolved": counts.resolved,
         "median_resolve_s": counts.median_resolve_s,
     }
+
+
+def _resolve(counts: TicketCounts) -> str:
+    if counts.median_resolve_s is None:
+        return "none resolved"
+    hours = counts.median_resolve_s / 3600
+    spoken = f"{hours:.1f}h" if hours < 48 else f"{hours / 24:.1f}d"
+    return f"median {spoken} to resolve"
+
+
+def ticket_lines(evidence: TicketEvidence) -> list[str]:
+    """The tickets for a terminal: one line per integration, then the disagreement."""
+    lines = ["support tickets (evidence beside the measurements, not part of the ranking):"]
+    if not evidence.counts:
+        lines.append("  none in the window")
+    for row in evidence.counts:
+        lines.append(
+            f"  {row.integration}: {row.opened} opened, {row.still_open} still open, "
+            f"{_resolve(row)}"
+        )
+    if evidence.disagreement is not None:
+        lines.append(f"  tickets and measurements disagree: {evidence.disagreement.message}")
+    return lines

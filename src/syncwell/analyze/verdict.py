@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from syncwell.analyze.tickets import TicketEvidence
+
 __all__ = ["Analysis", "FlowVerdict", "Forecast", "IntegrationVerdict", "Reason", "WorkflowLimit"]
 
 
@@ -134,3 +136,6 @@ class Analysis:
     workflows: tuple[WorkflowLimit, ...]
     summary: str
     what_if: tuple[str, ...] = ()
+    tickets: TicketEvidence | None = None
+    """Support tickets over the window, beside the measurements (`tickets:` in the workspace);
+    evidence only: they never move the constraint."""

@@ -182,3 +182,17 @@ def test_a_worker_without_a_transport_says_how_to_add_one(demo: Path) -> None:
     )  # fmt: skip
     result = runner.invoke(app, ["run", "-w", str(distributed), "--once"])
     assert result.exit_code == 2 and "syncwell worker" in result.output
+
+
+def test_status_json_names_the_clock_each_flows_lag_runs_on(tmp_path: Path) -> None:
+    """`status --json` says where each flow's freshness lag starts: a record timestamp for a
+    flow with a cursor, the poll bound for one without (docs/measurements.md)."""
+    (tmp_path / "syncwell.yaml").write_text(
+        "systems:\n  a: {kind: sqlite, path: a.db}\n  b: {kind: sqlite, path: b.db}\n"
+        "flows:\n  stamped: {source: a, destination: b, stream: t, key: id, cursor: at}\n"
+        "  whole: {source: a, destination: b, stream: u, key: id}\n"
+    )
+    result = runner.invoke(app, ["status", "-w", str(tmp_path / "syncwell.yaml"), "--json"])
+    assert result.exit_code == 0, result.output
+    clocks = {report["flow"]: report["lag_clock"] for report in json.loads(result.output)}
+    assert clocks == {"stamped": "record", "whole": "poll"}

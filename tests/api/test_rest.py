@@ -144,6 +144,25 @@ async def test_a_viewer_reads_and_an_operator_replays(
     assert [d["id"] for d in replayed.json()] == [letter["id"]]
 
 
+async def test_every_answer_is_nosniff_and_not_stored(
+    workspace: Workspace, client: httpx.AsyncClient
+) -> None:
+    """JSON answers, errors, health, the login page and webhooks each carry `nosniff` and
+    `no-store` (none did but the dashboard's pages), so a browser never reads them as a page
+    nor keeps them in a cache."""
+    viewer = (await _tokens(workspace))["viewer"]
+    answers = [
+        await client.get("/api/v1/flows", headers=viewer),
+        await client.get("/api/v1/flows"),
+        await client.get("/healthz"),
+        await client.get("/login"),
+        await client.post("/hooks/crm", content=b"{}"),
+    ]
+    for answer in answers:
+        assert answer.headers["x-content-type-options"] == "nosniff", answer.request.url
+        assert answer.headers["cache-control"] == "no-store", answer.request.url
+
+
 async def test_webhooks_wait_for_an_engine_and_health_needs_no_token(
     client: httpx.AsyncClient,
 ) -> None:

@@ -61,11 +61,6 @@ async def test_a_source_down_a_fifth_of_the_time_is_the_constraint_for_its_outag
     await _answers_rightly("source_down", tmp_path)
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    reason="issue 13 (3): freshness lag starts at syncwell's read, not at the change in the "
-    "source, so changes reconciliation finds after lost webhooks look fresh (no constraint)",
-)
 async def test_silently_dropped_webhooks_make_their_integration_the_constraint(
     tmp_path: Path,
 ) -> None:

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from syncwell import __version__
 from syncwell.api.auth import Access
 from syncwell.api.dashboard import install_dashboard
+from syncwell.api.headers import with_safe_headers
 from syncwell.api.hooks import HookEndpoint
 from syncwell.api.login import login_router
 from syncwell.api.rest import StoreHolder, rest_router
@@ -95,6 +96,8 @@ class _Front:
         self._app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            send = with_safe_headers(send)
         if scope["type"] == "http" and scope["path"].startswith(_HOOKS):
             # /hooks/<system>, or /hooks/<system>/<secret> for a secret in the path; GET and
             # HEAD are a sender's handshake (a challenge to echo, a URL check).

@@ -22,15 +22,19 @@ from syncwell.cli.common import (
     out,
 )
 from syncwell.engine import admin
+from syncwell.engine.changetimes import lag_clocks
 from syncwell.workspace.durations import parse_duration
 
 
 @app.command()
 def status(workspace: WorkspaceOption = DEFAULT_WORKSPACE, as_json: JsonOption = False) -> None:
     """Per flow: checkpoint, backlog, last success, retries and dead letters."""
-    reports = asyncio.run(admin.flow_reports(load(workspace)))
+    loaded = load(workspace)
+    reports = asyncio.run(admin.flow_reports(loaded))
     if as_json:
-        out.print_json(json.dumps([display.report_dict(r) for r in reports]))
+        clocks = lag_clocks(loaded)  # where each flow's freshness lag starts
+        answer = [display.report_dict(r) | {"lag_clock": clocks[r.flow]} for r in reports]
+        out.print_json(json.dumps(answer))
     else:
         out.print(display.status_table(reports))
 

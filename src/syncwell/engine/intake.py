@@ -14,6 +14,7 @@ from collections.abc import Callable
 import structlog
 
 from syncwell.connectors import Source
+from syncwell.engine.changetimes import ChangeTimes
 from syncwell.engine.firstsync import FirstSync
 from syncwell.engine.ledger import FlowLedger, PassOutcome
 from syncwell.engine.progress import FlowProgress
@@ -40,6 +41,7 @@ async def take_in(
     ledger: FlowLedger | None = None,
     on_page: Callable[[ChangeBatch], None] | None = None,
     first_sync: FirstSync | None = None,
+    times: ChangeTimes | None = None,
 ) -> bool:
     """Read from the last checkpoint until the source has nothing newer (or `stop` is set).
 
@@ -49,7 +51,8 @@ async def take_in(
     With a `ledger`, records without a cursor are compared by digest, the keys read are noted,
     and a whole read of a flow without a cursor ends with the deletes it found. With a
     `first_sync`, the flow's first read journals only what its destination does not already
-    hold as it is (engine/firstsync.py).
+    hold as it is (engine/firstsync.py). With `times`, each page journaled carries the time
+    of its oldest change (engine/changetimes.py), which its freshness lag is measured from.
     """
     with tracer().start_as_current_span(
         "syncwell.intake", attributes={"syncwell.flow": flow}
@@ -59,6 +62,7 @@ async def take_in(
             return await _take_in(
                 flow, stream, source, journal, progress, stop=stop, arrived=arrived,
                 reconciler=reconciler, ledger=ledger, on_page=on_page, first_sync=first_sync,
+                times=times,
             )  # fmt: skip
         finally:
             span.set_attribute("syncwell.changes", progress.read - read_before)
@@ -77,6 +81,7 @@ async def _take_in(
     ledger: FlowLedger | None,
     on_page: Callable[[ChangeBatch], None] | None,
     first_sync: FirstSync | None,
+    times: ChangeTimes | None,
 ) -> bool:
     checkpoint = await journal.checkpoint(flow)
     incremental = checkpoint is not None and checkpoint.get("phase") == "incremental"
@@ -103,6 +108,8 @@ async def _take_in(
                 matched = comparing.matched
                 batch = await comparing.screen(batch)
                 progress.matched += comparing.matched - matched
+            if times is not None:  # what is left to journal: the changes found by this read
+                batch = times.page(flow, batch, incremental=incremental)
             await journal.append(flow, batch, mark, seen=seen, keys=keys)
             checkpoint = mark
             if len(batch):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import structlog
 
 from syncwell.connectors import KeyLister, Source
+from syncwell.engine.changetimes import ChangeTimes
 from syncwell.engine.firstsync import FirstSync
 from syncwell.engine.intake import count_pass, take_in
 from syncwell.engine.keyscan import scan_keys
@@ -57,6 +58,7 @@ class FlowReading:
         down_after: failed reads in a row that show the source down (its breaker's
             `failure_threshold`; measure/answers.py).
         first_sync: compares the flow's first read with its destination (engine/firstsync.py).
+        times: when the changes it reads happened (engine/changetimes.py), for freshness.
     """
 
     flow: Flow
@@ -72,6 +74,7 @@ class FlowReading:
     reconciled: bool
     down_after: int = 5
     first_sync: FirstSync | None = None
+    times: ChangeTimes | None = None
 
     async def run(self, stop: asyncio.Event, *, once: bool) -> None:
         """Read until `stop` is set; with `once`, until caught up (or given up)."""
@@ -84,6 +87,8 @@ class FlowReading:
         while not stop.is_set():
             asked = await self.rereads.before_read(store.inbox, flow)
             read_before = progress.read
+            if self.times is not None:
+                self.times.read_started(flow.name)
             try:
                 incremental = await self._read(stop, asked)
             except Exception as error:
@@ -101,6 +106,8 @@ class FlowReading:
             failures = 0
             if not stop.is_set():  # a read cut short by a stop fulfils nothing
                 await self.rereads.after_read(store.inbox, asked)
+                if self.times is not None:  # what it did not find happened after it began
+                    self.times.read_finished(flow.name)
             progress.reads += 1
             progress.last_read_at = self.clock.wall()
             taken = progress.read - read_before
@@ -133,6 +140,7 @@ class FlowReading:
             ledger=self._ledger(),
             on_page=None if asked is None else asked.saw,
             first_sync=self.first_sync,
+            times=self.times,
         )
         if reconciler is not None and incremental:
             self.progress.missed_by_webhooks += reconciler.missed

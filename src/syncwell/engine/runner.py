@@ -22,6 +22,7 @@ import structlog
 
 from syncwell.connectors import Destination, KeyLister, Source, open_destination, open_source
 from syncwell.engine.analyst import Analyst
+from syncwell.engine.changetimes import ChangeTimes
 from syncwell.engine.comparison import compare_plan
 from syncwell.engine.delivery import Feed, FlowDelivery, Route
 from syncwell.engine.firstsync import FirstSync
@@ -107,7 +108,9 @@ class Engine:
         self._arrived = {f.name: asyncio.Event() for f in self.flows}
         self._delivered = {f.name: asyncio.Event() for f in self.flows}
         self._upstream = upstream_flows(self.flows)
-        self.webhooks = EventRouter(workspace)
+        self.change_times = ChangeTimes(self.flows, self.clock.wall)
+        """When each flow's changes happened, the start of its freshness lag."""
+        self.webhooks = EventRouter(workspace, self.change_times)
         """Reads webhook events of the systems that send them (the API's ingress uses it)."""
         self.committer: GroupCommitter | None = None
         """Journals webhook events while the engine runs; None before it started."""
@@ -363,6 +366,7 @@ class Engine:
             reconciled=flow.mode is Mode.REALTIME and flow.source in self.webhooks.intakes,
             down_after=self.workspace.systems[flow.source].breaker.failure_threshold,
             first_sync=self._first_sync(flow, store),
+            times=self.change_times,
         )
         await reading.run(stop, once=once)
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from syncwell.engine.changetimes import ChangeTimes
 from syncwell.engine.guard import key_text
 from syncwell.engine.inbound import (
     EventRefusedError,
@@ -53,9 +54,16 @@ class Receipt:
 
 
 class EventRouter:
-    """Knows, per system, which realtime flows read which stream, and how to read an event."""
+    """Knows, per system, which realtime flows read which stream, and how to read an event.
 
-    def __init__(self, workspace: Workspace) -> None:
+    Args:
+        workspace: the workspace.
+        times: when the changes events bring happened (engine/changetimes.py); without it,
+            an event's changes are as old as its signature, or its arrival.
+    """
+
+    def __init__(self, workspace: Workspace, times: ChangeTimes | None = None) -> None:
+        self.times = times
         self.intakes: dict[str, WebhookIntake] = {
             name: system.webhooks
             for name, system in workspace.systems.items()
@@ -79,7 +87,8 @@ class EventRouter:
         Args:
             system: the system that sent it.
             event_id: the id the request's headers carry, if any.
-            observed_at: when it was signed, else received (Unix seconds).
+            observed_at: when it was signed, else received (Unix seconds); the event's changes
+                are as old as their records' cursor values say, where those are times.
             body: the parsed JSON body.
             raw: the raw body, for `event_id: "@body"`.
 
@@ -113,6 +122,8 @@ class EventRouter:
         if reading.keys:
             return _thin(system, event_id, observed_at, flows, op, reading.keys)
         changes = [_change(flow, row, op) for row in reading.rows for flow in flows]
+        if self.times is not None:
+            observed_at = self.times.event(flows, reading.rows, op, observed_at)
         return InboundEvent(system, event_id, observed_at, changes)
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - one router per engine, few event types

@@ -108,6 +108,32 @@ def connect_direct(engine: AsyncEngine) -> Engine | None:
     return direct
 
 
+def _upgrade_in_one_transaction(connection: Connection) -> None:
+    """`_upgrade` on SQLite, all or nothing.
+
+    Python's sqlite3 opens a transaction only before a data change, so each CREATE TABLE of a
+    migration committed on its own: a kill -9 in the middle of the first one left half the
+    tables, and every later open failed with "table journal already exists". SQLite's DDL is
+    transactional once a transaction is open, so the migration opens one itself (the recipe
+    SQLAlchemy's SQLite docs give for transactional DDL), and the driver's own handling comes
+    back afterwards for the pooled connection's next user.
+    """
+    driver = connection.connection.dbapi_connection
+    assert driver is not None, "a connection in use has its driver's"
+    kept = driver.isolation_level
+    driver.isolation_level = None  # the driver opens nothing, commits nothing by itself
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            _upgrade(connection)
+        except BaseException:
+            connection.exec_driver_sql("ROLLBACK")
+            raise
+        connection.exec_driver_sql("COMMIT")
+    finally:
+        driver.isolation_level = kept
+
+
 def _upgrade(connection: Connection) -> None:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
@@ -122,7 +148,9 @@ async def migrate(engine: AsyncEngine) -> None:
             if engine.dialect.name == "postgresql":
                 # Two workers starting at once must not both create the tables.
                 await connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7305113)")
-            await connection.run_sync(_upgrade)
+                await connection.run_sync(_upgrade)
+            else:
+                await connection.run_sync(_upgrade_in_one_transaction)
     except (SQLAlchemyError, OSError) as error:
         raise StoreError(f"cannot prepare the state store: {error}") from error
 

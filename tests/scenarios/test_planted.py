@@ -38,22 +38,12 @@ async def _answers_rightly(name: str, root: Path) -> None:
     assert not found.false_alarms, detail
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    reason="issue 13 (1): retries that all succeeded within the SLO spend the error budget, "
-    "and failed reads are called timeouts (retries_timeout * 2 >= retries holds at 0 >= 0)",
-)
 async def test_healthy_but_noisy_tools_have_no_constraint(tmp_path: Path) -> None:
     """429s, 5xx answers and duplicate webhooks that retries absorb, every change within its
     SLO: no constraint, and no integration named as breaking its SLO."""
     await _answers_rightly("healthy_noisy", tmp_path)
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    reason="issue 13 (2): downtime is measured only from the destination's breaker, so a "
-    "source answering 503 a fifth of the time measures 0% down (named for timeouts)",
-)
 async def test_a_source_down_a_fifth_of_the_time_is_the_constraint_for_its_outages(
     tmp_path: Path,
 ) -> None:
@@ -99,11 +89,6 @@ async def test_compounding_growth_is_forecast_to_saturate_in_about_37_days(
     await _answers_rightly("compounding_growth", tmp_path)
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    reason="issue 13 (1): 429s are counted as failed writes (errors), not read as the "
-    "rate-limit signal they are",
-)
 async def test_a_tool_answering_429_to_half_its_requests_is_the_constraint_for_its_rate_limit(
     tmp_path: Path,
 ) -> None:
@@ -112,11 +97,6 @@ async def test_a_tool_answering_429_to_half_its_requests_is_the_constraint_for_i
     await _answers_rightly("rate_limited_tool", tmp_path)
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    reason="issue 13 (1): a configuration mistake (a source key that allows NULL) is named "
-    "timeouts, with 0 timeouts in its own evidence; no reason names the user's mistake",
-)
 async def test_a_source_key_that_allows_null_is_named_as_a_configuration_mistake(
     tmp_path: Path,
 ) -> None:

@@ -30,10 +30,20 @@ def flow_evidence(verdict: FlowVerdict, facts: FlowFacts) -> str:
     """Why the flow breaks its SLO (or how it stands, when it does not)."""
     name, slo = facts.name, duration(facts.freshness_slo_s)
     match verdict.reason:
-        case Reason.OUTAGES:
+        case Reason.CONFIGURATION:
+            said = f': "{facts.misconfiguration}"' if facts.misconfiguration else ""
             return (
-                f"{facts.destination} was down (breaker open) {percent(verdict.downtime_share)} "
-                f"of the time {name} was measured ({duration(facts.breaker_open_s)} in all)"
+                f"{name} cannot work as configured: {facts.misconfigured:,} of its reads and "
+                f"writes failed for a configuration mistake{said}"
+            )
+        case Reason.OUTAGES:
+            system, down_s = facts.down
+            breaker = ""
+            if system == facts.destination and facts.breaker_open_s:
+                breaker = f"; its breaker open {duration(facts.breaker_open_s)}"
+            return (
+                f"{system} was down {percent(verdict.downtime_share)} of the time {name} was "
+                f"measured ({duration(down_s)} in all without a successful answer{breaker})"
             )
         case Reason.POISON:
             total = facts.changes_out + facts.dead_lettered
@@ -41,6 +51,11 @@ def flow_evidence(verdict: FlowVerdict, facts: FlowFacts) -> str:
             return (
                 f"{facts.destination} refused {facts.dead_lettered:,} of {total:,} {name} "
                 f'changes ({percent(verdict.failure_share)}){field}: "{facts.poison_reason}"'
+            )
+        case Reason.RATE_LIMIT if _told_to_wait(verdict, facts):
+            return (
+                f"{percent(verdict.late_share)} of {name} changes arrived later than its SLO of "
+                f"{slo}, while {_answered_429(facts)}"
             )
         case Reason.RATE_LIMIT:
             system = _limited_system(facts)
@@ -63,12 +78,14 @@ def flow_evidence(verdict: FlowVerdict, facts: FlowFacts) -> str:
                 f"before it is even read, against a freshness SLO of {slo}{late}"
             )
         case Reason.TIMEOUTS | Reason.ERRORS:
-            what = "timed out" if verdict.reason is Reason.TIMEOUTS else "failed"
+            what = "for want of an answer in time" if verdict.reason is Reason.TIMEOUTS else ""
             return (
-                f"{percent(verdict.retry_share)} of writes to {facts.destination} and reads of "
-                f"{facts.source} {what} ({facts.retries:,} writes retried, "
-                f"{facts.retries_timeout:,} of them timeouts; {facts.read_failures:,} reads "
-                f"failed)"
+                f"{percent(verdict.late_share)} of {name} changes arrived later than its SLO of "
+                f"{slo}, and {percent(verdict.retry_share)} of writes to {facts.destination} "
+                f"and reads of {facts.source} failed, most {what or 'with errors'} "
+                f"({facts.retries:,} writes retried, {facts.retries_timeout:,} of them "
+                f"timeouts; {facts.read_failures:,} reads failed, "
+                f"{facts.reads_timed_out:,} of them timeouts)"
             )
         case Reason.FRESHNESS:
             return (
@@ -82,10 +99,14 @@ def flow_evidence(verdict: FlowVerdict, facts: FlowFacts) -> str:
 def flow_advice(verdict: FlowVerdict, facts: FlowFacts) -> tuple[str, ...]:
     """What to change, with numbers; nothing for a healthy flow."""
     match verdict.reason:
+        case Reason.CONFIGURATION:
+            return _configuration_advice(facts)
         case Reason.OUTAGES:
             return _outage_advice(verdict, facts)
         case Reason.POISON:
             return _poison_advice(facts)
+        case Reason.RATE_LIMIT if _told_to_wait(verdict, facts):
+            return _told_to_wait_advice(facts)
         case Reason.RATE_LIMIT:
             return _rate_limit_advice(verdict, facts)
         case Reason.CAPACITY:
@@ -107,11 +128,22 @@ def flow_advice(verdict: FlowVerdict, facts: FlowFacts) -> tuple[str, ...]:
     return ()
 
 
-def _outage_advice(verdict: FlowVerdict, facts: FlowFacts) -> tuple[str, ...]:
+def _configuration_advice(facts: FlowFacts) -> tuple[str, ...]:
     return (
-        f"the breaker was open {percent(verdict.downtime_share)} of the time: add a fallback "
-        f"for {facts.destination} (a second endpoint or a queue the tool drains), and ask its "
-        f"vendor for the cause",
+        "this is a mistake in the workspace or in the system it names, not the tool's "
+        "failure: make the fix the error names (in the workspace file or the system's schema), "
+        "and check it with `syncwell check`",
+        f"`syncwell status` shows the last error of {facts.name}; changes already taken in "
+        "wait in the journal and move once it is fixed",
+    )
+
+
+def _outage_advice(verdict: FlowVerdict, facts: FlowFacts) -> tuple[str, ...]:
+    system = facts.down[0]
+    return (
+        f"{system} gave no successful answer {percent(verdict.downtime_share)} of the time: "
+        f"add a fallback for {system} (a second endpoint or a queue the tool drains), and ask "
+        f"its vendor for the cause",
         "syncwell keeps every change meanwhile and catches up on recovery; `syncwell "
         "incidents` lists each outage and its time to resolve",
     )
@@ -335,6 +367,59 @@ def _timeout_advice(facts: FlowFacts) -> tuple[str, ...]:
         f"writes to {facts.destination} take {_mean_write(facts)} on average against a "
         f"timeout of {duration(timeout_s)}: raise it, {setting(path, raised)}{lower}",
     )
+
+
+def _told_to_wait(verdict: FlowVerdict, facts: FlowFacts) -> bool:
+    """Whether the flow's rate limit is the 429s the system answered, not a budget it needs
+    more of (then the evidence is the 429s)."""
+    return (verdict.budget_use or 0.0) <= 1 and _429s(facts) > 0
+
+
+def _429s(facts: FlowFacts) -> int:
+    return facts.retries_rate_limited + facts.reads_rate_limited
+
+
+def _answered_429(facts: FlowFacts) -> str:
+    """Who answered 429, to what: the destination to writes, the source to reads."""
+    parts = []
+    if facts.retries_rate_limited:
+        parts.append(
+            f"{facts.destination} answered {facts.retries_rate_limited:,} of {facts.attempts:,} "
+            "write attempts 429 (too many requests)"
+        )
+    if facts.reads_rate_limited:
+        reads = facts.reads + facts.read_failures
+        parts.append(
+            f"{facts.source} answered {facts.reads_rate_limited:,} of {reads:,} reads 429 "
+            "(too many requests)"
+        )
+    return " and ".join(parts) + ", asking syncwell to wait"
+
+
+def _told_to_wait_advice(facts: FlowFacts) -> tuple[str, ...]:
+    system = facts.destination if facts.retries_rate_limited else facts.source
+    advice = [
+        f"{system} asked syncwell to wait although its configured budget had room: ask "
+        f"{system} (or its vendor) what limit applies to this account and what else spends it"
+    ]
+    took = _accepted_rate(facts)
+    if took is not None:
+        limit = setting(f"systems.{system}.rate_limit.per_second", took)
+        advice.append(
+            f"{system} took {took:g} requests/s without a 429: set {limit}, so that syncwell "
+            "paces itself under the limit instead of being told to wait"
+        )
+    return tuple(advice)
+
+
+def _accepted_rate(facts: FlowFacts) -> float | None:
+    """Requests a second the flow sent that were not answered 429 (whole above 10, else to
+    a tenth; at least a tenth)."""
+    accepted = facts.requests - _429s(facts)
+    if accepted <= 0 or not facts.measured_s:
+        return None
+    per_second = accepted / facts.measured_s
+    return float(round(per_second)) if per_second >= 10 else max(0.1, round(per_second, 1))
 
 
 def _places(shapes: list[WriteShape] | tuple[WriteShape, ...]) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from syncwell.analyze.confidence import at_least
 from syncwell.analyze.trend import Trend
 from syncwell.connectors.http.settings import Settings as HttpSettings
+from syncwell.errors import MisconfiguredError
 from syncwell.store import DeadLetter, Incident, Store
 from syncwell.store.schema import measurements
 from syncwell.workspace import Flow, System, Workspace
@@ -101,6 +102,12 @@ class FlowFacts:
     dead_lettered: int = 0
     reads: int = 0
     read_failures: int = 0
+    reads_rate_limited: int = 0
+    reads_timed_out: int = 0
+    misconfigured: int = 0
+    """Reads and write attempts that failed for a configuration mistake (the user's)."""
+    misconfiguration: str = ""
+    """What the newest of those said, with its fix (read when they spend the budget)."""
     read_gap_max_s: float = 0.0
     latency_sum_ms: float = 0.0
     lag_sum_s: float = 0.0
@@ -110,6 +117,9 @@ class FlowFacts:
     backlog_max: int = 0
     dead_letters_max: int = 0
     breaker_open_s: float = 0.0
+    source_down_s: float = 0.0
+    """Seconds the source was down by its answers (measure/answers.py)."""
+    destination_down_s: float = 0.0
     headroom_min: float | None = None
     missed_by_webhooks: int = 0
     busy_s: float = 0.0
@@ -130,6 +140,15 @@ class FlowFacts:
     def retries(self) -> int:
         """Retries of every class."""
         return self.retries_transient + self.retries_rate_limited + self.retries_timeout
+
+    @property
+    def down(self) -> tuple[str, float]:
+        """The flow's system that was down longer, and for how many seconds: the source by
+        its answers to reads, the destination by its answers to writes or its breaker."""
+        destination = max(self.breaker_open_s, self.destination_down_s)
+        if self.source_down_s > destination:
+            return self.source, self.source_down_s
+        return self.destination, destination
 
 
 _MEASURED = frozenset(column.name for column in measurements.columns) & set(FlowFacts.__slots__)
@@ -170,6 +189,11 @@ async def gather(
         if _refusals_matter(facts):
             poison = await _poison(store, flow.name, since=since)
             facts = replace(facts, poison_field=poison[0], poison_reason=poison[1])
+        if facts.misconfigured:
+            said = await store.failures.newest(
+                flow.name, error_class=MisconfiguredError.__name__, since=since
+            )
+            facts = replace(facts, misconfiguration=said or "")
         flows[flow.name] = facts
     incidents = _incident_facts(overlapping, since, at)
     return WorkspaceFacts(workspace, window_s, at, flows, incidents)

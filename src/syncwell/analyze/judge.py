@@ -2,18 +2,21 @@
 integration that limits the workflows — the constraint. Pure: facts in, an `Analysis` out.
 
 A flow breaks its SLO when any of these passes 1 (docs/constraint.md):
-- burn: the worst of its late, refused, failed-attempt and down shares over its error budget
-  (each count share taken at the low end of its 95% confidence interval);
+- burn: the worst of its late, refused, down and misconfigured shares over its error budget
+  (each count share taken at the low end of its 95% confidence interval); retries that got
+  through in time spend nothing, they only explain lateness;
 - utilisation: demand over capacity (work piles up without end);
 - its poll interval over its freshness SLO (changes wait longer than allowed, by design).
 The reason named is the most specific cause that holds, in `Reason`'s order: an outage makes
-changes late, so "late" is only the reason when nothing more specific explains it.
+changes late, so "late" is only the reason when nothing more specific explains it. A reason
+comes from evidence that is there: failed answers name one only when there are some, by their
+kind (429s, timeouts, errors), and a configuration mistake is named as the user's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from syncwell.analyze.advice import flow_advice, flow_evidence
 from syncwell.analyze.confidence import at_least
@@ -82,16 +85,20 @@ def judge_flow(facts: FlowFacts, load: Load, workflows: int = 0) -> FlowVerdict:
     """One flow against its SLO: its shares, its severity, and the reason it breaks, if it does."""
     budget = max(1.0 - facts.success_slo, _MIN_BUDGET)
     written = facts.changes_out + facts.dead_lettered
-    late = at_least(facts.late, facts.changes_out)
-    refused = at_least(facts.dead_lettered, written)
     failed, tries = facts.retries + facts.read_failures, facts.attempts + _reads(facts)
-    retried = at_least(failed, tries)
-    down = downtime_share(facts)
+    shares = _Shares(
+        late=at_least(facts.late, facts.changes_out),
+        refused=at_least(facts.dead_lettered, written),
+        failed=at_least(failed, tries),
+        down=downtime_share(facts),
+        mistaken=at_least(facts.misconfigured, tries),
+    )
+    down = shares.down
     floor = facts.interval_s if facts.mode in _POLLED else None
-    burn = max(late, refused, retried, down) / budget
+    burn = shares.spent / budget
     over_floor = floor / facts.freshness_slo_s if floor is not None else 0.0
     severity = max(burn, load.utilisation or 0.0, over_floor)
-    reason = _reason(facts, load, budget, late, refused, retried, down) if severity > 1 else None
+    reason = _reason(facts, load, budget, shares) if severity > 1 else None
     verdict = FlowVerdict(
         flow=facts.name,
         integration=facts.integration,
@@ -115,25 +122,38 @@ def judge_flow(facts: FlowFacts, load: Load, workflows: int = 0) -> FlowVerdict:
 
 
 def downtime_share(facts: FlowFacts) -> float:
-    """The share of the measured time the destination's breaker was open. (A source that
-    fails reads counts with the failed writes: how long it was down is not known.)"""
-    return min(1.0, facts.breaker_open_s / max(facts.measured_s, 1.0))
+    """The share of the measured time the flow's source or destination was down: by its
+    answers (no successful one in a span that showed it down), or its breaker open."""
+    return min(1.0, facts.down[1] / max(facts.measured_s, 1.0))
 
 
-def _reason(
-    facts: FlowFacts,
-    load: Load,
-    budget: float,
-    late: float,
-    refused: float,
-    retried: float,
-    down: float,
-) -> Reason:
+@dataclass(frozen=True, slots=True)
+class _Shares:
+    """A flow's shares of its error budget's kinds of spending (count shares at the low end
+    of their confidence interval)."""
+
+    late: float
+    refused: float
+    failed: float
+    """Failed write attempts and reads: not spent by itself, it explains lateness."""
+    down: float
+    mistaken: float
+    """Reads and writes failed for a configuration mistake."""
+
+    @property
+    def spent(self) -> float:
+        """The worst share that spends the budget."""
+        return max(self.late, self.refused, self.down, self.mistaken)
+
+
+def _reason(facts: FlowFacts, load: Load, budget: float, shares: _Shares) -> Reason:
     utilisation = load.utilisation or 0.0
     floor = facts.interval_s if facts.mode in _POLLED else None
-    if down > budget:
+    if shares.mistaken > budget:
+        return Reason.CONFIGURATION
+    if shares.down > budget:
         return Reason.OUTAGES
-    if refused > budget:
+    if shares.refused > budget:
         return Reason.POISON
     use = load.budget_use or 0.0
     if use > 1 or (utilisation > 1 and use >= _NEAR_BUDGET):
@@ -141,12 +161,25 @@ def _reason(
     if utilisation > 1:
         return Reason.CAPACITY
     slo = facts.freshness_slo_s
-    if floor is not None and (floor > slo or (floor >= slo / 2 and late > budget)):
+    if floor is not None and (floor > slo or (floor >= slo / 2 and shares.late > budget)):
         return Reason.POLL_INTERVAL
-    if retried > budget:
-        timed_out = facts.retries_timeout * 2 >= facts.retries
-        return Reason.TIMEOUTS if timed_out else Reason.ERRORS
+    if shares.failed > budget:  # changes are late (nothing above explains it) and often failed
+        return _most_failed(facts) or Reason.FRESHNESS
     return Reason.FRESHNESS
+
+
+def _most_failed(facts: FlowFacts) -> Reason | None:
+    """What the flow's failed answers were mostly: 429s (the system asked it to wait),
+    no answer in time, or errors; None when none failed. A tie goes to the first of these."""
+    told_to_wait = facts.retries_rate_limited + facts.reads_rate_limited
+    timed_out = facts.retries_timeout + facts.reads_timed_out
+    other_reads = facts.read_failures - facts.reads_rate_limited - facts.reads_timed_out
+    errors = facts.retries_transient + max(0, other_reads - facts.misconfigured)
+    count, reason = max(
+        ((told_to_wait, Reason.RATE_LIMIT), (timed_out, Reason.TIMEOUTS), (errors, Reason.ERRORS)),
+        key=lambda kind: kind[0],
+    )
+    return reason if count > 0 else None
 
 
 def _explained(verdict: FlowVerdict, facts: FlowFacts) -> FlowVerdict:

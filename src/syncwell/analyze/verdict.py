@@ -13,20 +13,24 @@ __all__ = ["Analysis", "FlowVerdict", "Forecast", "IntegrationVerdict", "Reason"
 class Reason(StrEnum):
     """Why a flow breaks its SLO, from the most specific cause to the most general."""
 
+    CONFIGURATION = "configuration"
+    """The workspace does not fit a system (a key column that allows NULL, a missing column):
+    reads or writes fail for the user's mistake, more often than the error budget allows."""
     OUTAGES = "outages"
-    """The tool was down (breaker open) for longer than the error budget allows."""
+    """A tool was down, by its answers or its breaker, longer than the error budget allows."""
     POISON = "poison"
     """The destination refuses records: more dead letters than the error budget allows."""
     RATE_LIMIT = "rate_limit"
-    """Demand needs more requests than the system's rate-limit budget allows."""
+    """Demand needs more requests than the system's rate-limit budget allows, or the system
+    answered 429s that made changes late."""
     CAPACITY = "capacity"
     """Changes arrive faster than the destination takes them."""
     POLL_INTERVAL = "poll_interval"
     """The poll (or batch) interval alone makes changes later than the freshness SLO."""
     TIMEOUTS = "timeouts"
-    """Writes time out often enough to spend the error budget."""
+    """Changes arrive late, and most failed writes and reads got no answer in time."""
     ERRORS = "errors"
-    """Writes fail (and are retried) often enough to spend the error budget."""
+    """Changes arrive late, and most failed writes and reads were errors (5xx, connection)."""
     FRESHNESS = "freshness"
     """Changes arrive later than the SLO, for no cause the measurements single out."""
 
@@ -52,11 +56,14 @@ class FlowVerdict:
     """Changes refused for good (dead letters), of those written or refused."""
     retry_share: float
     """Write attempts that failed (and were retried) and reads that failed, of all write
-    attempts and reads."""
+    attempts and reads. Not spent from the budget by itself: retries that got through in time
+    cost nothing the SLO counts; they explain lateness when there is some."""
     downtime_share: float
+    """The share of the measured time its source or destination was down (`FlowFacts.down`)."""
     burn: float
-    """The worst of the shares over the error budget (1 - success SLO), each share taken at the
-    low end of its 95% confidence interval: above 1, the SLO breaks."""
+    """The worst of the shares over the error budget (1 - success SLO): late, refused, down,
+    and failed for a configuration mistake; each count share taken at the low end of its 95%
+    confidence interval. Above 1, the SLO breaks."""
     severity: float
     """The largest of burn, utilisation and floor over SLO: above 1, the flow breaks its SLO."""
     reason: Reason | None

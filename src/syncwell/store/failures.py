@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncwell.store.database import store_errors
@@ -36,3 +36,18 @@ class Failures:
                 )
             )
             await connection.execute(delete(failures).where(failures.c.at < now - _KEEP_S))
+
+    @store_errors
+    async def newest(self, flow: str, *, error_class: str, since: float) -> str | None:
+        """What the newest failure of `flow` of the class named `error_class` since `since`
+        said (the analysis names a configuration mistake by it), or None."""
+        table = failures.c
+        query = (
+            select(table.message)
+            .where(table.flow == flow, table.error_class == error_class, table.at >= since)
+            .order_by(table.id.desc())
+            .limit(1)
+        )
+        async with self._engine.connect() as connection:
+            found = (await connection.execute(query)).scalar_one_or_none()
+        return None if found is None else str(found)

@@ -19,7 +19,7 @@ import pytest
 from starlette.types import ASGIApp, Message, Scope
 
 from syncwell import Engine, analyze, load_workspace, store
-from syncwell.analyze import analysis_dict, kept_report
+from syncwell.analyze import analysis_dict, kept_report, tickets
 from syncwell.api import create_app, models
 from syncwell.api.auth import SESSION_COOKIE, csrf_token
 from syncwell.api.health import SystemHealth
@@ -301,6 +301,9 @@ def test_each_model_names_the_keys_the_route_builds() -> None:
         (models.FlowVerdict, _fields(analyze.FlowVerdict)),
         (models.WorkflowLimit, _fields(analyze.WorkflowLimit)),
         (models.Analysis, _fields(analyze.Analysis)),
+        (models.TicketEvidence, _fields(tickets.TicketEvidence)),
+        (models.TicketCounts, _fields(tickets.TicketCounts)),
+        (models.TicketDisagreement, _fields(tickets.TicketDisagreement)),
         (models.ConstraintMove, _fields(analyze.Move)),
     ]
     for model, keys in pairs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import textwrap
 import time
@@ -11,7 +12,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from syncwell.cli import app
-from syncwell.engine.tickets import parse_time
+from syncwell.engine.tickets import parse_time, read_every
+from syncwell.store import open_store
+from syncwell.workspace import load_workspace
 
 runner = CliRunner()
 
@@ -100,3 +103,23 @@ def test_times_read_as_helpdesks_write_them() -> None:
     assert parse_time("1767225600") == 1767225600.0
     assert parse_time("1970-01-01T00:00:00Z") is None
     assert parse_time("") is None
+
+
+async def test_run_reads_the_tickets_beside_the_flows_until_it_stops(tmp_path: Path) -> None:
+    """What `syncwell run` starts: the tickets are imported at once, again on the interval,
+    and the loop ends when the run halts."""
+    path = _write(tmp_path, [("1", _iso(2), "", "crm down", "", "crm", "")])
+    workspace = load_workspace(path)
+    store = await open_store(workspace.state)
+    try:
+        halt = asyncio.Event()
+        reading = asyncio.create_task(read_every(workspace, store, halt))
+        for _ in range(200):
+            if await store.tickets.since(0.0):
+                break
+            await asyncio.sleep(0.01)
+        halt.set()
+        await asyncio.wait_for(reading, 5)
+        assert [t.integration for t in await store.tickets.since(0.0)] == ["crm"]
+    finally:
+        await store.close()

@@ -5,6 +5,7 @@ it."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -161,3 +162,22 @@ def test_split_keeps_every_change_once_and_each_partitions_order(
     for partition, part in parts.items():
         assert all(partition_of(key, partitions) == partition for key, _ in part.rows)
         assert [n for _, n in part.rows] == sorted(n for _, n in part.rows)
+
+
+async def test_a_worker_with_another_ack_wait_is_refused(stack: AsyncExitStack) -> None:
+    """A second process with a different `ack_wait_s` is refused with the value to set back,
+    and the first one's consumers keep theirs (before, the second silently changed it for
+    every worker, and it stayed after that worker stopped)."""
+    settings = _settings(partitions=1, ack_wait_s=5.0)
+    first = await _transport(stack, settings)
+    await first.publish("contacts", _contacts([("a@x.io", 1)]), "r1")
+    taken = await first.receive("contacts", 0)
+    assert taken is not None
+    await taken.ack()
+    other = await JetStreamTransport.connect(dataclasses.replace(settings, ack_wait_s=60.0), _KEYS)
+    stack.push_async_callback(other.close)
+    with pytest.raises(TransportError, match=r"ack_wait_s: 5`.*set it back to 5"):
+        await other.receive("contacts", 0, wait_s=0.2)
+    same = await JetStreamTransport.connect(settings, _KEYS)
+    stack.push_async_callback(same.close)
+    assert await same.receive("contacts", 0, wait_s=0.2) is None

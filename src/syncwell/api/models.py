@@ -40,6 +40,9 @@ __all__ = [
     "MeasurementMinute",
     "Resolution",
     "System",
+    "TicketCounts",
+    "TicketDisagreement",
+    "TicketEvidence",
     "ValidationErrorBody",
     "ValidationProblem",
     "WorkflowLimit",
@@ -424,6 +427,36 @@ class WorkflowLimit(_Answer):
     reason: Reason | None = Field(description="Why; null when within its SLOs.")
 
 
+class TicketCounts(_Answer):
+    """One integration's support tickets over the window (analyze/tickets.py)."""
+
+    integration: str = Field(description="The integration its rule names, or (unattributed).")
+    opened: int = Field(description="Tickets opened in the window.")
+    still_open: int = Field(description="Its tickets not resolved yet, whenever opened.")
+    resolved: int = Field(description="Tickets opened in the window and resolved since.")
+    median_resolve_s: float | None = Field(
+        description="Median seconds from opened to resolved; null when none is resolved."
+    )
+
+
+class TicketDisagreement(_Answer):
+    """The integration with the most tickets is measured healthy: something is not measured."""
+
+    integration: str = Field(description="The integration with the most tickets.")
+    opened: int = Field(description="Its tickets opened in the window.")
+    share: float = Field(description="Its share of the attributed tickets, 0..1.")
+    message: str = Field(description="What disagrees, and what may be unmeasured.")
+
+
+class TicketEvidence(_Answer):
+    """Support tickets beside the measurements; they never move the constraint."""
+
+    counts: list[TicketCounts] = Field(description="Per integration, most tickets first.")
+    disagreement: TicketDisagreement | None = Field(
+        description="Set when the most-ticketed integration is measured healthy."
+    )
+
+
 class Analysis(_Answer):
     """A whole constraint analysis (docs/constraint.md): what POST /constraint answers."""
 
@@ -438,6 +471,11 @@ class Analysis(_Answer):
     summary: str = Field(description="The conclusion, in a sentence.")
     what_if: list[str] = Field(
         default_factory=list, description="The what-if changes it assumed; empty here."
+    )
+    tickets: TicketEvidence | None = Field(
+        default=None,
+        description="Support tickets over the window (`tickets:` in the workspace); null "
+        "without one.",
     )
 
 

@@ -40,6 +40,7 @@ from syncwell.engine.relay import relay
 from syncwell.engine.rereads import RereadDesk
 from syncwell.engine.roles import Role, role_of
 from syncwell.engine.streamfeed import StreamFeed
+from syncwell.engine.tickets import read_every
 from syncwell.engine.verify import FlowVerifier, flow_verifier
 from syncwell.engine.waiting import sleep_or_stop, supervise, wait_any
 from syncwell.engine.webhooks import EventRouter, GroupCommitter
@@ -177,6 +178,9 @@ class Engine:
             if self.role == "deliver":  # workers share each system's budget
                 sharing = share_budgets(store, self._limiters, self.clock, halt)
                 housekeeping.append(asyncio.create_task(sharing))
+            if self.workspace.tickets is not None and self.role != "deliver":
+                tickets = read_every(self.workspace, store, halt)  # evidence for the analysis
+                housekeeping.append(asyncio.create_task(tickets))
             if self.analyse_every_s is not None and not once and self.role != "deliver":
                 analysing = asyncio.create_task(self.analyst.every(store, self.analyse_every_s))
             else:

@@ -7,6 +7,8 @@ closed since the last read is updated.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import re
 import time
@@ -14,8 +16,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import structlog
+
 from syncwell.analyze.tickets import TicketCounts, ticket_counts
 from syncwell.connectors import open_source
+from syncwell.errors import SyncwellError
 from syncwell.store import Store, Ticket, open_store
 from syncwell.types import StreamSpec
 from syncwell.workspace.model import Workspace
@@ -26,9 +31,12 @@ __all__ = [
     "attribute",
     "import_tickets",
     "parse_time",
+    "read_every",
     "tickets_now",
     "to_ticket",
 ]
+
+log = structlog.get_logger("syncwell.tickets")
 
 _TAG_SPLIT = re.compile(r"[,;\s]+")
 
@@ -169,3 +177,21 @@ async def tickets_now(
         return done, await ticket_counts(store, since=time.time() - window_s)
     finally:
         await store.close()
+
+
+async def read_every(workspace: Workspace, store: Store, halt: asyncio.Event) -> None:
+    """Import the tickets now and every `tickets.every` until `halt` is set (what `syncwell
+    run` does beside the flows). A failed read is logged and tried again next time: tickets
+    are evidence, never a reason to stop syncing."""
+    settings = workspace.tickets
+    if settings is None:
+        return
+    while not halt.is_set():
+        try:
+            done = await import_tickets(workspace, store)
+        except (OSError, ValueError, SyncwellError) as error:
+            log.warning("tickets not read", error=str(error))
+        else:
+            log.info("tickets read", read=done.read, skipped=len(done.skipped))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(halt.wait(), settings.every.total_seconds())

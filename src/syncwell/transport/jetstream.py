@@ -282,11 +282,29 @@ class JetStreamTransport:
                 filter_subject=self._subject(flow, partition),
             )
             with _carried(f"subscribe to {flow}"):
-                # Created or updated (a changed ack_wait_s), then bound to.
+                await self._same_ack_wait(durable)
                 await self._js.add_consumer(self._stream, config)
                 found = await self._js.pull_subscribe_bind(durable, stream=self._stream)
             self._subscriptions[flow, partition] = found
         return found
+
+    async def _same_ack_wait(self, durable: str) -> None:
+        """Refuse an `ack_wait_s` other than the one the partition's consumer has: adding the
+        consumer again would change it for every worker, for good, and a worker of the other
+        setting would then hold messages past the time after which they go to another."""
+        try:
+            info = await self._js.consumer_info(self._stream, durable)
+        except nats.js.errors.NotFoundError:
+            return
+        kept = info.config.ack_wait
+        wanted = self._settings.ack_wait_s
+        if kept is not None and abs(kept - wanted) > 0.001:
+            raise TransportError(
+                f"the workers of stream {self._stream} deliver with `transport.ack_wait_s: "
+                f"{kept:g}`, and this process would use {wanted:g}: set it back to {kept:g}; "
+                "to change it, stop intake and every worker, let the stream empty, then "
+                "delete it (`nats stream rm`) and start them all with the new value"
+            )
 
     def _subject(self, flow: str, partition: int | str) -> str:
         return f"syncwell.{_token(self._settings.workspace)}.{_token(flow)}.{partition}"

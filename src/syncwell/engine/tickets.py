@@ -86,9 +86,20 @@ def _matches(rule: TicketRule, record: Mapping[str, object], settings: TicketSet
         if re.search(rule.match, text, re.IGNORECASE):
             return True
     return any(
-        re.search(pattern, str(record.get(name) or ""), re.IGNORECASE)
+        re.search(pattern, text, re.IGNORECASE)
         for name, pattern in rule.fields.items()
+        for text in _values(record.get(name))
     )
+
+
+def _values(value: object) -> list[str]:
+    """The texts a field matcher tries: the value, or each value of an object or list (RT
+    gives `Queue` as an object with its `Name` when asked for `fields[Queue]=Name`)."""
+    if isinstance(value, Mapping):
+        return [str(item) for item in value.values() if item is not None]
+    if isinstance(value, list | tuple):
+        return [str(item) for item in value if item is not None]
+    return [] if value is None else [str(value)]
 
 
 def attribute(record: Mapping[str, object], settings: TicketSettings) -> str | None:

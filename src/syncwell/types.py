@@ -76,7 +76,9 @@ class ChangeBatch:
         columns: column names, in the order of each row's values.
         rows: the records' values.
         ops: one `Op` per row; `None` means every row is an upsert, the common case kept cheap.
-        observed_at: when the source saw these changes (Unix seconds), for freshness.
+        observed_at: when the oldest of these changes happened (Unix seconds), which their
+            freshness lag runs from; a connector's batch holds when it was read, and the
+            engine sets the change's own time (engine/changetimes.py).
         copy_text: instead of `rows`, the records as PostgreSQL text COPY lines (upserts
             only, values as PostgreSQL prints them); see `syncwell.copytext`.
         keys_repeat: the batch may hold several changes to one key (COPY-text pages joined

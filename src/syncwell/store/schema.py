@@ -57,7 +57,7 @@ journal = Table(
     Column("id", _Id, primary_key=True, autoincrement=True),
     Column("flow", String(200), nullable=False),
     Column("changes", Integer, nullable=False, doc="changes in the payload"),
-    Column("observed_at", Float, nullable=False, doc="when the source saw them"),
+    Column("observed_at", Float, nullable=False, doc="when the oldest of them happened"),
     Column("created_at", Float, nullable=False),
     Column("payload", LargeBinary, nullable=False, doc="a ChangeBatch, see store/codec.py"),
     Index("journal_flow_id", "flow", "id"),

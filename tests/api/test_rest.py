@@ -50,6 +50,7 @@ OPERATIONS: dict[tuple[str, str], tuple[type[pydantic.BaseModel] | Any, set[str]
     ("get", "/api/v1/flows"): (list[models.FlowReport], set()),
     ("get", "/api/v1/measurements"): (list[models.MeasurementMinute], {"422"}),
     ("get", "/api/v1/incidents"): (list[models.Incident], {"422"}),
+    ("get", "/api/v1/tickets"): (list[models.TicketCounts], {"422"}),
     ("get", "/api/v1/dead-letters"): (list[models.DeadLetter], {"422"}),
     ("get", "/api/v1/dead-letters/{dead_letter_id}"): (models.DeadLetter, {"404", "422"}),
     ("post", "/api/v1/dead-letters/{dead_letter_id}/replay"): (models.Resolution, {"409", "422"}),

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 from syncwell import display
 from syncwell.analyze import analysis_dict, analyze, moves
+from syncwell.analyze.tickets import ticket_counts, ticket_dict
 from syncwell.api import models
 from syncwell.api.auth import Access
 from syncwell.api.health import systems_health
@@ -182,6 +183,21 @@ def _read_routes(
         store = await holder.get()
         start = time.time() - 7 * _DAY_S if since is None else since
         return [display.incident_dict(i) for i in await store.incidents.list(since=start)]
+
+    @router.get(
+        "/tickets",
+        dependencies=viewer,
+        response_model=list[models.TicketCounts],
+        responses=_READ | _PARAMETERS,
+    )
+    async def get_tickets(
+        since: Annotated[UnixTime | None, Query(description="Default: a week ago.")] = None,
+    ) -> list[dict[str, Any]]:
+        """Support tickets per integration (`tickets:` in the workspace): opened since `since`,
+        still open, and the median time to resolve; most tickets first. Empty without one."""
+        store = await holder.get()
+        start = time.time() - 7 * _DAY_S if since is None else since
+        return [ticket_dict(row) for row in await ticket_counts(store, since=start)]
 
 
 def _dead_letter_routes(

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from syncwell.analyze import moves
 from syncwell.analyze.history import Move
+from syncwell.analyze.tickets import TicketCounts, ticket_counts
 from syncwell.api.dashboard.plots import integration_plots
 from syncwell.api.dashboard.timeline import incident_timeline
 from syncwell.api.health import SystemHealth, systems_health
@@ -56,6 +57,10 @@ class IntegrationView:
     window: str
     manual_only: bool
     """Whether people do all its flows by hand: nothing is measured."""
+    tickets_read: bool = False
+    """Whether the workspace reads support tickets (`tickets:`)."""
+    tickets: TicketCounts | None = None
+    """Its support tickets over the window; None when it has none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +124,7 @@ async def integration_view(
         rows, {flow: workspace.flows[flow] for flow in flows}, since=since, until=until
     )
     incidents = await store.incidents.overlapping(since, until)
+    tickets = await ticket_counts(store, since=since) if workspace.tickets else []
     return IntegrationView(
         name=name,
         row=row,
@@ -127,6 +133,8 @@ async def integration_view(
         incidents=[i for i in reversed(incidents) if i.integration == name],
         window=window,
         manual_only=all(workspace.flows[flow].mode is Mode.MANUAL for flow in flows),
+        tickets_read=workspace.tickets is not None,
+        tickets=next((t for t in tickets if t.integration == name), None),
     )
 
 

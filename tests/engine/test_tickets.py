@@ -123,3 +123,17 @@ async def test_run_reads_the_tickets_beside_the_flows_until_it_stops(tmp_path: P
         assert [t.integration for t in await store.tickets.since(0.0)] == ["crm"]
     finally:
         await store.close()
+
+
+def test_the_command_prints_a_table_and_refuses_a_workspace_without_tickets(
+    tmp_path: Path,
+) -> None:
+    """`syncwell tickets` prints the count read and a row per integration; without a
+    `tickets:` section it exits 2 and says where to read about one."""
+    path = _write(tmp_path, [("1", _iso(2), _iso(1), "crm down", "", "crm", "")])
+    result = runner.invoke(app, ["tickets", "-w", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "1 tickets read" in result.output and "crm" in result.output and "1h" in result.output
+    path.write_text(path.read_text().split("tickets:")[0])
+    refused = runner.invoke(app, ["tickets", "-w", str(path)])
+    assert refused.exit_code == 2 and "no `tickets:` section" in refused.output

@@ -37,7 +37,7 @@ def _project_forecast(days: list[float], per_minute: float = 3000) -> Forecast:
     6,000 changes a minute it can take."""
     tasks = measured(per_minute=per_minute, batch=100, write_ms=1000)
     facts = facts_of(tools_workspace(FLOWS), {"tasks": tasks}, daily={"tasks": tuple(days)})
-    (project,) = judge(facts).ranking
+    project = next(v for v in judge(facts).ranking if v.integration == "project")
     return project.forecast
 
 
@@ -158,7 +158,7 @@ def test_saturation_day_follows_from_growth_and_utilisation() -> None:
     days = tuple(100.0 + 10 * day for day in range(11))
     tasks = measured(per_minute=3000, batch=100, write_ms=1000)  # 3,000 of 6,000 a minute
     analysis = judge(facts_of(tools_workspace(FLOWS), {"tasks": tasks}, daily={"tasks": days}))
-    (project,) = analysis.ranking
+    project = next(v for v in analysis.ranking if v.integration == "project")
     assert project.forecast.days_to_saturation == pytest.approx(20.0)
     assert project.forecast.growth_per_week == pytest.approx(0.35)
     assert project.forecast.sentence == "at +35%/week (linear), saturates its capacity in 20 days"

@@ -134,7 +134,7 @@ async def test_a_viewer_reads_and_an_operator_replays(
     kept = (await client.get("/api/v1/constraint", headers=viewer)).json()
     assert kept["constraint"]["integration"] == "b" and kept["breaching"] == ["f"]
     systems = {s["name"]: s for s in (await client.get("/api/v1/systems", headers=viewer)).json()}
-    assert systems["a"]["core"] and not systems["a"]["judged"] and systems["a"]["flows"] == ["f"]
+    assert systems["a"]["core"] and systems["a"]["judged"] and systems["a"]["flows"] == ["f"]
     assert systems["b"]["constraint"] and systems["b"]["reason"] == "poison"
     assert systems["b"]["open_dead_letters"] == 1 and systems["b"]["kind"] == "sqlite"
     replay = f"/api/v1/dead-letters/{letter['id']}/replay"

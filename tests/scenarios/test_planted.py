@@ -13,10 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from syncwell.analyze import Analysis, Forecast, IntegrationVerdict, Reason
-from syncwell.errors import WorkspaceError
 from tests.scenarios.constraintkit import verdicts
 from tests.scenarios.planted import SCENARIOS
 from tests.scenarios.plantedgrade import Expected, grade
@@ -59,22 +56,12 @@ async def test_silently_dropped_webhooks_make_their_integration_the_constraint(
     await _answers_rightly("webhooks_dropped", tmp_path)
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    reason="issue 13 (4): the core system is never ranked; its slow writes are blamed on the "
-    "integrations that write into it",
-)
 async def test_a_core_slow_to_write_is_the_constraint(tmp_path: Path) -> None:
     """Every batch written into the core takes 2 s against 3-second SLOs: the core is named,
     for its capacity (slow writes), and the tools writing into it are not."""
     await _answers_rightly("slow_core", tmp_path)
 
 
-@pytest.mark.xfail(
-    raises=(WorkspaceError, AssertionError),
-    reason="issue 13 (5): a manual step cannot say how often it is done or how long it "
-    "takes (flows.<name>.manual), and the analysis leaves manual flows out",
-)
 async def test_a_manual_step_done_once_a_day_is_the_constraint(tmp_path: Path) -> None:
     """A person does a step once a day against a 1-hour SLO: that step's integration is
     named, for being manual (automate it)."""

@@ -13,6 +13,12 @@ import math
 from dataclasses import dataclass
 
 from syncwell.analyze.facts import FlowFacts, WriteShape
+from syncwell.analyze.steps import (
+    manual_advice,
+    manual_evidence,
+    slow_writes_advice,
+    slow_writes_evidence,
+)
 from syncwell.analyze.verdict import FlowVerdict, Reason
 from syncwell.analyze.words import duration, percent, rate, setting, yaml_duration
 
@@ -29,7 +35,11 @@ _MAX_BATCH_SIZE = 100_000
 def flow_evidence(verdict: FlowVerdict, facts: FlowFacts) -> str:
     """Why the flow breaks its SLO (or how it stands, when it does not)."""
     name, slo = facts.name, duration(facts.freshness_slo_s)
+    if facts.mode == "manual" or verdict.reason is Reason.MANUAL:
+        return manual_evidence(verdict, facts)
     match verdict.reason:
+        case Reason.SLOW_WRITES:
+            return slow_writes_evidence(verdict, facts)
         case Reason.CONFIGURATION:
             said = f': "{facts.misconfiguration}"' if facts.misconfiguration else ""
             return (
@@ -113,6 +123,10 @@ def flow_advice(verdict: FlowVerdict, facts: FlowFacts) -> tuple[str, ...]:
             return _capacity_advice(verdict, facts)
         case Reason.POLL_INTERVAL:
             return _poll_advice(facts)
+        case Reason.MANUAL:
+            return manual_advice(facts)
+        case Reason.SLOW_WRITES:
+            return slow_writes_advice(facts)
         case Reason.TIMEOUTS:
             return _timeout_advice(facts)
         case Reason.ERRORS:

@@ -20,9 +20,11 @@ from dataclasses import dataclass, replace
 
 from syncwell.analyze.advice import flow_advice, flow_evidence
 from syncwell.analyze.confidence import at_least
+from syncwell.analyze.core import blamed, by_system, core_paths
 from syncwell.analyze.facts import FlowFacts, IncidentFacts, WorkspaceFacts
 from syncwell.analyze.forecast import forecast
 from syncwell.analyze.load import Load, budget_use_by_system, flow_load
+from syncwell.analyze.steps import mean_write_s
 from syncwell.analyze.verdict import (
     Analysis,
     FlowVerdict,
@@ -32,6 +34,7 @@ from syncwell.analyze.verdict import (
 )
 from syncwell.analyze.words import duration
 from syncwell.analyze.workflows import model_workflows
+from syncwell.workspace.manual import Manual
 
 __all__ = ["downtime_share", "judge", "judge_flow"]
 
@@ -61,12 +64,17 @@ def judge(
         for flow in set(path):
             through[flow] = through.get(flow, 0) + 1
     use = budget_use_by_system(facts.flows.values(), volumes)
+    core = facts.workspace.core
     verdicts = tuple(
-        judge_flow(f, flow_load(f, use, volumes.get(f.name, 1.0)), through.get(f.name, 0))
+        judge_manual(f, _declared(facts, f.name), through.get(f.name, 0))
+        if f.mode == "manual"
+        else judge_flow(
+            f, flow_load(f, use, volumes.get(f.name, 1.0)), through.get(f.name, 0), core=core
+        )
         for f in facts.flows.values()
-        if f.mode != "manual"
     )
-    ranking = _rank(_by_integration(verdicts, facts, _paths_through(workflows, facts)))
+    paths = _paths_through(workflows, facts) | core_paths(workflows, facts.flows, core)
+    ranking = _rank(_by_integration(verdicts, facts, paths))
     constraint = ranking[0] if ranking and ranking[0].breaching else None
     limits = _workflow_limits(workflows, verdicts)
     return Analysis(
@@ -81,8 +89,11 @@ def judge(
     )
 
 
-def judge_flow(facts: FlowFacts, load: Load, workflows: int = 0) -> FlowVerdict:
-    """One flow against its SLO: its shares, its severity, and the reason it breaks, if it does."""
+def judge_flow(
+    facts: FlowFacts, load: Load, workflows: int = 0, *, core: str | None = None
+) -> FlowVerdict:
+    """One flow against its SLO: its shares, its severity, and the reason it breaks, if it does
+    (and the system it points at: the core, when the core's writes or answers break it)."""
     budget = max(1.0 - facts.success_slo, _MIN_BUDGET)
     written = facts.changes_out + facts.dead_lettered
     failed, tries = facts.retries + facts.read_failures, facts.attempts + _reads(facts)
@@ -99,6 +110,8 @@ def judge_flow(facts: FlowFacts, load: Load, workflows: int = 0) -> FlowVerdict:
     over_floor = floor / facts.freshness_slo_s if floor is not None else 0.0
     severity = max(burn, load.utilisation or 0.0, over_floor)
     reason = _reason(facts, load, budget, shares) if severity > 1 else None
+    if reason is Reason.FRESHNESS and _writes_slowly(facts):
+        reason = Reason.SLOW_WRITES
     verdict = FlowVerdict(
         flow=facts.name,
         integration=facts.integration,
@@ -118,7 +131,47 @@ def judge_flow(facts: FlowFacts, load: Load, workflows: int = 0) -> FlowVerdict:
         evidence="",
         workflows=workflows,
     )
+    return _explained(replace(verdict, system=blamed(verdict, facts, core)), facts)
+
+
+def judge_manual(facts: FlowFacts, manual: Manual | None, workflows: int = 0) -> FlowVerdict:
+    """A step people do by hand, by what the workspace declares of it (syncwell does not run
+    it, so nothing is measured): a change waits up to `every` + `takes` before it is done.
+    Without a declaration it is listed with no number and breaks nothing."""
+    wait = manual.wait_s if manual is not None else None
+    severity = wait / facts.freshness_slo_s if wait is not None else 0.0
+    verdict = FlowVerdict(
+        flow=facts.name,
+        integration=facts.integration,
+        demand_per_min=0.0,
+        capacity_per_min=None,
+        capacity_bound="unknown",
+        utilisation=None,
+        budget_use=None,
+        freshness_floor_s=wait,
+        late_share=0.0,
+        failure_share=0.0,
+        retry_share=0.0,
+        downtime_share=0.0,
+        burn=0.0,
+        severity=severity,
+        reason=Reason.MANUAL if severity > 1 else None,
+        evidence="",
+        workflows=workflows,
+    )
     return _explained(verdict, facts)
+
+
+def _declared(facts: WorkspaceFacts, flow: str) -> Manual | None:
+    declared = facts.workspace.flows.get(flow)
+    return declared.manual if declared is not None else None
+
+
+def _writes_slowly(facts: FlowFacts) -> bool:
+    """Whether a write into the destination takes half the freshness SLO or more: a floor
+    on freshness, as a poll interval is, that the destination's commits set."""
+    mean_s = mean_write_s(facts)
+    return mean_s is not None and mean_s >= facts.freshness_slo_s / 2
 
 
 def downtime_share(facts: FlowFacts) -> float:
@@ -195,9 +248,7 @@ def _by_integration(
     facts: WorkspaceFacts,
     paths_through: Mapping[str, int],
 ) -> list[IntegrationVerdict]:
-    grouped: dict[str, list[FlowVerdict]] = {}
-    for verdict in verdicts:
-        grouped.setdefault(verdict.integration, []).append(verdict)
+    grouped = by_system(verdicts, facts.flows, facts.workspace.core)
     found = []
     for integration, flows in grouped.items():
         worst = max(flows, key=_weight)
@@ -265,7 +316,7 @@ def _workflow_limits(
             WorkflowLimit(
                 workflow=name,
                 flows=path,
-                integration=limiting.integration if limiting else None,
+                integration=limiting.limited_by if limiting else None,
                 reason=limiting.reason if limiting else None,
             )
         )

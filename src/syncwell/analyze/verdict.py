@@ -27,6 +27,12 @@ class Reason(StrEnum):
     """Changes arrive faster than the destination takes them."""
     POLL_INTERVAL = "poll_interval"
     """The poll (or batch) interval alone makes changes later than the freshness SLO."""
+    MANUAL = "manual"
+    """People do the step by hand: how often they do it (and how long it takes them), as the
+    workspace declares (`flows.<name>.manual`), is longer than the freshness SLO."""
+    SLOW_WRITES = "slow_writes"
+    """Changes arrive late and a write into the destination takes half the freshness SLO or
+    more: the destination's commits, not the rate of work, make them late."""
     TIMEOUTS = "timeouts"
     """Changes arrive late, and most failed writes and reads got no answer in time."""
     ERRORS = "errors"
@@ -70,6 +76,14 @@ class FlowVerdict:
     evidence: str
     advice: tuple[str, ...] = ()
     workflows: int = 0
+    system: str = ""
+    """The system its reason points at: its integration, or the core when the core's writes
+    or answers are what break it ('' read as its integration)."""
+
+    @property
+    def limited_by(self) -> str:
+        """The system ranked for this flow: `system`, or its integration."""
+        return self.system or self.integration
 
     @property
     def breaching(self) -> bool:

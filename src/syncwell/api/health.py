@@ -24,7 +24,7 @@ class SystemHealth:
     flows: list[str]
     """The flows it is a side of, in the workspace's order."""
     judged: bool
-    """Whether the newest analysis judged it (the core is never judged: it is no integration)."""
+    """Whether the newest analysis judged it (the core too, ranked with the integrations)."""
     reason: str | None
     """Why it breaks an SLO in the newest analysis; None when within them or not judged."""
     severity: float | None

@@ -150,7 +150,9 @@ class System(_Answer):
     kind: str = Field(description="Its connector kind: postgres, sqlite, http, webhook_out...")
     core: bool = Field(description="Whether it is the workspace's core system.")
     flows: list[str] = Field(description="The flows it is a side of, in the workspace's order.")
-    judged: bool = Field(description="Whether the newest analysis judged it as an integration.")
+    judged: bool = Field(
+        description="Whether the newest analysis judged it (an integration, or the core)."
+    )
     reason: Reason | None = Field(
         description="Why it breaks an SLO in the newest analysis; null when within them."
     )
@@ -404,7 +406,8 @@ class FlowVerdict(_Answer):
     utilisation: float | None = Field(description=_UTILISATION)
     budget_use: float | None = Field(description=_BUDGET_USE)
     freshness_floor_s: float | None = Field(
-        description="The least lag its polling allows (its interval), seconds; null unless polled."
+        description="The least lag its polling allows (its interval), or a manual step's "
+        "declared every + takes, seconds; null otherwise."
     )
     late_share: float = Field(description="Changes written later than the SLO, of those written.")
     failure_share: float = Field(description="Changes refused for good, of those written or not.")
@@ -416,6 +419,11 @@ class FlowVerdict(_Answer):
     evidence: str = Field(description="The measurements behind the verdict, in a sentence.")
     advice: list[str] = Field(default_factory=list, description=_ADVICE)
     workflows: int = Field(default=0, description="Workflows that pass through it (count).")
+    system: str = Field(
+        default="",
+        description="The system it is ranked under when that is not its integration: the "
+        "core, when the core's writes or answers break it; '' otherwise.",
+    )
 
 
 class WorkflowLimit(_Answer):

@@ -83,6 +83,12 @@ def flow_problems(flow: Flow) -> list[Problem]:
             f"({flow.source}, {flow.destination}); name the system whose changes win"
         )
         problems.append(Problem((*where, "conflict"), message))
+    if flow.manual is not None and flow.mode != "manual":
+        message = (
+            f"manual: is for a step people do by hand; this flow is `mode: {flow.mode}`: "
+            "write `mode: manual`, or remove manual:"
+        )
+        problems.append(Problem((*where, "manual"), message))
     if flow.fields:
         needed = [*flow.key, flow.cursor, flow.version]
         missing = [c for c in dict.fromkeys(needed) if c is not None and c not in flow.fields]

@@ -27,6 +27,7 @@ from syncwell.workspace.checks import workspace_problems
 from syncwell.workspace.deletes import DeleteDetection
 from syncwell.workspace.durations import Duration, PositiveDuration
 from syncwell.workspace.kinds import ConnectorSettings
+from syncwell.workspace.manual import Manual
 from syncwell.workspace.modes import DEFAULT_INTERVALS, Mode
 from syncwell.workspace.policies import BreakerPolicy, RateLimitPolicy, RetryPolicy
 from syncwell.workspace.tickets import TicketSettings
@@ -166,6 +167,12 @@ class Flow(BaseModel):
         "there: 404 or 410 at its own URL) does: `dead_letter` (kept with the reason; the "
         "others go on), `recreate` (create it anew) or `drop` (skip the change). A delete of "
         "a record already gone is always done. Default dead_letter.",
+    )
+    manual: Manual | None = Field(
+        default=None,
+        description="For a `mode: manual` flow only: how often a person does the step and how "
+        "long it takes (`{every: 1d, takes: 20m}`), what the analysis ranks it by. Default: "
+        "not declared (the analysis names the step, with no number).",
     )
     verify: Verify = Field(
         default_factory=Verify,

@@ -411,8 +411,14 @@ class FlowVerdict(_Answer):
     )
     late_share: float = Field(description="Changes written later than the SLO, of those written.")
     failure_share: float = Field(description="Changes refused for good, of those written or not.")
-    retry_share: float = Field(description="Write attempts and reads that failed, of all of them.")
-    downtime_share: float = Field(description="Share of the window its breaker was open.")
+    retry_share: float = Field(
+        description="Write attempts and reads that failed, of all of them (explains lateness; "
+        "spends no error budget by itself)."
+    )
+    downtime_share: float = Field(
+        description="Share of the window its source or destination was down: no successful "
+        "answer in a span its answers showed it down, or its breaker open."
+    )
     burn: float = Field(description="The worst share over the error budget: above 1, SLO breaks.")
     severity: float | None = Field(description=_SEVERITY)
     reason: Reason | None = Field(description="Why it breaks its SLO; null when within it.")

@@ -59,6 +59,23 @@ def test_the_core_is_ranked_when_healthy_and_a_tools_own_cause_stays_with_the_to
     assert core.utilisation is not None
 
 
+def test_a_tools_rate_limit_on_a_flow_into_the_core_is_not_the_cores_load() -> None:
+    """A flow into the core held back by the CRM's budget: the CRM is named for its rate
+    limit, and the core shows none of that load as its own."""
+    flows = {"contacts": "crm -> core, interval: 1s, slo: {freshness: 3s}"}
+    behind = measured(per_minute=1200, batch=100, requests=36000, backlog_max=500)
+    behind |= {"changes_out": 36000, "busy_s": 3600.0, "out_busy": 36000}
+    workspace = tools_workspace(flows, rate_limits={"crm": 5})
+    analysis = judge(facts_of(workspace, {"contacts": behind}))
+    assert analysis.constraint is not None
+    assert (analysis.constraint.integration, analysis.constraint.reason) == (
+        "crm",
+        Reason.RATE_LIMIT,
+    )
+    core = next(v for v in analysis.ranking if v.integration == "core")
+    assert not core.breaching and core.utilisation is None
+
+
 MANUAL = {
     "signups": "core -> email, slo: {freshness: 1h}",
     "onboarding": "core -> project, mode: manual, slo: {freshness: 1h}",

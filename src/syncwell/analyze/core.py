@@ -80,7 +80,9 @@ def _seen_from(
     """`verdict` as the system that does not limit it sees it: within what it controls, with
     the load of its own side (the core's is the writes into it; it has none in a read)."""
     into = system == facts.destination
-    utilisation = verdict.utilisation if into or system != core else None
+    # The core's load is its writes: not a read from it, nor a tool's budget that bounds one.
+    theirs = system == core and (not into or verdict.capacity_bound == "rate_limit")
+    utilisation = None if theirs else verdict.utilisation
     evidence = verdict.evidence
     if verdict.breaching:
         evidence = (

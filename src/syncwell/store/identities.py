@@ -92,18 +92,7 @@ class Identities:
         if not keys:
             return
         now = time.time()
-        rows = [
-            {
-                "system": scope.system,
-                "stream": scope.stream,
-                "peer": scope.peer,
-                "key": key,
-                "key_values": values,
-                "remote_id": None,
-                "updated_at": now,
-            }
-            for key, values in keys.items()
-        ]
+        rows = [_row(scope, key, values, None, now) for key, values in keys.items()]
         async with self._engine.begin() as connection:
             await connection.run_sync(_insert_new, rows)
 
@@ -141,15 +130,7 @@ async def apply_identities(connection: AsyncConnection, changes: IdentityChanges
     if changes.assigned:
         now = time.time()
         rows = [
-            {
-                "system": scope.system,
-                "stream": scope.stream,
-                "peer": scope.peer,
-                "key": key,
-                "key_values": values,
-                "remote_id": remote_id,
-                "updated_at": now,
-            }
+            _row(scope, key, values, remote_id, now)
             for key, (remote_id, values) in changes.assigned.items()
         ]
         await connection.run_sync(
@@ -159,6 +140,20 @@ async def apply_identities(connection: AsyncConnection, changes: IdentityChanges
             keys=("system", "stream", "peer", "key"),
             update=("key_values", "remote_id", "updated_at"),
         )
+
+
+def _row(
+    scope: IdentityScope, key: str, values: bytes, remote_id: str | None, now: float
+) -> dict[str, object]:
+    return {
+        "system": scope.system,
+        "stream": scope.stream,
+        "peer": scope.peer,
+        "key": key,
+        "key_values": values,
+        "remote_id": remote_id,
+        "updated_at": now,
+    }
 
 
 def _in(scope: IdentityScope) -> ColumnElement[bool]:

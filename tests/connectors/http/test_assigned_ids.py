@@ -226,3 +226,39 @@ def test_settings_that_cannot_work_say_why(write: dict[str, Any], words: str) ->
     """Each impossible combination is refused at load, with the fix."""
     with pytest.raises(ValidationError, match=words):
         http_settings("http://x", streams={"issues": {"write": write}})
+
+
+async def test_an_edit_with_no_update_endpoint_is_refused_not_dropped(
+    state: Tracker, open_tracker: Any
+) -> None:
+    """Ids kept but no `update:`: an edit of an issue the tracker holds is refused with the
+    fix, never counted as written while nothing was sent."""
+    write = {key: value for key, value in ISSUES_WRITE.items() if key != "update"}
+    destination = await open_tracker(write)
+    with pytest.raises(RecordRejectedError, match="no write.update"):
+        await destination.write_identified(STREAM, issues("a"), IdentityBook(known={"k0": "7"}))
+
+
+async def test_a_lookup_at_a_wrong_listing_path_is_loud_not_a_create(
+    state: Tracker, open_tracker: Any
+) -> None:
+    """`find:` at a path the tracker does not have answers 404: the flow stops on an error
+    naming the path, and nothing is created (taken as "none found", every record would have
+    been created again and again)."""
+    find = {**ISSUES_FIND, "path": "/nowhere.json"}
+    destination = await open_tracker({**ISSUES_WRITE, "find": find})
+    with pytest.raises(IntegrationFatalError, match="nowhere"):
+        await destination.write_identified(STREAM, issues("a"), IdentityBook())
+    assert state.posts == 0
+
+
+async def test_a_404_at_a_lookup_url_of_its_own_means_none_found(
+    state: Tracker, open_tracker: Any
+) -> None:
+    """A lookup URL naming the record (`/issues/by-subject/{subject}`, as HubSpot's
+    get-by-email) answers 404 for no such record: it is created, once."""
+    find = {**ISSUES_FIND, "path": "/issues/by-subject/{subject}.json", "params": {}}
+    destination = await open_tracker({**ISSUES_WRITE, "find": find})
+    book = IdentityBook()
+    await destination.write_identified(STREAM, issues("a"), book)
+    assert state.posts == 1 and book.assigned == {"k0": "101"}

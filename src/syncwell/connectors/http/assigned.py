@@ -17,7 +17,7 @@ from typing import Literal
 import httpx
 
 from syncwell.connectors.http.call import Call
-from syncwell.connectors.http.endpoints import WriteConfig, WriteEndpoint
+from syncwell.connectors.http.endpoints import WriteConfig, WriteEndpoint, placeholders
 from syncwell.connectors.http.ids import (
     AssignedIds,
     FindEndpoint,
@@ -103,7 +103,12 @@ class AssignedIdWrites:
     async def _update_one(self, item: Item, remote: str) -> None:
         update = self._config.update
         if update is None:
-            return  # created once and never updated: the tool takes no updates
+            # Counted as written while never sent would be a silent loss: refuse it, loudly.
+            raise self._refused(
+                item,
+                f"{self._system} already holds this record (id {remote}) and the stream has "
+                "no write.update to send the edit: add write.update",
+            )
         await self._send(update, "update", item, self._named(remote), {}, frozenset())
 
     async def _create_one(self, item: Item, book: IdentityBook) -> None:
@@ -155,7 +160,13 @@ class AssignedIdWrites:
         # A lookup made for one record: a 4xx refuses that record, not the whole flow (a
         # value with a quote can break a query language such as RT's TicketSQL).
         params = find_params(find, item)
-        call = Call("GET", path, "lookup", params=params, keys=(item.key_text,))
+        # A 404 at a lookup URL of its own (`/contacts/by-email/{email}`) says "no such
+        # record"; at a listing's URL it says the path is wrong, which must not pass as "none
+        # found, create it" (a duplicate per record): that refusal names the path instead.
+        not_found = frozenset({404}) if placeholders(find.path) else frozenset()
+        call = Call(
+            "GET", path, "lookup", params=params, keys=(item.key_text,), passthrough=not_found
+        )
         response = await self._lookup(call)
         if response is None:
             return None

@@ -235,7 +235,7 @@ async def test_an_edit_with_no_update_endpoint_is_refused_not_dropped(
     fix, never counted as written while nothing was sent."""
     write = {key: value for key, value in ISSUES_WRITE.items() if key != "update"}
     destination = await open_tracker(write)
-    with pytest.raises(RecordRejectedError, match="no write.update"):
+    with pytest.raises(RecordRejectedError, match=r"no write\.update"):
         await destination.write_identified(STREAM, issues("a"), IdentityBook(known={"k0": "7"}))
 
 

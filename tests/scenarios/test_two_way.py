@@ -111,9 +111,15 @@ async def test_a_change_on_either_side_arrives_once_and_does_not_come_back(
     assert (_writes(tmp_path, "core"), _writes(tmp_path, "crm")) == before
     assert _writes(tmp_path, "crm")[2:] == [("ada@x.io", "Ada Lovelace")]  # the edit itself
     assert _rows(tmp_path, "core") == _rows(tmp_path, "crm")
-    # Each record that crossed was read back from where it landed, and known as an echo.
-    echoes = sum(p.echoes for run in (first, second, third) for p in run.progress.values())
-    assert echoes >= 2
+    # Each record that crossed was read back from where it landed and dropped unwritten. Which
+    # screen drops it depends on which flow reads first: an echo; or, when the CRM's flow wrote
+    # Bob into core before core's first read, a record the first sync found already matching.
+    dropped = sum(
+        p.echoes + p.stale + p.matched
+        for run in (first, second, third)
+        for p in run.progress.values()
+    )
+    assert dropped >= 2
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from syncwell.engine.changetimes import ChangeTimes
 from syncwell.engine.firstsync import FirstSync
 from syncwell.engine.ledger import FlowLedger, PassOutcome
 from syncwell.engine.progress import FlowProgress
+from syncwell.engine.readmemory import ReadMemory
 from syncwell.engine.reconcile import Reconciler
 from syncwell.measure.tracing import tracer
 from syncwell.store import Journal
@@ -42,6 +43,7 @@ async def take_in(
     on_page: Callable[[ChangeBatch], None] | None = None,
     first_sync: FirstSync | None = None,
     times: ChangeTimes | None = None,
+    memory: ReadMemory | None = None,
 ) -> bool:
     """Read from the last checkpoint until the source has nothing newer (or `stop` is set).
 
@@ -53,6 +55,8 @@ async def take_in(
     `first_sync`, the flow's first read journals only what its destination does not already
     hold as it is (engine/firstsync.py). With `times`, each page journaled carries the time
     of its oldest change (engine/changetimes.py), which its freshness lag is measured from.
+    With a `memory`, an incremental read journals only rows not journaled before exactly as
+    they are (engine/readmemory.py): a look-back re-read is not a change.
     """
     with tracer().start_as_current_span(
         "syncwell.intake", attributes={"syncwell.flow": flow}
@@ -62,7 +66,7 @@ async def take_in(
             return await _take_in(
                 flow, stream, source, journal, progress, stop=stop, arrived=arrived,
                 reconciler=reconciler, ledger=ledger, on_page=on_page, first_sync=first_sync,
-                times=times,
+                times=times, memory=memory,
             )  # fmt: skip
         finally:
             span.set_attribute("syncwell.changes", progress.read - read_before)
@@ -82,6 +86,7 @@ async def _take_in(
     on_page: Callable[[ChangeBatch], None] | None,
     first_sync: FirstSync | None,
     times: ChangeTimes | None,
+    memory: ReadMemory | None,
 ) -> bool:
     checkpoint = await journal.checkpoint(flow)
     incremental = checkpoint is not None and checkpoint.get("phase") == "incremental"
@@ -108,9 +113,14 @@ async def _take_in(
                 matched = comparing.matched
                 batch = await comparing.screen(batch)
                 progress.matched += comparing.matched - matched
+            unremembered = None
+            if memory is not None and incremental:
+                batch, unremembered = memory.screen(batch)
             if times is not None:  # what is left to journal: the changes found by this read
                 batch = times.page(flow, batch, incremental=incremental)
             await journal.append(flow, batch, mark, seen=seen, keys=keys)
+            if memory is not None and unremembered is not None:
+                memory.remember(unremembered)
             checkpoint = mark
             if len(batch):
                 progress.read += len(batch)

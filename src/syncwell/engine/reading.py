@@ -25,6 +25,7 @@ from syncwell.engine.ledger import FlowLedger
 from syncwell.engine.patience import stuck_on
 from syncwell.engine.policies import backoff_delay
 from syncwell.engine.progress import FlowProgress
+from syncwell.engine.readmemory import ReadMemory, keep_for
 from syncwell.engine.reconcile import Reconciler
 from syncwell.engine.rereads import Asked, RereadDesk
 from syncwell.engine.waiting import sleep_or_stop
@@ -59,6 +60,8 @@ class FlowReading:
             `failure_threshold`; measure/answers.py).
         first_sync: compares the flow's first read with its destination (engine/firstsync.py).
         times: when the changes it reads happened (engine/changetimes.py), for freshness.
+        memory: what its incremental reads journaled lately (engine/readmemory.py), made at
+            the first read of a flow with a cursor, so a re-read is not journaled again.
     """
 
     flow: Flow
@@ -75,6 +78,7 @@ class FlowReading:
     down_after: int = 5
     first_sync: FirstSync | None = None
     times: ChangeTimes | None = None
+    memory: ReadMemory | None = None
 
     async def run(self, stop: asyncio.Event, *, once: bool) -> None:
         """Read until `stop` is set; with `once`, until caught up (or given up)."""
@@ -141,11 +145,20 @@ class FlowReading:
             on_page=None if asked is None else asked.saw,
             first_sync=self.first_sync,
             times=self.times,
+            memory=self._memory(),
         )
         if reconciler is not None and incremental:
             self.progress.missed_by_webhooks += reconciler.missed
             await store.reconciliations.record(flow.name, reconciler.checked, reconciler.missed)
         return incremental
+
+    def _memory(self) -> ReadMemory | None:
+        flow = self.flow
+        if self.memory is None and flow.cursor is not None:
+            interval = flow.interval.total_seconds() if flow.interval else 60.0
+            keep = keep_for(flow.lookback.total_seconds(), interval)
+            self.memory = ReadMemory(tuple(flow.key), self.clock, keep)
+        return self.memory
 
     async def _failed(self, error: Exception) -> None:
         name = self.flow.name

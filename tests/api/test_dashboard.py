@@ -47,8 +47,16 @@ def _bearer(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
 
 
-def _cookie(token: str) -> dict[str, str]:
-    return {"cookie": f"{SESSION_COOKIE}={token}"}
+def _cookie(session: str) -> dict[str, str]:
+    return {"cookie": f"{SESSION_COOKIE}={session}"}
+
+
+async def _session(client: httpx.AsyncClient, token: str) -> str:
+    """Log in with `token` through the form: the session the cookie carries."""
+    answer = await client.post("/login", data={"token": token})
+    assert answer.status_code == 303, answer.text
+    client.cookies.clear()  # the tests say which cookie each request carries
+    return str(answer.cookies[SESSION_COOKIE])
 
 
 async def test_a_browser_without_a_token_goes_to_the_login_form_and_back(
@@ -86,8 +94,9 @@ async def test_every_page_shows_a_viewer_no_secret_and_no_buttons(
     """A viewer sees every page (strict CSP, never cached); the token's text is in none of
     them, and no replay, discard or analyse button is offered to a viewer."""
     viewer = await _token(workspace, "viewer")
+    session = await _session(client, viewer)
     for page in PAGES:
-        answer = await client.get(page, headers=_cookie(viewer))
+        answer = await client.get(page, headers=_cookie(session))
         assert answer.status_code == 200, (page, answer.text[:300])
         assert "script-src 'self'" in answer.headers["content-security-policy"]
         assert answer.headers["cache-control"] == "no-store"
@@ -123,7 +132,8 @@ async def test_replay_from_the_page_needs_an_operator_and_the_csrf_token(
     """A viewer's replay gets 403, and an operator's cookie without the page's CSRF token
     too; with it the letter goes back to the journal and shows waiting, then, once the
     destination is fixed and the engine runs, delivered."""
-    viewer, operator = await _token(workspace, "viewer"), await _token(workspace, "operator")
+    viewer = await _session(client, await _token(workspace, "viewer"))
+    operator = await _session(client, await _token(workspace, "operator"))
     page = (await client.get("/dead-letters", headers=_cookie(operator))).text
     (letter,) = re.findall(r'id="letter-(\d+)" data-status="open"', page)
     assert f'name="csrf" value="{csrf_token(operator)}"' in page
@@ -169,7 +179,7 @@ async def test_a_refresh_after_the_session_ended_sends_the_page_to_log_in(
 ) -> None:
     """When a page's refresh (htmx) finds its token revoked, the answer tells htmx to take
     the whole page to the login form, rather than swap in nothing."""
-    viewer = await _token(workspace, "viewer")
+    viewer = await _session(client, await _token(workspace, "viewer"))
     store = await open_store(workspace.state)
     try:
         (token,) = [t for t in await store.tokens.list() if t.role == "viewer"]

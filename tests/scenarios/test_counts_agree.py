@@ -231,9 +231,11 @@ class Served:
 
 async def _served(engine: Engine, token: str) -> Served:
     bearer = {"authorization": f"Bearer {token}"}
-    cookie = {"cookie": f"{SESSION_COOKIE}={token}"}
     transport = httpx.ASGITransport(app=create_app(engine))
     async with httpx.AsyncClient(transport=transport, base_url="http://syncwell") as client:
+        logged = await client.post("/login", data={"token": token})
+        client.cookies.clear()  # the pages below carry the session explicitly
+        cookie = {"cookie": f"{SESSION_COOKIE}={logged.cookies[SESSION_COOKIE]}"}
         answers = [
             await client.get("/metrics", headers=bearer),
             await client.get("/api/v1/flows", headers=bearer),
@@ -244,7 +246,8 @@ async def _served(engine: Engine, token: str) -> Served:
     metrics: dict[str, dict[str, float]] = {}
     for family in text_string_to_metric_families(answers[0].text):
         for sample in family.samples:
-            if "class" not in sample.labels and not sample.name.endswith("_created"):
+            wanted = "flow" in sample.labels and "class" not in sample.labels
+            if wanted and not sample.name.endswith("_created"):
                 metrics.setdefault(sample.name, {})[sample.labels["flow"]] = sample.value
     flows = {flow["flow"]: flow for flow in answers[1].json()}
     return Served(metrics, flows, answers[2].text, answers[3].text)

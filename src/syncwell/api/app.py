@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from syncwell import __version__
+from syncwell.api import refusals
 from syncwell.api.auth import Access
 from syncwell.api.dashboard import install_dashboard
 from syncwell.api.headers import with_safe_headers
@@ -64,6 +65,8 @@ def create_app(engine: Engine | None = None, *, workspace: Workspace | None = No
     app.include_router(login_router(holder.tokens))
     install_dashboard(app, served, holder)
     registry = CollectorRegistry()
+    registry.register(refusals.AUTH_FAILURES)
+    registry.register(refusals.AUTH_THROTTLED)
     if engine is not None:
         registry.register(SyncwellCollector(served.name, engine.observer.samples))
 

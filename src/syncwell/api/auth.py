@@ -1,11 +1,17 @@
 """Who may call the API: a token of a role (viewer < operator < admin).
 
-A token comes as ``Authorization: Bearer <token>`` (scripts) or in the session cookie the
-login form sets (people, in the dashboard): HttpOnly, Secure, SameSite=Strict. A route
+Scripts send a token as ``Authorization: Bearer <token>``. People log in to the dashboard
+with one once (api/login.py) and get a session of their own in a cookie (HttpOnly, Secure,
+SameSite=Strict): a separate, revocable secret, never the token (store/sessions.py). A route
 declares the least role it needs with `Access.require(role)`. A request without a live token
-gets 401 (with ``WWW-Authenticate: Bearer``); a token of too small a role, 403. Every attempt
-is recorded with the token it matched, if any (store/tokens.py). The token's text never
-reaches a log or an answer.
+or session gets 401 (with ``WWW-Authenticate: Bearer``); one of too small a role, 403. Every
+attempt checked is recorded with the token it matched, if any (store/tokens.py). Neither a
+token's text nor a session's reaches a log or an answer.
+
+Guessing is slowed down per client (store/throttle.py): after too many wrong tokens or
+sessions from one address in a window, that address gets 429 with ``Retry-After`` until the
+window ends, a right token included, before anything is checked or recorded. A request that
+presents no credential at all is no guess and counts for nothing.
 
 A cookie goes with every request the browser makes, whoever's page asked for it, so a
 state-changing request that relies on the cookie must also carry the session's CSRF token
@@ -17,13 +23,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request, status
 
+from syncwell.api import refusals
 from syncwell.store import Role, Token, Tokens
 
-__all__ = ["SESSION_COOKIE", "Access", "csrf_token"]
+__all__ = ["SESSION_COOKIE", "Access", "client_of", "csrf_token", "too_many"]
 
 _BEARER = "bearer "
 SESSION_COOKIE = "syncwell_session"
@@ -32,7 +40,7 @@ _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class Access:
-    """Checks requests' tokens against the store.
+    """Checks requests' tokens and sessions against the store.
 
     Args:
         tokens: the store's tokens, or a coroutine function that gives them (the store may
@@ -49,12 +57,25 @@ class Access:
             presented, by_cookie = _presented(request)
             if presented is None:
                 raise _unauthorized("no token: send Authorization: Bearer <token>, or log in")
+            tokens = self._tokens if isinstance(self._tokens, Tokens) else await self._tokens()
+            via: refusals.Via = "session" if by_cookie else "bearer"
+            client = client_of(request)
+            wait_s = await tokens.throttle.wait_s(client)
+            if wait_s:
+                refusals.throttled(via)
+                raise too_many(wait_s)
             if by_cookie and request.method not in _SAFE_METHODS:
                 await _check_csrf(request, presented)
-            tokens = self._tokens if isinstance(self._tokens, Tokens) else await self._tokens()
-            token = await tokens.check(presented, method=request.method, path=request.url.path)
+            check = tokens.check_session if by_cookie else tokens.check
+            token = await check(presented, method=request.method, path=request.url.path)
             if token is None:
-                raise _unauthorized("the token is unknown or revoked")
+                refusals.failed(via)
+                await tokens.throttle.failed(client)
+                raise _unauthorized(
+                    "the session ended: log in again"
+                    if by_cookie
+                    else "the token is unknown or revoked"
+                )
             if not token.allows(role):
                 raise HTTPException(
                     status.HTTP_403_FORBIDDEN,
@@ -63,6 +84,35 @@ class Access:
             return token
 
         return allowed
+
+
+def client_of(request: Request) -> str:
+    """Whom the throttle counts a request against: its client's address, an IPv6 one by its
+    /64 (one machine's usual share, which it may fill with addresses at will).
+
+    Behind a reverse proxy every client is the proxy, unless the server trusts the proxy's
+    ``X-Forwarded-For``: uvicorn does for a proxy on loopback, and for the addresses in
+    ``FORWARDED_ALLOW_IPS`` (docs/api.md).
+    """
+    host = request.client.host if request.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host[:64] or "unknown"  # a unix socket, or a test client's name
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def too_many(wait_s: int) -> HTTPException:
+    """The 429 of a throttled client, which says when to try again."""
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        detail=f"too many failed attempts from this address: try again in {wait_s} s",
+        headers={"Retry-After": str(wait_s)},
+    )
 
 
 def csrf_token(session: str) -> str:

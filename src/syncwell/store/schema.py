@@ -21,6 +21,7 @@ from sqlalchemy import (
 
 __all__ = [
     "analyses",
+    "auth_failures",
     "checkpoints",
     "dead_letters",
     "deliveries",
@@ -37,6 +38,7 @@ __all__ = [
     "metadata",
     "reconciliations",
     "record_versions",
+    "sessions",
     "source_keys",
     "tickets",
     "token_uses",
@@ -439,3 +441,30 @@ tickets = Table(
 )
 """Support tickets read from the workspace's helpdesk (`tickets:`), one row each, attributed to
 an integration; the analysis counts them as evidence (engine/tickets.py, analyze/tickets.py)."""
+
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("secret_hash", String(64), primary_key=True, doc="SHA-256 of the cookie's secret, hex"),
+    Column("token_id", BigInteger, nullable=False, doc="the token logged in with"),
+    Column("role", String(20), nullable=False, doc="that token's role"),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, doc="the absolute end, however active"),
+    Column("last_seen_at", Float, nullable=False, doc="to the minute: idle ones end sooner"),
+    Index("sessions_by_token", "token_id"),
+    Index("sessions_by_expiry", "expires_at"),
+)
+"""Dashboard sessions (store/sessions.py): the cookie's secret is never kept, only its hash.
+Logging out or revoking the token deletes them."""
+
+auth_failures = Table(
+    "auth_failures",
+    metadata,
+    Column("client", String(64), primary_key=True, doc="an IPv4 address or an IPv6 /64"),
+    Column("window_start", Float, nullable=False, doc="the client's first failure in the window"),
+    Column("failures", Integer, nullable=False, doc="failed attempts since window_start"),
+    Index("auth_failures_by_window", "window_start"),
+)
+"""Failed logins and tokens per client in the current window (store/throttle.py): shared by
+every process on the store, so they agree on who must wait. Rows of past windows are pruned."""

@@ -3,6 +3,11 @@
 A token reads ``swt_<id>_<secret>``. Only a SHA-256 of the secret is kept: the secret is 32
 random bytes, so a fast hash is as safe as a slow one (slow hashes are for guessable
 passwords) and checking a token costs microseconds on every request.
+
+A person logs in to the dashboard with a token once and gets a session of their own
+(store/sessions.py); revoking a token ends its sessions in the same transaction. Failed
+attempts, with a token or a session, are counted per client by the throttle
+(store/throttle.py). Both hang off `Tokens`, so that whatever checks tokens has them.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncwell.store.database import store_errors
-from syncwell.store.schema import token_uses, tokens
+from syncwell.store.schema import sessions, token_uses, tokens
+from syncwell.store.sessions import Sessions
+from syncwell.store.throttle import Throttle
 
 __all__ = ["ROLES", "USES_KEPT_S", "Role", "Token", "Tokens"]
 
@@ -52,11 +59,14 @@ class Token:
 
 
 class Tokens:
-    """Creates, checks, lists and revokes tokens."""
+    """Creates, checks, lists and revokes tokens; `sessions` are the logins made with them,
+    `throttle` the failed attempts per client."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._pruned_at = 0.0
+        self.sessions = Sessions(engine)
+        self.throttle = Throttle(engine)
 
     @store_errors
     async def create(self, role: Role, name: str = "") -> tuple[Token, str]:
@@ -78,6 +88,28 @@ class Tokens:
     async def check(self, presented: str, *, method: str, path: str) -> Token | None:
         """The live token `presented` is, or None; either way the attempt is recorded."""
         found = await self._find(presented)
+        await self._record(found, method, path)
+        return found
+
+    @store_errors
+    async def check_session(self, secret: str, *, method: str, path: str) -> Token | None:
+        """The live token whose live session `secret` is, or None; either way the attempt is
+        recorded, as the token's use."""
+        seen = await self.sessions.find(secret)
+        found = None
+        if seen is not None:
+            async with self._engine.connect() as connection:
+                row = (
+                    (await connection.execute(select(tokens).where(tokens.c.id == seen.token_id)))
+                    .mappings()
+                    .first()
+                )
+            if row is not None and row["revoked_at"] is None:
+                found = _token(row)
+        await self._record(found, method, path)
+        return found
+
+    async def _record(self, found: Token | None, method: str, path: str) -> None:
         now = time.time()
         async with self._engine.begin() as connection:
             await connection.execute(
@@ -98,7 +130,6 @@ class Tokens:
                 await connection.execute(
                     delete(token_uses).where(token_uses.c.at < now - USES_KEPT_S)
                 )
-        return found
 
     async def _find(self, presented: str) -> Token | None:
         token_id, secret = _parse(presented)
@@ -125,7 +156,7 @@ class Tokens:
 
     @store_errors
     async def revoke(self, token_id: int) -> bool:
-        """Revoke a token; False when there is no such live token."""
+        """Revoke a token and end its sessions; False when there is no such live token."""
         async with self._engine.begin() as connection:
             result = await connection.execute(
                 update(tokens)
@@ -133,6 +164,7 @@ class Tokens:
                 .values(revoked_at=time.time())
                 .returning(tokens.c.id)
             )
+            await connection.execute(delete(sessions).where(sessions.c.token_id == token_id))
             return bool(result.scalars().all())
 
     @store_errors

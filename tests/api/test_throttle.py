@@ -10,11 +10,13 @@ import time
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from syncwell.api.server import ApiServer
 from syncwell.store import open_store
 from syncwell.store.throttle import Throttle, ThrottlePolicy
 from syncwell.testing import FakeClock
 from syncwell.workspace import Workspace
 from tests.api.sessionkit import app_of, as_client, cookie, make_token, served
+from tests.waiting import until
 
 __all__ = ["served"]  # the fixture, for pytest
 
@@ -178,6 +180,32 @@ async def test_guessing_300_tokens_checks_only_10(served: Workspace) -> None:
     finally:
         await store.close()
     print(f"300 wrong bearer tokens: {took:.2f} s, {codes.count(429)} answered 429")
+
+
+async def test_behind_a_proxy_on_loopback_each_forwarded_client_counts_alone(
+    served: Workspace,
+) -> None:
+    """A real server (uvicorn on loopback) trusts a proxy there: clients named by its
+    X-Forwarded-For are counted apart, so one guesser holds off only itself, and an address
+    the client itself wrote before the proxy's does not get it out of its count."""
+    server = ApiServer(app_of(served), port=0)
+    stop = asyncio.Event()
+    serving = asyncio.create_task(server.serve(stop))
+    try:
+        await until(lambda: server.port != 0, within_s=10)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as proxy:
+
+            async def wrong(forwarded: str) -> int:
+                headers = {**_WRONG, "x-forwarded-for": forwarded}
+                return (await proxy.get("/api/v1/flows", headers=headers)).status_code
+
+            assert [await wrong("198.51.100.20") for _ in range(_LIMIT)] == [401] * _LIMIT
+            assert await wrong("198.51.100.20") == 429
+            assert await wrong("203.0.113.99, 198.51.100.20") == 429  # spoofed first hop
+            assert await wrong("198.51.100.21") == 401
+    finally:
+        stop.set()
+        await serving
 
 
 async def _refusals(client: httpx.AsyncClient, token: str) -> dict[tuple[str, str], float]:

@@ -22,7 +22,7 @@ __all__ = ["served"]  # the fixture, for pytest
 async def test_the_cookie_is_a_session_of_its_own_never_the_token(served: Workspace) -> None:
     """Logging in sets a cookie that is not the token and holds nothing of it; the store keeps
     only its hash; the cookie reads the API, and a cookie carrying the token itself (what
-    login used to set) is refused."""
+    login used to set) is refused; each is recorded as a use, the session's as its token's."""
     token_id, token = await make_token(served)
     async with as_client(app_of(served)) as client:
         session = await log_in(client, token)
@@ -35,6 +35,8 @@ async def test_the_cookie_is_a_session_of_its_own_never_the_token(served: Worksp
             (row,) = (await connection.execute(select(sessions_table))).mappings()
         assert row["token_id"] == token_id and row["role"] == "viewer"
         assert session not in json.dumps({k: str(v) for k, v in row.items()})
+        uses = [(use["token_id"], use["accepted"]) for use in await store.tokens.uses()]
+        assert uses == [(None, False), (token_id, True), (token_id, True)]  # newest first
     finally:
         await store.close()
 

@@ -166,7 +166,7 @@ async def test_a_relay_that_crashed_after_publishing_publishes_nothing_twice(
         await store.journal.append("rows", batch, None)
         (entry,) = await store.journal.pending("rows", max_changes=100)
         await transport.publish("rows", entry.batch, change_id(entry))  # then the crash
-        assert await relay_once("rows", store.journal, transport) == 2
+        assert await relay_once(workspace.flows["rows"], store.journal, transport) == 2
         assert await store.journal.pending("rows", max_changes=100) == []
         assert await transport.pending("rows", 0) == 1
     finally:

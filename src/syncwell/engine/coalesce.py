@@ -34,7 +34,8 @@ def coalesce(
     if batches[0].copy_text is not None:
         joined = b"".join(batch.copy_text or b"" for batch in batches)
         observed = min(b.observed_at for b in batches)
-        return ChangeBatch(columns, (), None, observed, joined, keys_repeat=len(batches) > 1)
+        repeats = len(batches) > 1 or batches[0].keys_repeat  # one relayed batch may, too
+        return ChangeBatch(columns, (), None, observed, joined, keys_repeat=repeats)
     key_of = key_getter(columns, key)
     latest: dict[object, tuple[Row, Op]] = {}
     total = 0

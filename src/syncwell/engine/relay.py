@@ -5,18 +5,29 @@ the store's journal together, and only then is the source acknowledged. The rela
 publishes each entry and drops it from the journal once the stream has stored it (the
 transactional outbox). A crash between the two publishes the entry again at the next start,
 with the same change id, and the stream drops the copy.
+
+Entries that wait together travel together. A flow's page is split into `partitions`
+messages, so a page of 200 changes made 8 messages of 25, and a worker writes one message per
+request: against a destination whose rate limit counts requests, a distributed flow moved 8 times
+fewer rows than one process (issue 14). So the relay joins the consecutive entries that wait
+(up to 5,000 changes), keeps the newest change per key, and splits them into messages of up
+to the flow's `batch_size` changes per partition. When changes come one page at a time
+nothing waits to be joined, so this costs no latency.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 import structlog
 
+from syncwell.engine.coalesce import coalesce
 from syncwell.engine.waiting import wait_any
 from syncwell.errors import StoreError, TransportError
 from syncwell.store import Journal, JournalEntry
 from syncwell.transport import JetStreamTransport
+from syncwell.workspace import Flow
 
 __all__ = ["change_id", "relay"]
 
@@ -25,14 +36,16 @@ log = structlog.get_logger("syncwell.relay")
 _BATCH_CHANGES = 5000
 
 
-def change_id(entry: JournalEntry) -> str:
-    """The id the stream de-duplicates `entry` by: its journal id, with when its changes were
-    seen, so a store made anew (ids from 1 again) is not mistaken for the old one."""
-    return f"{entry.id}@{entry.batch.observed_at!r}"
+def change_id(entry: JournalEntry, last: JournalEntry | None = None) -> str:
+    """The id the stream de-duplicates `entry` (to `last`, when entries travel together) by:
+    the journal ids, with when the first one's changes were seen, so a store made anew (ids
+    from 1 again) is not mistaken for the old one."""
+    ids = str(entry.id) if last is None or last.id == entry.id else f"{entry.id}-{last.id}"
+    return f"{ids}@{entry.batch.observed_at!r}"
 
 
 async def relay(
-    flow: str,
+    flow: Flow,
     journal: Journal,
     transport: JetStreamTransport,
     arrived: asyncio.Event,
@@ -44,18 +57,39 @@ async def relay(
         try:
             moved = await relay_once(flow, journal, transport)
         except (TransportError, StoreError) as error:
-            log.warning("relay deferred", flow=flow, error=str(error))
+            log.warning("relay deferred", flow=flow.name, error=str(error))
             await wait_any(stop, timeout=1.0)
             continue
         if not moved:
             await wait_any(arrived, stop, timeout=1.0)
 
 
-async def relay_once(flow: str, journal: Journal, transport: JetStreamTransport) -> int:
-    """Publish the oldest pending entries of `flow`, forgetting each as soon as the stream
-    stored it (a stop or a crash leaves at most one to publish again); how many changes."""
-    entries = await journal.pending(flow, max_changes=_BATCH_CHANGES)
-    for entry in entries:
-        await transport.publish(flow, entry.batch, change_id(entry))
-        await journal.forget([entry.id])
+async def relay_once(flow: Flow, journal: Journal, transport: JetStreamTransport) -> int:
+    """Publish the oldest pending entries of `flow`, a run of entries that travel together at
+    a time, forgetting each run as soon as the stream stored it (a stop or a crash leaves at
+    most one run to publish again); how many changes."""
+    entries = await journal.pending(flow.name, max_changes=_BATCH_CHANGES)
+    for run in _runs(entries):
+        joined = coalesce([entry.batch for entry in run], flow.key, flow.version)
+        ids = change_id(run[0], run[-1])
+        await transport.publish(flow.name, joined, ids, most=flow.batch_size)
+        await journal.forget([entry.id for entry in run])
     return sum(len(entry.batch) for entry in entries)
+
+
+def _runs(entries: Sequence[JournalEntry]) -> list[list[JournalEntry]]:
+    """Consecutive entries that can be joined into one batch: the same columns, and all COPY
+    text or all rows. After a crash the run may be longer than the one published before it;
+    the stream then keeps both, and the newest change per key still comes last."""
+    runs: list[list[JournalEntry]] = []
+    for entry in entries:
+        batch = entry.batch
+        if runs:
+            previous = runs[-1][-1].batch
+            if previous.columns == batch.columns and (previous.copy_text is None) == (
+                batch.copy_text is None
+            ):
+                runs[-1].append(entry)
+                continue
+        runs.append([entry])
+    return runs

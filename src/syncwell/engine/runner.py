@@ -228,9 +228,7 @@ class Engine:
             elif self.role == "intake":
                 assert transport is not None
                 arrived = self._arrived[flow.name]
-                start(
-                    f"relay:{flow.name}", relay(flow.name, store.journal, transport, arrived, stop)
-                )
+                start(f"relay:{flow.name}", relay(flow, store.journal, transport, arrived, stop))
             else:
                 assert transport is not None
                 for partition in range(transport.partitions):

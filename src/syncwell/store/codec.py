@@ -111,7 +111,11 @@ _OPS_BACK = (Op.UPSERT, Op.DELETE)
 def encode_batch(batch: ChangeBatch) -> bytes:
     """The journal's bytes for a batch."""
     ops = None if batch.ops is None else bytes(_OPS[op] for op in batch.ops)
-    document = (_FORMAT, batch.columns, batch.rows, ops, batch.observed_at, batch.copy_text)
+    document: tuple[object, ...] = (
+        _FORMAT, batch.columns, batch.rows, ops, batch.observed_at, batch.copy_text
+    )  # fmt: skip
+    if batch.keys_repeat:  # a relayed message of joined pages; a journal entry never repeats
+        document = (*document, True)
     packed: bytes = msgpack.packb(document, default=_default, datetime=True)
     if len(packed) < _COMPRESS_FROM:
         return packed
@@ -128,6 +132,7 @@ def decode_batch(payload: bytes) -> ChangeBatch:
             payload, ext_hook=_ext_hook, timestamp=3, use_list=False, strict_map_key=False
         )
         copy_text = rest[0] if rest else None  # entries written before COPY text have 5 fields
+        keys_repeat = bool(rest[1]) if len(rest) > 1 else False
     except (ValueError, RuntimeError, msgpack.UnpackException) as error:
         raise StoreError(f"a journal entry cannot be read: {error}") from error
     if version != _FORMAT:
@@ -141,4 +146,5 @@ def decode_batch(payload: bytes) -> ChangeBatch:
         None if ops is None else [_OPS_BACK[b] for b in ops],
         observed_at,
         copy_text,
+        keys_repeat,
     )

@@ -170,21 +170,26 @@ class JetStreamTransport:
         """How long a message may be held without a word before it goes to another worker."""
         return self._settings.ack_wait_s
 
-    async def publish(self, flow: str, batch: ChangeBatch, change_id: str) -> int:
-        """Publish `batch` of `flow`, split by key into its partitions; return how many of
-        those messages the stream had not seen yet (0: all were duplicates of `change_id`)."""
+    async def publish(
+        self, flow: str, batch: ChangeBatch, change_id: str, *, most: int | None = None
+    ) -> int:
+        """Publish `batch` of `flow`, split by key into its partitions, and each partition's
+        changes into messages of at most `most`; return how many of those messages the stream
+        had not seen yet (0: all were duplicates of `change_id`)."""
         parts = split_by_partition(batch, self._keys[flow], self._settings.partitions)
         fresh = 0
         for partition, part in parts.items():
-            headers = {"Nats-Msg-Id": f"{flow}:{change_id}:{partition}", _CHANGE_ID: change_id}
-            with _carried(f"publish to {flow}"):
-                ack = await self._js.publish(
-                    self._subject(flow, partition),
-                    encode_batch(part),
-                    stream=self._stream,
-                    headers=headers,
-                )
-            fresh += not ack.duplicate
+            for number, piece in enumerate(_pieces(part, most)):
+                message_id = f"{flow}:{change_id}:{partition}" + (f".{number}" if number else "")
+                headers = {"Nats-Msg-Id": message_id, _CHANGE_ID: change_id}
+                with _carried(f"publish to {flow}"):
+                    ack = await self._js.publish(
+                        self._subject(flow, partition),
+                        encode_batch(piece),
+                        stream=self._stream,
+                        headers=headers,
+                    )
+                fresh += not ack.duplicate
         return fresh
 
     async def receive(self, flow: str, partition: int, *, wait_s: float = 1.0) -> Received | None:
@@ -330,3 +335,11 @@ def _carried(what: str) -> Iterator[None]:
         yield
     except (nats.errors.Error, nats.js.errors.Error, OSError) as error:
         raise TransportError(f"NATS: {what} failed: {error!r}") from error
+
+
+def _pieces(batch: ChangeBatch, most: int | None) -> list[ChangeBatch]:
+    """`batch` in order, cut into batches of at most `most` changes."""
+    size = len(batch)
+    if most is None or size <= most:
+        return [batch]
+    return [batch.select(range(start, min(start + most, size))) for start in range(0, size, most)]

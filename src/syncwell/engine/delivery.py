@@ -21,6 +21,7 @@ from typing import Literal, Protocol, runtime_checkable
 import structlog
 
 from syncwell.connectors import Destination
+from syncwell.connectors.fencing import fenced_by
 from syncwell.connectors.identity import IdentifyingDestination, IdentityBook
 from syncwell.engine.coalesce import coalesce, key_getter
 from syncwell.engine.guard import RecordGuard, key_text
@@ -33,6 +34,7 @@ from syncwell.errors import (
     IntegrationFatalError,
     RecordMissingError,
     RecordRejectedError,
+    StoreError,
     TransientError,
 )
 from syncwell.measure import MinuteRecorder
@@ -77,6 +79,15 @@ class Backlogged(Protocol):
     the journal's read-ahead tells it instead)."""
 
     def more_behind(self) -> bool: ...
+
+
+@runtime_checkable
+class Fenced(Protocol):
+    """A feed whose batches may be taken over by another worker (the transport's): each
+    write checks first that this worker still holds its batch, and a destination that
+    writes in a transaction checks again before it commits (connectors/fencing.py)."""
+
+    async def still_held(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,8 +414,11 @@ class FlowDelivery:
         attempts = self._route.retry.max_attempts
         for index in range(len(batch)):
             one = batch.select([index])
+            await self._still_held()
             try:
                 await self._write(one, tally.book)
+            except StoreError:
+                raise  # the fence refused it: not this change's failure
             except Exception as last:
                 reason = f"gave up after {attempts} attempts: {last}"
                 tally.dead.append(self._dead_letter(one, last, reason, tries))
@@ -423,10 +437,14 @@ class FlowDelivery:
         await self._wait_for_breaker()
         if not getattr(route.writer, "paces_itself", False):
             await route.limiter.acquire()  # one write, one request; http paces each request
+        await self._still_held()
         tally.attempts += 1
         self._progress.attempts += 1
         try:
             await self._write(batch, tally.book)
+        except StoreError:
+            route.breaker.record_cancelled()  # the fence's, not the destination's answer
+            raise
         except asyncio.CancelledError:
             route.breaker.record_cancelled()  # a probe cut short by a stop must not wedge it
             raise
@@ -458,6 +476,17 @@ class FlowDelivery:
         route.breaker.record_success()
         self._answered(None)
 
+    async def _still_held(self) -> None:
+        """Just before a write: a feed whose batch another worker may have taken over checks
+        that this one still holds it (the waits for the breaker and the budget may have
+        outlasted the hold); a stale batch raises, unwritten."""
+        if isinstance(self._feed, Fenced):
+            try:
+                await self._feed.still_held()
+            except BaseException:
+                self._route.breaker.record_cancelled()  # a probe slot it took stays free
+                raise
+
     def _answered(self, error: BaseException | None) -> None:
         """Measure what a write attempt's answer says of the destination (measure/answers.py)."""
         if self._recorder is not None:
@@ -467,10 +496,12 @@ class FlowDelivery:
     async def _write(self, batch: ChangeBatch, book: IdentityBook) -> None:
         route = self._route
         writer, renamed = route.writer, self._renamed(batch)
-        if isinstance(writer, IdentifyingDestination):
-            await writer.write_identified(route.destination, renamed, book)
-        else:
-            await writer.write(route.destination, renamed)
+        fence = self._feed.still_held if isinstance(self._feed, Fenced) else None
+        with fenced_by(fence):
+            if isinstance(writer, IdentifyingDestination):
+                await writer.write_identified(route.destination, renamed, book)
+            else:
+                await writer.write(route.destination, renamed)
 
     async def _wait_for_breaker(self) -> None:
         breaker = self._route.breaker

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from syncwell.store.codec import decode_batch, encode_batch
 from syncwell.store.database import store_errors
 from syncwell.store.identities import IdentityChanges, apply_identities
+from syncwell.store.leases import Lease, Leases, check_lease
 from syncwell.store.record_versions import SeenVersions, note_seen
 from syncwell.store.schema import checkpoints, dead_letters, deliveries, journal
 from syncwell.store.source_keys import KeyNote, note_keys
@@ -69,6 +70,8 @@ class Journal:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self.leases = Leases(engine)
+        """The transport's partition leases, which fence what `record` records."""
 
     @store_errors
     async def append(
@@ -156,10 +159,15 @@ class Journal:
         record: DeliveryRecord,
         dead: Sequence[DeadLetterDraft] = (),
         identities: IdentityChanges | None = None,
+        *,
+        fence: Lease | None = None,
     ) -> None:
         """Record the delivery of entries that came by a transport (their ids are its
-        sequence numbers), its dead letters and ids, at once; the journal has them no more."""
+        sequence numbers), its dead letters and ids, at once; the journal has them no more.
+        With `fence`, only while that lease holds (else `LeaseLostError`, nothing recorded)."""
         async with self._engine.begin() as connection:
+            if fence is not None:
+                await check_lease(connection, fence)
             ids = [entry.id for entry in entries]
             await _record(connection, flow, ids, record, dead, identities)
 

@@ -13,6 +13,9 @@ it, a partition's changes are applied in order, and the partitions in parallel.
   worker, however often that happens (no ``max_deliver``: a message is never dropped unseen;
   the engine dead-letters what it cannot write). A worker holding a message keeps telling the
   stream so (`Received.working`); `Received.retry` hands it back.
+- **A message knows its place** (`Received.place`): the stream's and the consumer's creation
+  times, its stream sequence and its delivery count. A redelivery, or the partition's next
+  message, has a later place; the engine fences writes by it (store/leases.py).
 - **The partition count is the stream's**: it is kept in the stream's description (metadata
   needs NATS 2.10; Debian 12 ships 2.9), and a process
   with another count is refused, since it would send a key's changes to another partition
@@ -24,10 +27,11 @@ nats-py's errors are turned into `TransportError` here, in `_carried`.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import nats
 import nats.errors
@@ -87,6 +91,10 @@ class Received:
     waiting_behind: int
     """Messages of the partition that waited behind this one when it was taken."""
     _message: Msg
+    place: tuple[int, int, int, int] = field(default=(0, 0, 0, 0))
+    """Where it stands among the partition's deliveries, oldest first when compared: the
+    stream's creation and the consumer's (µs: a stream or consumer made anew starts its
+    counts again), its stream sequence, and how often it was delivered."""
 
     async def ack(self) -> None:
         """Delivered: the stream forgets it."""
@@ -129,6 +137,8 @@ class JetStreamTransport:
         self._keys = dict(keys)
         self._stream = f"SYNCWELL_{_token(settings.workspace)}"
         self._subscriptions: dict[tuple[str, int], JetStreamContext.PullSubscription] = {}
+        self._stream_born = 0
+        self._consumer_born: dict[tuple[str, int], int] = {}
 
     @classmethod
     async def connect(
@@ -164,6 +174,11 @@ class JetStreamTransport:
     def partitions(self) -> int:
         """Partitions per flow."""
         return self._settings.partitions
+
+    @property
+    def stream(self) -> str:
+        """The workspace's stream's name."""
+        return self._stream
 
     @property
     def ack_wait_s(self) -> float:
@@ -202,15 +217,18 @@ class JetStreamTransport:
             if isinstance(error.__cause__, nats.errors.TimeoutError):
                 return None
             raise
+        metadata = message.metadata
+        born = self._consumer_born.get((flow, partition), 0)
         return Received(
             flow=flow,
             partition=partition,
             change_id=(message.headers or {}).get(_CHANGE_ID, ""),
             batch=decode_batch(message.data),
-            attempt=message.metadata.num_delivered,
-            sequence=message.metadata.sequence.stream,
-            waiting_behind=message.metadata.num_pending or 0,
+            attempt=metadata.num_delivered,
+            sequence=metadata.sequence.stream,
+            waiting_behind=metadata.num_pending or 0,
             _message=message,
+            place=(self._stream_born, born, metadata.sequence.stream, metadata.num_delivered),
         )
 
     async def oldest_waiting(self, flow: str) -> float | None:
@@ -259,8 +277,10 @@ class JetStreamTransport:
             try:
                 info = await self._js.stream_info(self._stream)
             except nats.js.errors.NotFoundError:
-                await self._js.add_stream(config)
+                made = await self._js.add_stream(config)
+                self._stream_born = _micros(made.created)
                 return
+            self._stream_born = _micros(info.created)
             found = _PARTITIONS.search(info.config.description or "")
             kept = found.group(1) if found else partitions
             if kept != partitions:
@@ -288,9 +308,10 @@ class JetStreamTransport:
             )
             with _carried(f"subscribe to {flow}"):
                 await self._same_ack_wait(durable)
-                await self._js.add_consumer(self._stream, config)
+                made = await self._js.add_consumer(self._stream, config)
                 found = await self._js.pull_subscribe_bind(durable, stream=self._stream)
             self._subscriptions[flow, partition] = found
+            self._consumer_born[flow, partition] = _micros(made.created)
         return found
 
     async def _same_ack_wait(self, durable: str) -> None:
@@ -318,6 +339,11 @@ class JetStreamTransport:
 async def _connection_trouble(error: Exception) -> None:
     """nats-py reports each failed (re)connect here; its default logs a traceback each time."""
     log.warning("NATS connection trouble", error=str(error) or type(error).__name__)
+
+
+def _micros(created: datetime.datetime | None) -> int:
+    """A creation time the server reported, in µs since the epoch (0 when it said none)."""
+    return 0 if created is None else round(created.timestamp() * 1_000_000)
 
 
 def _token(name: str) -> str:

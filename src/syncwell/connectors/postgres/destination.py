@@ -18,6 +18,7 @@ import asyncpg
 
 from syncwell.connectors._merge import MergeSql, build_merge
 from syncwell.connectors._sql import column_list, quote, row_of
+from syncwell.connectors.fencing import before_commit
 from syncwell.connectors.identity import IdentityBook
 from syncwell.connectors.postgres.catalog import Table, describe
 from syncwell.connectors.postgres.errors import translated
@@ -69,6 +70,7 @@ class PostgresDestination:
         with translated(self._name):
             async with self._pool.acquire() as connection, connection.transaction():
                 if self._may_append(plan, batch) and await self._append(connection, plan, batch):
+                    await before_commit()  # the rows are locked: a newer holder's wait
                     return
                 # Made once per connection (temporary objects live as long as it does).
                 if await connection.fetchval(_STAGE_MISSING, f"pg_temp.{quote(plan.stage)}"):
@@ -80,6 +82,7 @@ class PostgresDestination:
                 await connection.execute(
                     plan.sql.merge_newest if batch.keys_repeat else plan.sql.merge
                 )
+                await before_commit()
 
     async def read_written(
         self, stream: StreamSpec, batch: ChangeBatch, book: IdentityBook

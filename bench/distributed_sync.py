@@ -7,6 +7,9 @@ every row. Both keep their state in PostgreSQL. The ratio is distributed over on
 above 1 the workers pay for their hops (a publish, a fetch, an ack per partition batch).
 
 Run: ``.venv/bin/python bench/distributed_sync.py [--rows 50000] [--workers 2] [--json]``.
+With ``--rate-limit 2 --batch-size 200`` the destination allows 2 writes a second, the case
+where each write's size is the throughput (issue 14: a distributed run wrote 25 rows per
+request where one process wrote 200).
 Needs the machine's PostgreSQL and a NATS server with JetStream (``syncwell dev`` runs one).
 """
 
@@ -30,10 +33,10 @@ _SYSTEMS = """\
 core: core
 systems:
   core: {{kind: sqlite, path: {core}}}
-  dest: {{kind: postgres, dsn: "{dsn}", schema: {schema}}}
+  dest: {{kind: postgres, dsn: "{dsn}", schema: {schema}{limit}}}
 flows:
   rows: {{source: core, destination: dest, stream: t, key: id, cursor: at, version: at,
-         batch_size: 5000}}
+         batch_size: {batch}}}
 """
 
 
@@ -42,6 +45,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=50_000, help="rows to sync (50,000)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (2)")
     parser.add_argument("--partitions", type=int, default=8, help="partitions per flow (8)")
+    parser.add_argument("--batch-size", type=int, default=5000, help="the flow's (5,000)")
+    parser.add_argument(
+        "--rate-limit", type=float, default=0, help="destination writes a second (0: none)"
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
@@ -51,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
         _sql(f"CREATE SCHEMA {schema}")
         _sql(f"CREATE TABLE {schema}.t (id bigint PRIMARY KEY, at text, v text)")
         try:
-            single = _one_process(root, schema, args.rows)
+            single = _one_process(root, schema, args)
             _truncate(schema)
             spread = _distributed(root, schema, args)
         finally:
@@ -69,11 +76,13 @@ def _make_source(path: Path, rows: int) -> None:
         )  # fmt: skip
 
 
-def _workspace(root: Path, schema: str, name: str, extra: str) -> Path:
+def _workspace(root: Path, schema: str, name: str, extra: str, args: argparse.Namespace) -> Path:
     path = root / f"{name}.yaml"
-    path.write_text(
-        f"name: {name}\n{extra}" + _SYSTEMS.format(core=root / "core.db", dsn=DSN, schema=schema)
+    limit = f", rate_limit: {{per_second: {args.rate_limit}}}" if args.rate_limit else ""
+    systems = _SYSTEMS.format(
+        core=root / "core.db", dsn=DSN, schema=schema, limit=limit, batch=args.batch_size
     )
+    path.write_text(f"name: {name}\n{extra}" + systems)
     return path
 
 
@@ -83,9 +92,10 @@ def _state_database() -> str:
     return DSN.rsplit("/", 1)[0] + f"/{name}"
 
 
-def _one_process(root: Path, schema: str, rows: int) -> float:
+def _one_process(root: Path, schema: str, args: argparse.Namespace) -> float:
+    rows = args.rows
     state = _state_database()
-    workspace = _workspace(root, schema, "one", f"state: {state}\n")
+    workspace = _workspace(root, schema, "one", f"state: {state}\n", args)
     started = time.perf_counter()
     subprocess.run(
         [str(SYNCWELL), "run", "--once", "-w", str(workspace)],
@@ -101,7 +111,7 @@ def _distributed(root: Path, schema: str, args: argparse.Namespace) -> float:
     state = _state_database()
     name = f"bench-{uuid.uuid4().hex[:8]}"
     transport = f"transport: {{partitions: {args.partitions}}}\n"
-    workspace = _workspace(root, schema, name, f"state: {state}\n{transport}")
+    workspace = _workspace(root, schema, name, f"state: {state}\n{transport}", args)
     run = [str(SYNCWELL), "run", "--no-serve", "-w", str(workspace)]
     work = [str(SYNCWELL), "worker", "-w", str(workspace)]
     started = time.perf_counter()
@@ -158,6 +168,8 @@ def _report(args: argparse.Namespace, single: float, spread: float) -> None:
         "rows": args.rows,
         "workers": args.workers,
         "partitions": args.partitions,
+        "batch_size": args.batch_size,
+        "rate_limit_per_s": args.rate_limit,
         "one_process_s": round(single, 2),
         "distributed_s": round(spread, 2),
         "ratio": round(spread / single, 2),
@@ -165,7 +177,11 @@ def _report(args: argparse.Namespace, single: float, spread: float) -> None:
     if args.json:
         print(json.dumps(results))
         return
-    print(f"{args.rows:,} rows, SQLite to PostgreSQL, state in PostgreSQL")
+    limit = f", {args.rate_limit:g} writes/s allowed" if args.rate_limit else ""
+    print(
+        f"{args.rows:,} rows, SQLite to PostgreSQL, state in PostgreSQL, "
+        f"batch_size {args.batch_size:,}{limit}"
+    )
     print(
         f"  one process (run --once):          {single:7.2f} s  {args.rows / single:9,.0f} rows/s"
     )

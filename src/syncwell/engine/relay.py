@@ -12,7 +12,9 @@ request: against a destination whose rate limit counts requests, a distributed f
 fewer rows than one process (issue 14). So the relay joins the consecutive entries that wait
 (up to 5,000 changes), keeps the newest change per key, and splits them into messages of up
 to the flow's `batch_size` changes per partition. When changes come one page at a time
-nothing waits to be joined, so this costs no latency.
+nothing waits to be joined; so where the destination counts requests, the relay lingers
+for one request's turn after a small publish (`linger_for`), as a Kafka producer's
+`linger.ms` does, and the next publish carries what came meanwhile.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from syncwell.engine.waiting import wait_any
 from syncwell.errors import StoreError, TransportError
 from syncwell.store import Journal, JournalEntry
 from syncwell.transport import JetStreamTransport
-from syncwell.workspace import Flow
+from syncwell.workspace import Flow, Workspace
 
-__all__ = ["change_id", "relay"]
+__all__ = ["change_id", "linger_for", "relay", "relay_once"]
 
 log = structlog.get_logger("syncwell.relay")
 
@@ -44,14 +46,26 @@ def change_id(entry: JournalEntry, last: JournalEntry | None = None) -> str:
     return f"{ids}@{entry.batch.observed_at!r}"
 
 
+def linger_for(workspace: Workspace, flow: Flow) -> float:
+    """How long the relay lets a flow's entries gather before it publishes what it has: one
+    request's turn (at most a second) where the destination's rate limit counts requests, so
+    each request carries what came meanwhile; none elsewhere, so nothing waits for nothing."""
+    limit = workspace.systems[flow.destination].rate_limit
+    return 0.0 if limit is None else min(1.0, 1.0 / limit.per_second)
+
+
 async def relay(
     flow: Flow,
     journal: Journal,
     transport: JetStreamTransport,
     arrived: asyncio.Event,
     stop: asyncio.Event,
+    *,
+    linger_s: float = 0.0,
 ) -> None:
-    """Publish `flow`'s journal entries, oldest first, until `stop`; woken by `arrived`."""
+    """Publish `flow`'s journal entries, oldest first, until `stop`; woken by `arrived`.
+    After publishing less than a full message per partition, wait `linger_s` for more."""
+    full = transport.partitions * flow.batch_size
     while not stop.is_set():
         arrived.clear()
         try:
@@ -62,6 +76,8 @@ async def relay(
             continue
         if not moved:
             await wait_any(arrived, stop, timeout=1.0)
+        elif linger_s and moved < full:
+            await wait_any(stop, timeout=linger_s)
 
 
 async def relay_once(flow: Flow, journal: Journal, transport: JetStreamTransport) -> int:

@@ -36,7 +36,7 @@ from syncwell.engine.patience import Patience, note_waiting
 from syncwell.engine.policies import CircuitBreaker, RateLimiter, spending_for
 from syncwell.engine.progress import FlowProgress
 from syncwell.engine.reading import FlowReading, note_failure
-from syncwell.engine.relay import relay
+from syncwell.engine.relay import linger_for, relay
 from syncwell.engine.rereads import RereadDesk
 from syncwell.engine.roles import Role, role_of
 from syncwell.engine.streamfeed import StreamFeed
@@ -228,7 +228,9 @@ class Engine:
             elif self.role == "intake":
                 assert transport is not None
                 arrived = self._arrived[flow.name]
-                start(f"relay:{flow.name}", relay(flow, store.journal, transport, arrived, stop))
+                linger = linger_for(self.workspace, flow)
+                relaying = relay(flow, store.journal, transport, arrived, stop, linger_s=linger)
+                start(f"relay:{flow.name}", relaying)
             else:
                 assert transport is not None
                 for partition in range(transport.partitions):

@@ -27,7 +27,7 @@ from syncwell.cli.common import (
     out,
 )
 from syncwell.engine import Engine, FlowProgress, admin
-from syncwell.errors import TransportError
+from syncwell.errors import ConnectorError, TransportError
 from syncwell.measure.tracing import configure_from_environment
 
 
@@ -87,7 +87,9 @@ def run(
 def _run_or_explain(
     engine: Engine, *, once: bool, live: bool, serve: tuple[str, int] | None = None
 ) -> None:
-    """Run the engine; a transport it cannot reach at the start is one line, not a trace."""
+    """Run the engine; a transport it cannot reach at the start, or a system that refuses it,
+    is one line, not a trace. (A system that does not answer is tried again: engine/startup.py.)
+    """
     try:
         asyncio.run(_run(engine, once=once, live=live, serve=serve))
     except TransportError as error:
@@ -95,6 +97,17 @@ def _run_or_explain(
             f"[red]{error}[/red]\n  Is the NATS server running, with JetStream on "
             "(nats-server -js)? Check `transport.url` in the workspace.",
             highlight=False,
+        )
+        raise typer.Exit(1) from None
+    except ConnectorError as error:
+        # Markup off: a driver's message may hold brackets. One line, whatever the width.
+        err.print(
+            f"{error}. Fix it in the workspace (`syncwell probe` tries each system), then run "
+            "again.",
+            style="red",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(1) from None
 

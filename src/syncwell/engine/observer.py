@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import structlog
 
@@ -84,6 +84,8 @@ class Observer:
         self._attempt_marks: dict[str, deque[tuple[float, int, int]]] = {}
         self.verifiers: Mapping[str, FlowVerifier] = {}
         """The flows' read-back of their writes, by flow (the engine's)."""
+        self.unreachable: Callable[[Flow], str | None] = _reachable
+        """Why a flow cannot run because a system of its is down (engine/startup.py)."""
 
     def samples(self) -> list[FlowSample]:
         """Each automated flow's counts and gauges now (for `/metrics`)."""
@@ -247,6 +249,7 @@ class Observer:
                     success_slo=flow.slo.success_rate,
                     deletes_held=self.progress[flow.name].deletes_held,
                     drift=self._drift(flow, now),
+                    unreachable=self.unreachable(flow),
                 )
             )
         for change in self._incidents.evaluate(now, healths):
@@ -270,3 +273,8 @@ class Observer:
                         "at": now,
                     },
                 )
+
+
+def _reachable(flow: Flow) -> str | None:
+    """Before the engine opens its systems, none is known to be down."""
+    return None

@@ -3,7 +3,8 @@
 Each automated flow runs two tasks. Intake reads its source on the flow's interval and
 journals what it finds; delivery drains the journal to the destination as soon as changes
 arrive. Systems are connected once and shared by their flows, as are the rate limiter of each
-system and the circuit breaker of each destination.
+system and the circuit breaker of each destination. A system that cannot be reached at the
+start is tried again with backoff while the flows that need it wait (engine/startup.py).
 
 With a `transport:` (DESIGN.md, Distributed), the work is split. `syncwell run` reads the
 sources and relays the journal to the transport (engine/relay.py); each `syncwell worker`
@@ -15,12 +16,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections import Counter
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine
 from contextlib import AsyncExitStack
 
 import structlog
 
-from syncwell.connectors import Destination, KeyLister, Source, open_destination, open_source
+from syncwell.connectors import Destination, KeyLister, Source, open_source
 from syncwell.engine.analyst import Analyst
 from syncwell.engine.changetimes import ChangeTimes
 from syncwell.engine.comparison import compare_plan
@@ -39,6 +40,7 @@ from syncwell.engine.reading import FlowReading, note_failure
 from syncwell.engine.relay import linger_for, relay
 from syncwell.engine.rereads import RereadDesk
 from syncwell.engine.roles import Role, role_of
+from syncwell.engine.startup import Link, Links
 from syncwell.engine.streamfeed import StreamFeed
 from syncwell.engine.tickets import read_every
 from syncwell.engine.verify import FlowVerifier, flow_verifier
@@ -46,6 +48,7 @@ from syncwell.engine.waiting import sleep_or_stop, supervise, wait_any
 from syncwell.engine.webhooks import EventRouter, GroupCommitter
 from syncwell.engine.workers import WorkersView
 from syncwell.errors import (
+    ConnectorError,
     IntegrationFatalError,
     StoreError,
     TransientError,
@@ -117,7 +120,8 @@ class Engine:
         """Journals webhook events while the engine runs; None before it started."""
         self._rereads = RereadDesk(f.name for f in self.flows)
         self.ready = False
-        """Whether the engine runs: its store open, its systems connected (for /readyz)."""
+        """Whether the engine runs: its store open, its flows started (for /readyz). A system
+        that is down does not hold it back: its flows wait, and their incidents say so."""
         self._guards = {f.name: guard_plan(f, workspace) for f in self.flows}
         self._breakers: dict[str, CircuitBreaker] = {}
         self._limiters: dict[str, RateLimiter] = {}
@@ -131,6 +135,8 @@ class Engine:
         self.verifiers: dict[str, FlowVerifier] = {}
         """Each verified flow's read-back of its writes (engine/verify.py), made as it starts."""
         self.observer.verifiers = self.verifiers
+        self.links: Links | None = None
+        """The systems this run opened, or tries to (engine/startup.py); None before it runs."""
 
     async def run(self, *, once: bool = False, stop: asyncio.Event | None = None) -> None:
         """Run until `stop` is set, or with `once` until every flow is read and delivered.
@@ -147,7 +153,7 @@ class Engine:
         async with AsyncExitStack() as stack:
             store = await open_store(self.workspace.state)
             stack.push_async_callback(store.close)
-            sources, destinations = await self._connect(stack)
+            links = await self._connect(stack, store, once)
             transport = await connect_for(self.workspace, self.flows)
             if transport is not None:
                 stack.push_async_callback(transport.close)
@@ -171,7 +177,8 @@ class Engine:
                     on_reread=self._rereads.asked,
                 )
                 tasks.append(asyncio.ensure_future(self.committer.run(stop)))
-            tasks += self._flow_tasks(sources, destinations, store, transport, stop, once)
+            tasks += [asyncio.ensure_future(retry) for retry in links.keep_trying(stop)]
+            tasks += self._flow_tasks(links, store, transport, stop, once)
             halt = asyncio.Event()
             flushing = self.observer.flush_every(store, self.measure_every_s, halt)
             housekeeping = [asyncio.create_task(flushing)]
@@ -188,6 +195,7 @@ class Engine:
             self.ready = True
             try:
                 await supervise(tasks, stop, grace_s=self.grace_s)
+                self._blame_unreached(links)
                 await note_waiting(store.journal, self.progress.values())  # for the stuck's lines
             finally:
                 self.ready = False
@@ -203,8 +211,7 @@ class Engine:
 
     def _flow_tasks(
         self,
-        sources: Mapping[str, Source],
-        destinations: Mapping[str, Destination],
+        links: Links,
         store: Store,
         transport: JetStreamTransport | None,
         stop: asyncio.Event,
@@ -218,13 +225,10 @@ class Engine:
 
         for flow in self.flows:
             if self.role != "deliver":
-                source = sources[flow.source]
-                start(f"intake:{flow.name}", self._intake_loop(flow, source, store, stop, once))
+                start(f"intake:{flow.name}", self._intake_loop(flow, links, store, stop, once))
             if self.role == "all":
-                delivery = self._delivery(flow, destinations, store, store.journal)
-                start(
-                    f"delivery:{flow.name}", self._delivery_loop(delivery, flow, store, stop, once)
-                )
+                work = self._delivery_loop(flow, links, store, store.journal, stop, once)
+                start(f"delivery:{flow.name}", work)
             elif self.role == "intake":
                 assert transport is not None
                 arrived = self._arrived[flow.name]
@@ -235,22 +239,16 @@ class Engine:
                 assert transport is not None
                 for partition in range(transport.partitions):
                     feed = StreamFeed(transport, store.journal, partition, stop=stop)
-                    work = self._partition_loop(flow, destinations, store, feed, stop)
+                    work = self._partition_loop(flow, links, store, feed, stop)
                     start(f"delivery:{flow.name}:{partition}", work)
         return tasks
 
     async def _partition_loop(
-        self,
-        flow: Flow,
-        destinations: Mapping[str, Destination],
-        store: Store,
-        feed: StreamFeed,
-        stop: asyncio.Event,
+        self, flow: Flow, links: Links, store: Store, feed: StreamFeed, stop: asyncio.Event
     ) -> None:
         """Deliver one partition of `flow` from the transport; hand back what is held."""
-        delivery = self._delivery(flow, destinations, store, feed)
         try:
-            await self._delivery_loop(delivery, flow, store, stop, once=False)
+            await self._delivery_loop(flow, links, store, feed, stop, once=False)
         finally:
             await feed.release()
 
@@ -262,9 +260,8 @@ class Engine:
                 self.observer.recorder.took_in(flow, count)
                 self._arrived[flow].set()
 
-    async def _connect(
-        self, stack: AsyncExitStack
-    ) -> tuple[dict[str, Source], dict[str, Destination]]:
+    async def _connect(self, stack: AsyncExitStack, store: Store, once: bool) -> Links:
+        """Open the systems the flows need; one that is down is tried again (engine/startup.py)."""
         systems = self.workspace.systems
         # Filled in place: the observer holds these very dictionaries.
         self._limiters.update(
@@ -276,48 +273,63 @@ class Engine:
                 for name, system in systems.items()
             }
         )
-        sources: dict[str, Source] = {}
-        destinations: dict[str, Destination] = {}
-        for flow in self.flows:
-            name = flow.source
-            if name not in sources and self.role != "deliver":
-                sources[name] = await open_source(
-                    name, systems[name].settings, self._limiters[name]
-                )
-                stack.push_async_callback(sources[name].aclose)
-            if flow.scans_keys and name in sources and not isinstance(sources[name], KeyLister):
-                raise IntegrationFatalError(
-                    f"flow '{flow.name}' has `deletes: {{detect: scan}}`, but a "
-                    f"{systems[name].kind} source cannot list its keys; remove `deletes:` or "
-                    "read it without a cursor",
-                    system=name,
-                    flow=flow.name,
-                )
-            name = flow.destination
-            if name not in destinations and self.role != "intake":
-                destinations[name] = await open_destination(
-                    name, systems[name].settings, self._limiters[name]
-                )
-                stack.push_async_callback(destinations[name].aclose)
-        return sources, destinations
 
-    def _delivery(
-        self, flow: Flow, destinations: Mapping[str, Destination], store: Store, feed: Feed
-    ) -> FlowDelivery:
+        async def failed(link: Link[Source] | Link[Destination], error: ConnectorError) -> None:
+            await self._unreached(store, link, error)
+
+        links = Links(
+            systems, self.flows, self.role, self._limiters, self.clock, once=once, failed=failed
+        )
+        stack.push_async_callback(links.aclose)
+        self.links = links
+        self.observer.unreachable = links.trouble
+        await links.open_all()
+        return links
+
+    async def _unreached(
+        self, store: Store, link: Link[Source] | Link[Destination], error: ConnectorError
+    ) -> None:
+        """A try to open `link` failed: each waiting flow's failure, as a failed read or write
+        would be (its last error, `syncwell status`, the system's downtime)."""
+        threshold = link.system.breaker.failure_threshold
+        for flow in link.flows:
+            self.progress[flow].last_error = f"{type(error).__name__}: {error}"
+            if link.side == "source":
+                self.observer.recorder.read_failed(flow, error, in_a_row=threshold)
+            else:
+                self.observer.recorder.attempted(flow, error, in_a_row=threshold)
+            await note_failure(store, flow, "read" if link.side == "source" else "write", error)
+
+    def _blame_unreached(self, links: Links) -> None:
+        """A flow given up on because a system of its could not be reached says that, rather
+        than what failed because of it (a first sync lists the destination as it reads)."""
+        for flow in self.flows:
+            for link in (links.sources.get(flow.source), links.destinations.get(flow.destination)):
+                if link is not None:
+                    self._gave_up_on(link, flow)
+
+    def _gave_up_on(self, link: Link[Source] | Link[Destination], flow: Flow) -> None:
+        """A one-off run stopped trying `link`: `flow` gives up, saying why and the fix."""
+        if link.given_up:
+            progress = self.progress[flow.name]
+            progress.gave_up = True
+            progress.stuck = link.stuck()
+
+    def _delivery(self, flow: Flow, writer: Destination, store: Store, feed: Feed) -> FlowDelivery:
         system = self.workspace.systems[flow.destination]
         route = Route(
             flow=flow.name,
             source=self._source_spec(flow),
             destination=_destination_spec(flow),
             renames=dict(flow.fields),
-            writer=destinations[flow.destination],
+            writer=writer,
             limiter=self._limiters[flow.destination],
             breaker=self._breakers[flow.destination],
             retry=system.retry,
             guard=self._guard(flow, store),
-            verify=self._verifier(flow, destinations[flow.destination], store),
+            verify=self._verifier(flow, writer, store),
             unsent=unsent_of(flow, self.workspace),
-            identities=identity_map(flow, destinations[flow.destination], store),
+            identities=identity_map(flow, writer, store),
             read_back=read_back_ids(flow, self.workspace, store),
             missing=flow.missing,
         )
@@ -350,12 +362,26 @@ class Engine:
         return dataclasses.replace(flow.source_spec(), copy_text=as_text)
 
     async def _intake_loop(
-        self, flow: Flow, source: Source, store: Store, stop: asyncio.Event, once: bool
+        self, flow: Flow, links: Links, store: Store, stop: asyncio.Event, once: bool
     ) -> None:
         spending_for(flow.name)
         if once:  # read what the flows feeding this one have delivered, not what they will
             for feeder in self._upstream[flow.name]:
                 await wait_any(self._delivered[feeder], stop)
+        source = await links.source(flow.source, stop)
+        if source is None:  # stopped while its source was down, or a one-off run gave up
+            self._gave_up_on(links.sources[flow.source], flow)
+            self.progress[flow.name].intake_done = True
+            self._arrived[flow.name].set()
+            return
+        if flow.scans_keys and not isinstance(source, KeyLister):
+            raise IntegrationFatalError(
+                f"flow '{flow.name}' has `deletes: {{detect: scan}}`, but a "
+                f"{self.workspace.systems[flow.source].kind} source cannot list its keys; "
+                "remove `deletes:` or read it without a cursor",
+                system=flow.source,
+                flow=flow.name,
+            )
         reading = FlowReading(
             flow=flow,
             source=source,
@@ -387,8 +413,20 @@ class Engine:
         return FirstSync(flow, plan, store.first_syncs, store.identities, opener, self.clock)
 
     async def _delivery_loop(
-        self, delivery: FlowDelivery, flow: Flow, store: Store, stop: asyncio.Event, once: bool
+        self,
+        flow: Flow,
+        links: Links,
+        store: Store,
+        feed: Feed,
+        stop: asyncio.Event,
+        once: bool,
     ) -> None:
+        writer = await links.destination(flow.destination, stop)
+        if writer is None:  # stopped while its destination was down, or a one-off run gave up
+            self._gave_up_on(links.destinations[flow.destination], flow)
+            self._delivered[flow.name].set()
+            return
+        delivery = self._delivery(flow, writer, store, feed)
         progress, arrived = self.progress[flow.name], self._arrived[flow.name]
         patience = self._patience(flow) if once else None
         spending_for(flow.name)

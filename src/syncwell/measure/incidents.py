@@ -13,6 +13,8 @@ Evaluated at every measurement flush (10 s). A flow has an incident open while:
 * **drift**: of its written records read back in the last 5 minutes, more than its
   `verify.drift_incident_above` share came back different (engine/verify.py). With none read
   back since, an open one stays open: nothing has shown the drift gone.
+* **unreachable**: its source or destination could not be reached when the run opened it,
+  and has not been since (engine/startup.py).
 
 Each closes when its condition clears; the time to resolve is the time between.
 """
@@ -66,6 +68,8 @@ class FlowHealth:
     """Why the flow's last pass over its source's keys applied no deletes; None if it did."""
     drift: DriftWindow | None = None
     """What reading its writes back found lately; None when they are not verified."""
+    unreachable: str | None = None
+    """Which system of the flow the run could not reach, and where; None when all answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +115,7 @@ class IncidentWatch:
             ("success_rate", _failing(health)),
             ("deletes_held", health.deletes_held),
             ("drift", self._drift(health)),
+            ("unreachable", health.unreachable),
         ]
 
     def _drift(self, health: FlowHealth) -> str | None:

@@ -171,10 +171,18 @@ class Links:
         return [*self.sources.values(), *self.destinations.values()]
 
     async def open_all(self) -> None:
-        """Try each system once. One that cannot be reached is logged and left to
-        `keep_trying`; one that refuses (an `IntegrationFatalError`) raises."""
-        for link in self._all():
-            if not await link.open(tolerate=TransientError):
+        """Try each system once, all at once (a host that never answers holds back only its
+        own flows). One that cannot be reached is logged and left to `keep_trying`; one that
+        refuses (an `IntegrationFatalError`) raises, once every try has ended."""
+        links = self._all()
+        tried = await asyncio.gather(
+            *(link.open(tolerate=TransientError) for link in links), return_exceptions=True
+        )
+        for outcome in tried:
+            if isinstance(outcome, BaseException):
+                raise outcome  # the others that opened are closed by `aclose`
+        for link in links:
+            if link.down:
                 assert link.error is not None
                 log.warning(
                     f"{link.side} {link.name} at {link.address} cannot be reached; "

@@ -10,6 +10,7 @@ from typing import Annotated
 import structlog
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from syncwell.errors import WorkspaceError
 from syncwell.workspace import Workspace, load_workspace
@@ -44,7 +45,8 @@ def load(path: Path) -> Workspace:
     try:
         return load_workspace(path)
     except WorkspaceError as error:
-        err.print(f"[red]invalid workspace[/red]\n{error}", highlight=False)
+        # Escaped: each problem's `[flows.x.cursor]` would otherwise be read as markup and vanish.
+        err.print(f"[red]invalid workspace[/red]\n{escape(str(error))}", highlight=False)
         raise typer.Exit(2) from error
 
 

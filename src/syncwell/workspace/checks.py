@@ -151,7 +151,8 @@ def unsent_problems(flow: Flow, destination: System) -> list[Problem]:
 def workflow_problems(
     workflow: Workflow, flow_names: Collection[str], flows: Mapping[str, Flow]
 ) -> list[Problem]:
-    """Problems with one workflow: unknown flows, and flows that do not join up."""
+    """Problems with one workflow: unknown flows, flows that do not join up, a flow listed
+    twice."""
     where = ("workflows", workflow.name, "flows")
     problems = []
     for index, name in enumerate(workflow.flows):
@@ -167,7 +168,42 @@ def workflow_problems(
                     "fix the flows' source and destination"
                 )
                 problems.append(Problem((*where, index + 1), message))
+    cycle = _cycle_problem(workflow, flows)
+    if cycle is not None and cycle.key not in {problem.key for problem in problems}:
+        problems.append(cycle)
     return problems
+
+
+def _cycle_problem(workflow: Workflow, flows: Mapping[str, Flow]) -> Problem | None:
+    """The first flow a workflow lists again: it goes round a cycle (`[a, b, a, b]`).
+
+    A workflow is the path one piece of work travels once, so each flow is a step of it at
+    most once; counted twice, a flow would weigh twice in the analysis of the workflow. A
+    system may be visited twice, by different flows (an onboarding call booked in the project
+    tool and tracked back in the core: core -> projects -> core), so only flows are compared.
+    """
+    steps = workflow.flows
+    seen: dict[str, int] = {}
+    for index, name in enumerate(steps):
+        if name not in seen:
+            seen[name] = index
+            continue
+        before = seen[name]
+        loop = steps[before:index]
+        if all(step in flows for step in loop):
+            systems = [flows[step].source for step in loop] + [flows[name].source]
+            way = f"the cycle {' -> '.join(systems)}"
+        else:
+            way = "a cycle"
+        message = (
+            f"'{name}' is step {before + 1} of this workflow and step {index + 1} again: the "
+            f"workflow goes round {way} instead of ending. A workflow is the path one piece "
+            "of work travels once, each flow at most once: end it before the repeat, "
+            f"[{', '.join(steps[:index])}]. Records synced both ways between two systems need "
+            "no workflow: the two flows are a two-way sync by themselves"
+        )
+        return Problem(("workflows", workflow.name, "flows", index), message)
+    return None
 
 
 def workspace_problems(workspace: Workspace) -> list[Problem]:

@@ -192,10 +192,12 @@ class Flow(BaseModel):
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        # Only copy good values: a bad stream is reported once, at `stream`, not again at `target`.
+        # Only copy good values: a bad stream is reported once, at `stream`, not again at
+        # `target`; an empty cursor once, at `cursor`, not again at `version` (which, unlike
+        # `target`, may be left without a value).
         if isinstance(data.get("stream"), str):
             data.setdefault("target", data["stream"])
-        if isinstance(data.get("cursor"), str):
+        if _named(data.get("cursor")):
             data.setdefault("version", data["cursor"])
         if data.get("interval") is None:
             with contextlib.suppress(ValueError, TypeError):
@@ -268,6 +270,11 @@ class Flow(BaseModel):
             lookback_s=self.lookback.total_seconds(),
             batch_size=self.batch_size,
         )
+
+
+def _named(value: object) -> bool:
+    """Whether `value` is a column name `Column` takes: text, not empty."""
+    return isinstance(value, str) and value != ""
 
 
 class Workflow(BaseModel):

@@ -279,7 +279,8 @@ class Incident(_Answer):
     integration: str = Field(description="The flow's external system.")
     flow: str = Field(description="The flow's name.")
     cause: str = Field(
-        description="breaker_open, freshness, stalled, success_rate, deletes_held or drift."
+        description="breaker_open, freshness, stalled, success_rate, deletes_held, drift or "
+        "unreachable."
     )
     detail: str = Field(description="The evidence, in a sentence.")
     opened_at: float = Field(description="When it opened, Unix seconds.")

@@ -31,6 +31,7 @@ from syncwell.engine.inbound import (
     stream_of,
     text_at,
 )
+from syncwell.engine.version_kinds import FlowVersionKinds
 from syncwell.errors import StoreError, StoreRefusedError, SyncwellError
 from syncwell.store import InboundChange, InboundEvent, Inbox
 from syncwell.store.inbox import Reread
@@ -64,6 +65,8 @@ class EventRouter:
 
     def __init__(self, workspace: Workspace, times: ChangeTimes | None = None) -> None:
         self.times = times
+        # A version must be a time or a number, of one kind per flow (engine/version_kinds.py).
+        self.versions = FlowVersionKinds()
         self.intakes: dict[str, WebhookIntake] = {
             name: system.webhooks
             for name, system in workspace.systems.items()
@@ -121,9 +124,11 @@ class EventRouter:
             return InboundEvent(system, event_id, observed_at, rereads=rereads)
         if reading.keys:
             return _thin(system, event_id, observed_at, flows, op, reading.keys)
+        learned = self.versions.check(flows, reading.rows, event_id)
         changes = [_change(flow, row, op) for row in reading.rows for flow in flows]
         if self.times is not None:
             observed_at = self.times.event(flows, reading.rows, op, observed_at)
+        self.versions.keep(learned)  # only an event read in full sets its flows' kind
         return InboundEvent(system, event_id, observed_at, changes)
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - one router per engine, few event types

@@ -86,3 +86,17 @@ def test_an_empty_cursor_is_named_once_with_its_key(tmp_path: Path) -> None:
     assert output.count("must not be empty") == 1, output
     assert "syncwell.yaml:5: [flows.a.cursor] must not be empty" in output
     assert "version" not in output
+
+
+def test_a_cursor_that_fields_leaves_out_is_named_once(tmp_path: Path) -> None:
+    """`fields` without the cursor, and `write_fields` naming it: one problem, at `fields`,
+    with the fix; not a second calling it a column the flow does not move."""
+    text = (
+        "systems:\n  core: {kind: sqlite, path: core.db}\n  crm: {kind: sqlite, path: crm.db}\n"
+        "flows:\n  a: {source: crm, destination: core, stream: contacts, key: id,\n"
+        "      cursor: updated_at, fields: [id, name], write_fields: [updated_at]}\n"
+    )
+    code, output = _check(tmp_path, text)
+    assert code == 2, output
+    assert output.count("'updated_at'") == 1, output
+    assert "[flows.a.fields] fields leaves out 'updated_at'; add them" in output

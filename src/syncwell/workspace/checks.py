@@ -89,6 +89,7 @@ def flow_problems(flow: Flow) -> list[Problem]:
             "write `mode: manual`, or remove manual:"
         )
         problems.append(Problem((*where, "manual"), message))
+    missing: list[str] = []
     if flow.fields:
         needed = [*flow.key, flow.cursor, flow.version]
         missing = [c for c in dict.fromkeys(needed) if c is not None and c not in flow.fields]
@@ -103,17 +104,18 @@ def flow_problems(flow: Flow) -> list[Problem]:
         if doubled:
             message = f"fields writes {_listed(doubled)} more than once; give each its own column"
             problems.append(Problem((*where, "fields"), message))
-    return problems + _written_problems(flow)
+    return problems + _written_problems(flow, left_out=missing)
 
 
-def _written_problems(flow: Flow) -> list[Problem]:
+def _written_problems(flow: Flow, left_out: Collection[str] = ()) -> list[Problem]:
     """Problems with `read_only` and `write_fields`: names the flow does not move, and a
-    column in both."""
+    column in both. A key, cursor or version column `fields` leaves out (`left_out`) is
+    named there once, with its fix, not again here as a column the flow does not move."""
     where = ("flows", flow.name)
     problems = []
     for field in ("read_only", "write_fields"):
         for index, name in enumerate(getattr(flow, field) or ()):
-            if destination_name(flow, name) is None:
+            if destination_name(flow, name) is None and name not in left_out:
                 message = (
                     f"{field} names '{name}', a column this flow does not move; name one of "
                     f"{_listed(flow.fields.values())} (the destination's names), or a source "

@@ -165,9 +165,11 @@ class StreamFeed:
         try:
             self._heard_of_lately(lease)
             await self._journal.record(flow, entries, record, dead, identities, fence=lease)
-        except LeaseLostError:
+        except LeaseLostError as error:
             await self._lost(lease)
-            raise
+            raise LeaseLostError(
+                flow, error.partition, error.claim, error.why, written=True
+            ) from None
         await held.ack()
         await self._let_go()
 

@@ -86,16 +86,28 @@ class LeaseLostError(StoreError):
     have. Nothing failed but the time; the batch must not be written, recorded or
     acknowledged."""
 
-    def __init__(self, flow: str, partition: int, claim: Claim, why: str) -> None:
+    def __init__(
+        self, flow: str, partition: int, claim: Claim, why: str, *, written: bool = False
+    ) -> None:
         self.flow, self.partition, self.claim, self.why = flow, partition, claim, why
+        self.written = written
+        done = (
+            "it was written before that was found, and is neither recorded nor acknowledged"
+            if written
+            else "it was not written, recorded or acknowledged"
+        )
         super().__init__(
             f"flow {flow}, partition {partition}: refused a stale batch (stream sequence "
-            f"{claim.sequence}, delivery {claim.delivered}): {why}; it was not written, "
-            "recorded or acknowledged, and the worker that holds the partition now delivers it"
+            f"{claim.sequence}, delivery {claim.delivered}): {why}; {done}; the worker that "
+            "holds the partition now delivers it"
         )
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (LeaseLostError, (self.flow, self.partition, self.claim, self.why))
+        return (_lease_lost, (self.flow, self.partition, self.claim, self.why, self.written))
+
+
+def _lease_lost(flow: str, partition: int, claim: Claim, why: str, written: bool) -> LeaseLostError:
+    return LeaseLostError(flow, partition, claim, why, written=written)
 
 
 class Leases:

@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from syncwell.engine.inbound import EventRefusedError
 from syncwell.engine.webhooks import EventRouter
-from syncwell.versions import version_kind
+from syncwell.versions import comparable, version_kind
 from syncwell.workspace import Workspace, parse_workspace
 
 _WORKSPACE = """
@@ -57,6 +59,26 @@ def _bulk(event_id: str, *versions: object) -> dict[str, object]:
 def test_each_value_has_the_kind_comparable_orders_it_by(value: object, kind: str | None) -> None:
     """bool is no number; a time that does not parse, other text, objects and lists: none."""
     assert version_kind(value) == kind
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(st.one_of(_JSON, st.dates().map(str), st.datetimes().map(str)))
+def test_a_kind_is_what_comparable_orders_the_value_as(value: object) -> None:
+    """Any JSON value (and any ISO date or time) gets a kind or none, never an error; a time
+    or a number compares as a number, a date as text."""
+    kind = version_kind(value)
+    if kind in ("time", "number"):
+        assert isinstance(comparable(value), float)
+    elif kind == "date":
+        assert comparable(value) == value
+    if isinstance(value, bool | dict | list):
+        assert kind is None
 
 
 def test_a_bulk_event_of_mixed_kinds_is_refused_whole_and_sets_no_kind() -> None:

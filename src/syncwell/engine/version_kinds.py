@@ -55,7 +55,7 @@ class FlowVersionKinds:
         """The kinds this event would give flows that have none yet; nothing is kept.
 
         Raises:
-            EventRefusedError: a version is no time or number, or not of its flow's kind.
+            EventRefusedError: a version is no time, date or number, or not of its flow's kind.
         """
         learned: dict[str, _First] = {}
         for flow in flows:

@@ -21,6 +21,7 @@ from syncwell.api import refusals
 from syncwell.api.auth import Access
 from syncwell.api.dashboard import install_dashboard
 from syncwell.api.headers import with_safe_headers
+from syncwell.api.health import Readiness
 from syncwell.api.hooks import HookEndpoint
 from syncwell.api.login import login_router
 from syncwell.api.rest import StoreHolder, rest_router
@@ -43,11 +44,14 @@ def create_app(engine: Engine | None = None, *, workspace: Workspace | None = No
     served = engine.workspace if engine is not None else workspace
     assert served is not None
     holder = StoreHolder(served.state)
+    readiness = Readiness.of(holder.get, engine)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         await holder.close()
+        if readiness.probe is not None:
+            await readiness.probe.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -84,8 +88,12 @@ def create_app(engine: Engine | None = None, *, workspace: Workspace | None = No
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> Response:
-        if engine is not None and not engine.ready:  # starting, or stopping
-            return JSONResponse({"status": "not running"}, status_code=503)
+        # Ready means able to do the job: the engine runs, the state store answers and the
+        # transport carries (api/health.py), so a supervisor stops sending work to a process
+        # cut off from either, and sees it come back.
+        problem = await readiness.problem()
+        if problem is not None:
+            return JSONResponse({"status": "not ready", "reason": problem}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     return _Front(HookEndpoint(engine) if engine is not None else None, app)

@@ -1,17 +1,30 @@
 """How each system stands, from the state store: for an external system (an integration),
 its place in the newest analysis, its open incidents and its open dead letters. The REST
-API's /systems and the dashboard's overview both show it."""
+API's /systems and the dashboard's overview both show it.
+
+And whether this process can do its job now (`Readiness`, for ``/readyz``)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from syncwell.engine import Engine
+from syncwell.errors import StoreError
 from syncwell.store import Store, StoredAnalysis
+from syncwell.transport.admin import TransportProbe
 from syncwell.workspace import Workspace
 
-__all__ = ["SystemHealth", "systems_health"]
+__all__ = ["Readiness", "SystemHealth", "systems_health"]
+
+_STORE_ANSWER_S = 3.0
+"""How long the state store may take to answer a probe's question before it counts as down."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +82,46 @@ async def systems_health(
             )
         )
     return found
+
+
+class Readiness:
+    """Whether this process can do its job now, in a few words when it cannot (``/readyz``).
+
+    A process is ready when its engine runs, its state store answers and, with a transport,
+    NATS is connected and the workspace's stream exists; a worker also needs the consumers of
+    its flows' partitions. `syncwell serve` (no engine) needs only the state store.
+    """
+
+    def __init__(
+        self,
+        store: Callable[[], Awaitable[Store]],
+        engine: Engine | None,
+        probe: TransportProbe | None,
+    ) -> None:
+        self._store = store
+        self._engine = engine
+        self.probe = probe
+        """The transport's probe; the app closes it when it stops."""
+
+    @classmethod
+    def of(cls, store: Callable[[], Awaitable[Store]], engine: Engine | None) -> Readiness:
+        """The readiness of a process running `engine` (None: the API alone) on `store`."""
+        probe = None
+        if engine is not None:
+            probe = TransportProbe.of(engine.workspace, worker=engine.role == "deliver")
+        return cls(store, engine, probe)
+
+    async def problem(self) -> str | None:
+        """What keeps the process from its job; None when nothing does."""
+        if self._engine is not None and not self._engine.ready:
+            return "not running"  # starting, or stopping
+        try:
+            async with asyncio.timeout(_STORE_ANSWER_S):
+                store = await self._store()
+                async with store.engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+        except TimeoutError:
+            return f"the state store did not answer within {_STORE_ANSWER_S:g} s"
+        except (StoreError, SQLAlchemyError, OSError) as error:
+            return f"the state store does not answer: {str(error).splitlines()[0][:200]}"
+        return None if self.probe is None else await self.probe.problem()

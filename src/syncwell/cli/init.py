@@ -204,8 +204,8 @@ def _next_steps(workspace: Path, proposals: list[FlowProposal], secrets: list[st
     for secret in secrets:
         out.print(f"export {secret}=… first: the password is read from it", highlight=False)
     out.print(
-        f"next: syncwell tables -w {file} --create   (the destination tables)\n"
-        f"      syncwell run -w {file} --once        (sync once; without --once: keep syncing)",
+        f"next: syncwell tables -w {file} --create  [dim]# make the destination tables[/]\n"
+        f"      syncwell run -w {file} --once       [dim]# sync once[/]",
         highlight=False,
     )
 

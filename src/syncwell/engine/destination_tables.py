@@ -125,6 +125,7 @@ class _Places:
         self._stack = stack
         self._postgres: dict[str, asyncpg.Connection] = {}
         self._sqlite: dict[str, sqlite3.Connection] = {}
+        self._schemas: set[tuple[str, str]] = set()
 
     def kind(self, system: str) -> str:
         return self._workspace.systems[system].settings.kind
@@ -162,8 +163,10 @@ class _Places:
             create = ddl.create_table(name, _columns(flow, source, kinds), key)
             connection = await self._pg(flow.destination, settings)
             with translated(flow.destination):
-                if not await connection.fetchval(_SCHEMA_EXISTS, schema):
-                    return f"CREATE SCHEMA IF NOT EXISTS {quote(schema)};\n{create}"
+                missing = not await connection.fetchval(_SCHEMA_EXISTS, schema)
+            if missing and (flow.destination, schema) not in self._schemas:
+                self._schemas.add((flow.destination, schema))  # said once, with its first table
+                return f"CREATE SCHEMA IF NOT EXISTS {quote(schema)};\n{create}"
             return create
         return ddl.create_table(quote(flow.target), _columns(flow, source, kinds), key)
 

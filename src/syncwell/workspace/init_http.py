@@ -28,9 +28,9 @@ def render_http_workspace(name: str, api: str, base_url: str, destination: Syste
     lines = [
         "# Written by `syncwell init --http`: a skeleton to finish. Each EDIT: is a guess to",
         "# check against the API's documentation (docs/connectors/http.md has every option).",
-        "# Then: syncwell check (reads this file), syncwell probe (asks the API), syncwell",
-        "# tables --create (the destination table, when the destination is a database you",
-        "# create it in by hand: an http source has no catalog to derive it from), syncwell run.",
+        "# Then: syncwell check (this file), syncwell probe (asks the API), create the",
+        "# destination table by hand (an http source has no catalog for `syncwell tables` to",
+        "# derive it from), and syncwell run.",
         "version: 1",
         f"name: {scalar(name)}",
         "",

@@ -108,9 +108,9 @@ def _key(surveyed: SurveyedTable) -> tuple[tuple[str, ...], str]:
     if nullable:
         why += f" (the unique index on ({column_list(sorted(nullable[0]))}) allows NULL)"
     return (), (
-        f"{why}: a row has no identity to upsert by, so this flow is left out. Give the table "
-        "a primary key (or a unique index on NOT NULL columns), then run `syncwell init "
-        "--force` again, or write the key here by hand"
+        f"{why}: a row has no identity to upsert by. Give the table a primary key (or a "
+        "unique index on NOT NULL columns) and run `syncwell init --force` again, or write "
+        "the key below by hand and uncomment the flow"
     )
 
 
@@ -127,7 +127,7 @@ def _cursor(
     ]
     if not named:
         return None, (
-            "no updated_at-like column, so no cursor: each interval reads the whole table and "
+            "no updated_at-like column, so each interval reads the whole table and "
             "journals only the rows whose values changed; a key no longer seen is a delete. "
             "That costs a whole read per interval: add an updated_at column that every write "
             "sets, with an index, and name it as `cursor:` to read only what changed"

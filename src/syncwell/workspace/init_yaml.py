@@ -63,7 +63,7 @@ def _key(key: Sequence[str]) -> str:
 
 def _flow(proposal: FlowProposal, source: str, destination: str) -> list[str]:
     rows = "" if proposal.rows is None else f" ({proposal.rows:,} rows, the catalog's estimate)"
-    lines = _comment(f"{proposal.table}{rows}", 2)
+    lines = ["", *_comment(f"{proposal.table}{rows}", 2)]
     lines += (
         _comment(f"key {_key(proposal.key)}: {proposal.key_reason}.", 2) if proposal.key else []
     )
@@ -104,12 +104,12 @@ def render_database_workspace(
         "# Written by `syncwell init`. Every field: docs/workspace.md. Next:",
         f"#   syncwell check {command}            # validate this file",
         f"#   syncwell tables {command} --create  # create the destination tables it lacks",
-        f"#   syncwell run {command} --once       # sync once, then exit (without --once: keep",
-        "#                                       # syncing, Ctrl-C stops cleanly)",
+        f"#   syncwell run {command} --once       # sync once, then exit",
+        f"#   syncwell run {command}              # keep syncing; Ctrl-C stops cleanly",
         "version: 1",
         f"name: {scalar(name)}",
         "# core: NAME   # name the system that is your product, if one of these is: the other",
-        "#              # becomes the integration that health and the constraint are told for",
+        "#              # is then the integration whose health and constraint are told",
         "",
         "systems:",
         *system_lines(source),
@@ -120,4 +120,6 @@ def render_database_workspace(
     flows = ["flows:" if live else "flows: {}   # no table has a key yet: see below"]
     for proposal in proposals:
         flows += _flow(proposal, source.name, destination.name)
+    if len(flows) > 1 and not flows[1]:
+        del flows[1]  # flows are set apart by a blank line, the first from `flows:` by none
     return "\n".join(header + flows) + "\n"

@@ -133,7 +133,12 @@ class Journal:
                 return []
             payloads = select(journal.c.id, journal.c.payload).where(journal.c.id.in_(ids))
             rows = dict((await connection.execute(payloads)).all())
-        return [JournalEntry(entry_id, flow, decode_batch(rows[entry_id])) for entry_id in ids]
+        # An entry dropped between the two reads (delivered by another task) is simply gone.
+        return [
+            JournalEntry(entry_id, flow, decode_batch(rows[entry_id]))
+            for entry_id in ids
+            if entry_id in rows
+        ]
 
     @store_errors
     async def complete(

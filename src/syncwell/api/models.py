@@ -203,6 +203,15 @@ class FlowReport(_Answer):
         description="Records its last first sync found equal in the destination, so did not "
         "write (docs/first-sync.md)."
     )
+    in_stream: int | None = Field(
+        description="With a transport: its messages waiting in the stream for a worker "
+        "(each a partition's part of a journal entry), beside `backlog`, the journal's; "
+        "null without a transport or when the stream could not be read."
+    )
+    stream_error: str = Field(
+        description="Why the stream could not be read (then `in_stream` is null and what "
+        "waits there is not counted); empty when it was, or without a transport."
+    )
 
 
 # --- GET /measurements: the measurements table (store/schema.py, docs/measurements.md) ----

@@ -26,6 +26,7 @@ from syncwell.api.health import systems_health
 from syncwell.map import map_document
 from syncwell.store import Store, Tokens, open_store
 from syncwell.store.dead_letters import DeadLetterStatus
+from syncwell.transport.admin import with_stream
 from syncwell.workspace import Workspace
 
 __all__ = ["StoreHolder", "rest_router"]
@@ -152,7 +153,9 @@ def _read_routes(
     async def get_flows() -> list[dict[str, Any]]:
         """Where each flow stands: checkpoint, backlog, last success, retries, dead letters."""
         store = await holder.get()
-        return [display.report_dict(r) for r in await store.reports.flows(list(workspace.flows))]
+        reports = await store.reports.flows(list(workspace.flows))
+        # With a transport, what waits in the stream too (or why it could not be read).
+        return [display.report_dict(r) for r in await with_stream(workspace, reports)]
 
     @router.get(
         "/measurements",

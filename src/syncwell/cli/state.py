@@ -23,6 +23,9 @@ from syncwell.cli.common import (
 )
 from syncwell.engine import admin
 from syncwell.engine.changetimes import lag_clocks
+from syncwell.store import FlowReport
+from syncwell.transport.admin import with_stream
+from syncwell.workspace import Workspace
 from syncwell.workspace.durations import parse_duration
 
 
@@ -30,13 +33,37 @@ from syncwell.workspace.durations import parse_duration
 def status(workspace: WorkspaceOption = DEFAULT_WORKSPACE, as_json: JsonOption = False) -> None:
     """Per flow: checkpoint, backlog, last success, retries and dead letters."""
     loaded = load(workspace)
-    reports = asyncio.run(admin.flow_reports(loaded))
+    reports = asyncio.run(_reports(loaded))
     if as_json:
         clocks = lag_clocks(loaded)  # where each flow's freshness lag starts
         answer = [display.report_dict(r) | {"lag_clock": clocks[r.flow]} for r in reports]
         out.print_json(json.dumps(answer))
     else:
         out.print(display.status_table(reports))
+        _print_stream(reports)
+
+
+async def _reports(workspace: Workspace) -> list[FlowReport]:
+    """Each flow's report; with a transport, with what waits in its stream too."""
+    return await with_stream(workspace, await admin.flow_reports(workspace))
+
+
+def _print_stream(reports: list[FlowReport]) -> None:
+    """What waits in the transport's stream, which the backlog (the journal's) leaves out;
+    or that it could not be read, rather than a silent 0."""
+    if reports and reports[0].stream_error:
+        err.print(
+            f"[red]the stream could not be read, so what waits there for the workers is not "
+            f"counted above:[/red] {reports[0].stream_error}",
+            highlight=False,
+        )
+    elif any(r.in_stream is not None for r in reports):
+        waiting = ", ".join(f"{r.flow} {r.in_stream or 0:,}" for r in reports)
+        out.print(
+            f"waiting in the stream for workers, beside the backlog (message(s), each part of "
+            f"a read): {waiting}",
+            highlight=False,
+        )
 
 
 @dlq_app.command("list")

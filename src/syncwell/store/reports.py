@@ -42,6 +42,12 @@ class FlowReport:
     """What reading back its written records found; None when none was read back."""
     matched: int = 0
     """Records its last first sync found equal in the destination, so did not write."""
+    in_stream: int | None = None
+    """With a transport: its messages waiting in the stream for a worker, each a partition's
+    part of a journal entry, beside `backlog` (the journal's); None without a transport or
+    when the stream could not be read (transport/admin.py fills it)."""
+    stream_error: str = ""
+    """Why the stream could not be read; empty when it was, or without a transport."""
 
 
 def _last_failures() -> Select[str, str, float]:

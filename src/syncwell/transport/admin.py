@@ -1,5 +1,6 @@
 """Looking into a workspace's stream, and starting it over: what `syncwell transport`,
-`status`'s backlog and ``/readyz`` ask of NATS (jetstream.py names what they look at).
+the flows' backlog in `status` and the API, and ``/readyz`` ask of NATS (jetstream.py names
+what they look at).
 
 Each call opens a connection of its own and closes it: an operator's command, a status page,
 a probe. None of it creates a stream or a consumer, so looking never changes what it sees.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from nats.aio.client import Client
 from nats.js.api import ConsumerInfo, StreamInfo
 
 from syncwell.errors import TransportError
+from syncwell.store import FlowReport
 from syncwell.transport.jetstream import _PARTITIONS, _token
 from syncwell.workspace import Mode, Workspace
 
@@ -31,6 +34,7 @@ __all__ = [
     "delete_stream",
     "stream_name",
     "stream_report",
+    "with_stream",
 ]
 
 _TIMEOUT_S = 2.0
@@ -144,6 +148,18 @@ async def stream_report(workspace: Workspace) -> StreamReport:
         except (nats.errors.Error, nats.js.errors.Error) as error:
             raise TransportError(f"NATS: reading stream {stream} failed: {error!r}") from error
     return _report(workspace, url, info, consumers)
+
+
+async def with_stream(workspace: Workspace, reports: Sequence[FlowReport]) -> list[FlowReport]:
+    """`reports` with what waits in the stream for each flow (`in_stream`), or why the
+    stream could not be read (`stream_error`); as they are without a transport."""
+    if workspace.transport is None:
+        return list(reports)
+    try:
+        found = await stream_report(workspace)
+    except TransportError as error:
+        return [dataclasses.replace(r, stream_error=str(error)) for r in reports]
+    return [dataclasses.replace(r, in_stream=found.waiting.get(r.flow, 0)) for r in reports]
 
 
 def _report(

@@ -6,6 +6,7 @@ import asyncio
 import difflib
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -180,16 +181,18 @@ def _write(workspace: Path, text: str, *, secrets: list[str]) -> None:
 
 
 def _table(proposals: list[FlowProposal]) -> Table:
+    counted = any(proposal.rows is not None for proposal in proposals)
     table = Table(title="flows proposed", title_justify="left")
     table.add_column("table", overflow="fold")
-    table.add_column("rows", justify="right")
+    if counted:  # PostgreSQL's estimate; SQLite keeps none, and a new table has none yet
+        table.add_column("rows", justify="right")
     table.add_column("key", overflow="fold")
     table.add_column("cursor", overflow="fold")
     for proposal in proposals:
         key = escape(", ".join(proposal.key)) if proposal.key else "[yellow]none: left out[/]"
         cursor = escape(proposal.cursor) if proposal.cursor else "[dim]none: whole reads[/]"
         rows = "?" if proposal.rows is None else f"{proposal.rows:,}"
-        table.add_row(escape(proposal.table), rows, key, cursor)
+        table.add_row(escape(proposal.table), *([rows] if counted else []), key, cursor)
     return table
 
 
@@ -203,11 +206,25 @@ def _next_steps(workspace: Path, proposals: list[FlowProposal], secrets: list[st
     out.print(summary, highlight=False)
     for secret in secrets:
         out.print(f"export {secret}=… first: the password is read from it", highlight=False)
+    program = escape(_program())
     out.print(
-        f"next: syncwell tables -w {file} --create  [dim]# make the destination tables[/]\n"
-        f"      syncwell run -w {file} --once       [dim]# sync once[/]",
+        "next, make the destination tables, then sync once:\n"
+        f"  {program} tables -w {file} --create\n  {program} run -w {file} --once",
         highlight=False,
     )
+
+
+def _program() -> str:
+    """How the user called syncwell, when plain `syncwell` would not find the same program.
+
+    `.venv/bin/syncwell init` is told `.venv/bin/syncwell tables`, which works as printed.
+    """
+    called = sys.argv[0]
+    if Path(called).name != "syncwell" or "/" not in called:
+        return "syncwell"
+    found = shutil.which("syncwell")
+    same = found is not None and Path(found).resolve() == Path(called).resolve()
+    return "syncwell" if same else called
 
 
 def _fail(message: str, *, code: int = 2) -> NoReturn:

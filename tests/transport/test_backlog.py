@@ -1,7 +1,7 @@
 """The backlog of a distributed run counts what waits in the stream: a reader that relayed a
 flow's changes with no worker to deliver them leaves the journal empty (backlog 0) and the
-stream full, and `status` and `/api/v1/flows` say how much waits there; when the stream
-cannot be read they say so, never a silent 0."""
+stream full, and `status`, `/api/v1/flows` and the dashboard say how much waits there; when
+the stream cannot be read they say so, never a silent 0."""
 
 from __future__ import annotations
 
@@ -134,10 +134,13 @@ async def test_status_and_the_api_count_what_waits_in_the_stream(
             await store.close()
         served = httpx.ASGITransport(app=create_app(workspace=workspace))
         async with httpx.AsyncClient(transport=served, base_url="http://syncwell") as client:
-            answer = await client.get("/api/v1/flows", headers={"authorization": f"Bearer {token}"})
+            bearer = {"authorization": f"Bearer {token}"}
+            answer = await client.get("/api/v1/flows", headers=bearer)
+            page = await client.get("/integrations/dest", headers=bearer)
         assert answer.status_code == 200, answer.text
         flows = {r["flow"]: r for r in answer.json()}
         assert flows["rows"]["backlog"] == 0 and flows["rows"]["in_stream"] == waiting
+        assert page.status_code == 200 and f"+ {waiting} in stream" in page.text
     finally:
         await _delete_stream(name)
 

@@ -18,6 +18,7 @@ from syncwell.engine.admin import map_overlay
 from syncwell.map import render_svg
 from syncwell.store import DeadLetter, FlowReport, Incident, Store, StoredAnalysis
 from syncwell.store.dead_letters import DeadLetterStatus, ReplayOutcome
+from syncwell.transport.admin import with_stream
 from syncwell.workspace import Mode, Workspace
 
 __all__ = [
@@ -128,7 +129,7 @@ async def integration_view(
     return IntegrationView(
         name=name,
         row=row,
-        reports=await store.reports.flows(flows),
+        reports=await with_stream(workspace, await store.reports.flows(flows)),
         plots=plots,
         incidents=[i for i in reversed(incidents) if i.integration == name],
         window=window,

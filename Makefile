@@ -1,21 +1,45 @@
-# The two commands of the README. Each creates .venv and installs what it needs.
+# The two commands of the README. Each creates .venv and installs what it needs: `make demo`
+# syncwell with its runtime dependencies only (about 140 MB), `make test` the dev tools too
+# (about 480 MB: Playwright, mypy, ruff, hypothesis...). Both install with uv, put into the
+# venv from PyPI, several times faster than pip (docs/benchmarks.md, "Installing"); pip
+# does it when uv cannot (uv reads neither pip.conf nor PIP_INDEX_URL), or with
+# `make INSTALLER=pip demo`. Both show their progress.
 PY ?= python3
+INSTALLER ?= uv
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed
+DEV := $(VENV)/.installed-dev
+
+# Install $(1), in pip's requirement syntax, into the venv: uv if it is there and succeeds,
+# else pip, which reads the machine's own index settings.
+install = if test $(INSTALLER) = uv && $(BIN)/uv --version >/dev/null 2>&1; then \
+	  $(BIN)/uv pip install --python $(BIN)/python $(1) \
+	  || { echo "uv failed: installing with pip instead"; $(BIN)/pip install $(1); }; \
+	else $(BIN)/pip install $(1); fi
 
 .PHONY: demo test lint screenshots bench bench-webhooks bench-rate-limit bench-constraint clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	@# pip as python ships it resolves the dev tools in 58 s, the newest in 14 (benchmarks.md).
+	if test $(INSTALLER) = uv && $(BIN)/pip install 'uv>=0.5'; then :; else \
+	  echo "installing with pip (slower than uv)"; $(BIN)/pip install --upgrade pip; fi
 
-demo: $(STAMP)
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	@echo "installing syncwell and its runtime dependencies into $(VENV)"
+	@$(call install,-e .)
+	touch $@
+
+$(DEV): $(RUNTIME)
+	@echo "installing the dev tools (tests, lint, types, browser tests) into $(VENV)"
+	@$(call install,-e '.[dev]')
+	touch $@
+
+demo: $(RUNTIME)
 	$(BIN)/syncwell demo
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
@@ -24,19 +48,19 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q
 
-screenshots: $(STAMP)  # the README's dashboard pictures, from the end-to-end browser tests
+screenshots: $(DEV)  # the README's dashboard pictures, from the end-to-end browser tests
 	SYNCWELL_SCREENSHOTS=docs/images $(BIN)/pytest -q tests/api/test_browser.py
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/python bench/pg_to_pg.py
 
-bench-webhooks: $(STAMP)  # needs wrk: apt-get install -y wrk
+bench-webhooks: $(DEV)  # needs wrk: apt-get install -y wrk
 	$(BIN)/python bench/webhook_intake.py
 
-bench-rate-limit: $(STAMP)
+bench-rate-limit: $(DEV)
 	$(BIN)/python bench/rate_limited_sync.py
 
-bench-constraint: $(STAMP)  # about 10 minutes: 2 to write 30 days of measurements, 8 of analyses
+bench-constraint: $(DEV)  # about 10 minutes: 2 to write 30 days of measurements, 8 of analyses
 	$(BIN)/python bench/constraint_analysis.py
 
 clean:

@@ -15,12 +15,18 @@ docs/connectors/), raising the classes of `syncwell.errors`.
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 from syncwell.connectors.base import Destination, Source
 from syncwell.engine import Engine, FlowProgress
 from syncwell.types import ChangeBatch, Checkpoint, Clock, Op, Row, StreamSpec, SystemClock
 from syncwell.workspace import Workspace, WorkspaceProblems, load_workspace, parse_workspace
 
-__version__ = "0.1.0"
+try:
+    # pyproject.toml's version is the only one: the installed package's metadata carries it.
+    __version__ = version("syncwell")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "ChangeBatch",

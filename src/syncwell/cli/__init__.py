@@ -7,7 +7,11 @@ tokens, transport); importing them registers them on `app`.
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
+import typer
+
+from syncwell import __version__
 from syncwell.cli import (
     dev,
     init,
@@ -39,6 +43,24 @@ __all__ = [
     "tokens",
     "transport",
 ]
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        print(f"syncwell {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """The options of `syncwell` itself, before any command (its help is the app's)."""
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.live import Live
@@ -29,6 +29,11 @@ from syncwell.cli.common import (
 from syncwell.engine import Engine, FlowProgress, admin
 from syncwell.errors import ConnectorError, TransportError
 from syncwell.measure.tracing import configure_from_environment
+from syncwell.store import open_store
+from syncwell.workspace import Workspace
+
+if TYPE_CHECKING:  # the API is imported only by the commands that serve it
+    from syncwell.api import ApiServer
 
 
 @app.command()
@@ -150,21 +155,30 @@ async def _run(
         loop.add_signal_handler(signum, stop_on_signal)
     if stop_after_s is not None:
         loop.call_later(stop_after_s, stop.set)
+    server = _listening(engine, serve)  # a busy port ends the run before the engine starts
     runner = asyncio.create_task(engine.run(once=once, stop=stop))
-    async with _serving(engine, serve):
+    async with _serving(server):
         await _watch(runner, live=live, flows=list(engine.progress.values()))
     return signalled.is_set()
 
 
-@contextlib.asynccontextmanager
-async def _serving(engine: Engine, serve: tuple[str, int] | None) -> AsyncIterator[None]:
+def _listening(engine: Engine, serve: tuple[str, int] | None) -> ApiServer | None:
+    """The engine's API server, its port already taken (ListenError if it cannot be)."""
     if serve is None:
-        yield
-        return
+        return None
     from syncwell.api import ApiServer, create_app  # only runs that take webhooks pay for it
 
-    halt = asyncio.Event()
     server = ApiServer(create_app(engine), *serve)
+    server.listen()
+    return server
+
+
+@contextlib.asynccontextmanager
+async def _serving(server: ApiServer | None) -> AsyncIterator[None]:
+    if server is None:
+        yield
+        return
+    halt = asyncio.Event()
     serving = asyncio.create_task(server.serve(halt))
     try:
         yield
@@ -265,6 +279,7 @@ def demo(
     run stopped.
     """
     from syncwell.demo import TOKEN_FILE, demo_token, demo_world, simulate_people
+    from syncwell.demo.next_steps import next_steps, syncwell_command
 
     configure_logging(verbose=False)
 
@@ -308,15 +323,8 @@ def demo(
     out.rule("the constraint: what limits the workflow now")
     for line in analyze.analysis_text(asyncio.run(admin.constraint(workspace, window_s=86400))):
         out.print(line, highlight=False, markup=False, soft_wrap=True)
-    out.print(
-        f"\nThe dashboard, after the demo: syncwell serve -w {path} --port {port}, then "
-        f"http://127.0.0.1:{port}/ with the token in {folder / TOKEN_FILE}\n"
-        f"The map, constraint highlighted: syncwell map -w {path} (--format svg -o map.svg)\n"
-        f"What if volume doubled: syncwell constraint --what-if volume=2x -w {path}\n"
-        f"Why a record was refused: syncwell dlq show <id> -w {path}\n"
-        f"Run it again to resume: syncwell demo --folder {folder} "
-        "(docs/tutorial.md walks through it)"
-    )
+    for line in next_steps(path, folder, folder / TOKEN_FILE, port, syncwell_command()):
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
     if signalled:
         raise typer.Exit(130)
 
@@ -336,14 +344,23 @@ def serve(
     from syncwell.api import ApiServer, create_app
 
     configure_logging(verbose=False)
-    server = ApiServer(create_app(workspace=load(workspace)), host, port)
+    loaded = load(workspace)
+    server = ApiServer(create_app(workspace=loaded), host, port)
 
     async def main() -> None:
+        await _check_store(loaded)  # a store that does not answer: one line, not a page
+        server.listen()  # said "serving" only once the port is ours
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        out.print(f"serving http://{host}:{port}/api/v1 (Ctrl-C stops)")
+        out.print(f"serving http://{host}:{server.port}/api/v1 (Ctrl-C stops)", highlight=False)
         await server.serve(stop)
 
     asyncio.run(main())
+
+
+async def _check_store(workspace: Workspace) -> None:
+    """Open the workspace's state store once (StoreError when it does not answer)."""
+    store = await open_store(workspace.state)
+    await store.close()

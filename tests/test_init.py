@@ -7,6 +7,7 @@ PostgreSQL or SQLite files, then checks the destination holds what the source ho
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sqlite3
 import uuid
@@ -337,3 +338,40 @@ def test_the_http_skeleton_passes_check_and_marks_its_guesses(tmp_path: Path) ->
     untyped = runner.invoke(app, ["tables", "-w", str(path)])
     assert untyped.exit_code == 1
     assert "no catalog to take types from" in untyped.output
+
+
+def test_a_postgres_table_syncs_to_sqlite_with_the_mapped_types(
+    tmp_path: Path, schemas: tuple[str, str]
+) -> None:
+    """PostgreSQL to SQLite: tables --json says what it made, and every row arrives whole."""
+    source, _ = schemas
+    _sql(SOURCE_TABLE.format(schema=source))
+    path = tmp_path / "syncwell.yaml"
+    copy_dsn = f"sqlite:///{tmp_path / 'copy.db'}"
+    _ok("init", "--from", PG_DSN, "--schema", source, "--to", copy_dsn, "-w", str(path))
+    made = json.loads(_ok("tables", "-w", str(path), "--create", "--json"))
+    assert [(table["flow"], table["state"]) for table in made] == [("leads", "created")]
+    assert '"profile" TEXT' in made[0]["statement"] and '"visits" INTEGER' in made[0]["statement"]
+    _ok("run", "-w", str(path), "--once")
+    with sqlite3.connect(tmp_path / "copy.db") as copy:
+        rows = copy.execute("SELECT id, amount, tags, profile FROM leads ORDER BY id").fetchall()
+    assert len(rows) == 300
+    assert rows[7][:3] == (8, "9.000", '["a", "b8"]')  # numeric kept to its last digit
+    assert json.loads(rows[7][3]) == {"n": 8, "x": [1, 2]}
+
+
+def test_a_type_of_the_source_database_is_copied_as_text(
+    tmp_path: Path, schemas: tuple[str, str]
+) -> None:
+    """An enum of the source's own is created as text in the destination, and its values sync."""
+    source, destination = schemas
+    _sql(
+        f"CREATE TYPE {source}.mood AS ENUM ('calm', 'busy');"
+        f"CREATE TABLE {source}.desks (id int PRIMARY KEY, mood {source}.mood);"
+        f"INSERT INTO {source}.desks VALUES (1, 'calm'), (2, 'busy')"
+    )
+    path = _init_pg(tmp_path, source, destination)
+    printed = _ok("tables", "-w", str(path), "--create")
+    assert f'"mood" text,  -- {source}.mood in the source: a type of its own' in printed
+    _ok("run", "-w", str(path), "--once")
+    assert _rows(destination, "desks") == _rows(source, "desks")

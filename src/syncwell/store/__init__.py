@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncwell.store.analyses import Analyses, StoredAnalysis
-from syncwell.store.database import connect, connect_direct, migrate
+from syncwell.store.database import close, connect, connect_direct, migrate
 from syncwell.store.dead_letters import DeadLetter, DeadLetters
 from syncwell.store.failures import Failures
 from syncwell.store.first_syncs import FirstSyncs, FirstSyncState
@@ -104,7 +104,7 @@ class Store:
 
     async def close(self) -> None:
         """Close every connection."""
-        await self.engine.dispose()
+        await close(self.engine)
         self.inbox.close()
 
 

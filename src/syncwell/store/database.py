@@ -18,8 +18,9 @@ from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyE
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from syncwell.errors import StoreError, StoreRefusedError
+from syncwell.store.sqlite_files import guard_writable, until_writable
 
-__all__ = ["connect", "connect_direct", "migrate", "store_errors"]
+__all__ = ["close", "connect", "connect_direct", "migrate", "store_errors"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -95,7 +96,16 @@ def connect(url: str) -> AsyncEngine:
     engine = create_async_engine(async_url, pool_pre_ping=not async_url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        guard_writable(engine.sync_engine, engine.url.database)
     return engine
+
+
+async def close(engine: AsyncEngine) -> None:
+    """Close every connection of `engine`; on SQLite, once its files can be written again
+    (closing the last connection writes them, and an unwritable one kills the process)."""
+    if engine.dialect.name == "sqlite":
+        await until_writable(engine.url.database)
+    await engine.dispose()
 
 
 def connect_direct(engine: AsyncEngine) -> Engine | None:
@@ -105,6 +115,7 @@ def connect_direct(engine: AsyncEngine) -> Engine | None:
     url = engine.url.set(drivername="sqlite+pysqlite")
     direct = create_engine(url)
     event.listen(direct, "connect", _sqlite_pragmas)
+    guard_writable(direct, url.database)
     return direct
 
 

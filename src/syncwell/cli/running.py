@@ -10,7 +10,7 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.live import Live
@@ -29,11 +29,6 @@ from syncwell.cli.common import (
 from syncwell.engine import Engine, FlowProgress, admin
 from syncwell.errors import ConnectorError, TransportError
 from syncwell.measure.tracing import configure_from_environment
-from syncwell.store import open_store
-from syncwell.workspace import Workspace
-
-if TYPE_CHECKING:  # the API is imported only by the commands that serve it
-    from syncwell.api import ApiServer
 
 
 @app.command()
@@ -155,30 +150,21 @@ async def _run(
         loop.add_signal_handler(signum, stop_on_signal)
     if stop_after_s is not None:
         loop.call_later(stop_after_s, stop.set)
-    server = _listening(engine, serve)  # a busy port ends the run before the engine starts
     runner = asyncio.create_task(engine.run(once=once, stop=stop))
-    async with _serving(server):
+    async with _serving(engine, serve):
         await _watch(runner, live=live, flows=list(engine.progress.values()))
     return signalled.is_set()
 
 
-def _listening(engine: Engine, serve: tuple[str, int] | None) -> ApiServer | None:
-    """The engine's API server, its port already taken (ListenError if it cannot be)."""
-    if serve is None:
-        return None
-    from syncwell.api import ApiServer, create_app  # only runs that take webhooks pay for it
-
-    server = ApiServer(create_app(engine), *serve)
-    server.listen()
-    return server
-
-
 @contextlib.asynccontextmanager
-async def _serving(server: ApiServer | None) -> AsyncIterator[None]:
-    if server is None:
+async def _serving(engine: Engine, serve: tuple[str, int] | None) -> AsyncIterator[None]:
+    if serve is None:
         yield
         return
+    from syncwell.api import ApiServer, create_app  # only runs that take webhooks pay for it
+
     halt = asyncio.Event()
+    server = ApiServer(create_app(engine), *serve)
     serving = asyncio.create_task(server.serve(halt))
     try:
         yield
@@ -344,23 +330,14 @@ def serve(
     from syncwell.api import ApiServer, create_app
 
     configure_logging(verbose=False)
-    loaded = load(workspace)
-    server = ApiServer(create_app(workspace=loaded), host, port)
+    server = ApiServer(create_app(workspace=load(workspace)), host, port)
 
     async def main() -> None:
-        await _check_store(loaded)  # a store that does not answer: one line, not a page
-        server.listen()  # said "serving" only once the port is ours
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        out.print(f"serving http://{host}:{server.port}/api/v1 (Ctrl-C stops)", highlight=False)
+        out.print(f"serving http://{host}:{port}/api/v1 (Ctrl-C stops)")
         await server.serve(stop)
 
     asyncio.run(main())
-
-
-async def _check_store(workspace: Workspace) -> None:
-    """Open the workspace's state store once (StoreError when it does not answer)."""
-    store = await open_store(workspace.state)
-    await store.close()

@@ -187,7 +187,9 @@ async def _watch(runner: asyncio.Task[None], *, live: bool, flows: list[FlowProg
 
 
 def _progress_dict(progress: FlowProgress) -> dict[str, object]:
-    return dataclasses.asdict(progress)
+    found = dataclasses.asdict(progress)
+    found.pop("recent")  # the marks behind rows/s, not a count
+    return found
 
 
 @app.command()

@@ -2,10 +2,49 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["FlowProgress", "Stuck"]
+__all__ = ["RATE_WINDOW_S", "FlowProgress", "RecentRate", "Stuck"]
+
+RATE_WINDOW_S = 20.0
+"""How far back a flow's `rows/s` looks: long enough to smooth a batch's burst, short enough
+that a flow gone idle shows 0 within it."""
+_MARK_EVERY_S = 1.0
+"""Marks closer together than this are not kept: a live table asks four times a second."""
+
+
+class RecentRate:
+    """A count's rate over the last `window_s` seconds, from the readings it is given.
+
+    The engine's tasks only bump counters; whoever shows the rate (the live table, the run's
+    log lines) reads it often, and each reading is a mark. The rate is the count's rise since
+    the newest mark at least `window_s` old (or since the start, in a run younger than the
+    window), so a flow that went idle shows 0 after a window, not an average that decays
+    for as long as the run lasts.
+    """
+
+    __slots__ = ("_marks", "window_s")
+
+    def __init__(self, window_s: float = RATE_WINDOW_S) -> None:
+        self.window_s = window_s
+        self._marks: deque[tuple[float, int]] = deque()
+
+    def rate(self, now: float, count: int, since: float) -> float:
+        """Per second over the last window, `count` being the total now and `since` the moment
+        counting began (at 0)."""
+        marks = self._marks
+        if not marks:
+            marks.append((since, 0))
+        if now - marks[-1][0] >= _MARK_EVERY_S:
+            marks.append((now, count))
+        # Keep one mark at or before the window's start: the rise is measured from it.
+        while len(marks) > 1 and marks[1][0] <= now - self.window_s:
+            marks.popleft()
+        start, counted = marks[0]
+        elapsed = now - start
+        return max(0, count - counted) / elapsed if elapsed > 0 else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +129,13 @@ class FlowProgress:
     """Why the last pass's deletes were held back (too many, or a listing that failed)."""
     stuck: Stuck | None = None
     """Why a one-off run gave up on the flow (`gave_up`), and the fix; None while it has not."""
+    recent: RecentRate = field(default_factory=RecentRate, repr=False, compare=False)
+    """The marks behind `rate`; not a count (left out of the run's JSON)."""
 
     def rate(self, now: float) -> float:
-        """Changes settled per second since the run started."""
-        elapsed = now - self.started_at
-        return self.settled / elapsed if elapsed > 0 else 0.0
+        """Changes settled per second over the last `RATE_WINDOW_S` seconds (since the start
+        in a younger run). Each call is a reading: call it at least every few seconds."""
+        return self.recent.rate(now, self.settled, self.started_at)
 
     def eta_s(self, now: float) -> float | None:
         """Seconds left on a first sync, when the source's size is known."""

@@ -375,3 +375,25 @@ def test_a_type_of_the_source_database_is_copied_as_text(
     assert f'"mood" text,  -- {source}.mood in the source: a type of its own' in printed
     _ok("run", "-w", str(path), "--once")
     assert _rows(destination, "desks") == _rows(source, "desks")
+
+
+def test_table_names_that_are_no_flow_names_still_make_a_valid_workspace(
+    tmp_path: Path, schemas: tuple[str, str]
+) -> None:
+    """Tables called "order items" and order_items get a flow each, and both sync."""
+    source, destination = schemas
+    _sql(
+        f'CREATE TABLE {source}."order items" ("Id" int PRIMARY KEY, "Note" text);'
+        f"CREATE TABLE {source}.order_items (id int PRIMARY KEY);"
+        f'INSERT INTO {source}."order items" VALUES (1, $$a note$$)'
+    )
+    path = _init_pg(tmp_path, source, destination, "--json")
+    flows = load_workspace(path).flows
+    assert {name: flow.stream for name, flow in flows.items()} == {
+        "order_items": "order items",
+        "order_items_2": "order_items",
+    }
+    _ok("tables", "-w", str(path), "--create")
+    _ok("run", "-w", str(path), "--once")
+    query = f'SELECT to_jsonb(t)::text FROM {destination}."order items" t'
+    assert [row[0] for row in _sql(query)] == ['{"Id": 1, "Note": "a note"}']

@@ -22,7 +22,7 @@ from syncwell.errors import ConnectorError, WorkspaceError
 from syncwell.workspace import parse_workspace
 from syncwell.workspace.init_dsn import Database, DsnError, parse_dsn
 from syncwell.workspace.init_http import api_system_name, render_http_workspace
-from syncwell.workspace.init_proposal import FlowProposal, flow_name, propose
+from syncwell.workspace.init_proposal import FlowProposal, flow_name, propose_all
 from syncwell.workspace.init_yaml import render_database_workspace
 
 _FROM_HELP = "The database to sync from: postgresql://user@host:5432/db or sqlite:///file.db."
@@ -88,7 +88,7 @@ def init(
     except ConnectorError as error:
         _fail(f"cannot read the tables of --from: {error}", code=1)
     chosen = _choose(found, tables, origin)
-    proposals = [propose(table, postgres=origin.kind == "postgres") for table in chosen]
+    proposals = propose_all(chosen, postgres=origin.kind == "postgres")
     text = render_database_workspace(
         name, origin.draft, target.draft, proposals, workspace.as_posix()
     )

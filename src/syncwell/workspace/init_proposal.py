@@ -10,12 +10,13 @@ changed rows are journaled and the read doubles as a key scan (docs/workspace.md
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from syncwell.connectors._sql import column_list
 from syncwell.connectors.survey import SurveyedTable
 
-__all__ = ["FlowProposal", "flow_name", "propose"]
+__all__ = ["FlowProposal", "flow_name", "propose", "propose_all"]
 
 # Columns that change when a row does: updated_at, modified_on, last_changed, mtime, ...
 # `updated_by` and friends name a person, not a time.
@@ -69,6 +70,21 @@ def flow_name(table: str) -> str:
     """`table` as a flow name: a letter first, then letters, digits, `_` and `-`."""
     name = _NAME_CHARACTERS.sub("_", table)
     return name if name[:1].isalpha() else f"t_{name}"
+
+
+def propose_all(tables: Sequence[SurveyedTable], *, postgres: bool) -> list[FlowProposal]:
+    """A flow per table, each name unique (`a b` and `a_b` both make `a_b`: one gets `_2`)."""
+    proposals: list[FlowProposal] = []
+    taken: set[str] = set()
+    for table in tables:
+        proposal = propose(table, postgres=postgres)
+        name, number = proposal.flow, 1
+        while name.lower() in taken:
+            number += 1
+            name = f"{proposal.flow}_{number}"
+        taken.add(name.lower())
+        proposals.append(replace(proposal, flow=name))
+    return proposals
 
 
 def propose(surveyed: SurveyedTable, *, postgres: bool) -> FlowProposal:

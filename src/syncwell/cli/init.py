@@ -71,8 +71,24 @@ def init(
         _init_http(http, destination, to_schema or schema, workspace, name, as_json=as_json)
         return
     assert source is not None
-    origin = _database(source, schema, folder, "source")
-    target = _database(_ask_destination(destination), to_schema or schema, folder, "destination")
+    schemas = (schema, to_schema or schema)
+    _init_database(source, destination, schemas, tables, workspace, name, as_json=as_json)
+
+
+def _init_database(
+    source: str,
+    destination: str | None,
+    schemas: tuple[str, str],
+    tables: str | None,
+    workspace: Path,
+    name: str,
+    *,
+    as_json: bool,
+) -> None:
+    """Survey the source database, propose a flow per table, write the file, say what next."""
+    folder = workspace.resolve().parent
+    origin = _database(source, schemas[0], folder, "source")
+    target = _database(_ask_destination(destination), schemas[1], folder, "destination")
     if origin.same_place(target):
         _fail("--from and --to name the same tables: give --to-schema or another database")
     if target.draft.name == origin.draft.name:

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import random
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import takewhile
 from typing import Literal, Protocol, runtime_checkable
@@ -135,12 +135,14 @@ class FlowDelivery:
         progress: FlowProgress,
         clock: Clock,
         recorder: MinuteRecorder | None = None,
+        failed: Callable[[BaseException], Awaitable[None]] | None = None,
     ) -> None:
         self._route = route
         self._feed = feed
         self._progress = progress
         self._clock = clock
         self._recorder = recorder
+        self._failed = failed
         self._retrier = Retrier(route.retry, clock, rng=random.Random())  # noqa: S311
         self._counted = self._retrier.stats
         self._ahead: asyncio.Future[list[JournalEntry]] | None = None
@@ -458,6 +460,7 @@ class FlowDelivery:
             self._progress.failed_attempts += 1
             self._progress.last_error = str(error)
             log.warning("write failed", flow=route.flow, error=str(error))
+            await self._note(error)
             if isinstance(error, TransientError) and error.retry_after is not None:
                 # The system asked everyone to wait, not just this flow.
                 route.limiter.pause_for(error.retry_after)
@@ -472,6 +475,7 @@ class FlowDelivery:
             self._progress.failed_attempts += 1
             self._progress.last_error = f"{type(error).__name__}: {error}"
             log.exception("connector raised an unexpected error", flow=route.flow)
+            await self._note(error)
             raise TransientError(self._progress.last_error, flow=route.flow) from error
         route.breaker.record_success()
         self._answered(None)
@@ -486,6 +490,11 @@ class FlowDelivery:
             except BaseException:
                 self._route.breaker.record_cancelled()  # a probe slot it took stays free
                 raise
+
+    async def _note(self, error: BaseException) -> None:
+        """Keep a failed attempt for `status` while it is retried (engine/reading.py)."""
+        if self._failed is not None:
+            await self._failed(error)
 
     def _answered(self, error: BaseException | None) -> None:
         """Measure what a write attempt's answer says of the destination (measure/answers.py)."""

@@ -35,7 +35,7 @@ from syncwell.store import Store
 from syncwell.types import Clock, StreamSpec
 from syncwell.workspace import Flow, RetryPolicy
 
-__all__ = ["FlowReading", "note_failure"]
+__all__ = ["FailureNotes", "FlowReading", "note_failure"]
 
 log = structlog.get_logger("syncwell.engine")
 
@@ -210,3 +210,24 @@ async def note_failure(store: Store, flow: str, stage: str, error: BaseException
         await store.failures.record(flow, stage, error)
     except StoreError:
         log.warning("could not record a failure", flow=flow, stage=stage)  # the store is down
+
+
+class FailureNotes:
+    """Failed attempts kept for `syncwell status` and the dashboard as they happen, at most one
+    per flow and stage every `every_s`: a write retried for minutes behind a 503 shows its
+    error while it is retried (it showed none until the batch was given up), in a row every
+    ten seconds rather than one a try."""
+
+    def __init__(self, store: Store, clock: Clock, every_s: float = 10.0) -> None:
+        self._store = store
+        self._clock = clock
+        self._every_s = every_s
+        self._last: dict[tuple[str, str], float] = {}
+
+    async def note(self, flow: str, stage: str, error: BaseException) -> None:
+        """Keep `error` unless one of the same flow and stage was kept within `every_s`."""
+        now, last = self._clock.now(), self._last.get((flow, stage))
+        if last is not None and now - last < self._every_s:
+            return
+        self._last[flow, stage] = now
+        await note_failure(self._store, flow, stage, error)

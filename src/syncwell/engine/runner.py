@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 from collections import Counter
 from collections.abc import Coroutine
 from contextlib import AsyncExitStack
@@ -36,7 +37,7 @@ from syncwell.engine.pairs import guard_plan
 from syncwell.engine.patience import Patience, note_waiting
 from syncwell.engine.policies import CircuitBreaker, RateLimiter, spending_for
 from syncwell.engine.progress import FlowProgress
-from syncwell.engine.reading import FlowReading, note_failure
+from syncwell.engine.reading import FailureNotes, FlowReading, note_failure
 from syncwell.engine.relay import linger_for, relay
 from syncwell.engine.rereads import RereadDesk
 from syncwell.engine.roles import Role, role_of
@@ -125,6 +126,7 @@ class Engine:
         self._guards = {f.name: guard_plan(f, workspace) for f in self.flows}
         self._breakers: dict[str, CircuitBreaker] = {}
         self._limiters: dict[str, RateLimiter] = {}
+        self._failure_notes: FailureNotes | None = None
         self.observer = Observer(
             self.flows, self.progress, self.clock, self._breakers, self._limiters
         )
@@ -334,7 +336,11 @@ class Engine:
             missing=flow.missing,
         )
         progress = self.progress[flow.name]
-        return FlowDelivery(route, feed, progress, self.clock, self.observer.recorder)
+        if self._failure_notes is None:  # a worker's partitions share one per store
+            self._failure_notes = FailureNotes(store, self.clock)
+        failed = functools.partial(self._failure_notes.note, flow.name, "write")
+        recorder = self.observer.recorder
+        return FlowDelivery(route, feed, progress, self.clock, recorder, failed=failed)
 
     def _verifier(self, flow: Flow, writer: Destination, store: Store) -> FlowVerifier | None:
         """The flow's verifier, one per flow (a worker's partitions share it)."""

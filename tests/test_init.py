@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import sqlite3
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -397,3 +400,46 @@ def test_table_names_that_are_no_flow_names_still_make_a_valid_workspace(
     _ok("run", "-w", str(path), "--once")
     query = f'SELECT to_jsonb(t)::text FROM {destination}."order items" t'
     assert [row[0] for row in _sql(query)] == ['{"Id": 1, "Note": "a note"}']
+
+
+TUTORIAL = Path(__file__).resolve().parent.parent / "docs" / "tutorial.md"
+
+
+def _tutorial_blocks(source: str, destination: str) -> list[tuple[str, str]]:
+    """Section 7 of the tutorial as (language, text) blocks, on this test's own schemas."""
+    text = TUTORIAL.read_text()
+    section = text.split("## 7. Start on your own data", 1)[1].split("\n## ", 1)[0]
+    section = section.replace("shop_copy", destination).replace("shop", source)
+    return re.findall(r"```(\w*)\n(.*?)```", section, re.DOTALL)
+
+
+def test_the_tutorial_start_on_your_own_data_runs_as_written(
+    tmp_path: Path, schemas: tuple[str, str]
+) -> None:
+    """Section 7's commands, typed into a shell, print what it shows and copy the 10,000 rows."""
+    source, destination = schemas
+    _sql(f"DROP SCHEMA {source}")  # the tutorial's first command makes it
+    (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)
+    env = {**os.environ, "PATH": "/usr/bin:/bin", "COLUMNS": "80", "TERM": "dumb"}
+    shown: list[str] = []
+    for language, block in _tutorial_blocks(source, destination):
+        if language != "sh":
+            shown.append(block)
+            continue
+        done = subprocess.run(
+            ["bash", "-e", "-c", block], cwd=tmp_path, env=env, capture_output=True, text=True,
+            timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        shown.append(done.stdout)
+    # Blocks alternate: a command, then what it shows (the YAML: what the file holds).
+    _setup, init, init_shown, excerpt, tables, tables_shown, run = shown
+    assert _lines(init) == _lines(init_shown)
+    assert excerpt in (tmp_path / "mine" / "syncwell.yaml").read_text()
+    assert _lines(tables) == _lines(tables_shown)
+    assert " 10000\n" in run
+    assert _rows(destination, "orders") == _rows(source, "orders")
+
+
+def _lines(text: str) -> list[str]:
+    return [line.rstrip() for line in text.strip().splitlines()]

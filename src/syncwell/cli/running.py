@@ -16,6 +16,7 @@ import typer
 from rich.live import Live
 
 from syncwell import analyze, display
+from syncwell.cli import runlog
 from syncwell.cli.common import (
     DEFAULT_WORKSPACE,
     JsonOption,
@@ -56,13 +57,20 @@ def run(
             "sends webhooks and the run is not --once.",
         ),
     ] = None,
+    log_format: runlog.LogFormatOption = None,
+    progress_every: runlog.ProgressEveryOption = "10s",
 ) -> None:
     """Run the workspace's flows until stopped (Ctrl-C or SIGTERM stop it cleanly).
 
     The HTTP API listens at http://HOST:PORT: webhooks at /hooks/<system>, Prometheus at
     /metrics, and /healthz, /readyz.
     """
-    configure_logging(verbose)
+    logged = log_format is not None or not (out.is_terminal or as_json)
+    if logged:  # no terminal to hold a live table: a line per event (cli/runlog.py)
+        runlog.configure_run_log(log_format or "text", verbose=verbose, to_stderr=as_json)
+    else:
+        configure_logging(verbose)
+    every_s = runlog.progress_every_s(progress_every)
     configure_from_environment()  # traces only when OTEL_TRACES_EXPORTER asks for them
     engine = Engine(load(workspace))
     if once and engine.role != "all":
@@ -75,23 +83,36 @@ def run(
     if serve is None:
         serve = bool(engine.webhooks.intakes) and not once
     address = (host, port) if serve else None
-    _run_or_explain(engine, once=once, live=out.is_terminal and not as_json, serve=address)
+    _run_or_explain(
+        engine,
+        once=once,
+        live=not (logged or as_json),
+        serve=address,
+        log_every_s=every_s if logged else None,
+    )
     progress = list(engine.progress.values())
     if as_json:
         out.print_json(json.dumps([_progress_dict(p) for p in progress]))
+    elif logged and log_format == "json":  # stdout stays one JSON object a line
+        runlog.log_summary(progress, engine)
     else:
         display.print_progress(out, progress)
     _fail_if_gave_up(progress)
 
 
 def _run_or_explain(
-    engine: Engine, *, once: bool, live: bool, serve: tuple[str, int] | None = None
+    engine: Engine,
+    *,
+    once: bool,
+    live: bool,
+    serve: tuple[str, int] | None = None,
+    log_every_s: float | None = None,
 ) -> None:
     """Run the engine; a transport it cannot reach at the start, or a system that refuses it,
     is one line, not a trace. (A system that does not answer is tried again: engine/startup.py.)
     """
     try:
-        asyncio.run(_run(engine, once=once, live=live, serve=serve))
+        asyncio.run(_run(engine, once=once, live=live, serve=serve, log_every_s=log_every_s))
     except TransportError as error:
         err.print(
             f"[red]{error}[/red]\n  Is the NATS server running, with JetStream on "
@@ -133,6 +154,7 @@ async def _run(
     live: bool,
     serve: tuple[str, int] | None = None,
     stop_after_s: float | None = None,
+    log_every_s: float | None = None,
 ) -> bool:
     """Run the engine, showing progress when `live`; return whether a signal stopped it.
 
@@ -152,6 +174,8 @@ async def _run(
         loop.call_later(stop_after_s, stop.set)
     runner = asyncio.create_task(engine.run(once=once, stop=stop))
     async with _serving(engine, serve):
+        if log_every_s is not None:  # log lines, a progress line every `log_every_s`
+            await runlog.log_while_running(runner, engine, log_every_s)
         await _watch(runner, live=live, flows=list(engine.progress.values()))
     return signalled.is_set()
 

@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -410,7 +411,8 @@ def _tutorial_blocks(source: str, destination: str) -> list[tuple[str, str]]:
     text = TUTORIAL.read_text()
     section = text.split("## 7. Start on your own data", 1)[1].split("\n## ", 1)[0]
     section = section.replace("shop_copy", destination).replace("shop", source)
-    return re.findall(r"```(\w*)\n(.*?)```", section, re.DOTALL)
+    # The fence's first word is the language; more words (`sh illustrative`) are marks.
+    return re.findall(r"```(\w*)[^\n]*\n(.*?)```", section, re.DOTALL)
 
 
 def test_the_tutorial_start_on_your_own_data_runs_as_written(
@@ -443,3 +445,19 @@ def test_the_tutorial_start_on_your_own_data_runs_as_written(
 
 def _lines(text: str) -> list[str]:
     return [line.rstrip() for line in text.strip().splitlines()]
+
+
+def test_a_database_out_of_reach_is_one_line_with_the_fix(tmp_path: Path) -> None:
+    """A --from nobody answers at is exit 1 with what failed and what to check: no traceback."""
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dsn = f"postgresql://postgres@127.0.0.1:{port}/test"
+    result = runner.invoke(
+        app, ["init", "--from", dsn, "--to", PG_DSN, "-w", str(tmp_path / "s.yaml")]
+    )
+    assert result.exit_code == 1
+    assert "cannot read the tables of --from" in result.output
+    assert "check the DSN's host, port" in result.output.replace("\n", " ")
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "s.yaml").exists()

@@ -102,7 +102,8 @@ def _init_database(
     try:
         found = asyncio.run(survey_database(origin))
     except ConnectorError as error:
-        _fail(f"cannot read the tables of --from: {error}", code=1)
+        fix = "check the DSN's host, port, database and user, and that the database is up"
+        _fail(f"cannot read the tables of --from: {error}; {fix}", code=1)
     chosen = _choose(found, tables, origin)
     proposals = propose_all(chosen, postgres=origin.kind == "postgres")
     text = render_database_workspace(

@@ -125,3 +125,29 @@ async def test_steady_edits_journal_each_change_once_not_the_window_on_every_pol
     assert progress.read - first == rounds * per_round
     assert progress.written == progress.read
     assert await checksum(pg, pg_schema, "dst") == await checksum(pg, pg_schema, "src")
+
+
+def test_the_full_reads_rows_are_known_to_the_window_read_after_it_once() -> None:
+    memory = ReadMemory(("id",), FakeClock(), keep_s=60)
+    memory.remember_whole(ChangeBatch(COLUMNS, [(1, "Ada", "10:00"), (2, "Bob", "10:01")]))
+    window = ChangeBatch(COLUMNS, [(1, "Ada", "10:00"), (2, "Bob", "10:05"), (3, "Cy", "9:59")])
+    assert _keys(_screened(memory, window)) == [2, 3]  # Bob changed, Cy committed late
+    memory.window_read()
+    assert _keys(_screened(memory, window)) == []  # what the window read is known by key
+    lines = copytext.join_lines([b"1\tAda\t10:00"])
+    memory.remember_whole(ChangeBatch(COLUMNS, (), copy_text=lines))
+    assert len(_screened(memory, ChangeBatch(COLUMNS, (), copy_text=lines))) == 0
+
+
+async def test_a_first_run_reads_a_table_changed_within_the_window_once_not_twice(
+    pg: asyncpg.Connection, pg_schema: str, tmp_path: Path
+) -> None:
+    """Every row was written in the last minute, so the look-back read after the full read
+    takes them all again: they are not changes, and `read` and `written` count each once."""
+    await contacts_pair(pg, pg_schema, 3000)
+    await pg.execute(f"UPDATE {pg_schema}.src SET updated_at = now() - interval '1 minute'")
+    engine = Engine(load_workspace(write_workspace(tmp_path, pg_schema)))
+    await engine.run(once=True)
+    progress = engine.progress["contacts"]
+    assert (progress.read, progress.written) == (3000, 3000)
+    assert await checksum(pg, pg_schema, "dst") == await checksum(pg, pg_schema, "src")

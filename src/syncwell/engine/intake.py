@@ -106,7 +106,7 @@ async def _take_in(
                 batch, keys = await ledger.screen(batch)
             if len(batch) == 0 and mark == checkpoint and keys is None:
                 continue  # an idle poll: nothing to commit, so no write to the store
-            seen = None
+            as_read, seen = batch, None
             if reconciler is not None:
                 batch, seen = await reconciler.screen(batch, counting=incremental)
             if comparing is not None:
@@ -121,6 +121,8 @@ async def _take_in(
             await journal.append(flow, batch, mark, seen=seen, keys=keys)
             if memory is not None and unremembered is not None:
                 memory.remember(unremembered)
+            elif memory is not None and not incremental:
+                memory.remember_whole(as_read)
             checkpoint = mark
             if len(batch):
                 progress.read += len(batch)

@@ -145,8 +145,10 @@ class FlowReading:
             on_page=None if asked is None else asked.saw,
             first_sync=self.first_sync,
             times=self.times,
-            memory=self._memory(),
+            memory=(memory := self._memory()),
         )
+        if memory is not None and incremental:
+            memory.window_read()
         if reconciler is not None and incremental:
             self.progress.missed_by_webhooks += reconciler.missed
             await store.reconciliations.record(flow.name, reconciler.checked, reconciler.missed)

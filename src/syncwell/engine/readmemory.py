@@ -22,11 +22,13 @@ lookup, which no cache API offers together.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from syncwell import copytext
 from syncwell.engine.coalesce import key_getter
-from syncwell.types import ChangeBatch, Clock
+from syncwell.types import ChangeBatch, Clock, Op
 
 __all__ = ["ReadMemory", "Unremembered", "keep_for"]
 
@@ -69,6 +71,10 @@ class ReadMemory:
     keep_s: float
     most: int = _MOST
     _seen: dict[object, tuple[int, float]] = field(default_factory=dict)
+    _whole: set[int] = field(default_factory=set)
+    """Digests of what the flow's full read journaled, until the incremental read after it
+    has re-read the look-back window (hashed in C, a tenth of a microsecond a row, so the
+    full read stays fast; keyless, so only for keys the incremental reads have not seen)."""
     dropped: int = 0
 
     def screen(self, batch: ChangeBatch) -> tuple[ChangeBatch, Unremembered]:
@@ -86,11 +92,13 @@ class ReadMemory:
             changes = [
                 (key_of(row), _digest(batch.op(index), row)) for index, row in enumerate(batch.rows)
             ]
-        seen, kept, fresh = self._seen, [], Unremembered()
+        seen, whole, kept, fresh = self._seen, self._whole, [], Unremembered()
         for index, (key, digest) in enumerate(changes):
             known = seen.get(key)
+            if known is None and digest in whole:  # as the full read journaled it
+                known = (digest, now)
             if known is not None and known[0] == digest:
-                del seen[key]  # read again: still in the window, so it stays (at the end)
+                seen.pop(key, None)  # read again: still in the window, so it stays (at the end)
                 seen[key] = (digest, now)
                 continue
             kept.append(index)
@@ -108,6 +116,23 @@ class ReadMemory:
             seen[key] = (digest, now)
         while len(seen) > self.most:
             del seen[next(iter(seen))]
+
+    def remember_whole(self, batch: ChangeBatch) -> None:
+        """Note a page of a full read as journaled (after its commit), as long as the
+        memory has room: the look-back re-read that follows the full read is not a change."""
+        if len(self._whole) >= self.most or not len(batch):
+            return
+        if batch.copy_text is not None:
+            self._whole.update(map(hash, copytext.split_lines(batch.copy_text)))
+            return
+        ops = repeat(Op.UPSERT) if batch.ops is None else batch.ops
+        with contextlib.suppress(TypeError):  # a JSON value is not hashable: not remembered
+            self._whole.update(map(hash, zip(ops, batch.rows, strict=False)))
+
+    def window_read(self) -> None:
+        """An incremental read ended: the full read's window has been read again, and what
+        it found is remembered by key; the full read's digests are not needed any more."""
+        self._whole = set()
 
     def _forget_old(self, now: float) -> None:
         seen, oldest = self._seen, now - self.keep_s

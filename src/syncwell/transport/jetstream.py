@@ -289,7 +289,7 @@ class JetStreamTransport:
                     f"process would use {partitions}: a key's changes would land in two "
                     f"partitions and lose their order. Set `transport.partitions: {kept}` "
                     "back; to change it, stop intake, let the workers empty the stream, then "
-                    "delete it (`nats stream rm`) and start with the new count"
+                    "delete it (`syncwell transport reset`) and start with the new count"
                 )
             await self._js.update_stream(config)
 
@@ -329,7 +329,7 @@ class JetStreamTransport:
                 f"the workers of stream {self._stream} deliver with `transport.ack_wait_s: "
                 f"{kept:g}`, and this process would use {wanted:g}: set it back to {kept:g}; "
                 "to change it, stop intake and every worker, let the stream empty, then "
-                "delete it (`nats stream rm`) and start them all with the new value"
+                "delete it (`syncwell transport reset`) and start them all with the new value"
             )
 
     def _subject(self, flow: str, partition: int | str) -> str:

@@ -461,3 +461,30 @@ def test_a_database_out_of_reach_is_one_line_with_the_fix(tmp_path: Path) -> Non
     assert "check the DSN's host, port" in result.output.replace("\n", " ")
     assert "Traceback" not in result.output
     assert not (tmp_path / "s.yaml").exists()
+
+
+def test_a_sqlite_table_syncs_to_postgres_in_the_types_its_affinity_holds(
+    tmp_path: Path, schemas: tuple[str, str]
+) -> None:
+    """SQLite to PostgreSQL: INTEGER becomes bigint, REAL double precision, a DATETIME text."""
+    _, destination = schemas
+    with sqlite3.connect(tmp_path / "app.db") as db:
+        db.executescript(
+            "CREATE TABLE readings (id INTEGER PRIMARY KEY, place VARCHAR(20), value REAL,"
+            " taken DATETIME, modified_at DATETIME);"
+            "INSERT INTO readings VALUES (1, 'north', 1.5, '2026-01-01 10:00:00', "
+            "'2026-01-01 10:00:00'), (2, 'south', -2.25, NULL, '2026-01-02 10:00:00');"
+        )
+    path = tmp_path / "syncwell.yaml"
+    _ok("init", "--from", str(tmp_path / "app.db"), "--to", PG_DSN, "--to-schema", destination,
+        "-w", str(path))  # fmt: skip
+    assert load_workspace(path).flows["readings"].cursor == "modified_at"
+    printed = _ok("tables", "-w", str(path), "--create")
+    assert '"value" double precision' in printed and '"id" bigint NOT NULL' in printed
+    assert '"taken" text,  -- DATETIME in the source: SQLite keeps it as text' in printed
+    _ok("run", "-w", str(path), "--once")
+    rows = _sql(f"SELECT id, place, value, taken FROM {destination}.readings ORDER BY id")
+    assert [tuple(row) for row in rows] == [
+        (1, "north", 1.5, "2026-01-01 10:00:00"),
+        (2, "south", -2.25, None),
+    ]

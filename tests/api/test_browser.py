@@ -112,7 +112,7 @@ def test_find_the_constraint_open_an_integration_and_replay_a_dead_letter(
     browser: Browser, tmp_path: Path, shots: Path
 ) -> None:
     """Log in; analyse; the tool polled every 4h is the constraint, named beside the map and
-    drawn orange on it; the warehouse's page has its four plots; the refused row, once the
+    drawn orange on it; the warehouse's page has its five plots; the refused row, once the
     warehouse is fixed, is replayed from its page and shows delivered without a reload."""
     workspace = write_workspace(tmp_path, interval="1s")
     token = _operator_token(workspace)
@@ -135,7 +135,7 @@ def test_find_the_constraint_open_an_integration_and_replay_a_dead_letter(
 
         page.get_by_role("navigation").get_by_role("link", name="warehouse").click()
         expect(page.locator("h1")).to_contain_text("warehouse")
-        expect(page.locator("svg.chart")).to_have_count(4)
+        expect(page.locator("svg.chart")).to_have_count(5)
         expect(page.locator("table").first).to_contain_text("rows")
 
         page.get_by_role("link", name="Dead letters").click()

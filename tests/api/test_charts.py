@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncwell.api.dashboard.charts import Series, line_chart
+from syncwell.api.dashboard.charts import PALETTE, Series, Threshold, line_chart
 
 NS = "{http://www.w3.org/2000/svg}"
 NOV_27 = 1732665600.0  # 2024-11-27 00:00 UTC
@@ -71,8 +71,7 @@ def test_any_input_draws_well_formed_svg_inside_its_viewbox(
         since=since,
         until=until,
         percent=percent,
-        threshold=threshold,
-        threshold_label='"SLO" & <co>',
+        thresholds=[Threshold(threshold, '"SLO" & <co>', 0)] if threshold is not None else (),
     )
     root = _parse(svg)
     assert root.tag == f"{NS}svg"
@@ -165,15 +164,33 @@ def test_the_y_axis_tops_out_at_the_next_nice_value(largest: float, labels: list
 def test_the_threshold_raises_the_y_axis_and_is_drawn_with_its_label() -> None:
     """A threshold above every value still fits: the top tick clears it, and a dashed line
     and its label are drawn."""
-    root = _parse(_chart(_ramp("contacts", 1, 3), threshold=7.3, threshold_label="SLO 7.3 s"))
+    root = _parse(_chart(_ramp("contacts", 1, 3), thresholds=[Threshold(7.3, "SLO 7.3 s")]))
     assert _texts(root, "y-tick")[-1] == "10"
     assert any(t.get("class") == "threshold" for t in root.iter(f"{NS}line"))
     assert _texts(root, "threshold-label") == ["SLO 7.3 s"]
-    plain = _parse(_chart(_ramp("contacts", 1, 3), threshold=5))
+    plain = _parse(_chart(_ramp("contacts", 1, 3), thresholds=[Threshold(5)]))
     assert _texts(plain, "threshold-label") == ["5 s"]
     none = _parse(_chart(_ramp("contacts", 1, 3)))
     assert not _texts(none, "threshold-label")
     assert not any(t.get("class") == "threshold" for t in none.iter(f"{NS}line"))
+
+
+def test_several_thresholds_each_with_its_label_and_its_series_colour() -> None:
+    """Two SLOs draw two dashed lines, each labelled, each in the colour of the series it
+    belongs to (a mark of no one series in the text's colour); the axis clears the highest,
+    and labels of lines a pixel apart do not overlap."""
+    series = (_ramp("contacts", 60, 120), _ramp("deals", 30, 90))
+    marks = [Threshold(900, "SLO 15m · contacts", 0), Threshold(1800, "SLO 30m · deals", 1)]
+    root = _parse(_chart(*series, thresholds=marks))
+    lines = [t for t in root.iter(f"{NS}line") if t.get("class") == "threshold"]
+    assert [line.get("stroke") for line in lines] == [PALETTE[1], PALETTE[0]]  # highest first
+    assert sorted(_texts(root, "threshold-label")) == ["SLO 15m · contacts", "SLO 30m · deals"]
+    assert _texts(root, "y-tick")[-1] == "2k"
+    close = _parse(_chart(*series, thresholds=[Threshold(900, "a" * 10), Threshold(901, "b" * 10)]))
+    labels = [t for t in close.iter(f"{NS}text") if t.get("class") == "threshold-label"]
+    ends = sorted(float(t.get("x") or 0) for t in labels)
+    assert ends[1] - ends[0] >= 10 * 6.2  # the second label ends left of the first
+    assert all(t.get("fill") == "currentColor" for t in labels)
 
 
 def test_percent_mode_labels_shares_as_percents() -> None:
@@ -286,8 +303,7 @@ def test_text_with_markup_is_escaped() -> None:
         _ramp("x", 2),
         title='A <"b"> & c',
         unit="&",
-        threshold=1,
-        threshold_label="<SLO>",
+        thresholds=[Threshold(1, "<SLO>")],
     )
     root = _parse(svg)
     assert root.get("aria-label") == 'A <"b"> & c'

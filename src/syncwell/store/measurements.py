@@ -80,6 +80,17 @@ class Measurements:
             return [dict(row._mapping) for row in result]
 
     @store_errors
+    async def first_minute(self, flows: Sequence[str] | None = None) -> float | None:
+        """The start of the oldest minute stored (of `flows`, or of any flow), Unix seconds;
+        None when nothing is. The dashboard opens its plots on the window since then."""
+        query = select(func.min(measurements.c.minute))
+        if flows is not None:
+            query = query.where(measurements.c.flow.in_(list(flows)))
+        async with self._engine.connect() as connection:
+            found = (await connection.execute(query)).scalar_one_or_none()
+        return None if found is None else float(found)
+
+    @store_errors
     async def totals(self, *, since: float, until: float) -> list[dict[str, object]]:
         """Each flow's measurements in [since, until) added up: one row per flow (without the
         latency histogram). Under 3 hours the window is exact: whole hours from the hourly

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-__all__ = ["MONTHS", "Series", "line_chart"]
+__all__ = ["MONTHS", "PALETTE", "Series", "Threshold", "line_chart", "time_ticks"]
 
 # Okabe-Ito, less its yellow, which is too faint as a thin line on white.
-_PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9")
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9")
 _DAY = 86400
 _MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880)
 # Past two days, whole weeks doubling: far enough for any window datetime can label.
@@ -33,6 +33,8 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _CHAR_PX = 6.2
 _TOP, _RIGHT, _X_LABELS, _LEGEND_ROW, _MIN_PLOT = 24, 20, 20, 16, 40
 _LEGEND_CHARS = 24
+_DASHED = ' stroke-dasharray="4 3"'
+_LABEL_PX = 13  # a label's height: two closer than this overlap
 _NO_DATA = "no data in this window"
 
 _Point = tuple[float, float | None]
@@ -49,6 +51,22 @@ class Series:
 
     name: str
     points: Sequence[tuple[float, float | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """A value marked across a chart with a dashed line, e.g. a flow's freshness SLO.
+
+    Attributes:
+        value: Where the line is, in the chart's values.
+        label: Its label at the right end; the value with the unit when empty.
+        series: The index of the series it belongs to, whose colour it takes; None for a
+            mark of no one series (drawn in the text's colour).
+    """
+
+    value: float
+    label: str = ""
+    series: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +98,7 @@ def line_chart(
     width: int = 560,
     height: int = 200,
     percent: bool = False,
-    threshold: float | None = None,
-    threshold_label: str = "",
+    thresholds: Sequence[Threshold] = (),
 ) -> str:
     """Draw `series` over the window `since`..`until` as one ``<svg>`` element.
 
@@ -96,8 +113,8 @@ def line_chart(
         since: The window's start, unix seconds.
         until: The window's end, unix seconds.
         percent: The values are shares from 0 to 1, labelled as percents.
-        threshold: A value to mark with a dashed line, e.g. an SLO.
-        threshold_label: The mark's label; the threshold's value when empty.
+        thresholds: Values to mark with dashed lines, e.g. SLOs; the y axis rises to show
+            each. A label that would overlap another's moves left of it.
 
     Raises:
         ValueError: The window is empty or runs backwards, or `width` is below 120.
@@ -106,8 +123,8 @@ def line_chart(
         raise ValueError(f"cannot draw {since!r}..{until!r} in width {width!r}")
     lines = [_clean(s.points, since, until) for s in series]
     values = [v for line in lines for _, v in line if v is not None]
-    limit = _finite(threshold)
-    ymax, steps = _nice_top(max([*values, limit or 0.0], default=0.0))
+    marks = [(v, t) for t in thresholds if (v := _finite(t.value)) is not None]
+    ymax, steps = _nice_top(max([*values, *(v for v, _ in marks)], default=0.0))
     y_ticks = [(ymax * i / steps, _fmt(ymax * i / steps, percent)) for i in range(steps + 1)]
     left = 8 + _CHAR_PX * max(len(label) for _, label in y_ticks)
     legend = _legend_layout([s.name for s in series], width - _RIGHT - left)
@@ -117,8 +134,7 @@ def line_chart(
     parts = [f"<title>{_esc(title)}</title>", _heading(title, unit), _x_axis(frame)]
     if values:
         parts.append(_y_axis(frame, y_ticks))
-        if limit is not None:
-            parts.append(_threshold(frame, limit, threshold_label or _fmt(limit, percent, unit)))
+        parts.append(_thresholds(frame, marks, percent, unit))
         for index, (one, line) in enumerate(zip(series, lines, strict=True)):
             parts.append(_marks(index, one.name, line, frame, unit, percent))
     else:
@@ -191,7 +207,7 @@ def _compact(value: float) -> str:
     return f"{value:.3g}" if abs(value) < 999.5 else f"{value:.2g}"
 
 
-def _time_ticks(since: float, until: float) -> list[tuple[int, str]]:
+def time_ticks(since: float, until: float) -> list[tuple[int, str]]:
     """Ticks at round UTC times, at most seven, labelled as clock times or as dates."""
     step = next(s for s in _TIME_STEPS if until // s - math.ceil(since / s) < _MAX_X_TICKS)
     first = math.ceil(since / step)
@@ -220,7 +236,7 @@ def _x_axis(frame: _Frame) -> str:
         f'width="{_n(frame.right - frame.left)}" height="{_n(frame.bottom - frame.top)}" '
         'fill="none" stroke="currentColor" stroke-opacity="0.3"/>'
     ]
-    for t, label in _time_ticks(frame.since, frame.until):
+    for t, label in time_ticks(frame.since, frame.until):
         x = frame.x(t)
         parts.append(_line("x-grid", x, frame.bottom, x, frame.bottom + 4, "0.3"))
         parts.append(_text("x-tick", x, frame.bottom + 15, label, ' text-anchor="middle"'))
@@ -236,18 +252,33 @@ def _y_axis(frame: _Frame, ticks: list[tuple[float, str]]) -> str:
     return "".join(parts)
 
 
-def _threshold(frame: _Frame, value: float, label: str) -> str:
-    y = frame.y(value)
-    dashed = ' stroke-dasharray="4 3"'
-    end = ' text-anchor="end" fill-opacity="0.8"'
-    return _line("threshold", frame.left, y, frame.right, y, "0.7", dashed) + _text(
-        "threshold-label", frame.right - 2, y - 3, _esc(label), end
-    )
+def _thresholds(
+    frame: _Frame, marks: Sequence[tuple[float, Threshold]], percent: bool, unit: str
+) -> str:
+    """A dashed line and a label per threshold. Labels sit above their line at the right; one
+    that would overlap a label already placed (lines a few pixels apart) moves left of it."""
+    parts: list[str] = []
+    placed: list[tuple[float, float, float]] = []  # y, left and right of each label
+    for value, mark in sorted(marks, key=lambda m: m[0], reverse=True):
+        y = frame.y(value)
+        label = mark.label or _fmt(value, percent, unit)
+        size = _CHAR_PX * len(label)
+        right = frame.right - 2
+        for other_y, other_left, other_right in placed:
+            if abs(other_y - y) < _LABEL_PX and right - size < other_right and right > other_left:
+                right = other_left - 8
+        placed.append((y, right - size, right))
+        colour = "currentColor" if mark.series is None else PALETTE[mark.series % len(PALETTE)]
+        line = _line("threshold", frame.left, y, frame.right, y, "0.7", _DASHED, colour)
+        end = f' text-anchor="end" fill-opacity="0.85" fill="{colour}"'
+        parts.append(line + _text("threshold-label", max(right, frame.left + size), y - 3,
+                                  _esc(label), end))  # fmt: skip
+    return "".join(parts)
 
 
 def _marks(index: int, name: str, line: list[_Point], frame: _Frame, unit: str, pct: bool) -> str:
     """One series: a path of one subpath per unbroken run, a dot for a run of one point."""
-    n = index % len(_PALETTE)
+    n = index % len(PALETTE)
     runs: list[list[tuple[str, str]]] = [[]]
     for t, v in line:
         if v is None:
@@ -257,14 +288,14 @@ def _marks(index: int, name: str, line: list[_Point], frame: _Frame, unit: str, 
     path = "".join("M" + "L".join(f"{x} {y}" for x, y in run) for run in runs if len(run) > 1)
     tip = f"<title>{_esc(_tooltip(name, line, unit, pct))}</title>"
     dots = "".join(
-        f'<circle class="point series-{n}" cx="{x}" cy="{y}" r="2" fill="{_PALETTE[n]}">{tip}'
+        f'<circle class="point series-{n}" cx="{x}" cy="{y}" r="2" fill="{PALETTE[n]}">{tip}'
         "</circle>"
         for run in runs
         if len(run) == 1
         for x, y in run
     )
     return (
-        f'<path class="series series-{n}" d="{path}" fill="none" stroke="{_PALETTE[n]}" '
+        f'<path class="series series-{n}" d="{path}" fill="none" stroke="{PALETTE[n]}" '
         f'stroke-width="1.5" stroke-linejoin="round">{tip}</path>{dots}'
     )
 
@@ -296,18 +327,25 @@ def _legend(entries: list[tuple[float, int, str]], left: float, top: float) -> s
     parts = []
     for index, (dx, row, label) in enumerate(entries):
         x, y = left + dx, top + row * _LEGEND_ROW + 8
-        colour = _PALETTE[index % len(_PALETTE)]
+        colour = PALETTE[index % len(PALETTE)]
         parts.append(f'<rect x="{_n(x)}" y="{_n(y - 6)}" width="10" height="3" fill="{colour}"/>')
         parts.append(_text("legend-name", x + 14, y, _esc(label)))
     return f'<g class="legend">{"".join(parts)}</g>' if parts else ""
 
 
 def _line(
-    cls: str, x1: float, y1: float, x2: float, y2: float, opacity: str, more: str = ""
+    cls: str,
+    x1: float,
+    y1: float,
+    x2: float,
+    y2: float,
+    opacity: str,
+    more: str = "",
+    colour: str = "currentColor",
 ) -> str:
     return (
         f'<line class="{cls}" x1="{_n(x1)}" y1="{_n(y1)}" x2="{_n(x2)}" y2="{_n(y2)}" '
-        f'stroke="currentColor" stroke-opacity="{opacity}"{more}/>'
+        f'stroke="{colour}" stroke-opacity="{opacity}"{more}/>'
     )
 
 

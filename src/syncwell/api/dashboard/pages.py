@@ -33,6 +33,7 @@ from syncwell.analyze import analyze
 from syncwell.api.auth import SESSION_COOKIE, Access, csrf_token
 from syncwell.api.dashboard import views
 from syncwell.api.dashboard.format import FILTERS
+from syncwell.api.dashboard.windows import SINCE_START, Choice
 from syncwell.api.rest import DeadLetterId, StoreHolder
 from syncwell.store import Role, Token
 from syncwell.workspace import Workspace
@@ -54,7 +55,6 @@ PAGE_HEADERS = {
 }
 """Headers of every page."""
 
-Window = Literal["1h", "6h", "24h", "7d"]
 Shown = Literal["open", "replayed", "discarded", "all"]
 ShownParam = Annotated[Shown, Query(alias="status")]
 """Which dead letters a list shows: ``?status=``."""
@@ -130,19 +130,19 @@ def _read_pages(router: APIRouter, site: _Site) -> None:
 
     @router.get("/integrations/{name}", response_class=HTMLResponse)
     async def integration(
-        request: Request, name: str, window: Window = "24h", token: Token = site.viewer
+        request: Request, name: str, window: Choice = SINCE_START, token: Token = site.viewer
     ) -> HTMLResponse:
         store = await site.holder.get()
         view = await views.integration_view(store, site.workspace, name, window)
         if view is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"There is no integration {name!r}.")
-        return site.render(
-            request, token, "integration.html", view=view, nav=name, windows=views.WINDOWS
-        )
+        return site.render(request, token, "integration.html", view=view, nav=name)
 
     @router.get("/incidents", response_class=HTMLResponse)
-    async def incidents(request: Request, token: Token = site.viewer) -> HTMLResponse:
-        view = await views.incidents_view(await site.holder.get(), site.workspace)
+    async def incidents(
+        request: Request, window: Choice = SINCE_START, token: Token = site.viewer
+    ) -> HTMLResponse:
+        view = await views.incidents_view(await site.holder.get(), site.workspace, window)
         return site.render(request, token, "incidents.html", view=view, nav="incidents")
 
     @router.post("/analyse")

@@ -1,9 +1,10 @@
-"""An integration's measurements as the four plots of its page: freshness lag, throughput,
-error rate, one line per flow; and retries and refused records, one line per kind.
+"""An integration's measurements as the five plots of its page: freshness lag, throughput,
+error rate and backlog, one line per flow; and retries and refused records, one line per kind.
 
 The measures mean what the constraint analysis means by them (analyze/judge.py): the lag of a
 batch is recorded once per batch, so its mean is over batches; the error rate is the share of
-requests (write attempts and reads) that failed, the analysis' retry share.
+requests (write attempts and reads) that failed, the analysis' retry share. The backlog is the
+most changes a bucket's samples found waiting in the journal (`backlog_max`).
 
 The stored minutes (or hours, for a week) are added up into about a hundred buckets, so a
 plot keeps its shape at any window and its markup stays small. A bucket where the engine did
@@ -18,10 +19,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from syncwell.analyze.words import duration
-from syncwell.api.dashboard.charts import Series, line_chart
+from syncwell.api.dashboard.charts import Series, Threshold, line_chart
 from syncwell.workspace import Flow
 
-__all__ = ["IntegrationSeries", "bucket_s", "integration_plots", "integration_series"]
+__all__ = [
+    "IntegrationSeries",
+    "bucket_s",
+    "integration_plots",
+    "integration_series",
+    "slo_lines",
+]
 
 _PER_MINUTE = {
     "transient": "retries_transient",
@@ -41,6 +48,9 @@ _SUMMED = (
     "dead_lettered",
     *_FAILED,
 )
+
+_LARGEST = ("backlog_max",)
+"""Gauges: a bucket keeps the largest of its minutes (or hours), not their sum."""
 
 _Sums = dict[str, dict[int, dict[str, float]]]
 """flow -> bucket start -> column -> sum."""
@@ -66,6 +76,8 @@ class IntegrationSeries:
     """Requests that failed (write attempts retried, reads failed), of all of them, per flow."""
     retries: list[Series]
     """Retries per minute measured by class, and records refused, over all the flows."""
+    backlog: list[Series]
+    """The most changes waiting in the journal at a sample, per flow."""
 
 
 def integration_series(
@@ -87,7 +99,11 @@ def integration_series(
         ]
 
     return IntegrationSeries(
-        per_flow("lag"), per_flow("throughput"), per_flow("errors"), _retries(sums, starts)
+        per_flow("lag"),
+        per_flow("throughput"),
+        per_flow("errors"),
+        _retries(sums, starts),
+        per_flow("backlog"),
     )
 
 
@@ -97,31 +113,53 @@ def integration_plots(
     *,
     since: float,
     until: float,
+    backlog_unit: str = "changes waiting",
 ) -> list[str]:
-    """The four plots (SVG) of the flows `flows` from their measured `rows` in the window."""
+    """The five plots (SVG) of the flows `flows` from their measured `rows` in the window;
+    `backlog_unit` says what the backlog counts (the journal only, in a distributed run)."""
     series = integration_series(rows, list(flows), since=since, until=until)
-    slo_s = min(flow.slo.freshness.total_seconds() for flow in flows.values())
     chart = functools.partial(line_chart, since=since, until=until)
     return [
-        chart(
-            series.lag,
-            title="Freshness lag (mean)",
-            unit="s",
-            threshold=slo_s,
-            threshold_label=f"SLO {duration(slo_s)}",
-        ),
+        chart(series.lag, title="Freshness lag (mean)", unit="s", thresholds=slo_lines(flows)),
         chart(series.throughput, title="Throughput", unit="changes/s"),
         chart(series.errors, title="Error rate", unit="%", percent=True),
+        chart(series.backlog, title="Backlog", unit=backlog_unit),
         chart(series.retries, title="Retries and refused records", unit="per min"),
     ]
 
 
+def slo_lines(flows: Mapping[str, Flow]) -> list[Threshold]:
+    """One dashed line per distinct freshness SLO, labelled with its flows and coloured like
+    the flow's line where one flow has it.
+
+    One plot with each flow's own line, rather than a plot per flow: the lag plot is where
+    flows are compared at a glance, and a line per SLO in its flow's colour still shows which
+    flow is over its own SLO (before, every flow was drawn against the tightest SLO of the
+    integration, so a 30-minute flow looked late against another flow's 15 minutes). Flows
+    sharing an SLO share a line, in the text's colour, naming them all.
+    """
+    names = list(flows)
+    by_slo: dict[float, list[str]] = defaultdict(list)
+    for name, flow in flows.items():
+        by_slo[flow.slo.freshness.total_seconds()].append(name)
+    lines = []
+    for slo_s, owners in sorted(by_slo.items()):
+        # A lone flow's plot has no legend: the SLO needs no name, nor a colour of its own.
+        named = f" · {', '.join(owners)}" if len(names) > 1 else ""
+        own = names.index(owners[0]) if len(owners) == 1 and len(names) > 1 else None
+        lines.append(Threshold(slo_s, f"SLO {duration(slo_s)}{named}", own))
+    return lines
+
+
 def _sum(rows: Iterable[Mapping[str, object]], width: int) -> _Sums:
-    sums: _Sums = defaultdict(lambda: defaultdict(lambda: dict.fromkeys(_SUMMED, 0.0)))
+    columns = (*_SUMMED, *_LARGEST)
+    sums: _Sums = defaultdict(lambda: defaultdict(lambda: dict.fromkeys(columns, 0.0)))
     for row in rows:
         bucket = sums[str(row["flow"])][int(_number(row["start"])) // width * width]
         for column in _SUMMED:
             bucket[column] += _number(row[column])
+        for column in _LARGEST:
+            bucket[column] = max(bucket[column], _number(row.get(column)))
     return sums
 
 
@@ -137,6 +175,8 @@ def _value(measure: str, bucket: Mapping[str, float] | None) -> float | None:
         return bucket["lag_sum_s"] / bucket["batches"] if bucket["batches"] else None
     if measure == "throughput":
         return bucket["changes_out"] / bucket["measured_s"]
+    if measure == "backlog":
+        return bucket["backlog_max"]
     # `reads` counts the reads that succeeded: a source that is down fails every read.
     tried = bucket["attempts"] + bucket["reads"] + bucket["read_failures"]
     failed = sum(bucket[column] for column in _FAILED)

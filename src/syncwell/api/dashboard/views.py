@@ -13,6 +13,7 @@ from syncwell.analyze.history import Move
 from syncwell.analyze.tickets import TicketCounts, ticket_counts
 from syncwell.api.dashboard.plots import integration_plots
 from syncwell.api.dashboard.timeline import incident_timeline
+from syncwell.api.dashboard.windows import Choice, Window, choose_window
 from syncwell.api.health import SystemHealth, systems_health
 from syncwell.engine.admin import map_overlay
 from syncwell.map import render_svg
@@ -31,9 +32,6 @@ __all__ = [
     "integration_view",
     "overview_view",
 ]
-
-WINDOWS = {"1h": 3600.0, "6h": 6 * 3600.0, "24h": 86400.0, "7d": 7 * 86400.0}
-"""The windows an integration's plots offer, by their label."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +53,9 @@ class IntegrationView:
     reports: list[FlowReport]
     plots: list[str]
     incidents: list[Incident]
-    window: str
+    timeline: str
+    """Its incidents on a timeline over the plots' window."""
+    window: Window
     manual_only: bool
     """Whether people do all its flows by hand: nothing is measured."""
     tickets_read: bool = False
@@ -72,6 +72,7 @@ class IncidentsView:
     incidents: list[Incident]
     moves: list[Move]
     mean_resolve_s: float | None
+    window: Window
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,29 +110,38 @@ async def _integrations(
 
 
 async def integration_view(
-    store: Store, workspace: Workspace, name: str, window: str
+    store: Store, workspace: Workspace, name: str, choice: Choice
 ) -> IntegrationView | None:
-    """The page of integration `name` over `window` (a key of WINDOWS); None if unknown."""
+    """The page of integration `name` over the window `choice` (since the first measurement
+    of its flows, when that is under a day); None if unknown."""
     flows = workspace.integrations().get(name)
     if flows is None:
         return None
     kept = await store.analyses.list(limit=1)
     (row,) = [r for r in await _integrations(store, workspace, kept[-1] if kept else None)
               if r.name == name]  # fmt: skip
-    until = time.time()
-    since = until - WINDOWS[window]
+    window = await choose_window(store, flows, choice, time.time(), longest="24h")
+    since, until = window.since, window.until
     rows = await store.measurements.history(flows, since=since, until=until)
     plots = integration_plots(
-        rows, {flow: workspace.flows[flow] for flow in flows}, since=since, until=until
+        rows,
+        {flow: workspace.flows[flow] for flow in flows},
+        since=since,
+        until=until,
+        # A distributed run's reader relays the journal to the stream: what waits there is
+        # not measured by the minute (yet), only shown now, in the flows' table.
+        backlog_unit="changes waiting in the journal" if workspace.transport else "changes waiting",
     )
-    incidents = await store.incidents.overlapping(since, until)
+    overlapping = await store.incidents.overlapping(since, until)
+    incidents = [i for i in reversed(overlapping) if i.integration == name]  # newest first
     tickets = await ticket_counts(store, since=since) if workspace.tickets else []
     return IntegrationView(
         name=name,
         row=row,
         reports=await with_stream(workspace, await store.reports.flows(flows)),
         plots=plots,
-        incidents=[i for i in reversed(incidents) if i.integration == name],
+        incidents=incidents,
+        timeline=incident_timeline(incidents, [name], since=since, until=until),
         window=window,
         manual_only=all(workspace.flows[flow].mode is Mode.MANUAL for flow in flows),
         tickets_read=workspace.tickets is not None,
@@ -139,10 +149,11 @@ async def integration_view(
     )
 
 
-async def incidents_view(store: Store, workspace: Workspace, *, days: int = 7) -> IncidentsView:
-    """A week of incidents, oldest at the left of the timeline, and the constraint's moves."""
-    until = time.time()
-    since = until - days * 86400.0
+async def incidents_view(store: Store, workspace: Workspace, choice: Choice) -> IncidentsView:
+    """The incidents of the window `choice` (since the first measurement, when that is under
+    a week), oldest at the left of the timeline, and the constraint's moves."""
+    window = await choose_window(store, None, choice, time.time(), longest="7d")
+    since, until = window.since, window.until
     found = list(reversed(await store.incidents.overlapping(since, until)))  # newest first
     resolved = [i.resolve_s for i in found if i.resolve_s is not None]
     kept = await store.analyses.list(since=since)
@@ -151,6 +162,7 @@ async def incidents_view(store: Store, workspace: Workspace, *, days: int = 7) -
         incidents=found,
         moves=list(reversed(moves(kept))),
         mean_resolve_s=sum(resolved) / len(resolved) if resolved else None,
+        window=window,
     )
 
 

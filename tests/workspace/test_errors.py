@@ -289,7 +289,7 @@ def test_missing_file_says_how_to_point_at_one(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError) as caught:
         load_workspace(missing)
     assert caught.value.path == str(missing)
-    assert "syncwell check path/to/syncwell.yaml" in str(caught.value)
+    assert "syncwell check -w path/to/syncwell.yaml" in str(caught.value)
 
 
 def test_bad_file_on_disk_reports_its_path(tmp_path: Path) -> None:

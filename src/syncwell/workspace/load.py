@@ -67,7 +67,7 @@ def load_workspace(path: str | Path, *, env: Mapping[str, str] | None = None) ->
         raise _one(
             file,
             "no workspace file here; create one (docs/workspace.md has a complete "
-            "example) or name it: `syncwell check path/to/syncwell.yaml`",
+            "example) or name it: `syncwell check -w path/to/syncwell.yaml`",
         ) from None
     except UnicodeDecodeError:
         raise _one(file, "the file is not UTF-8 text; save it as UTF-8") from None

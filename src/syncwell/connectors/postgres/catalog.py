@@ -49,7 +49,8 @@ async def describe(connection: asyncpg.Connection, schema: str, name: str, syste
     if not rows:
         raise MisconfiguredError(
             f"table {schema}.{name} does not exist (or has no columns); create it or fix the "
-            "flow's stream/target in syncwell.yaml",
+            "flow's stream/target in syncwell.yaml (`syncwell tables --create` makes a "
+            "flow's missing destination table from its source)",
             system=system,
         )
     keys = await connection.fetch(_UNIQUE_KEYS, qualified)

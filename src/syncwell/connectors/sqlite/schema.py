@@ -19,7 +19,8 @@ def describe(connection: sqlite3.Connection, name: str, system: str) -> Table:
     if not info:
         raise MisconfiguredError(
             f"table {name} does not exist; create it or fix the flow's stream/target "
-            "in syncwell.yaml",
+            "in syncwell.yaml (`syncwell tables --create` makes a flow's missing "
+            "destination table from its source)",
             system=system,
         )
     keys = [frozenset(row[1] for row in info if row[5])]  # the primary key columns

@@ -61,8 +61,9 @@ def test_every_next_step_is_a_whole_command_on_its_own_line() -> None:
         8100,
         ".venv/bin/syncwell",
     )
-    assert "source .venv/bin/activate" in lines[1]
-    commands = [line.strip() for line in lines if line.startswith("  ")]
+    assert "source .venv/bin/activate" in "".join(lines)
+    assert "  then http://127.0.0.1:8100/, the token in .syncwell-demo/dashboard-token" in lines
+    commands = [line.strip() for line in lines if line.startswith("  .venv/bin/syncwell ")]
     assert commands == [
         ".venv/bin/syncwell serve -w .syncwell-demo/syncwell.yaml --port 8100",
         ".venv/bin/syncwell map -w .syncwell-demo/syncwell.yaml",
@@ -70,3 +71,15 @@ def test_every_next_step_is_a_whole_command_on_its_own_line() -> None:
         ".venv/bin/syncwell dlq list -w .syncwell-demo/syncwell.yaml",
         ".venv/bin/syncwell demo --folder .syncwell-demo",
     ]
+
+
+def test_the_next_steps_fit_80_columns_but_for_the_commands() -> None:
+    """Only a command may be longer (it stays whole on its line, to copy)."""
+    lines = next_steps(
+        Path(".syncwell-demo/syncwell.yaml"),
+        Path(".syncwell-demo"),
+        Path(".syncwell-demo/dashboard-token"),
+        8100,
+        ".venv/bin/syncwell",
+    )
+    assert [line for line in lines if len(line) > 80 and "/bin/syncwell " not in line] == []

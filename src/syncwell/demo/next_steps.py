@@ -37,30 +37,20 @@ def next_steps(
     lines = [""]
     if command != "syncwell":
         activate = Path(command).parent / "activate"
-        lines.append(
-            f"Next ({command} is not on PATH: `source {activate}` puts it there, "
-            "then plain `syncwell` works):"
-        )
+        lines += [
+            f"Next. The commands name {command}: it is not on PATH.",
+            f"After `source {activate}`, plain `syncwell` works too.",
+        ]
     else:
         lines.append("Next:")
+    dashboard = f"then http://127.0.0.1:{port}/, the token in {token_file}"
     steps = [
-        (
-            f"The dashboard after the demo, at http://127.0.0.1:{port}/ with the token in "
-            f"{token_file}:",
-            f"serve -w {workspace} --port {port}",
-        ),
+        ("The dashboard after the demo:", f"serve -w {workspace} --port {port}", dashboard),
         ("The map, constraint highlighted (add --format svg -o map.svg):", f"map -w {workspace}"),
         ("What if volume doubled:", f"constraint --what-if volume=2x -w {workspace}"),
-        (
-            "The dead letters and why each was refused (then `dlq show <id>` for one):",
-            f"dlq list -w {workspace}",
-        ),
-        (
-            "Run it again to resume (docs/tutorial.md walks through it):",
-            f"demo --folder {folder}",
-        ),
+        ("The dead letters and why each was refused:", f"dlq list -w {workspace}"),
+        ("Run it again to resume (docs/tutorial.md walks through it):", f"demo --folder {folder}"),
     ]
-    for what, arguments in steps:
-        lines.append(what)
-        lines.append(f"  {command} {arguments}")
+    for what, arguments, *then in steps:
+        lines += [what, f"  {command} {arguments}", *(f"  {line}" for line in then)]
     return lines

@@ -57,9 +57,9 @@ def windows_and_series(draw: st.DrawFn) -> tuple[float, float, list[Series]]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(windows_and_series(), st.text(max_size=20), st.booleans(), values)
+@given(windows_and_series(), st.text(max_size=20), st.booleans(), st.lists(values, max_size=4))
 def test_any_input_draws_well_formed_svg_inside_its_viewbox(
-    drawn: tuple[float, float, list[Series]], title: str, percent: bool, threshold: float | None
+    drawn: tuple[float, float, list[Series]], title: str, percent: bool, limits: list[float | None]
 ) -> None:
     """Random series (gaps, NaN, infinities, negatives, huge values, markup and control
     characters in names) give parseable SVG, one path per series, every coordinate in view."""
@@ -71,7 +71,11 @@ def test_any_input_draws_well_formed_svg_inside_its_viewbox(
         since=since,
         until=until,
         percent=percent,
-        thresholds=[Threshold(threshold, '"SLO" & <co>', 0)] if threshold is not None else (),
+        thresholds=[
+            Threshold(limit, '"SLO" & <co>' * i, i - 1 if i else None)
+            for i, limit in enumerate(limits)
+            if limit is not None
+        ],
     )
     root = _parse(svg)
     assert root.tag == f"{NS}svg"
@@ -81,6 +85,9 @@ def test_any_input_draws_well_formed_svg_inside_its_viewbox(
         numbers = [float(n) for n in re.findall(r"-?[\d.]+", path.get("d") or "")]
         assert all(0 <= x <= width for x in numbers[0::2])
         assert all(0 <= y <= height for y in numbers[1::2])
+    for label in (t for t in root.iter(f"{NS}text") if t.get("class") == "threshold-label"):
+        assert 0 <= float(label.get("x") or -1) <= width
+        assert 0 <= float(label.get("y") or -1) <= height
     for dot in root.iter(f"{NS}circle"):
         assert 0 <= float(dot.get("cx") or -1) <= width
         assert 0 <= float(dot.get("cy") or -1) <= height

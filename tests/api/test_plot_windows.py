@@ -15,6 +15,7 @@ import pytest
 
 from syncwell import load_workspace
 from syncwell.api.dashboard.timeline import MIN_BAR_PX, incident_timeline
+from syncwell.api.dashboard.windows import MIN_FITTED_S, fitted
 from syncwell.measure import FlowMinute
 from syncwell.store import Incident, Store, open_store
 from syncwell.workspace import Workspace
@@ -195,3 +196,33 @@ def test_a_bar_is_never_thinner_than_the_minimum() -> None:
     assert MIN_BAR_PX >= 8
     assert [float(r.get("width") or 0) for r in bars] == [MIN_BAR_PX, MIN_BAR_PX]
     assert all(float(r.get("x") or 0) + MIN_BAR_PX <= width for r in bars)
+
+
+def test_since_start_fits_a_young_run_and_gives_way_to_the_longest_window() -> None:
+    """Since start spans the data (15 minutes at least) while it is younger than the page's
+    longest default, and is offered as a link only then; past it, or with nothing measured,
+    the page shows that default selected; a fixed choice is always what it says."""
+    now, hour = 1_795_000_000.0, 3600.0
+    young = fitted("start", now - 300, now, longest="24h")
+    assert (young.choice, young.span_s) == ("start", MIN_FITTED_S) and MIN_FITTED_S <= 1800
+    assert [c for c, _ in young.offered] == ["start", "1h", "6h", "24h", "7d"]
+    assert fitted("start", now - 2 * hour, now, longest="24h").span_s == 2 * hour
+    old = fitted("start", now - 30 * hour, now, longest="24h")
+    assert (old.choice, old.span_s) == ("24h", 24 * hour) and old.offered[0][0] == "1h"
+    assert fitted("start", None, now, longest="7d").span_s == 7 * 24 * hour
+    assert fitted("start", now - 30 * hour, now, longest="7d").span_s == 30 * hour
+    chosen = fitted("6h", now - 300, now, longest="24h")
+    assert (chosen.choice, chosen.span_s, chosen.offered[0][0]) == ("6h", 6 * hour, "start")
+
+
+async def test_the_first_minute_is_the_oldest_stored_of_the_flows_asked(
+    state_store: Store,
+) -> None:
+    """On SQLite and PostgreSQL: the oldest minute of the flows named, or of any; None
+    before anything is measured (the page then shows its longest default)."""
+    assert await state_store.measurements.first_minute() is None
+    rows = [FlowMinute("a", 600, measured_s=60), FlowMinute("b", 120, measured_s=60)]
+    await state_store.measurements.add([row.as_row() for row in rows])
+    assert await state_store.measurements.first_minute(["a"]) == 600.0
+    assert await state_store.measurements.first_minute() == 120.0
+    assert await state_store.measurements.first_minute(["c"]) is None

@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from functools import cache
 
 import typer
-from tests.docs.blocks import ROOT
-from tests.docs.shell import Command
 from typer.core import TyperGroup
 
 from syncwell.cli import app
+from tests.docs.blocks import ROOT
+from tests.docs.shell import Command
 
 SYNCWELL = frozenset({"syncwell", ".venv/bin/syncwell"})
 _PYTHON = frozenset({"python", "python3", ".venv/bin/python"})

@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.docs.blocks import Block, blocks_of, find_block
-from tests.docs.programs import syncwell_problem
-from tests.docs.shell import console_input
 
 from syncwell.errors import WorkspaceError
 from syncwell.workspace import load_workspace
+from tests.docs.blocks import Block, blocks_of, find_block
+from tests.docs.programs import syncwell_problem
+from tests.docs.shell import console_input
 
 _SYNCWELL = Path(sys.executable).parent / "syncwell"
 _TICKED = re.compile(r"`(syncwell [^`]*)`")

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from tests.docs.blocks import Block
 
 from syncwell.workspace import parse_workspace
+from tests.docs.blocks import Block
 
 WORKSPACE_KEYS = frozenset(
     {

@@ -25,6 +25,7 @@ from syncwell.api.health import Readiness
 from syncwell.api.hooks import HookEndpoint
 from syncwell.api.login import login_router
 from syncwell.api.rest import StoreHolder, rest_router
+from syncwell.api.store_metrics import store_metrics
 from syncwell.engine import Engine
 from syncwell.measure.prometheus import SyncwellCollector
 from syncwell.workspace import Workspace
@@ -80,7 +81,10 @@ def create_app(engine: Engine | None = None, *, workspace: Workspace | None = No
 
     @app.get("/metrics", include_in_schema=False, dependencies=[viewer])
     async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        body = generate_latest(registry)
+        if engine is None:  # `syncwell serve`: no engine counts, so the store's view
+            body += await store_metrics(served, await holder.get())
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:

@@ -9,6 +9,8 @@ all; it is part of `make test`, and `-m packaging` runs it alone.
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import os
 import shlex
 import socket
@@ -22,6 +24,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
+
+import syncwell
+from syncwell.cli import app
 
 pytestmark = [pytest.mark.packaging, pytest.mark.timeout(600)]
 
@@ -92,6 +98,30 @@ def user(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     (wheel,) = dist.glob("syncwell-*.whl")
     _run(["venv/bin/pip", "install", "--progress-bar", "off", str(wheel)], cwd=home)
     return home
+
+
+def test_the_version_is_pyprojects_wherever_it_is_read() -> None:
+    assert syncwell.__version__ == VERSION
+    result = CliRunner().invoke(app, ["--version"])
+    assert (result.exit_code, result.output) == (0, f"syncwell {VERSION}\n")
+
+
+def test_no_module_of_syncwell_imports_a_dev_only_package() -> None:
+    """Not even inside a function: a command that imports one late fails only for users."""
+    owners = importlib.metadata.packages_distributions()
+    imported: dict[str, set[str]] = {}
+    for path in (ROOT / "src" / "syncwell").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                for owner in owners.get(module.split(".")[0], []):
+                    imported.setdefault(owner.lower(), set()).add(str(path.relative_to(ROOT)))
+    assert {name: imported[name] for name in DEV_ONLY & imported.keys()} == {}
 
 
 def test_build_makes_an_sdist_and_a_wheel_of_this_version(dist: Path) -> None:

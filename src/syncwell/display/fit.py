@@ -5,9 +5,10 @@ which hides the very numbers a person looks for. A `FittedTable` decides at each
 from the width it is given (a terminal, a pipe's 80 columns, a live view being resized):
 
 - wide enough for every column whole: the full table, as before;
-- narrower: the first columns that fit, with compact values (5.7k, 3m 20s), and under each row
-  what did not fit, as `name value` pairs, then each free-text column (an error, a reason) on
-  its own line, wrapped, never cut.
+- narrower: stacked. The first columns that fit side by side, with values in full when every
+  column fits so, else compact (5.7k, 1.2M, 3m 20s); under each row what did not fit, as
+  `name value` pairs, then each free-text column (an error, a reason) on its own line,
+  wrapped, never cut.
 """
 
 from __future__ import annotations
@@ -108,9 +109,16 @@ class FittedTable:
         return total
 
     def _stacked(self, width: int) -> RenderResult:
-        """The first columns that fit side by side; the rest under each row."""
+        """The first columns that fit side by side; the rest under each row. Values in full
+        when every column fits so, else compact."""
+        cells = [list(row.full) for row in self.rows]
+        if not all(isinstance(c, str) for row in cells for c in row) or not self._fits(
+            cells, width
+        ):
+            cells = [list(row.narrow) for row in self.rows]
+        texts = [[str(cell) for cell in row] for row in cells]
         widths = [
-            max([len(column.label), *(_width(row.narrow[at]) for row in self.rows)])
+            max([len(column.label), *(_width(row[at]) for row in texts)])
             for at, column in enumerate(self.columns)
         ]
         shown, used = [0], widths[0]
@@ -121,11 +129,20 @@ class FittedTable:
         if self.title:
             yield Text(self.title, style="bold")
         yield self._line(shown, widths, [self.columns[at].label for at in shown], "bold")
-        for row in self.rows:
-            yield self._line(shown, widths, [row.narrow[at] for at in shown])
+        for row in texts:
+            yield self._line(shown, widths, [row[at] for at in shown])
             for line in self._under(row, shown):
                 text = Text.from_markup(line, overflow="fold")
                 yield Padding(text, (0, 0, 0, 2), expand=False)
+
+    def _fits(self, cells: list[list[RenderableType]], width: int) -> bool:
+        """Whether every column but free text fits side by side with these values."""
+        widths = [
+            max([len(column.label), *(_width(str(row[at])) for row in cells)])
+            for at, column in enumerate(self.columns)
+            if not column.text
+        ]
+        return sum(widths) + 2 * (len(widths) - 1) <= width
 
     def _line(
         self, shown: list[int], widths: list[int], cells: list[str], style: str = ""
@@ -142,19 +159,19 @@ class FittedTable:
         grid.add_row(*cells, style=style)
         return grid
 
-    def _under(self, row: Row, shown: list[int]) -> list[str]:
+    def _under(self, row: list[str], shown: list[int]) -> list[str]:
         """What a row says beyond its shown columns: a line of `name value` pairs, then a line
         per free-text column."""
         rest = [at for at in range(len(self.columns)) if at not in shown]
         pairs = [
-            f"{self.columns[at].label} {row.narrow[at]}"
+            f"{self.columns[at].label} {row[at]}"
             for at in rest
-            if not self.columns[at].text and _plain(row.narrow[at]) not in _QUIET
+            if not self.columns[at].text and _plain(row[at]) not in _QUIET
         ]
         texts = [
-            f"{self.columns[at].label}: {row.narrow[at]}"
+            f"{self.columns[at].label}: {row[at]}"
             for at in rest
-            if self.columns[at].text and _plain(row.narrow[at]) not in _QUIET
+            if self.columns[at].text and _plain(row[at]) not in _QUIET
         ]
         return ([" · ".join(pairs)] if pairs else []) + texts
 

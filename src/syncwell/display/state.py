@@ -42,16 +42,7 @@ def _short_clock(at: float) -> str:
 
 
 def _ago(at: float | None, now: float) -> str:
-    if at is None:
-        return "never"
-    seconds = max(0.0, now - at)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f}{unit} ago"
-    return f"{seconds:.0f}s ago"
-
-
-def _short_ago(at: float | None, now: float) -> str:
+    """How long ago, in its two largest units: 21s ago, 3m 20s ago, 2h 5m ago."""
     return "never" if at is None else f"{compact.duration(now - at)} ago"
 
 
@@ -91,7 +82,7 @@ def status_table(reports: Sequence[FlowReport], now: float | None = None) -> Fit
             (escape(report.flow), escape(report.flow)),
             (checkpoint, checkpoint),
             _count(report.backlog),
-            (_ago(report.last_success_at, now), _short_ago(report.last_success_at, now)),
+            (_ago(report.last_success_at, now),) * 2,
             _count(report.written),
             _count(report.matched),
             _count(report.retries),
@@ -120,10 +111,7 @@ def _last_error(report: FlowReport, now: float) -> tuple[str, str]:
     if not report.last_failure:
         return "-", "-"
     line = escape(report.last_failure.splitlines()[0][:_TEXT_CAP])
-    return (
-        f"{_ago(report.last_failure_at, now)}: {line}",
-        f"{_short_ago(report.last_failure_at, now)}: {line}",
-    )
+    return (f"{_ago(report.last_failure_at, now)}: {line}",) * 2
 
 
 def report_dict(report: FlowReport) -> dict[str, object]:

@@ -117,3 +117,29 @@ def test_a_bad_progress_interval_exits_2_with_the_forms_it_takes(workspace: Path
     assert process.returncode == 2
     assert "--progress-every 'often'" in process.stderr
     assert "Traceback" not in process.stderr
+
+
+def test_failed_writes_and_the_incident_they_open_are_lines_as_they_happen(
+    workspace: Path,
+) -> None:
+    """A destination without the flow's table: each failed write is a `write failed` line and,
+    once the breaker has opened, the incident is an `incident opened` line, while it runs."""
+    with sqlite3.connect(workspace.parent / "b.db") as db:
+        db.execute("DROP TABLE t")
+    workspace.write_text(
+        workspace.read_text().replace(
+            "b: {kind: sqlite, path: b.db}",
+            "b: {kind: sqlite, path: b.db, retry: {base_s: 0.1, cap_s: 0.5}, "
+            "breaker: {failure_threshold: 2, open_s: 1}}",
+        )
+    )
+    process = _start(workspace, "--log-format", "json")
+    try:
+        lines = _lines_until(process, '"incident opened"', within_s=30)
+    finally:
+        _stop(process)
+    events = [json.loads(line) for line in lines]
+    failed = [event for event in events if event["event"] == "write failed"]
+    assert failed and failed[0]["flow"] == "f" and "table t does not exist" in failed[0]["error"]
+    (opened, *_) = [event for event in events if event["event"] == "incident opened"]
+    assert opened["flow"] == "f" and opened["level"] == "warning"

@@ -113,8 +113,8 @@ async def test_steady_edits_journal_each_change_once_not_the_window_on_every_pol
                 "WHERE id = ANY($1::bigint[])",
                 ids,
             )
-            reads = progress.reads
-            await until(lambda: progress.reads >= reads + 2, within_s=15)  # the window re-read
+            after = progress.reads + 2  # the window read again
+            await until(lambda after=after: progress.reads >= after, within_s=15)
         await until(lambda: progress.written >= first + rounds * per_round, within_s=15)
         reads = progress.reads
         await until(lambda: progress.reads >= reads + 3, within_s=15)

@@ -101,7 +101,7 @@ def test_log_format_json_writes_one_object_a_line_with_event_and_flow(workspace:
     assert all({"event", "level", "timestamp"} <= event.keys() for event in events)
     progress = [event for event in events if event["event"] == "progress"]
     assert progress and progress[0]["flow"] == "f"
-    assert {"read", "written", "backlog", "rows_per_s"} <= progress[0].keys()
+    assert {"read", "written", "backlog", "rows_per_s", "failed_writes"} <= progress[0].keys()
     assert any(event["event"] == "written" and event["flow"] == "f" for event in events)
     (ended,) = [event for event in events if event["event"] == "run ended"]
     assert ended["written"] >= 300
@@ -143,3 +143,5 @@ def test_failed_writes_and_the_incident_they_open_are_lines_as_they_happen(
     assert failed and failed[0]["flow"] == "f" and "table t does not exist" in failed[0]["error"]
     (opened, *_) = [event for event in events if event["event"] == "incident opened"]
     assert opened["flow"] == "f" and opened["level"] == "warning"
+    progress = [event for event in events if event["event"] == "progress"]
+    assert progress and progress[-1]["failed_writes"] >= 1  # retries count once a batch is done

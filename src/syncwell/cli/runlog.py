@@ -127,6 +127,7 @@ def _log_progress(
             backlog=backlogs.get(flow.flow, 0),
             rows_per_s=round(flow.rate(now), 1),
             retries=flow.retries,
+            failed_writes=flow.failed_attempts,  # live; retries count once a batch is done
             dead=flow.dead_lettered,
         )
 

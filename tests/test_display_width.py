@@ -177,3 +177,18 @@ def test_compact_numbers_and_durations() -> None:
         "45s", "3m 20s", "1h", "2h 1m", "1d 1h",
     ]  # fmt: skip
     assert [compact.per_second(r) for r in (0.44, 261.4, 1_234.5)] == ["0.4", "261", "1.2k"]
+
+
+def test_a_first_sync_shows_its_share_done_and_eta_when_stacked() -> None:
+    """At 80 columns the 20-character bar gives way to the share done, and the ETA reads in
+    minutes and seconds; at 200 the bar is back, the ETA the same."""
+    progress = FlowProgress(
+        "contacts_from_crm", started_at=NOW - 100, estimate=60_000, read=12_000, settled=12_000
+    )
+    text = _render(display.progress_table([progress], NOW), 80)
+    _assert_legible(text, 80)
+    narrow = _values(text)
+    assert "done" in narrow and "20%" in narrow
+    assert "12k/~60k" in narrow and "6m 40s" in narrow  # 48,000 left at 120/s
+    wide = _render(display.progress_table([progress], NOW), 200)
+    assert "━" in wide and "12,000 / ~60,000" in wide and "6m 40s" in wide

@@ -100,7 +100,7 @@ CASES = {
         flow(*GOOD_FLOW, "mode: fast"),
         11,
         "flows.contacts.mode",
-        "'fast' is not allowed here; use 'realtime', 'poll', 'batch' or 'manual'",
+        "'fast' is not allowed here; use 'realtime', 'poll', 'batch', 'manual' or 'cdc'",
     ),
     "batch too large": Case(
         flow(*GOOD_FLOW, "batch_size: 100001"),

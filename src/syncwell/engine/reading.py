@@ -33,7 +33,7 @@ from syncwell.errors import ConnectorError, StoreError, SyncwellError
 from syncwell.measure import MinuteRecorder
 from syncwell.store import Store
 from syncwell.types import Clock, StreamSpec
-from syncwell.workspace import Flow, RetryPolicy
+from syncwell.workspace import Flow, Mode, RetryPolicy
 
 __all__ = ["FailureNotes", "FlowReading", "note_failure"]
 
@@ -121,7 +121,7 @@ class FlowReading:
                 await self._scan_if_due(stop)
             if once and (incremental or flow.cursor is None):
                 break
-            if once:
+            if once or flow.mode is Mode.CDC:  # a CDC read waits for changes itself
                 continue
             interval = flow.interval.total_seconds() if flow.interval else 60.0
             await self.rereads.sleep(flow.name, self.clock, interval, stop)
@@ -141,7 +141,7 @@ class FlowReading:
             stop=stop,
             arrived=self.arrived,
             reconciler=reconciler,
-            ledger=self._ledger(),
+            ledger=None if flow.mode is Mode.CDC else self._ledger(),  # deletes come as such
             on_page=None if asked is None else asked.saw,
             first_sync=self.first_sync,
             times=self.times,

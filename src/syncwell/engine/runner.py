@@ -24,6 +24,7 @@ import structlog
 
 from syncwell.connectors import Destination, KeyLister, Source, open_source
 from syncwell.engine.analyst import Analyst
+from syncwell.engine.capture import capture_source
 from syncwell.engine.changetimes import ChangeTimes
 from syncwell.engine.comparison import compare_plan
 from syncwell.engine.delivery import Feed, FlowDelivery, Route
@@ -374,7 +375,8 @@ class Engine:
         if once:  # read what the flows feeding this one have delivered, not what they will
             for feeder in self._upstream[flow.name]:
                 await wait_any(self._delivered[feeder], stop)
-        source = await links.source(flow.source, stop)
+        captured = capture_source(self.workspace, flow) if flow.mode is Mode.CDC else None
+        source = captured or await links.source(flow.source, stop)
         if source is None:  # stopped while its source was down, or a one-off run gave up
             self._gave_up_on(links.sources[flow.source], flow)
             self.progress[flow.name].intake_done = True
@@ -401,10 +403,16 @@ class Engine:
             retry=self.workspace.systems[flow.source].retry,
             reconciled=flow.mode is Mode.REALTIME and flow.source in self.webhooks.intakes,
             down_after=self.workspace.systems[flow.source].breaker.failure_threshold,
-            first_sync=self._first_sync(flow, store),
-            times=self.change_times,
+            # A CDC flow's batches carry their commit times, and its snapshot is of a moment
+            # its stream continues from: no comparison, no read-time guesses.
+            first_sync=None if captured else self._first_sync(flow, store),
+            times=None if captured else self.change_times,
         )
-        await reading.run(stop, once=once)
+        try:
+            await reading.run(stop, once=once)
+        finally:
+            if captured is not None:
+                await captured.aclose()
 
     def _first_sync(self, flow: Flow, store: Store) -> FirstSync:
         """How `flow`'s first read compares with its destination, which it lists through

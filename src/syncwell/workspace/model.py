@@ -28,7 +28,7 @@ from syncwell.workspace.deletes import DeleteDetection
 from syncwell.workspace.durations import Duration, PositiveDuration
 from syncwell.workspace.kinds import ConnectorSettings
 from syncwell.workspace.manual import Manual
-from syncwell.workspace.modes import DEFAULT_INTERVALS, Mode
+from syncwell.workspace.modes import DEFAULT_INTERVALS, Capture, Mode
 from syncwell.workspace.policies import BreakerPolicy, RateLimitPolicy, RetryPolicy
 from syncwell.workspace.tickets import TicketSettings
 from syncwell.workspace.transport import TransportSettings
@@ -179,6 +179,11 @@ class Flow(BaseModel):
         description="Read-after-write verification: the first 200 records written are read "
         "back and compared with what was sent, field by field. Default: on for the first 200.",
     )
+    cdc: Capture | None = Field(
+        default=None,
+        description="For a `mode: cdc` flow only: the replication slot and publication a DBA "
+        "made (`{slot: ..., publication: ...}`). Default: syncwell makes its own.",
+    )
     core: str | None = Field(
         default=None,
         description="The workspace's core system, filled in by the loader (not written in a "
@@ -203,6 +208,13 @@ class Flow(BaseModel):
             with contextlib.suppress(ValueError, TypeError):
                 data["interval"] = DEFAULT_INTERVALS[Mode(data.get("mode", Mode.POLL))]
         return data
+
+    @model_validator(mode="after")
+    def _capture_is_for_cdc(self) -> Flow:
+        if self.cdc is not None and self.mode is not Mode.CDC:
+            raise ValueError(f"cdc: names a slot and publication for `mode: cdc`; this flow is "
+                             f"`mode: {self.mode}`: remove cdc: or set mode: cdc")  # fmt: skip
+        return self
 
     @field_validator("key", "read_only", "write_fields", mode="before")
     @classmethod
@@ -239,6 +251,8 @@ class Flow(BaseModel):
     @property
     def passes_by_read(self) -> bool:
         """Whether each whole read (a flow without a cursor) is a pass that finds deletes."""
+        if self.mode is Mode.CDC:  # deletes arrive as changes; a read is no whole pass
+            return False
         return self.cursor is None and (self.deletes is None or self.deletes.detect == "scan")
 
     @property

@@ -1,0 +1,343 @@
+"""The `Source` of a `mode: cdc` flow: a snapshot, then the table's changes as they commit.
+
+A first read creates the flow's replication slot, which exports a snapshot of the moment its
+stream starts; the table is read whole inside that snapshot (SET TRANSACTION SNAPSHOT), then
+the stream starts at the slot's starting point, so no change falls between the two and none
+is seen twice. Checkpoints:
+
+* ``{"phase": "snapshot", "slot", "lsn", "after"}`` while the snapshot is read. The snapshot
+  dies with the connection that exported it, so a read that resumes from here drops the slot
+  and begins again with a new one (what was journaled is written again, in a newer version);
+* ``{"phase": "incremental", "slot", "lsn"}`` while streaming: ``lsn`` is the end of the last
+  transaction journaled. Only once the journal holds it is the slot told (`confirm`), so the
+  slot never lets go of WAL the journal does not cover.
+
+A read ends when nothing arrived for `IDLE_S`, as the `Source` protocol asks; the connection
+stays open for the next read, which continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+
+from syncwell.connectors._sql import column_list, row_of
+from syncwell.connectors.postgres.catalog import Table, describe, not_null_fix
+from syncwell.connectors.postgres.cdc.names import (
+    CaptureNames,
+    SlotState,
+    check_table,
+    prepare_publication,
+)
+from syncwell.connectors.postgres.cdc.replication import Replication
+from syncwell.connectors.postgres.cdc.transactions import Assembler, TextRow, Transaction
+from syncwell.connectors.postgres.errors import translated
+from syncwell.connectors.postgres.pgoutput import format_lsn, parse_lsn
+from syncwell.connectors.postgres.settings import Settings
+from syncwell.errors import IntegrationFatalError, MisconfiguredError, TransientError
+from syncwell.types import ChangeBatch, Checkpoint, JSONValue, Op, Row, StreamSpec
+
+__all__ = ["IDLE_S", "ChangeCapture"]
+
+IDLE_S = 0.5
+"""Seconds without a message after which a read ends (and the engine may stop)."""
+_MARK_EVERY_S = 5.0
+"""How often a stream of other tables' transactions moves the checkpoint (and the slot)."""
+_SNAPSHOT_NAME = re.compile(r"^[0-9A-F-]+$")
+
+
+@dataclass(slots=True)
+class _Stream:
+    """An open replication stream and where the journal stands in it."""
+
+    replication: Replication
+    assembler: Assembler
+    position: int
+    marked_at: float
+
+
+class ChangeCapture:
+    """Reads one flow's table by logical replication (`mode: cdc`).
+
+    Connects on first use, so a source down at the start is a failed read, retried like any.
+
+    Args:
+        name: the source system's name.
+        settings: its settings.
+        names: the flow's slot and publication.
+    """
+
+    def __init__(self, name: str, settings: Settings, names: CaptureNames) -> None:
+        self._name = name
+        self._settings = settings
+        self._names = names
+        self._opened: asyncpg.Pool | None = None
+        self._table: Table | None = None
+        self._stream: _Stream | None = None
+
+    async def aclose(self) -> None:
+        await self._end_stream()
+        if self._opened is not None:
+            await self._opened.close()
+
+    async def _pool(self) -> asyncpg.Pool:
+        """Connections for the snapshot, the catalog and typing values, made when first
+        needed."""
+        if self._opened is None:
+            settings = self._settings
+            with translated(self._name):
+                self._opened = await asyncpg.create_pool(
+                    settings.dsn.get_secret_value(),
+                    min_size=1,
+                    max_size=2,
+                    timeout=settings.connect_timeout_s,
+                    server_settings={
+                        "statement_timeout": str(int(settings.statement_timeout_s * 1000)),
+                        "application_name": f"syncwell:{self._name}:cdc",
+                    },
+                )
+        assert self._opened is not None
+        return self._opened
+
+    async def estimate(self, stream: StreamSpec) -> int | None:
+        """The planner's row count of the table."""
+        table = await self._describe(stream)
+        with translated(self._name):
+            count = await (await self._pool()).fetchval(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass($1)", table.name
+            )
+        return None if count is None or count < 0 else int(count)
+
+    async def read(
+        self, stream: StreamSpec, checkpoint: Checkpoint | None
+    ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
+        table = await self._describe(stream)
+        try:
+            if checkpoint is None or checkpoint.get("phase") != "incremental":
+                async for item in self._snapshot(stream, table, checkpoint):
+                    yield item
+            else:
+                await self._resume(stream, parse_lsn(str(checkpoint.get("lsn"))))
+            async for item in self._changes(stream, table):
+                yield item
+        except BaseException:
+            # What was received but not journaled is gone with this read: the next one
+            # streams again from the journal's position.
+            await self._end_stream()
+            raise
+
+    async def _describe(self, stream: StreamSpec) -> Table:
+        if self._table is None:
+            with translated(self._name):
+                async with (await self._pool()).acquire() as connection:
+                    table = await describe(
+                        connection, self._settings.db_schema, stream.name, self._name
+                    )
+                    columns = self._columns(stream, table)
+                    table.check_columns(list(dict.fromkeys([*stream.key, *columns])), "source",
+                                        self._name)  # fmt: skip
+                    table.check_key(stream.key, self._name, not_null_fix(table, stream.key))
+                    await check_table(connection, table, stream.key, columns, self._name)
+                    await prepare_publication(
+                        connection,
+                        self._names,
+                        table,
+                        (self._settings.db_schema, stream.name),
+                        self._name,
+                    )
+            self._table = table
+        return self._table
+
+    def _columns(self, stream: StreamSpec, table: Table) -> tuple[str, ...]:
+        return stream.columns or tuple(table.types)
+
+    def _mark(self, phase: str, lsn: int, after: list[JSONValue] | None = None) -> Checkpoint:
+        mark: dict[str, JSONValue] = {"phase": phase, "slot": self._names.slot}
+        mark["lsn"] = format_lsn(lsn)
+        if phase == "snapshot":
+            mark["after"] = after
+        return mark
+
+    async def _slot(self) -> SlotState | None:
+        with translated(self._name):
+            async with (await self._pool()).acquire() as connection:
+                return await SlotState.read(connection, self._names.slot)
+
+    async def _replication(self) -> Replication:
+        replication = Replication(
+            self._settings.dsn.get_secret_value(), self._name, self._settings.connect_timeout_s
+        )
+        try:
+            await replication.connect()
+        except BaseException:
+            await replication.aclose()
+            raise
+        return replication
+
+    async def _snapshot(
+        self, stream: StreamSpec, table: Table, checkpoint: Checkpoint | None
+    ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
+        """Create the slot, read the table in the snapshot it exported, then start streaming
+        at its starting point."""
+        await self._end_stream()
+        slot = self._names.slot
+        state = await self._slot()
+        if state is not None:
+            if state.active_pid is not None:
+                raise TransientError(
+                    f"replication slot {slot} is in use by process {state.active_pid} "
+                    "(another syncwell run of this workspace?); waiting for it to end",
+                    system=self._name,
+                )
+            if checkpoint is None and self._names.slot_named:
+                raise MisconfiguredError(
+                    f"replication slot {slot} exists, but the journal holds no position in "
+                    "it and its starting snapshot is gone: drop it (SELECT "
+                    f"pg_drop_replication_slot('{slot}')) for syncwell to create it with a "
+                    "snapshot, or name a new one in the flow's cdc.slot",
+                    system=self._name,
+                )
+            # A slot with no position in the journal (the state was reset, or a snapshot was
+            # cut short, which made it): its exported snapshot is gone, so it starts anew.
+            with translated(self._name):
+                await (await self._pool()).execute("SELECT pg_drop_replication_slot($1)", slot)
+        replication = await self._replication()
+        try:
+            created = await replication.create_slot(slot)
+            start = created.consistent_point
+            if not _SNAPSHOT_NAME.match(created.snapshot):
+                raise IntegrationFatalError(
+                    f"unexpected snapshot name {created.snapshot!r}", system=self._name
+                )
+            async for batch, after in self._pages(stream, table, created.snapshot):
+                yield batch, self._mark("snapshot", start, after)
+            self._stream = _Stream(replication, self._assembler(stream, table), start, 0.0)
+        except BaseException:
+            await replication.aclose()
+            raise
+        await replication.start(slot, self._names.publication, start)
+        yield ChangeBatch(self._columns(stream, table), []), self._mark("incremental", start)
+        self._stream.marked_at = time.monotonic()
+
+    def _assembler(self, stream: StreamSpec, table: Table) -> Assembler:
+        columns = self._columns(stream, table)
+        return Assembler(self._settings.db_schema, stream.name, columns, stream.key, self._name)
+
+    async def _pages(
+        self, stream: StreamSpec, table: Table, snapshot: str
+    ) -> AsyncIterator[tuple[ChangeBatch, list[JSONValue]]]:
+        """The table's rows by key, a page at a time, as the snapshot `snapshot` sees them."""
+        columns = self._columns(stream, table)
+        key_at = [columns.index(column) for column in stream.key]
+        select = f"SELECT {column_list(columns)} FROM {table.name}"
+        order = f"ORDER BY {column_list(stream.key)} LIMIT {int(stream.batch_size)}"
+        casts = ", ".join(
+            f"${i + 1}::text::{table.types[column]}" for i, column in enumerate(stream.key)
+        )
+        keyset = f"{select} WHERE {row_of(stream.key)} > ({casts}) {order}"
+        query, after = f"{select} {order}", None
+        with translated(self._name):
+            async with (
+                (await self._pool()).acquire() as connection,
+                connection.transaction(isolation="repeatable_read", readonly=True),
+            ):
+                await connection.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+                while True:
+                    records = await connection.fetch(query, *(after or []))
+                    if not records:
+                        return
+                    rows: list[Row] = [tuple(record) for record in records]
+                    last = rows[-1]
+                    after = [str(last[i]) for i in key_at]
+                    yield ChangeBatch(columns, rows, None, time.time()), list(after)
+                    query = keyset
+
+    async def _resume(self, stream: StreamSpec, position: int) -> None:
+        """Stream from `position`, on the open connection when it stands there already."""
+        if self._stream is not None and self._stream.position == position:
+            return
+        await self._end_stream()
+        state = await self._slot()
+        if state is None:
+            raise IntegrationFatalError(
+                f"replication slot {self._names.slot} is gone (dropped by hand, or by "
+                "max_slot_wal_keep_size): the changes after the journal's position "
+                f"{format_lsn(position)} cannot be read again. Start the flow from a new "
+                "snapshot by clearing its checkpoint (docs/cdc.md, A slot lost)",
+                system=self._name,
+            )
+        if state.plugin != "pgoutput":
+            raise MisconfiguredError(
+                f"replication slot {self._names.slot} uses plugin {state.plugin}, not pgoutput",
+                system=self._name,
+            )
+        replication = await self._replication()
+        try:
+            await replication.start(self._names.slot, self._names.publication, position)
+        except BaseException:
+            await replication.aclose()
+            raise
+        assembler = self._assembler(stream, await self._describe(stream))
+        self._stream = _Stream(replication, assembler, position, time.monotonic())
+
+    async def _changes(
+        self, stream: StreamSpec, table: Table
+    ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
+        """Whole transactions as they commit, until none arrived for `IDLE_S`."""
+        columns = self._columns(stream, table)
+        while True:
+            live = self._stream
+            assert live is not None
+            received = await live.replication.receive(IDLE_S, int(stream.batch_size))
+            done = [t for t in live.assembler.feed(received) if t.end_lsn > live.position]
+            if not done:
+                if not received:
+                    return
+                continue
+            end = done[-1].end_lsn
+            ours = [t for t in done if t.rows]
+            if not ours and time.monotonic() - live.marked_at < _MARK_EVERY_S:
+                continue  # other tables' transactions: confirmed with the next mark
+            batch = await self._typed(columns, table, ours)
+            yield batch, self._mark("incremental", end)
+            # The journal holds everything up to `end` now: the slot may let go of it.
+            live.position, live.marked_at = end, time.monotonic()
+            await live.replication.confirm(end)
+
+    async def _typed(
+        self, columns: tuple[str, ...], table: Table, transactions: list[Transaction]
+    ) -> ChangeBatch:
+        """The transactions' changes as one batch, values typed by PostgreSQL itself.
+
+        pgoutput sends values as text; one query casts them back to their columns' types,
+        so they arrive as asyncpg reads them (the same values a snapshot page holds).
+        """
+        ops = [op for t in transactions for op in t.ops]
+        text_rows: list[TextRow] = [row for t in transactions for row in t.rows]
+        observed = min((t.committed_at for t in transactions), default=time.time())
+        if not text_rows:
+            return ChangeBatch(columns, [], None, observed)
+        names = [f"c{i}" for i in range(len(columns))]
+        typed = ", ".join(
+            f"u.{name}::{table.types[column]}" for name, column in zip(names, columns, strict=True)
+        )
+        arrays = ", ".join(f"${i + 1}::text[]" for i in range(len(columns)))
+        query = (
+            f"SELECT {typed} FROM unnest({arrays}) WITH ORDINALITY "
+            f"AS u({', '.join(names)}, n) ORDER BY u.n"
+        )
+        by_column = [list(values) for values in zip(*text_rows, strict=True)]
+        with translated(self._name):
+            records = await (await self._pool()).fetch(query, *by_column)
+        rows: list[Row] = [tuple(record) for record in records]
+        all_upserts = all(op is Op.UPSERT for op in ops)
+        return ChangeBatch(columns, rows, None if all_upserts else ops, observed)
+
+    async def _end_stream(self) -> None:
+        if self._stream is not None:
+            live, self._stream = self._stream, None
+            await live.replication.aclose()

@@ -1,0 +1,179 @@
+"""The publication and the replication slot of a `mode: cdc` flow: their names, and what the
+source database must hold before the flow can stream.
+
+Each flow has a slot of its own, so the slot's confirmed position is exactly the flow's
+journaled position (docs/decisions/0024-cdc-by-logical-replication.md). Names syncwell makes
+are ``syncwell_<workspace>_<flow>``, lower case, other characters as ``_``, cut to PostgreSQL's
+63 and told apart by a hash when cut. A flow's `cdc: {slot:, publication:}` names ones a DBA
+made instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import asyncpg
+
+from syncwell.connectors._sql import quote
+from syncwell.connectors._table import Table
+from syncwell.errors import MisconfiguredError
+
+__all__ = ["CaptureNames", "SlotState", "capture_names", "check_table", "prepare_publication"]
+
+_LIMIT = 63
+"""PostgreSQL's longest identifier (NAMEDATALEN - 1)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureNames:
+    """The slot and publication a flow streams through, and whether the user named them."""
+
+    slot: str
+    publication: str
+    slot_named: bool = False
+    publication_named: bool = False
+
+
+def _derived(workspace: str, flow: str) -> str:
+    name = re.sub(r"[^a-z0-9_]", "_", f"syncwell_{workspace}_{flow}".lower())
+    if len(name) <= _LIMIT:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]  # noqa: S324 - a name, not security
+    return f"{name[: _LIMIT - 9]}_{digest}"
+
+
+def capture_names(
+    workspace: str, flow: str, slot: str | None = None, publication: str | None = None
+) -> CaptureNames:
+    """The names of `flow`'s slot and publication: the user's, else derived ones."""
+    derived = _derived(workspace, flow)
+    return CaptureNames(
+        slot or derived, publication or derived, slot is not None, publication is not None
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SlotState:
+    """A replication slot as pg_replication_slots shows it."""
+
+    plugin: str | None
+    database: str | None
+    active_pid: int | None
+    confirmed_flush: str | None
+
+    @staticmethod
+    async def read(connection: asyncpg.Connection, slot: str) -> SlotState | None:
+        """The slot named `slot`, or None when there is none."""
+        row = await connection.fetchrow(
+            "SELECT plugin, database, active_pid, confirmed_flush_lsn::text "
+            "FROM pg_replication_slots WHERE slot_name = $1",
+            slot,
+        )
+        return None if row is None else SlotState(row[0], row[1], row[2], row[3])
+
+
+async def prepare_publication(
+    connection: asyncpg.Connection,
+    names: CaptureNames,
+    table: Table,
+    where: tuple[str, str],
+    system: str,
+) -> None:
+    """Make sure the publication exists and publishes `table`: create syncwell's own, check
+    a named one (a DBA's is theirs to change). `where` is the table's schema and name."""
+    exists = await connection.fetchval(
+        "SELECT true FROM pg_publication WHERE pubname = $1", names.publication
+    )
+    schema, name = where
+    holds = await connection.fetchval(
+        "SELECT true FROM pg_publication_tables WHERE pubname = $1 "
+        "AND schemaname = $2 AND tablename = $3",
+        names.publication,
+        schema,
+        name,
+    )
+    if holds:
+        return
+    if names.publication_named:
+        fix = (
+            f"ALTER PUBLICATION {quote(names.publication)} ADD TABLE {table.name}"
+            if exists
+            else f"CREATE PUBLICATION {quote(names.publication)} FOR TABLE {table.name}"
+        )
+        raise MisconfiguredError(
+            f"the publication {names.publication} {'does not publish' if exists else 'for'} "
+            f"table {table.name}{'' if exists else ' does not exist'}: run {fix}, or leave "
+            "`cdc.publication` out and syncwell makes one",
+            system=system,
+        )
+    if exists:
+        await connection.execute(
+            f"ALTER PUBLICATION {quote(names.publication)} ADD TABLE {table.name}"
+        )
+    else:
+        await connection.execute(
+            f"CREATE PUBLICATION {quote(names.publication)} FOR TABLE {table.name}"
+        )
+
+
+_IDENTITY = """
+SELECT c.relreplident::text,
+       (SELECT array_agg(a.attname::text) FROM pg_index i
+        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+        WHERE i.indrelid = c.oid
+          AND CASE c.relreplident WHEN 'i' THEN i.indisreplident ELSE i.indisprimary END)
+FROM pg_class c WHERE c.oid = to_regclass($1)
+"""
+
+_OUT_OF_LINE = """
+SELECT a.attname::text FROM pg_attribute a
+WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+  AND a.attstorage <> 'p'
+"""
+
+
+async def check_table(
+    connection: asyncpg.Connection,
+    table: Table,
+    key: tuple[str, ...],
+    columns: tuple[str, ...],
+    system: str,
+) -> None:
+    """Refuse a table whose replica identity would lose deletes or TOASTed values.
+
+    An update that leaves a TOASTed value (a large text, jsonb or bytea stored out of line)
+    unchanged does not carry it; only with REPLICA IDENTITY FULL does the message hold the old
+    row to take it from. A delete carries the replica identity's columns only, so they must
+    include the flow's key.
+    """
+    row = await connection.fetchrow(_IDENTITY, table.name)
+    assert row is not None, "described tables exist"
+    identity, identity_columns = str(row[0]), set(row[1] or ())
+    full = f"ALTER TABLE {table.name} REPLICA IDENTITY FULL"
+    if identity == "n":
+        raise MisconfiguredError(
+            f"table {table.name} has REPLICA IDENTITY NOTHING: PostgreSQL refuses updates and "
+            f"deletes of a published table without one; run {full}",
+            system=system,
+        )
+    if identity != "f" and not set(key) <= identity_columns:
+        raise MisconfiguredError(
+            f"a delete in table {table.name} names its replica identity "
+            f"({', '.join(sorted(identity_columns)) or 'none'}), not the flow's key "
+            f"({', '.join(key)}); run {full}, or make the key the primary key",
+            system=system,
+        )
+    if identity == "f":
+        return
+    out_of_line = {str(r[0]) for r in await connection.fetch(_OUT_OF_LINE, table.name)}
+    at_risk = sorted(out_of_line.intersection(columns or table.types))
+    if at_risk:
+        raise MisconfiguredError(
+            f"table {table.name} has columns PostgreSQL may store out of line (TOAST): "
+            f"{', '.join(at_risk)}; an update that leaves one unchanged does not carry its "
+            f"value unless the table has REPLICA IDENTITY FULL, so run {full} "
+            "(docs/cdc.md says what it costs)",
+            system=system,
+        )

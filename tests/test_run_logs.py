@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import selectors
@@ -10,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -145,3 +147,68 @@ def test_failed_writes_and_the_incident_they_open_are_lines_as_they_happen(
     assert opened["flow"] == "f" and opened["level"] == "warning"
     progress = [event for event in events if event["event"] == "progress"]
     assert progress and progress[-1]["failed_writes"] >= 1  # retries count once a batch is done
+
+
+@pytest.mark.timeout(120)
+async def test_a_worker_writes_what_it_delivers_as_log_lines(
+    tmp_path: Path, pg_state_url: str
+) -> None:
+    """A distributed run (PostgreSQL state, NATS): before, a worker printed one line and then
+    nothing until it stopped; now its writes and progress come as JSON lines as they happen."""
+    from syncwell.transport import JetStreamSettings, JetStreamTransport
+
+    name = f"logs-{uuid.uuid4().hex[:10]}"
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT NOT NULL)")
+        db.executemany("INSERT INTO t VALUES (?, '2026-01-01')", [(i,) for i in range(200)])
+    with sqlite3.connect(tmp_path / "b.db") as db:
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT NOT NULL)")
+    workspace = tmp_path / "syncwell.yaml"
+    workspace.write_text(
+        f"name: {name}\nstate: {pg_state_url}\n"
+        "transport: {url: 'nats://127.0.0.1:4222', partitions: 2, ack_wait_s: 2}\n"
+        "systems:\n  a: {kind: sqlite, path: a.db}\n  b: {kind: sqlite, path: b.db}\n"
+        "flows:\n  f: {source: a, destination: b, stream: t, key: id, cursor: at, "
+        "interval: 1s}\n"
+    )
+    try:
+        lines = await asyncio.to_thread(_worker_lines, workspace)
+    finally:
+        transport = await JetStreamTransport.connect(
+            JetStreamSettings(workspace=name, partitions=2), {}
+        )
+        try:
+            await transport.delete_stream()
+        finally:
+            await transport.close()
+    events = [json.loads(line) for line in lines]
+    assert any(event["event"] == "written" and event["flow"] == "f" for event in events)
+    assert any(event["event"] == "progress" and event["flow"] == "f" for event in events)
+    assert sum(event["changes"] for event in events if event["event"] == "written") >= 200
+
+
+def _worker_lines(workspace: Path) -> list[str]:
+    """A reader and a worker on `workspace`: the worker's stdout lines until it has written
+    and logged its progress, then the rest up to its exit."""
+    reader = subprocess.Popen(
+        [SYNCWELL, "run", "-w", str(workspace)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=workspace.parent,
+    )
+    logs = ("--log-format", "json", "--progress-every", "1s")
+    worker = subprocess.Popen(
+        [SYNCWELL, "worker", "-w", str(workspace), *logs],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=workspace.parent,
+    )
+    try:
+        lines = _lines_until(worker, '"event": "written"', within_s=60)
+        lines += _lines_until(worker, '"event": "progress"', within_s=10)
+    finally:
+        rest, _ = _stop(worker)
+        reader.send_signal(signal.SIGTERM)
+        reader.wait(timeout=30)
+    return [*lines, *rest.splitlines()]

@@ -227,6 +227,8 @@ def worker(
         int | None,
         typer.Option(help="Serve /healthz, /readyz and /metrics on this port (default: none)."),
     ] = None,
+    log_format: runlog.LogFormatOption = None,
+    progress_every: runlog.ProgressEveryOption = "10s",
 ) -> None:
     """Deliver the workspace's flows from its transport, beside any number of other workers
     (Ctrl-C or SIGTERM stop it cleanly; what it held goes to another).
@@ -234,7 +236,9 @@ def worker(
     Needs `transport:` and a PostgreSQL `state:` in the workspace (docs/distributed.md);
     `syncwell run` reads the sources and relays what it reads to the workers.
     """
-    configure_logging(verbose)
+    # A worker draws no table: it writes log lines, as `run` does without a terminal.
+    runlog.configure_run_log(log_format or "text", verbose=verbose)
+    every_s = runlog.progress_every_s(progress_every)
     configure_from_environment()
     loaded = load(workspace)
     transport = loaded.transport
@@ -247,13 +251,17 @@ def worker(
         )
         raise typer.Exit(2)
     engine = Engine(loaded, worker=True)
-    out.print(
-        f"worker: delivering {len(engine.flows)} flows from {transport.url} (Ctrl-C stops)",
-        highlight=False,
-    )
+    if log_format != "json":  # stdout stays one JSON object a line
+        out.print(
+            f"worker: delivering {len(engine.flows)} flows from {transport.url} (Ctrl-C stops)",
+            highlight=False,
+        )
     address = None if port is None else (host, port)
-    _run_or_explain(engine, once=False, live=False, serve=address)
-    display.print_progress(out, list(engine.progress.values()))
+    _run_or_explain(engine, once=False, live=False, serve=address, log_every_s=every_s)
+    if log_format == "json":
+        runlog.log_summary(list(engine.progress.values()), engine)
+    else:
+        display.print_progress(out, list(engine.progress.values()))
 
 
 @app.command(

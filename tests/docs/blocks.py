@@ -82,14 +82,50 @@ def find_block(doc: str, starts: str) -> Block:
     return matches[0]
 
 
-# Blocks another test of tests/docs/ checks as a whole: it runs them, or compares them with
-# what the command prints. (doc, how the block starts) -> the test that does.
+_SUBSCRIBE = "-H 'content-type: application/json' \"$CRM/v1/webhooks/subscriptions\" \\\n  -d "
+_HOOK = '\'{"url": "http://127.0.0.1:8100/hooks/crm"'
+
+# Run against the sandbox by tests/docs/test_doc_runs.py, in their doc's order.
+_ON_THE_SANDBOX = (
+    ("docs/sandbox.md", "CRM=http://127.0.0.1:8101;"),
+    ("docs/sandbox.md", f'curl -H "$AUTH" {_SUBSCRIBE}\'{{"url": "http://127.0.0.1:8000'),
+    ("docs/sandbox.md", f'curl -H "$AUTH" {_SUBSCRIBE}{_HOOK}'),
+    ("docs/sandbox.md", 'curl -X POST "$CRM/_sandbox/contacts/touch"'),
+    ("docs/sandbox.md", "EMAIL=http://127.0.0.1:8102;"),
+    ("docs/sandbox.md", "PROJECT=http://127.0.0.1:8103;"),
+    ("docs/sandbox.md", 'curl "$CRM/_sandbox/faults"'),
+    ("docs/sandbox.md", 'curl "$CRM/_sandbox/stats"'),
+    ("docs/tutorial.md", "CRM=http://127.0.0.1:8101;"),
+    ("docs/tutorial.md", "curl -s -H \"$KEY\" -H 'content-type: application/json'"),
+    ("docs/tutorial.md", 'curl -s -X POST "$CRM/_sandbox/faults" -d "{\\"outages'),
+    ("docs/tutorial.md", f'curl -s -H "$AUTH" {_SUBSCRIBE}{_HOOK}}}\''),
+    ("docs/tutorial.md", f'curl -s -H "$AUTH" {_SUBSCRIBE}{_HOOK}, "secret"'),
+    ("docs/tutorial.md", 'curl -s -X POST "$CRM/_sandbox/faults" -d \'{"error_rate"'),
+)
+
+# Section 7 of the tutorial, run as typed and its output compared by tests/test_init.py.
+_TUTORIAL_7 = (
+    (
+        "docs/tutorial.md",
+        "psql -h 127.0.0.1 -U postgres test <<'SQL'\nCREATE SCHEMA IF NOT EXISTS shop;",
+    ),
+    ("docs/tutorial.md", "flows proposed\n"),
+    ("docs/tutorial.md", "-- flow orders: table orders in test_shop_copy"),
+    ("docs/tutorial.md", ".venv/bin/syncwell run -w mine/syncwell.yaml --once"),
+)
+
+# Blocks a test checks as a whole: it runs them, or compares them with what the command
+# prints. (doc, how the block starts) -> the test that does.
 ELSEWHERE: dict[tuple[str, str], str] = {
     ("docs/workspace.md", "syncwell.yaml:16: [systems.crm.kind]"): "test_workspace_error_sample",
     ("README.md", "$ syncwell check\n"): "test_readme_check_output",
     ("README.md", "$ export CRM_WEBHOOK_SECRET="): "test_readme_check_output",
     ("docs/measurements.md", "TOKEN=$(syncwell token create"): "test_metrics_snippet_under_serve",
     ("docs/api.md", "$ TOKEN=$(syncwell token create"): "test_api_token_snippet_under_serve",
+    **dict.fromkeys(_ON_THE_SANDBOX, "test_sandbox_snippets"),
+    **dict.fromkeys(
+        _TUTORIAL_7, "tests/test_init.py::test_the_tutorial_start_on_your_own_data_runs_as_written"
+    ),
 }
 
 

@@ -120,6 +120,7 @@ def test_the_run_table_keeps_every_flow_and_number_whole(width: int) -> None:
     for number in numbers:
         assert re.search(rf"(^|\s){re.escape(number)}(\s|$)", values), (number, text)
     assert "answered 502 Bad Gateway" in values  # the last error, whole, not cut at 48
+    assert all(line == line.rstrip() for line in text.splitlines())  # none padded: a file, a pipe
 
 
 def test_the_run_table_is_the_full_table_when_the_terminal_is_wide() -> None:

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
-from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -94,7 +93,7 @@ class FittedTable:
         if self._full_width(console, options) <= options.max_width:
             yield self.full()
         else:
-            yield from self._stacked(options.max_width)
+            yield from self._stacked(console, options.max_width)
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement(min(options.max_width, 20), self._full_width(console, options))
@@ -108,7 +107,7 @@ class FittedTable:
             total += min(widest, _TEXT_MIN) if column.text else widest
         return total
 
-    def _stacked(self, width: int) -> RenderResult:
+    def _stacked(self, console: Console, width: int) -> RenderResult:
         """The first columns that fit side by side; the rest under each row. Values in full
         when every column fits so, else compact."""
         cells = [list(row.full) for row in self.rows]
@@ -131,9 +130,11 @@ class FittedTable:
         yield self._line(shown, widths, [self.columns[at].label for at in shown], "bold")
         for row in texts:
             yield self._line(shown, widths, [row[at] for at in shown])
-            for line in self._under(row, shown):
-                text = Text.from_markup(line, overflow="fold")
-                yield Padding(text, (0, 0, 0, 2), expand=False)
+            for under in self._under(row, shown):
+                # Wrapped here, indented by two: no trailing spaces in a pipe or a file.
+                for line in Text.from_markup(under).wrap(console, width - 2, overflow="fold"):
+                    line.rstrip()
+                    yield Text("  ").append_text(line)
 
     def _fits(self, cells: list[list[RenderableType]], width: int) -> bool:
         """Whether every column but free text fits side by side with these values."""

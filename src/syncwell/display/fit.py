@@ -26,6 +26,8 @@ __all__ = ["Column", "FittedTable", "Row"]
 _TEXT_MIN = 24
 """The narrowest a free-text column may be in the full table before the table is stacked."""
 _QUIET = ("", "-", "0")
+_GAP = "  "
+"""Between two columns of a stacked table."""
 """Values not worth a line under a row: nothing, none, zero."""
 
 
@@ -122,14 +124,14 @@ class FittedTable:
         ]
         shown, used = [0], widths[0]
         for at, column in enumerate(self.columns[1:], start=1):
-            if not column.text and used + 2 + widths[at] <= width:
+            if not column.text and used + len(_GAP) + widths[at] <= width:
                 shown.append(at)
-                used += 2 + widths[at]
+                used += len(_GAP) + widths[at]
         if self.title:
             yield Text(self.title, style="bold")
-        yield self._line(shown, widths, [self.columns[at].label for at in shown], "bold")
+        yield self._line(shown, widths, [column.label for column in self.columns], "bold")
         for row in texts:
-            yield self._line(shown, widths, [row[at] for at in shown])
+            yield self._line(shown, widths, row)
             for under in self._under(row, shown):
                 # Wrapped here, indented by two: no trailing spaces in a pipe or a file.
                 for line in Text.from_markup(under).wrap(console, width - 2, overflow="fold"):
@@ -143,22 +145,21 @@ class FittedTable:
             for at, column in enumerate(self.columns)
             if not column.text
         ]
-        return sum(widths) + 2 * (len(widths) - 1) <= width
+        return sum(widths) + len(_GAP) * (len(widths) - 1) <= width
 
-    def _line(
-        self, shown: list[int], widths: list[int], cells: list[str], style: str = ""
-    ) -> Table:
-        """One line of the stacked table: fixed widths, so lines printed apart still align."""
-        grid = Table.grid(padding=(0, 1), pad_edge=False)
+    def _line(self, shown: list[int], widths: list[int], cells: list[str], style: str = "") -> Text:
+        """One line of the stacked table: fixed widths, so lines printed apart still align;
+        two spaces between columns, none after the last."""
+        parts = []
         for at in shown:
-            grid.add_column(
-                width=widths[at],
-                justify="right" if self.columns[at].right else "left",
-                no_wrap=True,
-                overflow="fold",
-            )
-        grid.add_row(*cells, style=style)
-        return grid
+            cell = Text.from_markup(cells[at] if len(cells) > at else "")
+            cell.align("right" if self.columns[at].right else "left", widths[at])
+            parts.append(cell)
+        line = Text(_GAP).join(parts)
+        line.rstrip()
+        line.stylize(style)
+        line.no_wrap, line.overflow = True, "fold"
+        return line
 
     def _under(self, row: list[str], shown: list[int]) -> list[str]:
         """What a row says beyond its shown columns: a line of `name value` pairs, then a line

@@ -119,6 +119,8 @@ _TUTORIAL_7 = (
 ELSEWHERE: dict[tuple[str, str], str] = {
     ("docs/workspace.md", "syncwell.yaml:16: [systems.crm.kind]"): "test_workspace_error_sample",
     ("README.md", "$ syncwell check\n"): "test_readme_check_output",
+    ("docs/tutorial.md", "workspace demo ("): "test_tutorial_check_of_the_demo",
+    ("docs/tutorial.md", "invalid workspace\n"): "test_tutorial_check_of_the_demo",
     ("README.md", "$ export CRM_WEBHOOK_SECRET="): "test_readme_check_output",
     ("docs/measurements.md", "TOKEN=$(syncwell token create"): "test_metrics_snippet_under_serve",
     ("docs/api.md", "$ TOKEN=$(syncwell token create"): "test_api_token_snippet_under_serve",

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from syncwell.demo.workspace import write_workspace
 from syncwell.errors import WorkspaceError
+from syncwell.sandbox import SandboxEndpoints
 from syncwell.workspace import load_workspace
 from tests.docs.blocks import Block, blocks_of, find_block
 from tests.docs.programs import syncwell_problem
@@ -102,3 +104,33 @@ def test_complete_example_loads_as_copied(tmp_path: Path) -> None:
     example = find_block("docs/workspace.md", "version: 1\nname: demo").text
     (tmp_path / "syncwell.yaml").write_text(example)
     assert load_workspace(tmp_path, env={}).flows
+
+
+def _words(text: str) -> list[str]:
+    """The text as words: a sample wrapped at another width reads the same."""
+    return text.split()
+
+
+def test_tutorial_check_of_the_demo(tmp_path: Path) -> None:
+    """Tutorial section 2: its `check` of the demo's workspace prints the map and warnings it
+    shows, and with the first `interval` misspelled, the error it shows ([key] tag included)."""
+    (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)
+    demo = tmp_path / ".syncwell-demo"
+    demo.mkdir()
+    write_workspace(demo, SandboxEndpoints("127.0.0.1", 8101, 8102, 8103))
+    command = find_block("docs/tutorial.md", ".venv/bin/syncwell check -w .syncwell-demo/").text
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100"}
+
+    def typed() -> str:
+        done = subprocess.run(
+            ["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,
+            timeout=60,
+        )  # fmt: skip
+        return (done.stdout + done.stderr).replace(f"{tmp_path}/", "…/")
+
+    shown = find_block("docs/tutorial.md", "workspace demo (")
+    assert _words(typed()) == _words(shown.text), f"{shown.where} shows what check no longer prints"
+    file = demo / "syncwell.yaml"
+    file.write_text(file.read_text().replace("interval:", "intervall:", 1))
+    broken = find_block("docs/tutorial.md", "invalid workspace\n")
+    assert _words(typed()) == _words(broken.text), f"{broken.where}: not what check prints"

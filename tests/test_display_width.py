@@ -193,3 +193,29 @@ def test_a_first_sync_shows_its_share_done_and_eta_when_stacked() -> None:
     assert "12k/~60k" in narrow and "6m 40s" in narrow  # 48,000 left at 120/s
     wide = _render(display.progress_table([progress], NOW), 200)
     assert "━" in wide and "12,000 / ~60,000" in wide and "6m 40s" in wide
+
+
+REPORT = [
+    "constraint: projects — poll_interval (flow tasks)",
+    "  evidence: tasks reads projects every 4h, so a change can wait 4h before it is even read, "
+    "against a freshness SLO of 30m",
+    "  advice: switch tasks to `flows.tasks.mode: realtime` if projects can send webhooks "
+    "(declare them in `systems.projects.webhooks`; polling stays as the safety net)",
+]
+
+
+def test_the_constraint_report_wraps_at_words_with_a_hanging_indent_in_a_terminal() -> None:
+    """Before, each line went out whole and the terminal broke it mid-word at the left edge."""
+    console = Console(width=80, file=io.StringIO(), force_terminal=True, color_system=None)
+    display.print_report(console, REPORT)
+    lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert max(len(line) for line in lines) <= 80
+    assert lines[1].startswith("  evidence: tasks reads")
+    assert lines[2].startswith("    ") and not lines[2].startswith("     ")  # two further in
+    assert " ".join(" ".join(lines).split()) == " ".join(" ".join(REPORT).split())  # no word cut
+
+
+def test_the_constraint_report_keeps_its_lines_whole_in_a_pipe() -> None:
+    console = Console(width=80, file=io.StringIO(), color_system=None)
+    display.print_report(console, REPORT)
+    assert console.file.getvalue().splitlines() == REPORT  # type: ignore[attr-defined]

@@ -341,8 +341,8 @@ def demo(
     letters = asyncio.run(admin.list_dead_letters(workspace, flow=None, status="open", limit=5))
     out.print(display.dead_letters_table(letters))
     out.rule("the constraint: what limits the workflow now")
-    for line in analyze.analysis_text(asyncio.run(admin.constraint(workspace, window_s=86400))):
-        out.print(line, highlight=False, markup=False, soft_wrap=True)
+    analysis = asyncio.run(admin.constraint(workspace, window_s=86400))
+    display.print_report(out, analyze.analysis_text(analysis))  # wrapped in a terminal only
     for line in next_steps(path, folder, folder / TOKEN_FILE, port, syncwell_command()):
         out.print(line, highlight=False, markup=False, soft_wrap=True)
     if signalled:

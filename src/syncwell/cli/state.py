@@ -189,5 +189,4 @@ def constraint(
     if as_json:
         out.print_json(analyze.analysis_json(found))
         return
-    for line in analyze.analysis_text(found):
-        out.print(line, highlight=False, markup=False, soft_wrap=True)
+    display.print_report(out, analyze.analysis_text(found))  # wrapped in a terminal only

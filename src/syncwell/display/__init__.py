@@ -6,6 +6,7 @@ with compact numbers when it is narrow, never cut to `con…`.
 
 from __future__ import annotations
 
+from syncwell.display.report import print_report
 from syncwell.display.runs import print_progress, progress_table
 from syncwell.display.state import (
     clock_text,
@@ -26,6 +27,7 @@ __all__ = [
     "incidents_table",
     "moves_table",
     "print_progress",
+    "print_report",
     "progress_table",
     "report_dict",
     "status_table",

@@ -114,6 +114,15 @@ _TUTORIAL_7 = (
     ("docs/tutorial.md", ".venv/bin/syncwell run -w mine/syncwell.yaml --once"),
 )
 
+# What `syncwell check` says, quoted: compared by tests/docs/test_doc_warnings.py.
+_WARNINGS = (
+    ("docs/workspace.md", "warning flows.tasks: deletes in"),
+    ("docs/workspace.md", "warning flows.tasks_out: writes 'UpdatedAt'"),
+    ("docs/workspace.md", "syncwell.yaml:12: [workflows.w[2]]"),
+    ("docs/first-sync.md", "warning flows.issues_out: its first sync"),
+    ("docs/webhooks.md", "warning systems.crm.webhooks:"),
+)
+
 # Blocks a test checks as a whole: it runs them, or compares them with what the command
 # prints. (doc, how the block starts) -> the test that does.
 ELSEWHERE: dict[tuple[str, str], str] = {
@@ -125,6 +134,7 @@ ELSEWHERE: dict[tuple[str, str], str] = {
     ("docs/measurements.md", "TOKEN=$(syncwell token create"): "test_metrics_snippet_under_serve",
     ("docs/api.md", "$ TOKEN=$(syncwell token create"): "test_api_token_snippet_under_serve",
     **dict.fromkeys(_ON_THE_SANDBOX, "test_sandbox_snippets"),
+    **dict.fromkeys(_WARNINGS, "tests/docs/test_doc_warnings.py"),
     **dict.fromkeys(
         _TUTORIAL_7, "tests/test_init.py::test_the_tutorial_start_on_your_own_data_runs_as_written"
     ),

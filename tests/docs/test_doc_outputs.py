@@ -81,7 +81,8 @@ def test_workspace_error_sample(tmp_path: Path) -> None:
         example = example.replace(right, wrong)
     (tmp_path / "syncwell.yaml").write_text(example)
     printed = [line for line in _check(tmp_path).splitlines() if line.startswith("syncwell.yaml:")]
-    (sample,) = [b for b in blocks_of("docs/workspace.md", "text") if not b.illustrative]
+    texts = blocks_of("docs/workspace.md", "text")
+    (sample,) = [b for b in texts if "[systems.crm.kind]" in b.text]
     assert sample.text.splitlines() == printed, (
         f"{sample.where} shows:\n{sample.text}syncwell check prints:\n" + "\n".join(printed)
     )

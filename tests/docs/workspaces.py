@@ -156,7 +156,7 @@ def documents_of(block: Block) -> Iterator[tuple[str, dict[str, Any]]]:
 def workspace_of(block: Block, data: dict[str, Any]) -> dict[str, Any] | None:
     """The whole workspace this document is part of, or None when nothing says where it goes."""
     if set(data) <= WORKSPACE_KEYS:
-        return _completed(data)
+        return completed(data)
     (first, value), *_ = data.items()
     indented = block.text.startswith(" ")  # goes on from the section the doc showed before
     place = PLACES.get((block.doc, "  " if indented else first, isinstance(value, list)))
@@ -172,12 +172,12 @@ def workspace_of(block: Block, data: dict[str, Any]) -> dict[str, Any] | None:
     if place[-1] == "read" and isinstance(incremental, dict) and "body" in incremental:
         parent["method"] = "POST"  # a filter in the body goes with a POST read
     if place == ("flows",):
-        return _completed({"flows": data})
+        return completed({"flows": data})
     parent.update(data)
     return whole
 
 
-def _completed(data: Mapping[str, Any]) -> dict[str, Any]:
+def completed(data: Mapping[str, Any]) -> dict[str, Any]:
     """The sections given, over the minimal workspace. Flows given replace its flow; a system
     given with the kind of one there is merged over it (a block may elide with `# ...`); a
     system a flow names that is not there is made up: SQLite for the core, else http with the

@@ -51,6 +51,7 @@ async def test_a_write_retried_behind_503s_shows_its_error_while_it_is_retried(
         (report,) = await admin.flow_reports(workspace)
         # Still retrying the first batch (ten tries, 2 s): nothing was given up yet.
         assert engine.progress["contacts"].written == 0
+        assert engine.progress["contacts"].retries >= 2  # counted while they happen
         assert report.failures_24h >= 1
         assert report.last_failure is not None and "503" in report.last_failure
     finally:

@@ -324,8 +324,14 @@ class FlowDelivery:
         progress.settled += record.changes
         progress.written += record.written
         progress.dead_lettered += record.dead_lettered
-        # Added, not set: a distributed flow's partitions each deliver with their own retrier
-        # into the one progress of the flow.
+        self._count_retries()
+
+    def _count_retries(self) -> None:
+        """Add the retries since the last count to the flow's progress: at the end of each
+        delivery, and before each attempt, so a write retried through an outage shows them
+        while it lasts. Added, not set: a distributed flow's partitions each deliver with
+        their own retrier into the one progress of the flow."""
+        progress = self._progress
         stats, seen = self._retrier.stats, self._counted
         progress.retries += stats.retries - seen.retries
         progress.retries_rate_limited += stats.rate_limited - seen.rate_limited
@@ -440,6 +446,7 @@ class FlowDelivery:
         if not getattr(route.writer, "paces_itself", False):
             await route.limiter.acquire()  # one write, one request; http paces each request
         await self._still_held()
+        self._count_retries()
         tally.attempts += 1
         self._progress.attempts += 1
         try:

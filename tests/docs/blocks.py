@@ -123,6 +123,15 @@ _WARNINGS = (
     ("docs/webhooks.md", "warning systems.crm.webhooks:"),
 )
 
+# Section 6 of the tutorial, run as typed by tests/docs/test_doc_runs.py.
+_TUTORIAL_6 = (
+    (
+        "docs/tutorial.md",
+        "psql -h 127.0.0.1 -U postgres test <<'SQL'\nCREATE SCHEMA IF NOT EXISTS tour;",
+    ),
+    ("docs/tutorial.md", 'psql -h 127.0.0.1 -U postgres test -c "UPDATE tour.leads'),
+)
+
 # Blocks a test checks as a whole: it runs them, or compares them with what the command
 # prints. (doc, how the block starts) -> the test that does.
 ELSEWHERE: dict[tuple[str, str], str] = {
@@ -134,6 +143,7 @@ ELSEWHERE: dict[tuple[str, str], str] = {
     ("docs/measurements.md", "TOKEN=$(syncwell token create"): "test_metrics_snippet_under_serve",
     ("docs/api.md", "$ TOKEN=$(syncwell token create"): "test_api_token_snippet_under_serve",
     **dict.fromkeys(_ON_THE_SANDBOX, "test_sandbox_snippets"),
+    **dict.fromkeys(_TUTORIAL_6, "test_tutorial_section_6"),
     **dict.fromkeys(_WARNINGS, "tests/docs/test_doc_warnings.py"),
     **dict.fromkeys(
         _TUTORIAL_7, "tests/test_init.py::test_the_tutorial_start_on_your_own_data_runs_as_written"

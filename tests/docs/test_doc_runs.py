@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -28,7 +29,7 @@ from syncwell.sandbox import (
     SandboxEndpoints,
     SandboxThread,
 )
-from tests.docs.blocks import ELSEWHERE, find_block
+from tests.docs.blocks import ELSEWHERE, ROOT, find_block
 from tests.docs.shell import console_input
 
 _BIN = Path(sys.executable).parent
@@ -190,3 +191,50 @@ def test_sandbox_snippets(doc: str, sandbox: SandboxEndpoints, tmp_path: Path) -
             assert expected, f"{block.where}: {method} {path} answered {status}\n{done.stdout}"
         # A reader waits out a fault before the next section; the test clears it.
         httpx.delete(f"{sandbox.crm_url}/_sandbox/faults").raise_for_status()
+
+
+def _psql(sql: str) -> str:
+    done = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "test", "-tAc", sql],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+def _wait_for(sql: str, wanted: str, within_s: float) -> None:
+    deadline = time.monotonic() + within_s
+    while (got := _psql(sql)) != wanted:
+        assert time.monotonic() < deadline, f"{sql}: {got}, not {wanted} after {within_s} s"
+        time.sleep(0.5)
+
+
+def test_tutorial_section_6(tmp_path: Path) -> None:
+    """Tutorial section 6 as typed, on a schema of its own: the 100,000 leads arrive, the
+    1,000 changed ones arrive within the interval and a bit, and Ctrl-C exits 0."""
+    schema = f"docs_tour_{os.getpid()}"
+    section = (ROOT / "docs" / "tutorial.md").read_text().split("## 6. ", 1)[1].split("\n## ", 1)[0]
+    for was, now in (("tour.", f"{schema}."), ("EXISTS tour;", f"EXISTS {schema};"),
+                     ("schema: tour}", f"schema: {schema}}}")):  # fmt: skip
+        section = section.replace(was, now)
+    setup, update = re.findall(r"```sh[^\n]*\n(psql .*?)```", section, re.DOTALL)
+    (workspace,) = re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)
+    (command,) = re.findall(r"```sh\n(\.venv/bin/syncwell run .*?)\n```", section, re.DOTALL)
+    (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)
+    (tmp_path / "tour").mkdir()
+    (tmp_path / "tour" / "syncwell.yaml").write_text(workspace)
+    subprocess.run(["bash", "-e", "-c", setup], cwd=tmp_path, check=True, timeout=60)
+    log = tmp_path / "run.log"
+    with log.open("w") as to_log:
+        run = subprocess.Popen(command.split(), cwd=tmp_path, stdout=to_log, stderr=to_log)
+    try:
+        _wait_for(f"SELECT count(*) FROM {schema}.contacts", "100000", 60)
+        subprocess.run(["bash", "-e", "-c", update], cwd=tmp_path, check=True, timeout=30)
+        won = f"SELECT count(*) FROM {schema}.contacts WHERE stage = 'won'"
+        _wait_for(won, "1000", 25)  # the interval is 10 s; a read takes a moment
+        run.send_signal(signal.SIGINT)  # Ctrl-C
+        assert run.wait(timeout=30) == 0, log.read_text()
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        _psql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from syncwell.workspace import parse_workspace
 from tests.docs.blocks import (
     ELSEWHERE,
     HOW_TO_MARK,
@@ -42,11 +43,16 @@ from tests.docs.blocks import (
 )
 from tests.docs.programs import SYNCWELL, NotCheckableError, problem_of, syncwell_problem
 from tests.docs.shell import commands, console_input
-from tests.docs.workspaces import documents_of, load_block_workspace, workspace_of
+from tests.docs.workspaces import (
+    documents_of,
+    env_for,
+    is_whole,
+    load_block_workspace,
+    workspace_of,
+)
 
 _SHELL = frozenset({"sh", "bash", "shell", "console"})
 _YAML = frozenset({"yaml", "yml"})
-_CHECKED = _SHELL | _YAML | {"json", "python"}
 
 
 @pytest.mark.parametrize("block", all_blocks(), ids=lambda b: b.where)
@@ -86,6 +92,9 @@ def _check_illustrative(block: Block) -> None:
 
 def _check_yaml(block: Block, root: Path) -> None:
     for text, data in documents_of(block):
+        if is_whole(block, data):  # as written: nothing made up could hide a mistake
+            parse_workspace(text, block.where, root, env=env_for(text))
+            continue
         whole = workspace_of(block, data)
         assert whole is not None, (
             f"{block.where}: nothing says where `{next(iter(data))}:` goes in a workspace: add "

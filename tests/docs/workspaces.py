@@ -153,6 +153,19 @@ def documents_of(block: Block) -> Iterator[tuple[str, dict[str, Any]]]:
         yield text, data
 
 
+def is_whole(block: Block, data: Mapping[str, Any]) -> bool:
+    """Whether the document is a whole workspace, to load as written: it has systems and flows,
+    every system its flows name, and leaves nothing out (`# ...`)."""
+    if not {"systems", "flows"} <= set(data) or "# ..." in block.text:
+        return False
+    systems, flows = data["systems"], data["flows"]
+    named = {
+        flow.get(end) for flow in flows.values() if isinstance(flow, dict)
+        for end in ("source", "destination")
+    }  # fmt: skip
+    return isinstance(systems, dict) and named <= set(systems)
+
+
 def workspace_of(block: Block, data: dict[str, Any]) -> dict[str, Any] | None:
     """The whole workspace this document is part of, or None when nothing says where it goes."""
     if set(data) <= WORKSPACE_KEYS:

@@ -142,6 +142,9 @@ ELSEWHERE: dict[tuple[str, str], str] = {
     ("README.md", "$ export CRM_WEBHOOK_SECRET="): "test_readme_check_output",
     ("docs/measurements.md", "TOKEN=$(syncwell token create"): "test_metrics_snippet_under_serve",
     ("docs/api.md", "$ TOKEN=$(syncwell token create"): "test_api_token_snippet_under_serve",
+    ("docs/connectors/webhook_out.md", "POST /syncwell HTTP/1.1"): (
+        "tests/connectors/test_webhook_out.py::test_the_documented_request_is_what_the_connector_sends"
+    ),
     **dict.fromkeys(_ON_THE_SANDBOX, "test_sandbox_snippets"),
     **dict.fromkeys(_TUTORIAL_6, "test_tutorial_section_6"),
     **dict.fromkeys(_WARNINGS, "tests/docs/test_doc_warnings.py"),

@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyE
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from syncwell.errors import StoreError, StoreRefusedError
+from syncwell.store.pg_connections import connect_args, drop_ended_connections, ended_by_server
 from syncwell.store.sqlite_files import guard_writable, until_writable
 
 __all__ = ["close", "connect", "connect_direct", "migrate", "store_errors"]
@@ -40,6 +41,11 @@ def store_errors(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]
         except (SQLAlchemyError, OSError) as error:
             if _refused(error):
                 raise StoreRefusedError(f"the state store refused the data: {error}") from error
+            if ended_by_server(error):
+                raise StoreError(
+                    "the state store's server ended the connection (restarted, or "
+                    "pg_terminate_backend); syncwell connects again and tries again"
+                ) from error
             raise StoreError(f"the state store failed: {error}") from error
 
     return translated
@@ -92,11 +98,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
 def connect(url: str) -> AsyncEngine:
     """An async engine on the state store at `url` (not yet migrated)."""
     async_url = _async_url(url)
-    # A server connection may have died while idle; a file can't, so SQLite skips the ping.
-    engine = create_async_engine(async_url, pool_pre_ping=not async_url.startswith("sqlite"))
-    if engine.dialect.name == "sqlite":
+    if async_url.startswith("sqlite"):
+        engine = create_async_engine(async_url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         guard_writable(engine.sync_engine, engine.url.database)
+        return engine
+    # A server connection may have died while idle; a file can't, so SQLite skips the ping.
+    engine = create_async_engine(async_url, pool_pre_ping=True, connect_args=connect_args())
+    drop_ended_connections(engine.sync_engine)
     return engine
 
 

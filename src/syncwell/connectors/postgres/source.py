@@ -10,9 +10,10 @@ commits late carries a cursor value older than rows already read (DESIGN.md, les
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 
 import asyncpg
 
@@ -90,8 +91,9 @@ class PostgresSource:
                     reading = self._full(connection, stream, table, checkpoint)
                 else:
                     reading = self._incremental(connection, stream, table, checkpoint)
-                async for batch, mark in reading:
-                    yield batch, mark
+                async with contextlib.aclosing(reading):  # its reads end before the connection
+                    async for batch, mark in reading:
+                        yield batch, mark
 
     async def keys(self, stream: StreamSpec) -> AsyncIterator[Sequence[Row]]:
         """Every key of the table, a page at a time, by its primary key (a key scan).
@@ -138,7 +140,7 @@ class PostgresSource:
         stream: StreamSpec,
         table: Table,
         checkpoint: Checkpoint | None,
-    ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
+    ) -> AsyncGenerator[tuple[ChangeBatch, Checkpoint], None]:
         since: JSONValue
         if checkpoint is None:
             since = await self._high_water(connection, stream, table)
@@ -154,9 +156,10 @@ class PostgresSource:
         key_at = [columns.index(column) for column in stream.key]
         queries = (first if after is None else keyset, keyset)
         pages = self._pages(connection, stream, columns, queries, after, key_at)
-        async for batch, last_key in pages:
-            after_key: list[JSONValue] = list(last_key)
-            yield batch, {"phase": "full", "after": after_key, "since": since}
+        async with contextlib.aclosing(pages):
+            async for batch, last_key in pages:
+                after_key: list[JSONValue] = list(last_key)
+                yield batch, {"phase": "full", "after": after_key, "since": since}
         done: Checkpoint = (
             {"phase": "incremental", "cursor": since, "key": None, "window": None}
             if stream.cursor is not None
@@ -170,7 +173,7 @@ class PostgresSource:
         stream: StreamSpec,
         table: Table,
         checkpoint: Checkpoint,
-    ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
+    ) -> AsyncGenerator[tuple[ChangeBatch, Checkpoint], None]:
         assert stream.cursor is not None, "incremental reads need a cursor column"
         found, key = checkpoint.get("cursor"), _strings(checkpoint.get("key"))
         cursor = None if found is None else str(found)
@@ -193,8 +196,9 @@ class PostgresSource:
         position: list[str] | None = None
         queries = (first, keyset)
         pages = self._pages(connection, stream, columns, queries, start, position_at)
-        async for batch, position in pages:
-            yield batch, _incremental_mark(position, None)
+        async with contextlib.aclosing(pages):
+            async for batch, position in pages:
+                yield batch, _incremental_mark(position, None)
         if position is None:
             if cursor is None or key is None:
                 return
@@ -210,7 +214,7 @@ class PostgresSource:
         queries: tuple[str, str],
         start: list[str] | None,
         position_at: list[int],
-    ) -> AsyncIterator[tuple[ChangeBatch, list[str]]]:
+    ) -> AsyncGenerator[tuple[ChangeBatch, list[str]], None]:
         """Pages with the position after each; the next page is fetched while the engine
         journals this one."""
 
@@ -242,7 +246,12 @@ class PostgresSource:
                 pending = asyncio.ensure_future(fetch(keyset, position))
                 yield batch, position
         finally:
-            pending.cancel()
+            # One operation at a time on the connection: the page read ahead ends before the
+            # transaction's ROLLBACK (cancelling it mid-COPY left asyncpg's protocol busy for
+            # that statement), and its failure, if any, is retrieved.
+            await asyncio.wait({pending})
+            if not pending.cancelled():
+                pending.exception()
 
     async def _high_water(
         self, connection: asyncpg.Connection, stream: StreamSpec, table: Table

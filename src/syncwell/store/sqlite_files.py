@@ -57,9 +57,9 @@ class _WritableFiles:
             if not os.access(path, os.W_OK) and Path(path).exists():
                 raise StoreError(
                     f"the state store's file {path} cannot be written (made immutable, "
-                    "or on a read-only file system); syncwell waits and tries again. Make it "
-                    f"writable again: `chattr -i {Path(path).name}`, a read-write mount, "
-                    "or its owner's permissions"
+                    "or on a read-only file system); make it writable again: "
+                    f"`chattr -i {Path(path).name}`, a read-write mount, or its owner's "
+                    "permissions"
                 )
 
     def refuse_unwritable(self, *_args: Any) -> None:

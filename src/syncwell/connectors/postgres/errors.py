@@ -57,6 +57,15 @@ def translated(system: str, flow: str = "") -> Iterator[None]:
         raise TimedOutError(
             _short(f"no answer in time: {error or type(error).__name__}"), system=system, flow=flow
         ) from error
+    except asyncpg.InternalClientError as error:
+        # asyncpg's state after the FATAL error of a connection the server ended while idle in
+        # the pool ("another operation (2) is in progress"): the pool replaces it on release.
+        raise TransientError(
+            "the server ended the connection while it waited in the pool "
+            f"({type(error).__name__}: {_short(str(error), 200)})",
+            system=system,
+            flow=flow,
+        ) from error
     except (OSError, asyncpg.InterfaceError) as error:
         raise TransientError(
             _short(f"{type(error).__name__}: {error}"), system=system, flow=flow

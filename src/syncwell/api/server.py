@@ -4,12 +4,58 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import socket
 from collections.abc import Generator
 
 import uvicorn
 from starlette.types import ASGIApp
 
-__all__ = ["ApiServer"]
+__all__ = ["ApiServer", "ListenError", "bind_socket"]
+
+
+class ListenError(OSError):
+    """The address could not be listened on: the port is taken, or not ours to take.
+
+    Args:
+        host: the address asked for.
+        port: the port asked for.
+        code: the errno of the refusal (`errno.EADDRINUSE` when the port is taken).
+        reason: the system's words for it.
+    """
+
+    def __init__(self, host: str, port: int, code: int, reason: str) -> None:
+        super().__init__(code, f"cannot listen on {host}:{port}: {reason}")
+        self.host = host
+        self.port = port
+        self.reason = reason
+
+    @property
+    def in_use(self) -> bool:
+        """Whether something else already listens there."""
+        return self.errno == errno.EADDRINUSE
+
+    def __reduce__(self) -> tuple[type[ListenError], tuple[str, int, int, str]]:
+        return type(self), (self.host, self.port, self.errno or 0, self.reason)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to `host:port`, not yet listening.
+
+    Raises:
+        ListenError: the port is in use, or the address is not this machine's to bind.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    # As uvicorn does: a port left in TIME_WAIT by the last run can be taken at once.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        code = error.errno or errno.EADDRNOTAVAIL
+        raise ListenError(host, port, code, error.strerror or str(error)) from None
+    return sock
 
 
 class _QuietServer(uvicorn.Server):
@@ -25,7 +71,7 @@ class ApiServer:
     Args:
         app: the ASGI app.
         host: address to bind; 127.0.0.1 unless the tools must reach it from elsewhere.
-        port: port to bind; 0 picks a free one (`port` tells which once started).
+        port: port to bind; 0 picks a free one (`port` tells which once listening).
     """
 
     def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 8100) -> None:
@@ -39,23 +85,38 @@ class ApiServer:
             timeout_graceful_shutdown=5,  # a request still waiting then is cut, never hangs a stop
         )
         self._server = _QuietServer(config)
+        self._socket: socket.socket | None = None
         self.host = host
         self.port = port
 
+    def listen(self) -> None:
+        """Take the address now, so a busy port fails here, before anything says "serving".
+
+        Raises:
+            ListenError: the port is in use, or the address is not this machine's to bind.
+        """
+        if self._socket is not None:
+            return
+        self._socket = bind_socket(self.host, self.port)
+        self.port = int(self._socket.getsockname()[1])
+
     async def serve(self, stop: asyncio.Event) -> None:
-        """Serve until `stop` is set."""
-        serving = asyncio.ensure_future(self._server.serve())
+        """Serve until `stop` is set (listening first, if `listen` was not called).
+
+        Raises:
+            ListenError: the address could not be listened on.
+        """
+        self.listen()
+        assert self._socket is not None, "listen() took the address"
+        serving = asyncio.ensure_future(self._server.serve(sockets=[self._socket]))
         # uvicorn says it is listening only through a flag.
         while not self._server.started and not serving.done():  # noqa: ASYNC110
             await asyncio.sleep(0.01)
         if serving.done():
-            serving.result()  # the port was taken: say so
-            raise OSError(f"could not listen on {self.host}:{self.port}")
-        sockets = [s for server in self._server.servers for s in server.sockets]
-        if sockets:
-            self.port = int(sockets[0].getsockname()[1])
+            serving.result()  # uvicorn could not start on the socket: its own error
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
         self._server.should_exit = True
         stopping.cancel()
         await serving
+        self._socket = None  # uvicorn closed it; a next serve() listens again

@@ -12,17 +12,19 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from syncwell.cli.commands import SyncwellTyper
+from syncwell.cli.failures import remember_workspace
 from syncwell.errors import WorkspaceError
 from syncwell.workspace import Workspace, load_workspace
 
-app = typer.Typer(
+app = SyncwellTyper(
     no_args_is_help=True,
     add_completion=False,
     help="syncwell: keep your core system in sync with the tools your customers live in.",
 )
-dlq_app = typer.Typer(no_args_is_help=True, help="Dead letters: list, show, replay, discard.")
+dlq_app = SyncwellTyper(no_args_is_help=True, help="Dead letters: list, show, replay, discard.")
 app.add_typer(dlq_app, name="dlq")
-token_app = typer.Typer(
+token_app = SyncwellTyper(
     no_args_is_help=True, help="API tokens: create (viewer, operator, admin), list, revoke."
 )
 app.add_typer(token_app, name="token")
@@ -41,13 +43,27 @@ DEFAULT_WORKSPACE = Path("syncwell.yaml")
 
 
 def load(path: Path) -> Workspace:
-    """The workspace at `path`; on a mistake, print every problem and exit 2."""
+    """The workspace at `path`; when there is none, say how to name or start one, and on a
+    mistake, print every problem: exit 2 either way."""
+    file = path / "syncwell.yaml" if path.is_dir() else path
+    if not file.exists():
+        err.print(
+            f"no workspace file {file}: name yours with -w PATH (or SYNCWELL_WORKSPACE=PATH), "
+            "or start one with `syncwell init` (docs/workspace.md has a complete example)",
+            style="red",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
     try:
-        return load_workspace(path)
+        loaded = load_workspace(path)
     except WorkspaceError as error:
         # Escaped: each problem's `[flows.x.cursor]` would otherwise be read as markup and vanish.
         err.print(f"[red]invalid workspace[/red]\n{escape(str(error))}", highlight=False)
         raise typer.Exit(2) from error
+    remember_workspace(file, loaded.state)
+    return loaded
 
 
 def configure_logging(verbose: bool) -> None:

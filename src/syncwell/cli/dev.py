@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from syncwell.api.server import bind_socket
 from syncwell.cli.common import app, err, out
 
 __all__ = ["dev"]
@@ -42,6 +43,8 @@ def dev(
             highlight=False,
         )
         raise typer.Exit(2)
+    # A port in use is one line here, not the server's twenty-four lines of banner and a fatal.
+    bind_socket("127.0.0.1", port).close()
     folder.mkdir(parents=True, exist_ok=True)
     out.print(
         f"NATS with JetStream at nats://127.0.0.1:{port} (streams in {folder}); in the "

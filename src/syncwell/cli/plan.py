@@ -24,6 +24,7 @@ from syncwell.cli.common import (
     load,
     out,
 )
+from syncwell.cli.names import require_known
 from syncwell.engine import admin
 from syncwell.engine.plan import FlowPlan, PlanProgress, plan_workspace
 
@@ -52,10 +53,7 @@ def plan(
     """
     configure_logging(verbose=False)
     loaded = load(workspace)
-    unknown = sorted(set(flow or ()) - set(loaded.flows))
-    if unknown:
-        err.print(f"[red]no such flow[/red]: {', '.join(unknown)}", highlight=False)
-        raise typer.Exit(2)
+    require_known("flow", flow or (), list(loaded.flows), "--flow")
     with _progress(live=err.is_terminal and not as_json) as heard:
         plans = asyncio.run(
             plan_workspace(loaded, flows=flow or (), everything=everything, progress=heard)
@@ -80,10 +78,7 @@ def resync(
     journal are still delivered. `syncwell plan --all --flow FLOW` says what it would write.
     """
     loaded = load(workspace)
-    unknown = sorted(set(flows) - set(loaded.flows))
-    if unknown:
-        err.print(f"[red]no such flow[/red]: {', '.join(unknown)}", highlight=False)
-        raise typer.Exit(2)
+    require_known("flow", flows, list(loaded.flows), "FLOWS")
     asyncio.run(admin.resync(loaded, flows))
     out.print(
         f"the next `syncwell run` compares {', '.join(flows)} with the destination and writes "

@@ -10,7 +10,7 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.live import Live
@@ -30,6 +30,12 @@ from syncwell.cli.common import (
 from syncwell.engine import Engine, FlowProgress, admin
 from syncwell.errors import ConnectorError, TransportError
 from syncwell.measure.tracing import configure_from_environment
+from syncwell.sandbox.command import sandbox_command
+from syncwell.store import open_store
+from syncwell.workspace import Workspace
+
+if TYPE_CHECKING:  # the API is imported only by the commands that serve it
+    from syncwell.api import ApiServer
 
 
 @app.command()
@@ -172,23 +178,32 @@ async def _run(
         loop.add_signal_handler(signum, stop_on_signal)
     if stop_after_s is not None:
         loop.call_later(stop_after_s, stop.set)
+    server = _listening(engine, serve)  # a busy port ends the run before the engine starts
     runner = asyncio.create_task(engine.run(once=once, stop=stop))
-    async with _serving(engine, serve):
+    async with _serving(server):
         if log_every_s is not None:  # log lines, a progress line every `log_every_s`
             await runlog.log_while_running(runner, engine, log_every_s)
         await _watch(runner, live=live, flows=list(engine.progress.values()))
     return signalled.is_set()
 
 
-@contextlib.asynccontextmanager
-async def _serving(engine: Engine, serve: tuple[str, int] | None) -> AsyncIterator[None]:
+def _listening(engine: Engine, serve: tuple[str, int] | None) -> ApiServer | None:
+    """The engine's API server, its port already taken (ListenError if it cannot be)."""
     if serve is None:
-        yield
-        return
+        return None
     from syncwell.api import ApiServer, create_app  # only runs that take webhooks pay for it
 
-    halt = asyncio.Event()
     server = ApiServer(create_app(engine), *serve)
+    server.listen()
+    return server
+
+
+@contextlib.asynccontextmanager
+async def _serving(server: ApiServer | None) -> AsyncIterator[None]:
+    if server is None:
+        yield
+        return
+    halt = asyncio.Event()
     serving = asyncio.create_task(server.serve(halt))
     try:
         yield
@@ -264,19 +279,8 @@ def worker(
         display.print_progress(out, list(engine.progress.values()))
 
 
-@app.command(
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    add_help_option=False,  # --help goes to the sandbox's own parser, which knows every flag
-)
-def sandbox(context: typer.Context) -> None:
-    """Run the sandbox's three tools (CRM, email platform, project tool) with fault knobs.
-
-    Every option of `python -m syncwell.sandbox` works here; `syncwell sandbox --help`
-    lists them, docs/sandbox.md explains each.
-    """
-    from syncwell.sandbox import main as sandbox_main
-
-    raise typer.Exit(sandbox_main(context.args))
+# The sandbox's own command (python -m syncwell.sandbox is the same one), in syncwell's style.
+app.command("sandbox")(sandbox_command)
 
 
 @app.command()
@@ -302,6 +306,7 @@ def demo(
     from syncwell.demo.next_steps import next_steps, syncwell_command
 
     configure_logging(verbose=False)
+    _claim_demo_ports(folder, port, free_ports=free_ports)
 
     async def main() -> tuple[bool, Engine, Path]:
         async with demo_world(folder, port, free_ports=free_ports) as world:
@@ -349,6 +354,18 @@ def demo(
         raise typer.Exit(130)
 
 
+def _claim_demo_ports(folder: Path, port: int, *, free_ports: bool) -> None:
+    """A port the demo needs but is taken ends it now, in one line (ListenError), not with
+    the tools' process dying, or after they have started."""
+    from syncwell.api.server import bind_socket
+    from syncwell.demo.world import sandbox_config
+
+    tools = sandbox_config(folder, port, free_ports=free_ports)
+    for needed in (port, tools.crm.port, tools.email.port, tools.project.port):
+        if needed:  # 0: a free one, picked when the tools start
+            bind_socket(tools.host, needed).close()
+
+
 @app.command()
 def serve(
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
@@ -364,14 +381,23 @@ def serve(
     from syncwell.api import ApiServer, create_app
 
     configure_logging(verbose=False)
-    server = ApiServer(create_app(workspace=load(workspace)), host, port)
+    loaded = load(workspace)
+    server = ApiServer(create_app(workspace=loaded), host, port)
 
     async def main() -> None:
+        await _check_store(loaded)  # a store that does not answer: one line, not a page
+        server.listen()  # said "serving" only once the port is ours
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        out.print(f"serving http://{host}:{port}/api/v1 (Ctrl-C stops)")
+        out.print(f"serving http://{host}:{server.port}/api/v1 (Ctrl-C stops)", highlight=False)
         await server.serve(stop)
 
     asyncio.run(main())
+
+
+async def _check_store(workspace: Workspace) -> None:
+    """Open the workspace's state store once (StoreError when it does not answer)."""
+    store = await open_store(workspace.state)
+    await store.close()

@@ -21,6 +21,7 @@ from syncwell.cli.common import (
     load,
     out,
 )
+from syncwell.cli.names import require_known
 from syncwell.engine import admin
 from syncwell.engine.changetimes import lag_clocks
 from syncwell.store import FlowReport
@@ -78,9 +79,11 @@ def dlq_list(
     as_json: JsonOption = False,
 ) -> None:
     """List dead letters, newest first."""
+    loaded = load(workspace)
+    require_known("flow", [flow] if flow else [], list(loaded.flows), "--flow")
     letters = asyncio.run(
         admin.list_dead_letters(
-            load(workspace), flow=flow, status=None if state == "all" else state, limit=limit
+            loaded, flow=flow, status=None if state == "all" else state, limit=limit
         )
     )
     if as_json:

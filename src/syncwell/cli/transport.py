@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.table import Table
 
+from syncwell.cli.commands import SyncwellTyper
 from syncwell.cli.common import DEFAULT_WORKSPACE, JsonOption, WorkspaceOption, app, err, load, out
 from syncwell.errors import TransportError
 from syncwell.transport.admin import StreamReport, delete_stream, stream_report
@@ -21,7 +22,7 @@ __all__ = ["transport_app"]
 
 _T = TypeVar("_T")
 
-transport_app = typer.Typer(
+transport_app = SyncwellTyper(
     no_args_is_help=True,
     help="The workspace's NATS stream: status (what waits, per flow), reset (start it over).",
 )

@@ -1,4 +1,4 @@
-"""`python -m syncwell.sandbox --help`."""
+"""`python -m syncwell.sandbox`: the same command as `syncwell sandbox`."""
 
 from __future__ import annotations
 

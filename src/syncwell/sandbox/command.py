@@ -1,4 +1,5 @@
-"""`python -m syncwell.sandbox`: flags to a `SandboxConfig`, then serve until a signal.
+"""`syncwell sandbox` (and `python -m syncwell.sandbox`): flags to a `SandboxConfig`, then serve
+until a signal.
 
 Fault flags such as `--error-rate` apply to every tool; `--crm-faults '{"...": ...}'` (and
 `--email-faults`, `--project-faults`) set one tool's knobs and win over the shared flags.
@@ -8,96 +9,199 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import signal
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Annotated, Literal
 
+import typer
 from pydantic import ValidationError
 
 from syncwell.sandbox.config import SandboxConfig, WebhookSubscription
 from syncwell.sandbox.crm.subscriptions import new_secret
 from syncwell.sandbox.server import SandboxEndpoints, serve_sandbox
 
-__all__ = ["build_parser", "config_from_args", "main", "run_sandbox"]
+__all__ = [
+    "FlagParser",
+    "build_parser",
+    "config_from_args",
+    "main",
+    "parse_flags",
+    "run_sandbox",
+    "sandbox_command",
+]
 
 _TOOLS = ("crm", "email", "project")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Every flag of the sandbox command."""
-    parser = argparse.ArgumentParser(
-        prog="python -m syncwell.sandbox",
-        description="Fake CRM, email platform and project tool with fault knobs.",
-    )
-    add = parser.add_argument
-    add("--config", type=Path, help="a JSON SandboxConfig to start from")
-    add("--data-dir", type=Path, help="keep one SQLite file per tool here (default: in memory)")
-    add("--host", help="address to listen on (default 127.0.0.1)")
-    add("--seed", type=int, help="seed of the generated data (default 7)")
-    for tool, port in zip(_TOOLS, (8101, 8102, 8103), strict=True):
-        add(f"--{tool}-port", type=int, help=f"port of the {tool} (default {port}; 0 picks one)")
-    add("--crm-token", help="bearer token of the CRM (default sandbox-crm-token)")
-    add("--email-key", help="X-Api-Key of the email platform (default sandbox-email-key)")
-    add("--project-user", help="basic auth user of the project tool (default sandbox)")
-    add("--project-password", help="its password (default sandbox-project-pass)")
-    add("--contacts", type=int, help="CRM contacts to seed (default 2000)")
-    add("--companies", type=int, help="CRM companies to seed (default 300)")
-    add("--tasks", type=int, help="project tasks to seed (default 500)")
-    add(
-        "--project-filter-syntax",
-        choices=("modified_after", "operator"),
-        help="how the task list filters by change time: modified_after=<time> (default), or "
-        "modified=<op><time> where a bare time means equal to",
-    )
-    add("--members", type=int, help="email members to seed (default 0)")
-    add("--visibility-delay-s", type=float, help="email read delay after a write (default 1)")
-    add("--webhook-url", action="append", default=[], help="subscribe a URL to CRM events")
-    add("--webhook-secret", help="whsec_ secret for the --webhook-url subscriptions")
-    add(
-        "--webhook-shape",
-        choices=("single", "bulk", "thin"),
-        help="events per record (default), bulk rows in data.rows, or ids only in data.ids",
-    )
-    add(
-        "--webhook-header",
-        help="send the secret as it is in this header instead of signing (a static token)",
-    )
-    add(
-        "--webhook-generic-types",
-        action="store_true",
-        help="name every table's events records.after.<op>, the table in data.table_name",
-    )
-    add("--access-log", action="store_true", help="log every request")
-    add("--ready-file", type=Path, help="write the bound ports here as JSON once listening")
-    _add_fault_flags(parser)
-    return parser
+_FAULTS = "Faults (every tool; per tool with --<tool>-faults)"
+_FLAG = ""  # a flag shows as a flag in --help, without a <bool> type
 
 
-def _add_fault_flags(parser: argparse.ArgumentParser) -> None:
-    faults = parser.add_argument_group("faults (every tool; per tool with --<tool>-faults)")
-    add = faults.add_argument
-    add("--error-rate", type=float, help="share of requests answered 500/502/503")
-    add("--throttle-rate", type=float, help="share of requests answered 429 + Retry-After")
-    add("--latency-ms", type=float, help="latency added to every request")
-    add("--latency-jitter-ms", type=float, help="up to this much more, at random")
-    add("--malformed-rate", type=float, help="share of listed records returned messy")
-    add("--duplicate-webhook-rate", type=float, help="share of webhooks sent twice")
-    add("--reorder-webhooks", action="store_true", default=None, help="shuffle webhooks")
-    add("--rate-limit-per-s", help="requests per second per tool, or 'off'")
-    add(
-        "--outage",
-        action="append",
-        metavar="EVERY_S:FOR_S",
-        help="down for FOR_S seconds of every EVERY_S (repeat for more; 'off' for none)",
-    )
-    for tool in _TOOLS:
-        add(
-            f"--{tool}-faults",
+def sandbox_command(
+    context: typer.Context,
+    config: Annotated[Path | None, typer.Option(help="A JSON SandboxConfig to start from.")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Keep one SQLite file per tool here (default: in memory).")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")] = (
+        None
+    ),
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the generated data (default 7).")
+    ] = None,
+    crm_port: Annotated[
+        int | None, typer.Option(help="Port of the CRM (default 8101; 0 picks a free one).")
+    ] = None,
+    email_port: Annotated[
+        int | None, typer.Option(help="Port of the email platform (default 8102; 0: free).")
+    ] = None,
+    project_port: Annotated[
+        int | None, typer.Option(help="Port of the project tool (default 8103; 0: free).")
+    ] = None,
+    crm_token: Annotated[
+        str | None, typer.Option(help="Bearer token of the CRM (default sandbox-crm-token).")
+    ] = None,
+    email_key: Annotated[
+        str | None,
+        typer.Option(help="X-Api-Key of the email platform (default sandbox-email-key)."),
+    ] = None,
+    project_user: Annotated[
+        str | None, typer.Option(help="Basic auth user of the project tool (default sandbox).")
+    ] = None,
+    project_password: Annotated[
+        str | None, typer.Option(help="Its password (default sandbox-project-pass).")
+    ] = None,
+    contacts: Annotated[int | None, typer.Option(help="CRM contacts to seed (default 2000).")] = (
+        None
+    ),
+    companies: Annotated[
+        int | None, typer.Option(help="CRM companies to seed (default 300).")
+    ] = None,
+    tasks: Annotated[int | None, typer.Option(help="Project tasks to seed (default 500).")] = None,
+    project_filter_syntax: Annotated[
+        Literal["modified_after", "operator"] | None,
+        typer.Option(
+            help="How the task list filters by change time: modified_after=<time> (default), "
+            "or modified=<op><time> where a bare time means equal to."
+        ),
+    ] = None,
+    members: Annotated[int | None, typer.Option(help="Email members to seed (default 0).")] = None,
+    visibility_delay_s: Annotated[
+        float | None, typer.Option(help="Email read delay after a write (default 1).")
+    ] = None,
+    webhook_url: Annotated[
+        list[str] | None, typer.Option(help="Subscribe a URL to CRM events (repeat for more).")
+    ] = None,
+    webhook_secret: Annotated[
+        str | None, typer.Option(help="whsec_ secret for the --webhook-url subscriptions.")
+    ] = None,
+    webhook_shape: Annotated[
+        Literal["single", "bulk", "thin"] | None,
+        typer.Option(
+            help="An event per record (default), bulk rows in data.rows, or ids only in data.ids."
+        ),
+    ] = None,
+    webhook_header: Annotated[
+        str | None,
+        typer.Option(help="Send the secret as it is in this header instead of signing."),
+    ] = None,
+    webhook_generic_types: Annotated[
+        bool,
+        typer.Option(
+            "--webhook-generic-types",
+            metavar=_FLAG,
+            help="Name every table's events records.after.<op>, the table in data.table_name.",
+        ),
+    ] = False,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", metavar=_FLAG, help="Log every request.")
+    ] = False,
+    ready_file: Annotated[
+        Path | None, typer.Option(help="Write the bound ports here as JSON once listening.")
+    ] = None,
+    error_rate: Annotated[
+        float | None,
+        typer.Option(help="Share of requests answered 500/502/503.", rich_help_panel=_FAULTS),
+    ] = None,
+    throttle_rate: Annotated[
+        float | None,
+        typer.Option(help="Share of requests answered 429 + Retry-After.", rich_help_panel=_FAULTS),
+    ] = None,
+    latency_ms: Annotated[
+        float | None,
+        typer.Option(help="Latency added to every request.", rich_help_panel=_FAULTS),
+    ] = None,
+    latency_jitter_ms: Annotated[
+        float | None, typer.Option(help="Up to this much more, at random.", rich_help_panel=_FAULTS)
+    ] = None,
+    malformed_rate: Annotated[
+        float | None,
+        typer.Option(help="Share of listed records returned messy.", rich_help_panel=_FAULTS),
+    ] = None,
+    duplicate_webhook_rate: Annotated[
+        float | None, typer.Option(help="Share of webhooks sent twice.", rich_help_panel=_FAULTS)
+    ] = None,
+    reorder_webhooks: Annotated[
+        bool | None,
+        typer.Option(
+            "--reorder-webhooks", metavar=_FLAG, help="Shuffle webhooks.", rich_help_panel=_FAULTS
+        ),
+    ] = None,
+    rate_limit_per_s: Annotated[
+        str | None,
+        typer.Option(help="Requests per second per tool, or 'off'.", rich_help_panel=_FAULTS),
+    ] = None,
+    outage: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="EVERY_S:FOR_S",
+            help="Down for FOR_S seconds of every EVERY_S (repeat for more; 'off' for none).",
+            rich_help_panel=_FAULTS,
+        ),
+    ] = None,
+    crm_faults: Annotated[
+        str | None,
+        typer.Option(
             metavar="JSON",
-            help=f"knobs of the {tool}, e.g. '{{\"error_rate\": 0.1}}'",
-        )
+            help="Knobs of the CRM, e.g. '{\"error_rate\": 0.1}'.",
+            rich_help_panel=_FAULTS,
+        ),
+    ] = None,
+    email_faults: Annotated[
+        str | None,
+        typer.Option(metavar="JSON", help="Knobs of the email platform.", rich_help_panel=_FAULTS),
+    ] = None,
+    project_faults: Annotated[
+        str | None,
+        typer.Option(metavar="JSON", help="Knobs of the project tool.", rich_help_panel=_FAULTS),
+    ] = None,
+) -> None:
+    """Run the sandbox's three tools (CRM, email platform, project tool) with fault knobs.
+
+    Serves until Ctrl-C or SIGTERM. docs/sandbox.md explains each knob.
+    """
+    raise typer.Exit(serve_flags(argparse.Namespace(**context.params)))
+
+
+def parse_flags(argv: Sequence[str]) -> argparse.Namespace:
+    """The flags of `argv` as the command reads them (for tests and tools).
+
+    Raises:
+        SystemExit: a flag is unknown or its value is wrong (the reason on stderr), as
+            argparse does.
+    """
+    command = typer.main.get_command(_program())
+    try:
+        context = command.make_context("python -m syncwell.sandbox", list(argv))
+    except typer.TyperException as error:
+        print(f"python -m syncwell.sandbox: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return argparse.Namespace(**context.params)
 
 
 def _shared_faults(args: argparse.Namespace) -> dict[str, object]:
@@ -240,23 +344,80 @@ def run_sandbox(
     asyncio.run(serve())
 
 
+class FlagParser:
+    """`parse_args` as argparse's parser had it, for code written against that parser."""
+
+    def parse_args(self, argv: Sequence[str] | None = None) -> argparse.Namespace:
+        """The flags of `argv` (default: this process's); SystemExit(2) on a bad one."""
+        return parse_flags(sys.argv[1:] if argv is None else argv)
+
+
+def build_parser() -> FlagParser:
+    """The sandbox's flags, parsed as the command parses them (see `parse_flags`)."""
+    return FlagParser()
+
+
+def _program() -> typer.Typer:
+    app = typer.Typer(add_completion=False)
+    app.command()(sandbox_command)
+    return app
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the flags and serve; the exit code (2 for bad flags)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """`python -m syncwell.sandbox`: parse the flags and serve; the exit code (2 for bad flags)."""
+    try:
+        _program()(
+            args=None if argv is None else list(argv), prog_name="python -m syncwell.sandbox"
+        )
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else 1
+    return 0
+
+
+def serve_flags(args: argparse.Namespace) -> int:
+    """Serve the tools the flags describe; the exit code: 2 for a bad value, 1 when a port
+    is taken or the data folder cannot be written, each in one line."""
     try:
         config = config_from_args(args)
     except (ValueError, OSError) as error:
         message = str(error) if not isinstance(error, ValidationError) else _brief(error)
-        parser.error(message)
+        print(f"sandbox: {message}", file=sys.stderr)
+        return 2
+    taken = _taken_port(config)
+    if taken is not None:
+        print(taken, file=sys.stderr)
+        return 1
     try:
         run_sandbox(
             config, announce=lambda text: print(text, flush=True), ready_file=args.ready_file
         )
-    except OSError as error:  # a port in use, a data folder we may not write
+    except OSError as error:  # a port taken since the check, a data folder we may not write
         print(f"sandbox: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _taken_port(config: SandboxConfig) -> str | None:
+    """The line saying which tool's port is in use and its flag, or None when all are free."""
+    for tool, port in (
+        ("crm", config.crm.port),
+        ("email", config.email.port),
+        ("project", config.project.port),
+    ):
+        if not port:
+            continue
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((config.host, port))
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE:
+                    raise
+                return (
+                    f"sandbox: port {port} on {config.host} is in use: pick another with "
+                    f"--{tool}-port N (0 picks a free one)"
+                )
+    return None
 
 
 def _brief(error: ValidationError) -> str:

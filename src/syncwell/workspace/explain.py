@@ -8,7 +8,7 @@ they wrote, and what to write instead; unknown fields get the closest known name
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import get_args
+from typing import get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -78,13 +78,19 @@ def unknown_field(name: str, known: Collection[str]) -> str:
     guess = did_you_mean(name, known)
     if guess:
         return f"unknown field '{name}'{guess}"
+    if not known:  # never an empty list: say where the fields are told
+        return f"unknown field '{name}'; docs/workspace.md lists the fields of this section"
     return f"unknown field '{name}'; the fields here are: {', '.join(known)}"
 
 
 def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     current: type[BaseModel] | None = model
     members: list[type[BaseModel]] = []
+    keyed = False
     for part in loc:
+        if keyed:  # a name the file chose, under a mapping of models (`streams.contacts`)
+            keyed = False
+            continue
         # Pydantic names the member of a union tagged by `kind` in the path (`auth.hmac.x`).
         tagged = next((m for m in members if part in _kinds(m)), None)
         if tagged is not None:
@@ -94,9 +100,19 @@ def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseMo
             return None
         by_alias = {info.alias or name: info for name, info in current.model_fields.items()}
         info = by_alias.get(part)
-        members = _models(info.annotation if info else None)
+        annotation = info.annotation if info else None
+        members = _models(annotation)
+        keyed = _is_mapping(annotation)
         current = members[0] if members else None
     return current
+
+
+def _is_mapping(annotation: object) -> bool:
+    """Whether the annotation is a mapping (through `| None` and `Annotated`)."""
+    origin = get_origin(annotation)
+    if isinstance(origin, type) and issubclass(origin, Mapping):
+        return True
+    return any(_is_mapping(arg) for arg in get_args(annotation))
 
 
 def _models(annotation: object) -> list[type[BaseModel]]:

@@ -1,0 +1,268 @@
+"""Expected failures of the `syncwell` command are one line with the fix, never a traceback:
+a port in use, a workspace file that is not there, a state store that does not answer, a flow
+the workspace does not have, a field a section does not have."""
+
+from __future__ import annotations
+
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer
+from typer.core import TyperGroup, TyperOption
+from typer.testing import CliRunner
+
+from syncwell.cli import app
+
+runner = CliRunner()
+_LOGGED = re.compile(r"^\d{4}-\d\d-\d\dT")
+SYNCWELL = [str(Path(sys.executable).parent / "syncwell")]  # the console script, as typed
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A port something else listens on, as another program would."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield int(holder.getsockname()[1])
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A valid SQLite-to-SQLite workspace with one flow, `contacts`."""
+    for name in ("a.db", "b.db"):
+        with sqlite3.connect(tmp_path / name) as db:
+            db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, at TEXT NOT NULL)")
+    path = tmp_path / "syncwell.yaml"
+    path.write_text(
+        "systems:\n  a: {kind: sqlite, path: a.db}\n  b: {kind: sqlite, path: b.db}\n"
+        "flows:\n  contacts: {source: a, destination: b, stream: t, key: id, cursor: at}\n"
+    )
+    return path
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of `text` but blank ones and log lines (`run` logs its start off a terminal)."""
+    return [line for line in text.splitlines() if line.strip() and not _LOGGED.match(line)]
+
+
+def _one_line(text: str) -> str:
+    """The only line of `text`, after checking it holds no traceback."""
+    assert "Traceback" not in text, text
+    (line,) = _lines(text)
+    return line
+
+
+# --- a port in use ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["serve", "-w", "{workspace}", "--port", "{port}"],
+        ["run", "-w", "{workspace}", "--serve", "--port", "{port}"],
+        ["demo", "--folder", "{folder}", "--duration", "1", "--free-ports", "--port", "{port}"],
+    ],
+    ids=["serve", "run --serve", "demo"],
+)
+def test_a_busy_port_is_one_line_naming_the_port_and_the_option(
+    command: list[str], busy_port: int, workspace: Path, tmp_path: Path
+) -> None:
+    """A real process on a port something listens on: exit 1, one line on stderr with the
+    port and `--port N`, no traceback, and no "serving" before it (67-95 lines before)."""
+    values = {"workspace": str(workspace), "port": str(busy_port), "folder": str(tmp_path / "d")}
+    args = [part.format(**values) for part in command]
+    done = subprocess.run([*SYNCWELL, *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    line = _one_line(done.stderr)
+    assert f"port {busy_port} on 127.0.0.1 is in use" in line
+    assert line.endswith("pick another with --port N")
+    assert "serving" not in done.stdout and "dashboard" not in done.stdout
+
+
+def test_the_demo_names_free_ports_when_a_tools_port_is_taken(tmp_path: Path) -> None:
+    """The demo's tools listen on 8101-8103: one taken is one line pointing at --free-ports
+    (before: the tools' process died and the demo printed its traceback)."""
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", 8102))
+        holder.listen()
+    except OSError:
+        pass  # already taken by another program: just as good
+    try:
+        folder = str(tmp_path / "demo")
+        args = ["demo", "--folder", folder, "--duration", "1", "--port", str(_free_port())]
+        result = runner.invoke(app, args)
+    finally:
+        holder.close()
+    assert result.exit_code == 1, result.output
+    line = _one_line(result.output)
+    assert line.startswith("port 810") and "--free-ports" in line
+
+
+def test_dev_and_sandbox_name_their_own_port_options(busy_port: int) -> None:
+    """`dev --port` and `sandbox --crm-port` on a busy port: one line naming that option
+    (before: dev printed nats-server's 24-line banner and a fatal line)."""
+    dev = runner.invoke(app, ["dev", "--port", str(busy_port), "--folder", "/tmp/unused-nats"])
+    assert dev.exit_code == 1, dev.output
+    assert _one_line(dev.output).endswith("pick another with --port N")
+    sandbox = runner.invoke(app, ["sandbox", "--crm-port", str(busy_port)])
+    assert sandbox.exit_code == 1, sandbox.output
+    assert _one_line(sandbox.output).endswith("--crm-port N (0 picks a free one)")
+
+
+# --- a missing workspace ----------------------------------------------------------------------
+
+# What each command needs besides -w to get as far as reading the workspace.
+_REQUIRED_ARGS = {
+    ("dlq", "show"): ["1"],
+    ("dlq", "replay"): ["1"],
+    ("dlq", "discard"): ["1"],
+    ("token", "create"): ["--role", "viewer"],
+    ("token", "revoke"): ["1"],
+    ("resync",): ["contacts"],
+}
+
+
+def _workspace_commands() -> list[tuple[str, ...]]:
+    """Every command that reads a workspace named by -w (SYNCWELL_WORKSPACE)."""
+    found: list[tuple[str, ...]] = []
+
+    def walk(group: TyperGroup, prefix: tuple[str, ...]) -> None:
+        for name, command in group.commands.items():
+            if isinstance(command, TyperGroup):
+                walk(command, (*prefix, name))
+            elif any(
+                isinstance(p, TyperOption) and p.envvar == "SYNCWELL_WORKSPACE"
+                for p in command.params
+            ):
+                found.append((*prefix, name))
+
+    root = typer.main.get_command(app)
+    assert isinstance(root, TyperGroup)
+    walk(root, ())
+    return found
+
+
+@pytest.mark.parametrize("command", _workspace_commands(), ids=" ".join)
+def test_a_missing_workspace_is_one_line_with_the_fix(
+    command: tuple[str, ...], tmp_path: Path
+) -> None:
+    """Each command with -w, given a file that is not there: exit 2, one line saying how to
+    name a workspace or start one (before: a `syncwell check path` hint that did not parse)."""
+    missing = tmp_path / "nope.yaml"
+    result = runner.invoke(app, [*command, *_REQUIRED_ARGS.get(command, []), "-w", str(missing)])
+    assert result.exit_code == 2, result.output
+    line = _one_line(result.output)
+    assert line.startswith(f"no workspace file {missing}: name yours with -w PATH")
+    assert "`syncwell init`" in line
+
+
+# --- a state store that does not answer -------------------------------------------------------
+
+
+@pytest.fixture
+def closed_store(workspace: Path) -> Path:
+    """The workspace with its state on a PostgreSQL port nothing listens on."""
+    closed = workspace.with_name("closed.yaml")
+    url = f"postgresql://syncwell:secret@127.0.0.1:{_free_port()}/state"
+    closed.write_text(f"state: {url}\n" + workspace.read_text())
+    return closed
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["status"],
+        ["dlq", "list"],
+        ["incidents"],
+        ["constraint"],
+        ["map"],
+        ["token", "list"],
+        ["run", "--once"],
+        ["serve", "--port", "0"],
+    ],
+    ids=" ".join,
+)
+def test_a_closed_state_store_is_one_line_with_the_fix(
+    command: list[str], closed_store: Path
+) -> None:
+    """A state URL to a closed port: exit 1, one line naming the store (password hidden),
+    that it does not answer, and the fix; `serve` says so before serving (before: it served,
+    and every page failed)."""
+    result = runner.invoke(app, [*command, "-w", str(closed_store)])
+    assert result.exit_code == 1, result.output
+    line = _one_line(result.output)
+    assert line.startswith("state store postgresql://syncwell:***@127.0.0.1:")
+    assert "does not answer" in line and "secret" not in line
+    assert line.endswith(
+        f"start its database, or point `state:` in {closed_store} at one that runs"
+    )
+
+
+def test_a_closed_system_database_fails_its_probe_without_a_traceback(workspace: Path) -> None:
+    """`probe` with a system's DSN on a closed port: the check fails (exit 1), in its table."""
+    down = workspace.with_name("down.yaml")
+    down.write_text(
+        workspace.read_text().replace(
+            "a: {kind: sqlite, path: a.db}",
+            f"a: {{kind: postgres, dsn: 'postgresql://x@127.0.0.1:{_free_port()}/x'}}",
+        )
+    )
+    result = runner.invoke(app, ["probe", "-w", str(down)])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "fail" in result.output
+
+
+# --- names the workspace does not have --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["dlq", "list", "--flow", "contcts"], ["plan", "--flow", "contcts"], ["resync", "contcts"]],
+    ids=["dlq list", "plan", "resync"],
+)
+def test_an_unknown_flow_is_an_error_with_did_you_mean(command: list[str], workspace: Path) -> None:
+    """A flow name the workspace does not have: exit 2 with the close name and the known ones
+    (before: `dlq list --flow` printed an empty table and exited 0)."""
+    result = runner.invoke(app, [*command, "-w", str(workspace)])
+    assert result.exit_code == 2, result.output
+    line = _one_line(result.output)
+    assert line.startswith("no flow 'contcts' (")
+    assert line.endswith("did you mean 'contacts'? The workspace's flows: contacts")
+
+
+def test_a_name_nothing_is_close_to_lists_the_known_ones(workspace: Path) -> None:
+    """No close name: the line lists the workspace's flows instead."""
+    result = runner.invoke(app, ["dlq", "list", "--flow", "zzz", "-w", str(workspace)])
+    assert result.exit_code == 2
+    assert _one_line(result.output) == "no flow 'zzz' (--flow): the workspace's flows are contacts"
+
+
+def test_an_unknown_field_in_an_http_stream_lists_the_fields(tmp_path: Path) -> None:
+    """A stream of an http system with a field it does not have: the error lists its fields
+    (before: "the fields here are: " and nothing)."""
+    path = tmp_path / "syncwell.yaml"
+    path.write_text(
+        "systems:\n"
+        "  api:\n    kind: http\n    base_url: http://127.0.0.1:9\n"
+        "    streams:\n      things:\n        colour: red\n"
+        "  b: {kind: sqlite, path: b.db}\n"
+        "flows:\n  f: {source: api, destination: b, stream: things, key: id}\n"
+    )
+    result = runner.invoke(app, ["check", "-w", str(path)])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "unknown field 'colour'; the fields here are: read, write" in text

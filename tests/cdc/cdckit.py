@@ -3,6 +3,9 @@ workspace that streams one into the other, and the comparison of the two."""
 
 from __future__ import annotations
 
+import asyncio
+import random
+import time
 from pathlib import Path
 
 import asyncpg
@@ -88,3 +91,79 @@ async def slot_position(connection: asyncpg.Connection, schema: str) -> int | No
         schema,
     )
     return None if value is None else int(value)
+
+
+class WriteLoad:
+    """Inserts, updates (each a newer `v`) and deletes against `src`, in small transactions,
+    until stopped; counts what it did."""
+
+    def __init__(self, dsn: str, schema: str, *, first_new_id: int = 100_000) -> None:
+        self._dsn = dsn
+        self._schema = schema
+        self._next = first_new_id
+        self.transactions = 0
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+
+    async def _run(self) -> None:
+        rng = random.Random(16)
+        schema = self._schema
+        connection = await asyncpg.connect(self._dsn)
+        try:
+            while not self._stop.is_set():
+                async with connection.transaction():
+                    for _ in range(rng.randint(1, 5)):
+                        choice = rng.random()
+                        if choice < 0.3:
+                            self._next += 1
+                            await connection.execute(
+                                f"INSERT INTO {schema}.src (id, name, amount) VALUES ($1, $2, 1)",
+                                self._next,
+                                f"new {self._next}",
+                            )
+                        elif choice < 0.9:
+                            await connection.execute(
+                                f"UPDATE {schema}.src SET v = v + 1, name = $2, "
+                                f"amount = amount + 1, updated_at = now() WHERE id = $1",
+                                rng.randint(1, self._next),
+                                f"edit {rng.random():.6f}",
+                            )
+                        else:
+                            gone = rng.randint(1, self._next)
+                            delete = f"DELETE FROM {schema}.src WHERE id = $1"
+                            await connection.execute(delete, gone)
+                self.transactions += 1
+                await asyncio.sleep(0.002)
+        finally:
+            await connection.close()
+
+
+async def converged(
+    connection: asyncpg.Connection, schema: str, timeout_s: float = 30.0
+) -> tuple[dict[int, tuple], dict[int, tuple]]:
+    """`src` and `dst` once they are equal, or as they stand after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        source = await table_state(connection, schema, "src")
+        copy = await table_state(connection, schema, "dst")
+        if source == copy or time.monotonic() > deadline:
+            return source, copy
+        await asyncio.sleep(0.2)
+
+
+def differences(source: dict[int, tuple], copy: dict[int, tuple]) -> dict[str, object]:
+    """What differs: keys lost, keys that should be gone, and rows older than the source's."""
+    return {
+        "missing": sorted(set(source) - set(copy))[:10],
+        "not_deleted": sorted(set(copy) - set(source))[:10],
+        "older": sorted(k for k in source.keys() & copy.keys() if copy[k][2] < source[k][2])[:10],
+        "different": sorted(k for k in source.keys() & copy.keys() if copy[k] != source[k])[:10],
+    }

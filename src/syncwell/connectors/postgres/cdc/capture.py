@@ -182,39 +182,41 @@ class ChangeCapture:
         self, stream: StreamSpec, table: Table, checkpoint: Checkpoint | None
     ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
         """Create the slot, read the table in the snapshot it exported, then start streaming
-        at its starting point."""
+        at its starting point; or finish a snapshot a crash cut short."""
         await self._end_stream()
         slot = self._names.slot
         state = await self._slot()
-        if state is not None:
-            if state.active_pid is not None:
-                raise TransientError(
-                    f"replication slot {slot} is in use by process {state.active_pid} "
-                    "(another syncwell run of this workspace?); waiting for it to end",
-                    system=self._name,
-                )
-            if checkpoint is None and self._names.slot_named:
-                raise MisconfiguredError(
-                    f"replication slot {slot} exists, but the journal holds no position in "
-                    "it and its starting snapshot is gone: drop it (SELECT "
-                    f"pg_drop_replication_slot('{slot}')) for syncwell to create it with a "
-                    "snapshot, or name a new one in the flow's cdc.slot",
-                    system=self._name,
-                )
-            # A slot with no position in the journal (the state was reset, or a snapshot was
-            # cut short, which made it): its exported snapshot is gone, so it starts anew.
-            with translated(self._name):
-                await (await self._pool()).execute("SELECT pg_drop_replication_slot($1)", slot)
+        if state is not None and state.active_pid is not None:
+            raise TransientError(
+                f"replication slot {slot} is in use by process {state.active_pid} "
+                "(another syncwell run of this workspace?); waiting for it to end",
+                system=self._name,
+            )
+        if state is not None and checkpoint is not None:
+            # A snapshot cut short. Its exported snapshot died with its connection, but the
+            # slot still starts where it did: the rest of the table is read as it is now,
+            # then the stream from the slot's start brings every change since, deletes of
+            # rows already read included. A row read now may meet older changes of itself
+            # on the way; a flow's `version:` keeps them from overwriting it (docs/cdc.md).
+            start = parse_lsn(str(checkpoint.get("lsn")))
+            after = checkpoint.get("after")
+            pages = self._pages(stream, table, None, after if isinstance(after, list) else None)
+        else:
+            if state is not None:
+                await self._drop_unknown_slot(checkpoint)
+            pages, start = None, 0
         replication = await self._replication()
         try:
-            created = await replication.create_slot(slot)
-            start = created.consistent_point
-            if not _SNAPSHOT_NAME.match(created.snapshot):
-                raise IntegrationFatalError(
-                    f"unexpected snapshot name {created.snapshot!r}", system=self._name
-                )
-            async for batch, after in self._pages(stream, table, created.snapshot):
-                yield batch, self._mark("snapshot", start, after)
+            if pages is None:
+                created = await replication.create_slot(slot)
+                start = created.consistent_point
+                if not _SNAPSHOT_NAME.match(created.snapshot):
+                    raise IntegrationFatalError(
+                        f"unexpected snapshot name {created.snapshot!r}", system=self._name
+                    )
+                pages = self._pages(stream, table, created.snapshot, None)
+            async for batch, after_key in pages:
+                yield batch, self._mark("snapshot", start, after_key)
             self._stream = _Stream(replication, self._assembler(stream, table), start, 0.0)
         except BaseException:
             await replication.aclose()
@@ -223,14 +225,35 @@ class ChangeCapture:
         yield ChangeBatch(self._columns(stream, table), []), self._mark("incremental", start)
         self._stream.marked_at = time.monotonic()
 
+    async def _drop_unknown_slot(self, checkpoint: Checkpoint | None) -> None:
+        """Drop the flow's slot that the journal holds no position in (the state was reset):
+        its starting snapshot is gone, so the flow starts anew. A slot a DBA named is
+        theirs: refused, saying how to go on."""
+        slot = self._names.slot
+        if checkpoint is None and self._names.slot_named:
+            raise MisconfiguredError(
+                f"replication slot {slot} exists, but the journal holds no position in it "
+                "and its starting snapshot is gone: drop it (SELECT "
+                f"pg_drop_replication_slot('{slot}')) for syncwell to create it with a "
+                "snapshot, or name a new one in the flow's cdc.slot",
+                system=self._name,
+            )
+        with translated(self._name):
+            await (await self._pool()).execute("SELECT pg_drop_replication_slot($1)", slot)
+
     def _assembler(self, stream: StreamSpec, table: Table) -> Assembler:
         columns = self._columns(stream, table)
         return Assembler(self._settings.db_schema, stream.name, columns, stream.key, self._name)
 
     async def _pages(
-        self, stream: StreamSpec, table: Table, snapshot: str
+        self,
+        stream: StreamSpec,
+        table: Table,
+        snapshot: str | None,
+        after: list[JSONValue] | None,
     ) -> AsyncIterator[tuple[ChangeBatch, list[JSONValue]]]:
-        """The table's rows by key, a page at a time, as the snapshot `snapshot` sees them."""
+        """The table's rows by key after `after`, a page at a time, as the exported snapshot
+        `snapshot` sees them (None: a snapshot of now)."""
         columns = self._columns(stream, table)
         key_at = [columns.index(column) for column in stream.key]
         select = f"SELECT {column_list(columns)} FROM {table.name}"
@@ -239,13 +262,14 @@ class ChangeCapture:
             f"${i + 1}::text::{table.types[column]}" for i, column in enumerate(stream.key)
         )
         keyset = f"{select} WHERE {row_of(stream.key)} > ({casts}) {order}"
-        query, after = f"{select} {order}", None
+        query = f"{select} {order}" if after is None else keyset
         with translated(self._name):
             async with (
                 (await self._pool()).acquire() as connection,
                 connection.transaction(isolation="repeatable_read", readonly=True),
             ):
-                await connection.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+                if snapshot is not None:
+                    await connection.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
                 while True:
                     records = await connection.fetch(query, *(after or []))
                     if not records:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -125,6 +126,23 @@ async def _checkpoint(folder: Path) -> Checkpoint | None:
         await store.close()
 
 
+def _journaled(state: Path) -> bool:
+    """Whether a run has journaled a page (its first checkpoint) in the SQLite state."""
+    if not state.exists():
+        return False
+    with sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=5) as db:
+        try:
+            return db.execute("SELECT value FROM checkpoints").fetchone() is not None
+        except sqlite3.OperationalError:  # not migrated yet
+            return False
+
+
+async def _snapshot_begun(state: Path) -> None:
+    """Wait until a run has journaled its first snapshot page."""
+    while not _journaled(state):  # noqa: ASYNC110 - another process writes it
+        await asyncio.sleep(0.01)
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 async def test_kill_9_at_random_moments_under_a_write_load_loses_nothing(
@@ -135,9 +153,9 @@ async def test_kill_9_at_random_moments_under_a_write_load_loses_nothing(
     later than the journal's position, and at the end the copy equals the source."""
     rng = random.Random(1616)
     connection = await asyncpg.connect(cdc_dsn)
-    load = WriteLoad(cdc_dsn, cdc_schema, first_new_id=20_000)
+    load = WriteLoad(cdc_dsn, cdc_schema, first_new_id=50_000)
     try:
-        await create_pair(connection, cdc_schema, 20_000)
+        await create_pair(connection, cdc_schema, 50_000)
         path = write_workspace(tmp_path, cdc_dsn, cdc_schema)
         load.start()
         killed, phases = 0, []
@@ -146,7 +164,9 @@ async def test_kill_9_at_random_moments_under_a_write_load_loses_nothing(
                 SYNCWELL, "run", "-w", str(path), "--no-serve",
                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
             )  # fmt: skip
-            await asyncio.sleep(rng.uniform(0.8, 1.5) if round_ == 0 else rng.uniform(1.5, 4))
+            if round_ == 0:  # the first kill lands in the snapshot
+                await _snapshot_begun(tmp_path / "state.db")
+            await asyncio.sleep(rng.uniform(0.0, 0.1) if round_ == 0 else rng.uniform(1.5, 4))
             if process.returncode is None:
                 process.send_signal(signal.SIGKILL)
                 killed += 1
@@ -157,6 +177,7 @@ async def test_kill_9_at_random_moments_under_a_write_load_loses_nothing(
                 confirmed = await slot_position(connection, cdc_schema)
                 assert confirmed is not None
                 assert confirmed <= parse_lsn(str(checkpoint["lsn"]))
+        assert phases[0] == "snapshot", phases
         await load.stop()
         finish = await asyncio.create_subprocess_exec(
             SYNCWELL, "run", "-w", str(path), "--once",

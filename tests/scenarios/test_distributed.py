@@ -165,7 +165,9 @@ async def test_a_relay_that_crashed_after_publishing_publishes_nothing_twice(
         batch = ChangeBatch(("id", "at", "v"), [(1, "a", "x"), (2, "b", "y")])
         await store.journal.append("rows", batch, None)
         (entry,) = await store.journal.pending("rows", max_changes=100)
-        await transport.publish("rows", entry.batch, change_id(entry))  # then the crash
+        rows = workspace.flows["rows"]
+        ids = change_id([entry], most=rows.batch_size)
+        await transport.publish("rows", entry.batch, ids, most=rows.batch_size)  # the crash
         assert await relay_once(workspace.flows["rows"], store.journal, transport) == 2
         assert await store.journal.pending("rows", max_changes=100) == []
         assert await transport.pending("rows", 0) == 1

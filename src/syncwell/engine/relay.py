@@ -20,6 +20,7 @@ for one request's turn after a small publish (`linger_for`), as a Kafka producer
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Sequence
 
 import structlog
@@ -38,12 +39,20 @@ log = structlog.get_logger("syncwell.relay")
 _BATCH_CHANGES = 5000
 
 
-def change_id(entry: JournalEntry, last: JournalEntry | None = None) -> str:
-    """The id the stream de-duplicates `entry` (to `last`, when entries travel together) by:
-    the journal ids, with when the first one's changes were seen, so a store made anew (ids
-    from 1 again) is not mistaken for the old one."""
-    ids = str(entry.id) if last is None or last.id == entry.id else f"{entry.id}-{last.id}"
-    return f"{ids}@{entry.batch.observed_at!r}"
+def change_id(run: Sequence[JournalEntry], *, most: int | None = None) -> str:
+    """The id the stream de-duplicates a run of entries by: its journal ids, with when the
+    first one's changes were seen, so a store made anew (ids from 1 again) is not mistaken for
+    the old one. A run of several names every id it holds and the size it was cut into pieces
+    by (a digest of them), so a run regrouped after a failed publish (an entry that committed
+    late, or another `batch_size`) never takes the id of one the stream already holds: the
+    stream would drop it as a duplicate, and with it the changes it adds."""
+    first, last = run[0], run[-1]
+    observed = f"@{first.batch.observed_at!r}"
+    if len(run) == 1:
+        return f"{first.id}{observed}" if most is None else f"{first.id}/{most}{observed}"
+    members = ",".join(str(entry.id) for entry in run) + f"/{most}"
+    digest = hashlib.blake2b(members.encode(), digest_size=8).hexdigest()
+    return f"{first.id}-{last.id}.{digest}{observed}"
 
 
 def linger_for(workspace: Workspace, flow: Flow) -> float:
@@ -87,7 +96,7 @@ async def relay_once(flow: Flow, journal: Journal, transport: JetStreamTransport
     entries = await journal.pending(flow.name, max_changes=_BATCH_CHANGES)
     for run in _runs(entries):
         joined = coalesce([entry.batch for entry in run], flow.key, flow.version)
-        ids = change_id(run[0], run[-1])
+        ids = change_id(run, most=flow.batch_size)
         await transport.publish(flow.name, joined, ids, most=flow.batch_size)
         await journal.forget([entry.id for entry in run])
     return sum(len(entry.batch) for entry in entries)

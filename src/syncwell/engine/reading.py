@@ -156,7 +156,8 @@ class FlowReading:
 
     def _memory(self) -> ReadMemory | None:
         flow = self.flow
-        if self.memory is None and flow.cursor is not None:
+        # A change stream (mode: cdc) re-reads nothing: each change it brings is one.
+        if self.memory is None and flow.cursor is not None and flow.mode is not Mode.CDC:
             interval = flow.interval.total_seconds() if flow.interval else 60.0
             keep = keep_for(flow.lookback.total_seconds(), interval)
             self.memory = ReadMemory(tuple(flow.key), self.clock, keep)

@@ -22,7 +22,6 @@ lookup, which no cache API offers together.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from itertools import repeat
 
@@ -38,19 +37,17 @@ a row forgotten that way is journaled once more if it is read again."""
 
 
 _WHOLE_MOST = 200_000
-"""Rows of a full read remembered at most: hashing them costs about 0.7 µs a row, 0.15 s for
-these (a look-back read after a larger full read journals the rest of its window again)."""
+"""Rows of a full read remembered at most: hashing them costs about 0.7 µs a COPY line and
+2-3 µs a row of values, under 0.6 s for these (a look-back read after a larger full read
+journals the rest of its window again)."""
 
 
 def _digest(op: object, row: object) -> int:
-    """A digest of a change: Python's hash of its values (64 bits, fixed within a process).
-
-    A value that is not hashable (a JSON object from an http source) is hashed by its repr.
+    """A digest of a change: the hash of its repr (SipHash of the text, fixed within a
+    process). Not the hash of the values themselves: Python hashes -1 and -2 alike, and n and
+    n + 2**61 - 1, so a status moving from -1 to -2 under the same cursor would look unchanged.
     """
-    try:
-        return hash((op, row))
-    except TypeError:
-        return hash((op, repr(row)))
+    return hash(repr((op, row)))
 
 
 @dataclass(slots=True)
@@ -98,14 +95,20 @@ class ReadMemory:
                 (key_of(row), _digest(batch.op(index), row)) for index, row in enumerate(batch.rows)
             ]
         seen, whole, kept, fresh = self._seen, self._whole, [], Unremembered()
+        passed: dict[object, int] = {}  # a key changed twice in the page: its newest passed
         for index, (key, digest) in enumerate(changes):
-            known = seen.get(key)
-            if known is None and digest in whole:  # as the full read journaled it
-                known = (digest, now)
-            if known is not None and known[0] == digest:
-                seen.pop(key, None)  # read again: still in the window, so it stays (at the end)
-                seen[key] = (digest, now)
+            if key in passed:
+                last: int | None = passed[key]
+            elif (known := seen.get(key)) is not None:
+                last = known[0]
+            else:  # as the full read journaled it, or never seen
+                last = digest if digest in whole else None
+            if last == digest:
+                if key not in passed:  # read again: still in the window, so it stays
+                    seen.pop(key, None)
+                    seen[key] = (digest, now)
                 continue
+            passed[key] = digest
             kept.append(index)
             fresh.entries.append((key, digest))
         self.dropped += len(changes) - len(kept)
@@ -131,8 +134,7 @@ class ReadMemory:
             self._whole.update(map(hash, copytext.split_lines(batch.copy_text)))
             return
         ops = repeat(Op.UPSERT) if batch.ops is None else batch.ops
-        with contextlib.suppress(TypeError):  # a JSON value is not hashable: not remembered
-            self._whole.update(map(hash, zip(ops, batch.rows, strict=False)))
+        self._whole.update(map(hash, map(repr, zip(ops, batch.rows, strict=False))))
 
     def window_read(self) -> None:
         """An incremental read ended: the full read's window has been read again, and what

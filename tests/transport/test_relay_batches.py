@@ -5,6 +5,7 @@ per key, and cuts each partition's changes into messages of up to the flow's `ba
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from pathlib import Path
 
@@ -165,3 +166,13 @@ async def test_a_run_regrouped_after_a_failed_publish_is_not_taken_for_the_one_b
         await transport.close()
         await store.close()
     assert {row[0] for m in messages for row in m.batch.rows} == {1, 2, 3}
+
+
+async def test_a_piece_larger_than_the_servers_max_payload_travels_in_halves(
+    tmp_path: Path, pg_state_url: str
+) -> None:
+    """200 rows of 64 KB that do not compress: about 1.6 MB for each of the 8 partitions,
+    over the server's 1 MB max_payload, which refuses it (the relay would try forever)."""
+    rows = [(i, os.urandom(32 * 1024).hex()) for i in range(BATCH)]
+    messages = await _relayed(tmp_path, pg_state_url, [ChangeBatch(("id", "at"), rows)])
+    assert sorted(row[0] for m in messages for row in m.batch.rows) == list(range(BATCH))

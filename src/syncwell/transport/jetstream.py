@@ -192,15 +192,19 @@ class JetStreamTransport:
         changes into messages of at most `most`; return how many of those messages the stream
         had not seen yet (0: all were duplicates of `change_id`)."""
         parts = split_by_partition(batch, self._keys[flow], self._settings.partitions)
+        # The server refuses a message over its max_payload (1 MB by default): a piece too
+        # big once encoded is halved until it fits, or it would wedge the relay for good.
+        limit = self._client.max_payload - _HEADROOM
         fresh = 0
         for partition, part in parts.items():
-            for number, piece in enumerate(_pieces(part, most)):
+            payloads = [p for piece in _pieces(part, most) for p in _encoded(piece, limit)]
+            for number, payload in enumerate(payloads):
                 message_id = f"{flow}:{change_id}:{partition}" + (f".{number}" if number else "")
                 headers = {"Nats-Msg-Id": message_id, _CHANGE_ID: change_id}
                 with _carried(f"publish to {flow}"):
                     ack = await self._js.publish(
                         self._subject(flow, partition),
-                        encode_batch(piece),
+                        payload,
                         stream=self._stream,
                         headers=headers,
                     )
@@ -369,3 +373,21 @@ def _pieces(batch: ChangeBatch, most: int | None) -> list[ChangeBatch]:
     if most is None or size <= most:
         return [batch]
     return [batch.select(range(start, min(start + most, size))) for start in range(0, size, most)]
+
+
+_HEADROOM = 4096
+"""Bytes kept under the server's max_payload for a message's headers."""
+
+
+def _encoded(batch: ChangeBatch, limit: int) -> list[bytes]:
+    """`batch` encoded, in order, halved until each part is at most `limit` bytes (a single
+    change larger than that stays whole: the server's refusal then names it)."""
+    payload = encode_batch(batch)
+    size = len(batch)
+    if len(payload) <= limit or size < 2:
+        return [payload]
+    half = size // 2
+    return [
+        *_encoded(batch.select(range(half)), limit),
+        *_encoded(batch.select(range(half, size)), limit),
+    ]

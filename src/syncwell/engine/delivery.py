@@ -467,10 +467,10 @@ class FlowDelivery:
             self._progress.failed_attempts += 1
             self._progress.last_error = str(error)
             log.warning("write failed", flow=route.flow, error=str(error))
-            await self._note(error)
             if isinstance(error, TransientError) and error.retry_after is not None:
                 # The system asked everyone to wait, not just this flow.
                 route.limiter.pause_for(error.retry_after)
+            await self._note(error)
             if isinstance(error, IntegrationFatalError):
                 # A person must act; keep probing at the breaker's pace, never dead-letter.
                 raise TransientError(str(error), system=error.system, flow=route.flow) from error

@@ -153,6 +153,7 @@ class Engine:
         if once and self.role != "all":
             raise ValueError("a one-off run delivers in its own process: it takes no transport")
         stop = stop or asyncio.Event()
+        self._failure_notes = None  # one per run: it writes to this run's store
         async with AsyncExitStack() as stack:
             store = await open_store(self.workspace.state)
             stack.push_async_callback(store.close)

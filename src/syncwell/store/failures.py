@@ -1,4 +1,5 @@
-"""The failure log: reads and deliveries that failed after their retries, for `status`."""
+"""The failure log: failed reads and write attempts (at most one a flow every 10 s while a
+write is retried, engine/reading.py FailureNotes) and deliveries given up, for `status`."""
 
 from __future__ import annotations
 

@@ -71,6 +71,21 @@ async def test_a_lease_is_taken_only_for_a_newer_message(state_store: Store) -> 
     assert await leases.fenced() == {"f": 1}
 
 
+async def test_a_take_taken_again_by_its_own_worker_is_still_its_lease(
+    state_store: Store,
+) -> None:
+    """The store committed a take and its answer was lost: the worker asks again for the
+    same message and gets its lease back, not a refusal as a stale batch (the partition
+    would stall for ack_wait_s)."""
+    leases = state_store.journal.leases
+    first = await leases.take("S", "f", 0, Claim(1, 1, 5, 1), "a", 0.0)
+    again = await leases.take("S", "f", 0, Claim(1, 1, 5, 1), "a", 0.5)
+    assert first is not None and again is not None and again.epoch == first.epoch
+    await leases.check(again)
+    assert await leases.take("S", "f", 0, Claim(1, 1, 5, 1), "b", 1.0) is None  # another's
+    assert await leases.fenced() == {"f": 1}
+
+
 async def test_a_worker_whose_batch_was_taken_over_neither_writes_nor_records(
     settings: JetStreamSettings, pg_store: Store
 ) -> None:

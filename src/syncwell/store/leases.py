@@ -143,9 +143,22 @@ class Leases:
                 .where(*key, older)
                 .values(epoch=table.epoch + 1, holder=holder, taken_at=now, **place)
             )
-            epoch = await connection.scalar(select(table.epoch).where(*key))
+            found = (
+                await connection.execute(
+                    select(table.epoch, table.holder, *(table[name] for name in _PLACE)).where(*key)
+                )
+            ).first()
+            epoch = None if found is None else found[0]
             if moved.rowcount and epoch is not None:
                 return Lease(stream, flow, partition, int(epoch), claim)
+            if (
+                found is not None
+                and found[1] == holder
+                and tuple(found[2:]) == tuple(place.values())
+            ):
+                # This worker's own take of this message, whose answer was lost (the store
+                # failed after its commit): still its lease, not a stale batch.
+                return Lease(stream, flow, partition, int(found[0]), claim)
             if epoch is not None:
                 await connection.execute(
                     update(partition_leases).where(*key).values(fenced=table.fenced + 1)

@@ -180,7 +180,16 @@ class _Reader:
 
     def byte(self) -> str:
         value = self.data[self.at : self.at + 1].decode("ascii")
+        if not value:
+            raise IndexError("the message ends early")
         self.at += 1
+        return value
+
+    def text(self, size: int) -> str:
+        if size < 0 or self.at + size > len(self.data):
+            raise IndexError("a value runs past the end of the message")
+        value = self.data[self.at : self.at + size].decode()
+        self.at += size
         return value
 
     def string(self) -> str:
@@ -201,9 +210,7 @@ class _Reader:
             elif kind == "u":
                 values.append(UNCHANGED)
             elif kind == "t":
-                size = self.take(">i")
-                values.append(self.data[self.at : self.at + size].decode())
-                self.at += size
+                values.append(self.text(self.take(">i")))
             else:  # 'b' comes only with the binary option, which is not asked for
                 raise ValueError(f"pgoutput: unexpected tuple value kind {kind!r}")
         return tuple(values)
@@ -237,9 +244,17 @@ def decode(data: bytes) -> Message:
     """One pgoutput message.
 
     Raises:
-        ValueError: the message is of a kind protocol version 1 does not send, or malformed.
+        ValueError: the message is of a kind protocol version 1 does not send, or malformed
+            (cut short, or text that is not UTF-8).
     """
-    reader = _Reader(data)
+    try:
+        message = _decode(_Reader(data))
+    except (struct.error, IndexError, UnicodeDecodeError) as error:
+        raise ValueError(f"pgoutput: malformed message ({error})") from error
+    return message
+
+
+def _decode(reader: _Reader) -> Message:
     kind = reader.byte()
     if kind == "B":
         return Begin(reader.take(">Q"), reader.time(), reader.take(">I"))

@@ -75,6 +75,8 @@ def _translated(system: str) -> Iterator[None]:
         raise TransientError(message, system=system) from error
     except OSError as error:
         raise TransientError(f"replication: {error}", system=system) from error
+    except ValueError as error:  # a message the decoder cannot read: trying again won't
+        raise IntegrationFatalError(f"replication: {error}", system=system) from error
 
 
 class Replication:

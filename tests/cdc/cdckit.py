@@ -4,7 +4,9 @@ workspace that streams one into the other, and the comparison of the two."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+import sqlite3
 import time
 from pathlib import Path
 
@@ -115,35 +117,52 @@ class WriteLoad:
 
     async def _run(self) -> None:
         rng = random.Random(16)
-        schema = self._schema
         connection = await asyncpg.connect(self._dsn)
         try:
             while not self._stop.is_set():
-                async with connection.transaction():
-                    for _ in range(rng.randint(1, 5)):
-                        choice = rng.random()
-                        if choice < 0.3:
-                            self._next += 1
-                            await connection.execute(
-                                f"INSERT INTO {schema}.src (id, name, amount) VALUES ($1, $2, 1)",
-                                self._next,
-                                f"new {self._next}",
-                            )
-                        elif choice < 0.9:
-                            await connection.execute(
-                                f"UPDATE {schema}.src SET v = v + 1, name = $2, "
-                                f"amount = amount + 1, updated_at = now() WHERE id = $1",
-                                rng.randint(1, self._next),
-                                f"edit {rng.random():.6f}",
-                            )
-                        else:
-                            gone = rng.randint(1, self._next)
-                            delete = f"DELETE FROM {schema}.src WHERE id = $1"
-                            await connection.execute(delete, gone)
+                try:
+                    await self._transaction(connection, rng)
+                except (
+                    OSError,
+                    asyncpg.PostgresError,
+                    asyncpg.InterfaceError,
+                    asyncpg.InternalClientError,
+                ):
+                    # The server restarted or the network dropped: carry on when it is back.
+                    await asyncio.sleep(0.2)
+                    with contextlib.suppress(Exception):
+                        await connection.close()
+                    with contextlib.suppress(OSError, asyncpg.PostgresError):
+                        connection = await asyncpg.connect(self._dsn)
+                    continue
                 self.transactions += 1
                 await asyncio.sleep(0.002)
         finally:
             await connection.close()
+
+    async def _transaction(self, connection: asyncpg.Connection, rng: random.Random) -> None:
+        """One to five changes in one transaction: 30% inserts, 60% updates, 10% deletes."""
+        table = f"{self._schema}.src"
+        async with connection.transaction():
+            for _ in range(rng.randint(1, 5)):
+                choice = rng.random()
+                if choice < 0.3:
+                    self._next += 1
+                    await connection.execute(
+                        f"INSERT INTO {table} (id, name, amount) VALUES ($1, $2, 1)",
+                        self._next,
+                        f"new {self._next}",
+                    )
+                elif choice < 0.9:
+                    await connection.execute(
+                        f"UPDATE {table} SET v = v + 1, name = $2, amount = amount + 1, "
+                        "updated_at = now() WHERE id = $1",
+                        rng.randint(1, self._next),
+                        f"edit {rng.random():.6f}",
+                    )
+                else:
+                    gone = rng.randint(1, self._next)
+                    await connection.execute(f"DELETE FROM {table} WHERE id = $1", gone)
 
 
 async def converged(
@@ -167,3 +186,21 @@ def differences(source: dict[int, tuple], copy: dict[int, tuple]) -> dict[str, o
         "older": sorted(k for k in source.keys() & copy.keys() if copy[k][2] < source[k][2])[:10],
         "different": sorted(k for k in source.keys() & copy.keys() if copy[k] != source[k])[:10],
     }
+
+
+def _journaled(state: Path) -> tuple[str, ...] | None:
+    """The flow's checkpoint in a run's SQLite state (another process's), if any."""
+    if not state.exists():
+        return None
+    with sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=5) as db:
+        try:
+            return db.execute("SELECT value FROM checkpoints").fetchone()
+        except sqlite3.OperationalError:  # not migrated yet
+            return None
+
+
+async def first_page_journaled(state: Path) -> str:
+    """Wait until a run has journaled its first page; its checkpoint (JSON text)."""
+    while (found := _journaled(state)) is None:  # noqa: ASYNC110 - another process writes it
+        await asyncio.sleep(0.005)
+    return str(found[0])

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from tests.cdc.cdckit import (
     converged,
     create_pair,
     differences,
+    first_page_journaled,
     slot_position,
     table_state,
     write_workspace,
@@ -126,23 +126,6 @@ async def _checkpoint(folder: Path) -> Checkpoint | None:
         await store.close()
 
 
-def _journaled(state: Path) -> bool:
-    """Whether a run has journaled a page (its first checkpoint) in the SQLite state."""
-    if not state.exists():
-        return False
-    with sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=5) as db:
-        try:
-            return db.execute("SELECT value FROM checkpoints").fetchone() is not None
-        except sqlite3.OperationalError:  # not migrated yet
-            return False
-
-
-async def _snapshot_begun(state: Path) -> None:
-    """Wait until a run has journaled its first snapshot page."""
-    while not _journaled(state):  # noqa: ASYNC110 - another process writes it
-        await asyncio.sleep(0.01)
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 async def test_kill_9_at_random_moments_under_a_write_load_loses_nothing(
@@ -165,7 +148,7 @@ async def test_kill_9_at_random_moments_under_a_write_load_loses_nothing(
                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
             )  # fmt: skip
             if round_ == 0:  # the first kill lands in the snapshot
-                await _snapshot_begun(tmp_path / "state.db")
+                await first_page_journaled(tmp_path / "state.db")
             await asyncio.sleep(rng.uniform(0.0, 0.1) if round_ == 0 else rng.uniform(1.5, 4))
             if process.returncode is None:
                 process.send_signal(signal.SIGKILL)

@@ -163,7 +163,7 @@ def test_constraint_what_if_history_and_mistakes(tmp_path: Path) -> None:
     assert "no constraint: every flow within its SLO" in fixed.output
     wrong = runner.invoke(app, ["constraint", *workspace, "--what-if", "g.interval=1m"])
     assert wrong.exit_code == 2
-    assert "no flow is named 'g'" in wrong.output
+    assert "no flow 'g' (--what-if): the workspace's flows are f" in wrong.output
     history = runner.invoke(app, ["constraint", *workspace, "--history", "--json"])
     (move,) = json.loads(history.output)
     assert (move["before"], move["after"], move["after_reason"]) == (None, "b", "poll_interval")

@@ -112,15 +112,44 @@ def test_the_demo_names_free_ports_when_a_tools_port_is_taken(tmp_path: Path) ->
     assert line.startswith("port 810") and "--free-ports" in line
 
 
-def test_dev_and_sandbox_name_their_own_port_options(busy_port: int) -> None:
+@pytest.mark.parametrize(
+    ("command", "fix"),
+    [
+        (["dev", "--port", "{port}", "--folder", "{folder}"], "pick another with --port N"),
+        (["sandbox", "--crm-port", "{port}"], "--crm-port N (0 picks a free one)"),
+    ],
+    ids=["dev", "sandbox"],
+)
+def test_dev_and_sandbox_name_their_own_port_options(
+    command: list[str], fix: str, busy_port: int, tmp_path: Path
+) -> None:
     """`dev --port` and `sandbox --crm-port` on a busy port: one line naming that option
-    (before: dev printed nats-server's 24-line banner and a fatal line)."""
-    dev = runner.invoke(app, ["dev", "--port", str(busy_port), "--folder", "/tmp/unused-nats"])
-    assert dev.exit_code == 1, dev.output
-    assert _one_line(dev.output).endswith("pick another with --port N")
-    sandbox = runner.invoke(app, ["sandbox", "--crm-port", str(busy_port)])
-    assert sandbox.exit_code == 1, sandbox.output
-    assert _one_line(sandbox.output).endswith("--crm-port N (0 picks a free one)")
+    (before: dev printed nats-server's 24-line banner and a fatal line). A process of its own:
+    `dev` execs the server in place of the process that runs it."""
+    args = [part.format(port=busy_port, folder=tmp_path / "nats") for part in command]
+    done = subprocess.run([*SYNCWELL, *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert _one_line(done.stdout + done.stderr).endswith(fix)
+
+
+def test_an_address_not_of_this_machine_points_at_host(workspace: Path) -> None:
+    """`--host` with an address no interface has: one line pointing at --host, not --port."""
+    args = ["serve", "-w", str(workspace), "--host", "192.0.2.1", "--port", str(_free_port())]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    line = _one_line(result.output)
+    assert line.startswith("cannot listen on 192.0.2.1:")
+    assert line.endswith("give --host an address of this machine (127.0.0.1, 0.0.0.0)")
+
+
+def test_a_map_to_a_folder_that_is_not_there_is_one_line(workspace: Path, tmp_path: Path) -> None:
+    """`map -o` into a missing folder: exit 1, one line (before: a FileNotFoundError trace)."""
+    target = tmp_path / "nowhere" / "map.svg"
+    result = runner.invoke(app, ["map", "-w", str(workspace), "-o", str(target)])
+    assert result.exit_code == 1, result.output
+    assert (
+        _one_line(result.output) == f"cannot write the map to {target}: No such file or directory"
+    )
 
 
 # --- a missing workspace ----------------------------------------------------------------------
@@ -231,8 +260,14 @@ def test_a_closed_system_database_fails_its_probe_without_a_traceback(workspace:
 
 @pytest.mark.parametrize(
     "command",
-    [["dlq", "list", "--flow", "contcts"], ["plan", "--flow", "contcts"], ["resync", "contcts"]],
-    ids=["dlq list", "plan", "resync"],
+    [
+        ["dlq", "list", "--flow", "contcts"],
+        ["plan", "--flow", "contcts"],
+        ["resync", "contcts"],
+        ["tables", "--flow", "contcts"],
+        ["constraint", "--what-if", "contcts.interval=1m"],
+    ],
+    ids=["dlq list", "plan", "resync", "tables", "constraint --what-if"],
 )
 def test_an_unknown_flow_is_an_error_with_did_you_mean(command: list[str], workspace: Path) -> None:
     """A flow name the workspace does not have: exit 2 with the close name and the known ones

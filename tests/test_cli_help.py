@@ -85,6 +85,7 @@ def test_python_m_syncwell_sandbox_is_the_same_command() -> None:
         timeout=60,
     )
     assert done.returncode == 0 and "--webhook-shape" in done.stdout
+    assert "<bool>" not in done.stdout
     flags = parse_flags(["--crm-port", "0", "--outage", "300:20", "--reorder-webhooks"])
     assert (flags.crm_port, flags.outage, flags.reorder_webhooks) == (0, ["300:20"], True)
     with pytest.raises(SystemExit) as refused:

@@ -8,6 +8,7 @@ first.
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -67,6 +68,11 @@ class SyncwellCommand(TyperCommand):
 
     def invoke(self, ctx: Any) -> Any:
         """Run the command; an expected failure is one line with its fix, and exit 1."""
+        # A context of its own: what the command notes for its failures (the workspace it
+        # loaded) is never a previous command's, when several run in one process (tests).
+        return contextvars.copy_context().run(self._invoke, ctx)
+
+    def _invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except Exception as error:  # `explain` picks the expected ones; the rest go on

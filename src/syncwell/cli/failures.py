@@ -47,14 +47,16 @@ def explain(error: BaseException, options: Mapping[str, tuple[str, object]]) -> 
 
 
 def _listen_line(error: ListenError, options: Mapping[str, tuple[str, object]]) -> str:
-    flags = [flag for flag, value in options.values() if value == error.port]
-    where = f"{error.host}:{error.port}"
-    if error.in_use:
-        line = f"port {error.port} on {error.host} is in use (another syncwell, or another program)"
-    else:
-        line = f"cannot listen on {where}: {error.reason}"
-    if flags:
-        return f"{line}: pick another with {flags[0]} N"
+    if not error.in_use:  # the address is not this machine's, or no address at all
+        line = f"cannot listen on {error.host}:{error.port}: {error.reason}"
+        hosts = [flag for flag, value in options.values() if value == error.host]
+        if hosts:
+            return f"{line}: give {hosts[0]} an address of this machine (127.0.0.1, 0.0.0.0)"
+        return line
+    line = f"port {error.port} on {error.host} is in use (another syncwell, or another program)"
+    ports = [flag for flag, value in options.values() if value == error.port]
+    if ports:
+        return f"{line}: pick another with {ports[0]} N"
     if "free_ports" in options:  # the demo's tools, on their fixed ports
         return f"{line}: --free-ports runs the tools on ports that are free"
     return line

@@ -13,6 +13,7 @@ from syncwell.cli.common import (
     DEFAULT_WORKSPACE,
     WorkspaceOption,
     app,
+    err,
     load,
     out,
 )
@@ -58,7 +59,16 @@ def map_(
     highlight, health = asyncio.run(admin.latest_constraint(loaded))
     drawing = render_map(loaded, fmt, highlight=highlight, health=health)
     if output is not None:
-        output.write_text(drawing, encoding="utf-8")
+        try:
+            output.write_text(drawing, encoding="utf-8")
+        except OSError as error:  # a folder that is not there, a file we may not write
+            err.print(
+                f"cannot write the map to {output}: {error.strerror}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
         return
     # Plain output: rich would wrap long lines and read brackets as markup.
     typer.echo(drawing, nl=False)

@@ -176,6 +176,10 @@ def constraint(
 ) -> None:
     """Name the integration that limits the workflows now, with its evidence and advice."""
     loaded = load(workspace)
+    # A what-if names a flow before its setting (contacts.interval=1m): that name is checked
+    # as every command checks one, with the close names.
+    named = [text.partition("=")[0].strip().rpartition(".")[0] for text in what_if or ()]
+    require_known("flow", [name for name in named if name], list(loaded.flows), "--what-if")
     if history:
         moves = analyze.moves(asyncio.run(admin.analyses(loaded)))
         if as_json:

@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from syncwell.cli.common import DEFAULT_WORKSPACE, JsonOption, WorkspaceOption, app, err, load, out
+from syncwell.cli.names import require_known
 from syncwell.engine.destination_tables import DestinationTable, destination_tables
 from syncwell.errors import ConnectorError
 
@@ -32,10 +33,7 @@ def tables(
     Exit 1 when a missing table's types cannot be derived (an http source).
     """
     loaded = load(workspace)
-    unknown = sorted(set(flow or ()) - set(loaded.flows))
-    if unknown:
-        err.print(f"[red]no such flow[/red]: {escape(', '.join(unknown))}", highlight=False)
-        raise typer.Exit(2)
+    require_known("flow", flow or (), list(loaded.flows), "--flow")
     try:
         found = asyncio.run(destination_tables(loaded, flows=flow or (), create=create))
     except ConnectorError as error:

@@ -16,10 +16,11 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 from pydantic import ValidationError
+from typer.core import TyperCommand, TyperOption
 
 from syncwell.sandbox.config import SandboxConfig, WebhookSubscription
 from syncwell.sandbox.crm.subscriptions import new_secret
@@ -357,9 +358,19 @@ def build_parser() -> FlagParser:
     return FlagParser()
 
 
+class _Command(TyperCommand):
+    """`python -m syncwell.sandbox`'s command: its --help shown as a flag, as in `syncwell`."""
+
+    def get_help_option(self, ctx: Any) -> TyperOption | None:  # click's Context
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = _FLAG
+        return option
+
+
 def _program() -> typer.Typer:
     app = typer.Typer(add_completion=False)
-    app.command()(sandbox_command)
+    app.command(cls=_Command)(sandbox_command)
     return app
 
 

@@ -158,13 +158,14 @@ async def _run(
     *,
     once: bool,
     live: bool,
-    serve: tuple[str, int] | None = None,
+    serve: tuple[str, int] | ApiServer | None = None,
     stop_after_s: float | None = None,
     log_every_s: float | None = None,
 ) -> bool:
     """Run the engine, showing progress when `live`; return whether a signal stopped it.
 
-    With `serve` (host, port), the HTTP API runs beside it and stops after it; with
+    With `serve` (host, port, or a server already listening), the HTTP API runs beside it
+    and stops after it; with
     `stop_after_s`, the run stops cleanly after that long.
     """
     stop, signalled = asyncio.Event(), asyncio.Event()
@@ -187,10 +188,10 @@ async def _run(
     return signalled.is_set()
 
 
-def _listening(engine: Engine, serve: tuple[str, int] | None) -> ApiServer | None:
+def _listening(engine: Engine, serve: tuple[str, int] | ApiServer | None) -> ApiServer | None:
     """The engine's API server, its port already taken (ListenError if it cannot be)."""
-    if serve is None:
-        return None
+    if not isinstance(serve, tuple):  # none, or a server listening already
+        return serve
     from syncwell.api import ApiServer, create_app  # only runs that take webhooks pay for it
 
     server = ApiServer(create_app(engine), *serve)
@@ -315,6 +316,7 @@ def demo(
                 f"project tool {world.endpoints.project_url}; webhooks to :{port}/hooks/crm"
             )
             engine = Engine(load(world.workspace))
+            server = _listening(engine, ("127.0.0.1", port))  # the dashboard's port is ours now
             await demo_token(engine.workspace, folder)
             out.print(
                 f"dashboard: http://127.0.0.1:{port}/ (log in with the operator token in "
@@ -329,7 +331,7 @@ def demo(
                     engine,
                     once=False,
                     live=out.is_terminal,
-                    serve=("127.0.0.1", port),
+                    serve=server,
                     stop_after_s=duration,
                 )
             finally:

@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 
 from syncwell.connectors.postgres.cdc import ChangeCapture, capture_names
+from syncwell.connectors.postgres.cdc import capture as capture_module
 from syncwell.connectors.postgres.pgoutput import parse_lsn
 from syncwell.connectors.postgres.settings import Settings
 from syncwell.store import open_store
@@ -70,10 +71,44 @@ async def test_the_slot_is_confirmed_only_once_the_batch_is_journaled(
         held = await slot_position(connection, cdc_schema)
         assert held is not None and held < parse_lsn(str(mark["lsn"]))
         await connection.execute(f"UPDATE {cdc_schema}.src SET v = 3 WHERE id = 4")
-        await anext(reading)  # the engine journaled the first batch and asks for more
+        _, second = await anext(reading)  # the engine journaled the first and asks for more
         await asyncio.sleep(0.5)
-        assert await slot_position(connection, cdc_schema) == parse_lsn(str(mark["lsn"]))
+        confirmed = await slot_position(connection, cdc_schema)
+        assert confirmed is not None
+        assert parse_lsn(str(mark["lsn"])) <= confirmed < parse_lsn(str(second["lsn"]))
         await reading.aclose()  # type: ignore[attr-defined]
+    finally:
+        await capture.aclose()
+        await connection.close()
+
+
+async def test_other_tables_wal_moves_the_checkpoint_and_the_slot_along(
+    cdc_dsn: str, cdc_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writes to a table the flow does not capture: once the stream is idle, the checkpoint
+    moves to where the server has sent the stream, and the slot with it (it would otherwise
+    hold that WAL until the captured table changed)."""
+    monkeypatch.setattr(capture_module, "_MARK_EVERY_S", 0.0)
+    connection = await asyncpg.connect(cdc_dsn)
+    capture = _capture(cdc_dsn, cdc_schema)
+    spec = StreamSpec("src", ("id",))
+    try:
+        await create_pair(connection, cdc_schema, 10)
+        checkpoint: Checkpoint | None = None
+        async for _, checkpoint in capture.read(spec, None):  # noqa: B007 - the last one
+            pass
+        assert checkpoint is not None
+        started = parse_lsn(str(checkpoint["lsn"]))
+        await connection.execute(
+            f"CREATE TABLE {cdc_schema}.other AS SELECT g AS id FROM generate_series(1, 20000) g"
+        )
+        marks = [mark async for batch, mark in capture.read(spec, checkpoint) if not len(batch)]
+        assert marks, "no mark moved the checkpoint"
+        moved = parse_lsn(str(marks[-1]["lsn"]))
+        assert moved > started + 100_000  # past the other table's WAL
+        await asyncio.sleep(0.3)
+        confirmed = await slot_position(connection, cdc_schema)
+        assert confirmed is not None and confirmed >= moved
     finally:
         await capture.aclose()
         await connection.close()
@@ -132,8 +167,8 @@ async def test_kill_9_at_random_moments_under_a_write_load_loses_nothing(
     cdc_dsn: str, cdc_schema: str, tmp_path: Path
 ) -> None:
     """`syncwell run` killed with SIGKILL 5 times at random moments (the first in its
-    snapshot) while a load inserts, updates and deletes; after each kill the slot stands no
-    later than the journal's position, and at the end the copy equals the source."""
+    snapshot) while a load inserts, updates and deletes; each run resumes from the journal's
+    position, and at the end the copy equals the source."""
     rng = random.Random(1616)
     connection = await asyncpg.connect(cdc_dsn)
     load = WriteLoad(cdc_dsn, cdc_schema, first_new_id=50_000)
@@ -156,10 +191,10 @@ async def test_kill_9_at_random_moments_under_a_write_load_loses_nothing(
             await process.wait()
             checkpoint = await _checkpoint(tmp_path)
             phases.append(None if checkpoint is None else checkpoint["phase"])
-            if checkpoint is not None and checkpoint["phase"] == "incremental":
-                confirmed = await slot_position(connection, cdc_schema)
-                assert confirmed is not None
-                assert confirmed <= parse_lsn(str(checkpoint["lsn"]))
+            # The slot may stand past the checkpoint, by WAL of other tables only (psycopg2
+            # confirms a keepalive's position once all it handed over was confirmed; see
+            # replication.py): the test above holds the slot to the journal for this table's
+            # changes, and the end of this one shows none was lost.
         assert phases[0] == "snapshot", phases
         await load.stop()
         finish = await asyncio.create_subprocess_exec(

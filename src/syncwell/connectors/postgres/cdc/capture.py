@@ -319,9 +319,19 @@ class ChangeCapture:
             received = await live.replication.receive(IDLE_S, int(stream.batch_size))
             done = [t for t in live.assembler.feed(received) if t.end_lsn > live.position]
             if not done:
-                if not received:
+                if received:
+                    continue
+                sent = live.replication.wal_end
+                if live.assembler.pending or sent <= live.position:
                     return
-                continue
+                if time.monotonic() - live.marked_at < _MARK_EVERY_S:
+                    return
+                # Idle, with everything the server sent before `sent` received and none of
+                # it for this table (other tables' WAL): the checkpoint follows the slot.
+                yield ChangeBatch(columns, []), self._mark("incremental", sent)
+                live.position, live.marked_at = sent, time.monotonic()
+                await live.replication.confirm(sent)
+                return
             end = done[-1].end_lsn
             ours = [t for t in done if t.rows]
             if not ours and time.monotonic() - live.marked_at < _MARK_EVERY_S:

@@ -96,6 +96,9 @@ class Replication:
         self._connection: psycopg2.extensions.connection | None = None
         self._cursor: psycopg2.extras.ReplicationCursor | None = None
         self._closed = False
+        self.wal_end = 0
+        """How far the server has sent the stream (its last message or keepalive): every
+        transaction that committed before it has been received. Read between calls."""
 
     async def _call(self, function: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, function)
@@ -160,6 +163,13 @@ class Replication:
         return await self._call(lambda: self._receive(wait_s, enough))
 
     def _receive(self, wait_s: float, enough: int) -> list[Received]:
+        try:
+            return self._read(wait_s, enough)
+        finally:
+            if self._cursor is not None:
+                self.wal_end = int(self._cursor.wal_end or 0)
+
+    def _read(self, wait_s: float, enough: int) -> list[Received]:
         cursor = self._live()
         received: list[Received] = []
         deadline = time.monotonic() + wait_s

@@ -80,6 +80,11 @@ class Assembler:
                 self._change(message, self._open)
         return done
 
+    @property
+    def pending(self) -> bool:
+        """Whether a transaction has begun and not yet committed in what was fed."""
+        return self._open is not None
+
     def reset(self) -> None:
         """Forget a half-received transaction (the stream starts again before it)."""
         self._open = None

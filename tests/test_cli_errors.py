@@ -241,6 +241,20 @@ def test_a_closed_state_store_is_one_line_with_the_fix(
     )
 
 
+def test_a_store_that_refuses_says_what_the_database_said(workspace: Path) -> None:
+    """The machine's PostgreSQL, a role it does not have: one line with the server's own
+    words and the fix, without SQLAlchemy's class name and its second line of web address."""
+    refused = workspace.with_name("refused.yaml")
+    url = "postgresql://no_such_role_here:secret@127.0.0.1:5432/test"
+    refused.write_text(f"state: {url}\n" + workspace.read_text())
+    result = runner.invoke(app, ["status", "-w", str(refused)])
+    assert result.exit_code == 1, result.output
+    assert _one_line(result.output) == (
+        "state store postgresql://no_such_role_here:***@127.0.0.1:5432/test: role "
+        f'"no_such_role_here" does not exist; check `state:` in {refused}'
+    )
+
+
 def test_a_closed_system_database_fails_its_probe_without_a_traceback(workspace: Path) -> None:
     """`probe` with a system's DSN on a closed port: the check fails (exit 1), in its table."""
     down = workspace.with_name("down.yaml")

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from syncwell.api.server import ListenError
 from syncwell.errors import StoreError
@@ -73,7 +73,16 @@ def _store_line(error: StoreError) -> str:
             f"{where} does not answer ({_reason(error)}): start its database, or point `state:` "
             f"in {path} at one that runs"
         )
-    return f"{where}: {error}; check `state:` in {path}"
+    return f"{where}: {_driver_said(error)}; check `state:` in {path}"
+
+
+def _driver_said(error: BaseException) -> str:
+    """What the database itself said (`role "x" does not exist`), without SQLAlchemy's
+    wrapping: its class name and a second line pointing at its web page."""
+    for cause in _causes(error):
+        if isinstance(cause, DBAPIError) and str(cause.orig).strip():
+            return str(cause.orig).strip().splitlines()[0]
+    return str(error).splitlines()[0]
 
 
 def _shown(url: str) -> str:

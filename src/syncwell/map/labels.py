@@ -24,6 +24,8 @@ def flow_lines(flow: Flow) -> tuple[str, str, str]:
         how = "manual, done by hand"
     elif flow.mode is Mode.REALTIME:
         how = f"realtime, reconciled every {every}"
+    elif flow.mode is Mode.CDC:
+        how = "cdc, as changes commit"
     else:
         how = f"{flow.mode} every {every}"
     rate = f"{flow.slo.success_rate * 100:g}%"

@@ -92,6 +92,8 @@ def _how(flow: Flow) -> str:
     every = format_duration(flow.interval) if flow.interval else "?"
     if flow.mode is Mode.REALTIME:
         how = f"realtime, reconciled every {every}"
+    elif flow.mode is Mode.CDC:
+        how = "cdc, as changes commit"
     else:
         how = f"{flow.mode} every {every}"
     rate = f"{flow.slo.success_rate * 100:g}%"

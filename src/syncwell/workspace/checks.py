@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from syncwell.workspace.model import Flow, System, Workflow, Workspace
 
 __all__ = [
+    "capture_problems",
     "core_problems",
     "flow_problems",
     "name_problems",
@@ -89,6 +90,12 @@ def flow_problems(flow: Flow) -> list[Problem]:
             "write `mode: manual`, or remove manual:"
         )
         problems.append(Problem((*where, "manual"), message))
+    if flow.cdc is not None and flow.mode != "cdc":
+        message = (
+            f"cdc: names the replication slot and publication of a `mode: cdc` flow; this flow "
+            f"is `mode: {flow.mode}`: write `mode: cdc`, or remove cdc:"
+        )
+        problems.append(Problem((*where, "cdc"), message))
     missing: list[str] = []
     if flow.fields:
         needed = [*flow.key, flow.cursor, flow.version]
@@ -132,6 +139,18 @@ def _written_problems(flow: Flow, left_out: Collection[str] = ()) -> list[Proble
                 )
                 problems.append(Problem((*where, "read_only", index), message))
     return problems
+
+
+def capture_problems(flow: Flow, source: System) -> list[Problem]:
+    """A `mode: cdc` flow must read a PostgreSQL system (logical replication)."""
+    if flow.mode != "cdc" or source.kind == "postgres":
+        return []
+    message = (
+        f"mode: cdc reads a PostgreSQL table by logical replication; the source "
+        f"'{source.name}' is a {source.kind} system: use mode: poll (or realtime, if it sends "
+        "webhooks)"
+    )
+    return [Problem(("flows", flow.name, "mode"), message)]
 
 
 def unsent_problems(flow: Flow, destination: System) -> list[Problem]:
@@ -218,6 +237,8 @@ def workspace_problems(workspace: Workspace) -> list[Problem]:
         problems += flow_problems(flow)
         if flow.destination in systems:
             problems += unsent_problems(flow, systems[flow.destination])
+        if flow.source in systems:
+            problems += capture_problems(flow, systems[flow.source])
     for workflow in workspace.workflows.values():
         problems += workflow_problems(workflow, flows, flows)
     return problems

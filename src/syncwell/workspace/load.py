@@ -12,7 +12,12 @@ from pathlib import Path
 
 from syncwell.errors import WorkspaceError
 from syncwell.workspace.alerts import AlertSettings
-from syncwell.workspace.checks import core_problems, name_problems, unsent_problems
+from syncwell.workspace.checks import (
+    capture_problems,
+    core_problems,
+    name_problems,
+    unsent_problems,
+)
 from syncwell.workspace.document import Document, read_document
 from syncwell.workspace.explain import unknown_field
 from syncwell.workspace.model import Workspace
@@ -138,6 +143,8 @@ def _build(data: dict[str, object], file: Path, root: Path, found: Findings) -> 
     for flow in flows.values():
         if flow.destination in systems:  # an unknown one is reported by build_flows
             found.problems += unsent_problems(flow, systems[flow.destination])
+        if flow.source in systems:
+            found.problems += capture_problems(flow, systems[flow.source])
     workflows_raw = _section(data, "workflows", found)
     workflows = build_workflows(workflows_raw, flows, flows_raw, found)
     alerts = (

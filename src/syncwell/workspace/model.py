@@ -209,13 +209,6 @@ class Flow(BaseModel):
                 data["interval"] = DEFAULT_INTERVALS[Mode(data.get("mode", Mode.POLL))]
         return data
 
-    @model_validator(mode="after")
-    def _capture_is_for_cdc(self) -> Flow:
-        if self.cdc is not None and self.mode is not Mode.CDC:
-            raise ValueError(f"cdc: names a slot and publication for `mode: cdc`; this flow is "
-                             f"`mode: {self.mode}`: remove cdc: or set mode: cdc")  # fmt: skip
-        return self
-
     @field_validator("key", "read_only", "write_fields", mode="before")
     @classmethod
     def _one_key_or_many(cls, value: object) -> object:

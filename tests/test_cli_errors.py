@@ -4,6 +4,8 @@ the workspace does not have, a field a section does not have."""
 
 from __future__ import annotations
 
+import errno
+import pickle
 import re
 import socket
 import sqlite3
@@ -17,6 +19,7 @@ import typer
 from typer.core import TyperGroup, TyperOption
 from typer.testing import CliRunner
 
+from syncwell.api.server import ListenError, bind_socket
 from syncwell.cli import app
 
 runner = CliRunner()
@@ -130,6 +133,40 @@ def test_dev_and_sandbox_name_their_own_port_options(
     done = subprocess.run([*SYNCWELL, *args], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1, done.stdout + done.stderr
     assert _one_line(done.stdout + done.stderr).endswith(fix)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["serve", "--port", "70000"],
+        ["run", "--serve", "--port", "70000"],
+        ["worker", "--port", "70000"],
+        ["demo", "--port", "70000"],
+        ["dev", "--port", "70000"],
+        ["sandbox", "--crm-port", "70000"],
+    ],
+    ids=" ".join,
+)
+def test_a_port_past_65535_is_refused_as_a_usage_error(command: list[str]) -> None:
+    """A port out of range is refused by the option, exit 2, before anything starts (before:
+    an OverflowError traceback from bind())."""
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "65535" in result.output
+
+
+def test_a_listen_error_keeps_its_fields_across_a_pickle() -> None:
+    """ListenError crosses processes like every syncwell error: host, port, errno, reason."""
+    with pytest.raises(ListenError) as caught:
+        bind_socket("127.0.0.1", 70000)
+    again = pickle.loads(pickle.dumps(caught.value))
+    assert (again.host, again.port, again.errno, again.reason) == (
+        "127.0.0.1",
+        70000,
+        errno.EINVAL,
+        "a port is 0 to 65535",
+    )
+    assert str(again) == str(caught.value) and not again.in_use
 
 
 def test_an_address_not_of_this_machine_points_at_host(workspace: Path) -> None:

@@ -55,6 +55,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.close()
         code = error.errno or errno.EADDRNOTAVAIL
         raise ListenError(host, port, code, error.strerror or str(error)) from None
+    except OverflowError:  # a port past 65535: Python's own check, before the system's
+        sock.close()
+        raise ListenError(host, port, errno.EINVAL, "a port is 0 to 65535") from None
     return sock
 
 

@@ -28,7 +28,9 @@ def nats_server() -> Path | None:
 
 @app.command()
 def dev(
-    port: Annotated[int, typer.Option(help="Port the NATS server listens on.")] = 4222,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port the NATS server listens on.")
+    ] = 4222,
     folder: Annotated[Path, typer.Option(help="Where JetStream keeps its streams.")] = Path(
         ".syncwell-nats"
     ),

@@ -53,7 +53,8 @@ def run(
     as_json: JsonOption = False,
     host: Annotated[str, typer.Option(help="Address the HTTP API listens on.")] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option(help="Port of the HTTP API (webhooks at /hooks/<system>).")
+        int,
+        typer.Option(min=0, max=65535, help="Port of the HTTP API (webhooks at /hooks/<system>)."),
     ] = 8100,
     serve: Annotated[
         bool | None,
@@ -241,7 +242,11 @@ def worker(
     ),
     port: Annotated[
         int | None,
-        typer.Option(help="Serve /healthz, /readyz and /metrics on this port (default: none)."),
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Serve /healthz, /readyz and /metrics on this port (default: none).",
+        ),
     ] = None,
     log_format: runlog.LogFormatOption = None,
     progress_every: runlog.ProgressEveryOption = "10s",
@@ -292,7 +297,9 @@ def demo(
     duration: Annotated[
         float, typer.Option(help="Seconds to run before the summary; Ctrl-C stops sooner.")
     ] = 60.0,
-    port: Annotated[int, typer.Option(help="Port of syncwell's API (the CRM's webhooks).")] = 8100,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port of syncwell's API (the CRM's webhooks).")
+    ] = 8100,
     free_ports: Annotated[
         bool, typer.Option(help="Run the tools on free ports instead of 8101-8103.")
     ] = False,
@@ -372,7 +379,7 @@ def _claim_demo_ports(folder: Path, port: int, *, free_ports: bool) -> None:
 def serve(
     workspace: WorkspaceOption = DEFAULT_WORKSPACE,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8100,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8100,
 ) -> None:
     """Serve the dashboard at /, the REST API under /api/v1 (tokens: `syncwell token`),
     /metrics and health.

@@ -56,13 +56,16 @@ def sandbox_command(
         int | None, typer.Option(help="Seed of the generated data (default 7).")
     ] = None,
     crm_port: Annotated[
-        int | None, typer.Option(help="Port of the CRM (default 8101; 0 picks a free one).")
+        int | None,
+        typer.Option(min=0, max=65535, help="Port of the CRM (default 8101; 0 picks a free one)."),
     ] = None,
     email_port: Annotated[
-        int | None, typer.Option(help="Port of the email platform (default 8102; 0: free).")
+        int | None,
+        typer.Option(min=0, max=65535, help="Port of the email platform (default 8102; 0: free)."),
     ] = None,
     project_port: Annotated[
-        int | None, typer.Option(help="Port of the project tool (default 8103; 0: free).")
+        int | None,
+        typer.Option(min=0, max=65535, help="Port of the project tool (default 8103; 0: free)."),
     ] = None,
     crm_token: Annotated[
         str | None, typer.Option(help="Bearer token of the CRM (default sandbox-crm-token).")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import pickle
 import re
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import typer
 from typer.core import TyperGroup, TyperOption
@@ -93,6 +95,24 @@ def test_a_busy_port_is_one_line_naming_the_port_and_the_option(
     assert f"port {busy_port} on 127.0.0.1 is in use" in line
     assert line.endswith("pick another with --port N")
     assert "serving" not in done.stdout and "dashboard" not in done.stdout
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_serve_says_serving_once_the_url_answers(host: str, workspace: Path) -> None:
+    """`serve --port 0`: its "serving" line names the port it took (it said :0) and, IPv6
+    bracketed, a URL that answers as soon as the line is out."""
+    args = ["serve", "-w", str(workspace), "--host", host, "--port", "0"]
+    with subprocess.Popen([*SYNCWELL, *args], stdout=subprocess.PIPE, text=True) as server:
+        try:
+            assert server.stdout is not None
+            line = server.stdout.readline()
+            url = re.fullmatch(r"serving (http://\S+)/api/v1 \(Ctrl-C stops\)\n", line)
+            assert url is not None, line
+            assert not url.group(1).endswith(":0")
+            assert httpx.get(f"{url.group(1)}/healthz", timeout=5).json() == {"status": "ok"}
+        finally:
+            server.send_signal(signal.SIGTERM)
+            assert server.wait(timeout=30) == 0
 
 
 def test_the_demo_names_free_ports_when_a_tools_port_is_taken(tmp_path: Path) -> None:

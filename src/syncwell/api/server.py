@@ -93,7 +93,8 @@ class ApiServer:
         self.port = port
 
     def listen(self) -> None:
-        """Take the address now, so a busy port fails here, before anything says "serving".
+        """Take the address and listen now, so a busy port fails here, before anything says
+        "serving", and a client that connects at once is served.
 
         Raises:
             ListenError: the port is in use, or the address is not this machine's to bind.
@@ -101,6 +102,9 @@ class ApiServer:
         if self._socket is not None:
             return
         self._socket = bind_socket(self.host, self.port)
+        # Listening now, not when uvicorn starts: a client that connects as soon as it is told
+        # "serving" waits in the backlog for uvicorn, where it was refused.
+        self._socket.listen(self._server.config.backlog)
         self.port = int(self._socket.getsockname()[1])
 
     async def serve(self, stop: asyncio.Event) -> None:

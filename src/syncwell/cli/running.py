@@ -400,7 +400,8 @@ def serve(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        out.print(f"serving http://{host}:{server.port}/api/v1 (Ctrl-C stops)", highlight=False)
+        shown = f"[{host}]" if ":" in host else host  # an IPv6 address, as a URL writes it
+        out.print(f"serving http://{shown}:{server.port}/api/v1 (Ctrl-C stops)", highlight=False)
         await server.serve(stop)
 
     asyncio.run(main())

@@ -308,6 +308,7 @@ def test_plan_and_resync_refuse_a_flow_the_workspace_lacks(tmp_path: Path) -> No
     path.write_text(SQLITE_WORKSPACE)
     for command in (["plan", "--flow", "nots"], ["resync", "nots"]):
         result = runner.invoke(app, [*command, "-w", str(path)])
-        assert result.exit_code == 2 and "no such flow" in result.output and "nots" in result.output
+        assert result.exit_code == 2 and "no flow 'nots'" in result.output
+        assert "did you mean 'notes'" in result.output
     result = runner.invoke(app, ["resync", "notes", "-w", str(path)])
     assert result.exit_code == 0 and "compares notes with the destination" in result.output

@@ -18,6 +18,7 @@ stays open for the next read, which continues where it stopped.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
@@ -48,6 +49,10 @@ IDLE_S = 0.5
 _MARK_EVERY_S = 5.0
 """How often a stream of other tables' transactions moves the checkpoint (and the slot)."""
 _SNAPSHOT_NAME = re.compile(r"^[0-9A-F-]+$")
+_SLOT_WAIT_S = 5.0
+"""How long a read waits for another process to let go of the flow's slot."""
+_WAL_NOW = "SELECT pg_current_wal_lsn() - '0/0'"
+"""Where the WAL ends now, as a number."""
 
 
 @dataclass(slots=True)
@@ -167,6 +172,23 @@ class ChangeCapture:
             async with (await self._pool()).acquire() as connection:
                 return await SlotState.read(connection, self._names.slot)
 
+    async def _free_slot(self) -> SlotState | None:
+        """The flow's slot once no process streams from it: the walsender of a run that just
+        ended lets go of it a moment later, so it is waited for, `_SLOT_WAIT_S` at most."""
+        deadline = time.monotonic() + _SLOT_WAIT_S
+        while True:
+            state = await self._slot()
+            if state is None or state.active_pid is None:
+                return state
+            if time.monotonic() > deadline:
+                raise TransientError(
+                    f"replication slot {self._names.slot} is in use by process "
+                    f"{state.active_pid} (another syncwell run of this workspace?); trying "
+                    "again",
+                    system=self._name,
+                )
+            await asyncio.sleep(0.1)
+
     async def _replication(self) -> Replication:
         replication = Replication(
             self._settings.dsn.get_secret_value(), self._name, self._settings.connect_timeout_s
@@ -185,13 +207,7 @@ class ChangeCapture:
         at its starting point; or finish a snapshot a crash cut short."""
         await self._end_stream()
         slot = self._names.slot
-        state = await self._slot()
-        if state is not None and state.active_pid is not None:
-            raise TransientError(
-                f"replication slot {slot} is in use by process {state.active_pid} "
-                "(another syncwell run of this workspace?); waiting for it to end",
-                system=self._name,
-            )
+        state = await self._free_slot()
         if state is not None and checkpoint is not None:
             # A snapshot cut short. Its exported snapshot died with its connection, but the
             # slot still starts where it did: the rest of the table is read as it is now,
@@ -285,7 +301,7 @@ class ChangeCapture:
         if self._stream is not None and self._stream.position == position:
             return
         await self._end_stream()
-        state = await self._slot()
+        state = await self._free_slot()
         if state is None:
             raise IntegrationFatalError(
                 f"replication slot {self._names.slot} is gone (dropped by hand, or by "
@@ -311,15 +327,20 @@ class ChangeCapture:
     async def _changes(
         self, stream: StreamSpec, table: Table
     ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
-        """Whole transactions as they commit, until none arrived for `IDLE_S`."""
+        """Whole transactions as they commit, until none arrived for `IDLE_S` or the stream
+        passed where the WAL stood when the read began (so a read ends under a steady load
+        too, and `syncwell run --once` with it)."""
         columns = self._columns(stream, table)
+        with translated(self._name):
+            target = int(await (await self._pool()).fetchval(_WAL_NOW))
         while True:
             live = self._stream
             assert live is not None
             received = await live.replication.receive(IDLE_S, int(stream.batch_size))
             done = [t for t in live.assembler.feed(received) if t.end_lsn > live.position]
+            caught_up = not live.assembler.pending and live.replication.wal_end >= target
             if not done:
-                if received:
+                if received and not caught_up:
                     continue
                 sent = live.replication.wal_end
                 if live.assembler.pending or sent <= live.position:
@@ -334,13 +355,15 @@ class ChangeCapture:
                 return
             end = done[-1].end_lsn
             ours = [t for t in done if t.rows]
-            if not ours and time.monotonic() - live.marked_at < _MARK_EVERY_S:
-                continue  # other tables' transactions: confirmed with the next mark
-            batch = await self._typed(columns, table, ours)
-            yield batch, self._mark("incremental", end)
-            # The journal holds everything up to `end` now: the slot may let go of it.
-            live.position, live.marked_at = end, time.monotonic()
-            await live.replication.confirm(end)
+            if ours or time.monotonic() - live.marked_at >= _MARK_EVERY_S:
+                # (other tables' transactions alone wait for the next mark)
+                batch = await self._typed(columns, table, ours)
+                yield batch, self._mark("incremental", end)
+                # The journal holds everything up to `end` now: the slot may let go of it.
+                live.position, live.marked_at = end, time.monotonic()
+                await live.replication.confirm(end)
+            if caught_up:
+                return  # everything committed before the read began is journaled
 
     async def _typed(
         self, columns: tuple[str, ...], table: Table, transactions: list[Transaction]

@@ -41,8 +41,9 @@ T = TypeVar("T")
 
 _SESSION = "-c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 -c TimeZone=UTC"
 """Values leave the walsender in their text form: in ISO dates, exact floats, UTC."""
-_FATAL_CLASSES = ("28", "42", "3D", "3F", "55")  # auth, undefined or privilege, no database,
-# object in use (55006: the slot is active for another process) and wal_level (55000)
+_FATAL_CLASSES = ("28", "42", "3D", "3F", "55000")  # auth, undefined or privilege, no
+# database, and a server not in the state for it (wal_level is not logical). A slot in use
+# (55006) is transient: a run that just ended may still hold it for a moment.
 
 
 @dataclass(frozen=True, slots=True)

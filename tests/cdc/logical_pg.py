@@ -89,7 +89,9 @@ def private_cluster() -> Iterator[str]:
     settings = (
         f"port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{folder}'\n"
         "wal_level = logical\nmax_replication_slots = 40\nmax_wal_senders = 40\n"
-        "fsync = off\nsynchronous_commit = off\nshared_buffers = 32MB\n"
+        # fsync off for speed; synchronous_commit stays on, so a commit is in the stream
+        # as soon as it returns (off, it may reach the walsender 0.6 s later).
+        "fsync = off\nshared_buffers = 32MB\n"
     )
     with (data / "postgresql.conf").open("a") as conf:
         conf.write(settings)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import secrets
+import time
 from pathlib import Path
 
 import asyncpg
@@ -73,8 +74,9 @@ async def test_the_stream_starts_exactly_where_the_snapshot_saw_the_table(
         load.start()
         await asyncio.sleep(0.2)
         checkpoint: Checkpoint | None = None
-        pages, idle_reads = 0, 0
-        while idle_reads < 2:  # the reads after the load stopped, each ended idle
+        pages, source, deadline = 0, None, time.monotonic() + 30
+        # Read until the load has stopped and everything it committed has arrived.
+        while source != state and time.monotonic() < deadline:
             async for batch, mark in capture.read(spec, checkpoint):
                 checkpoint = mark
                 pages += 1
@@ -89,8 +91,8 @@ async def test_the_stream_starts_exactly_where_the_snapshot_saw_the_table(
                     else:
                         state[key] = row[1:4]
                         seen.setdefault(key, []).append(int(row[3]))  # type: ignore[call-overload]
-            idle_reads += pages >= 150
-        source = await table_state(connection, cdc_schema, "src")
+            if pages >= 150:
+                source = await table_state(connection, cdc_schema, "src")
     finally:
         await load.stop()
         await capture.aclose()

@@ -1,6 +1,6 @@
 """The `syncwell` command. Thin: each command parses, calls one function, prints.
 
-Its commands live by group (dev, init, maps, plan, probe, running, state, tables, tickets,
+Its commands live by group (cdc, dev, init, maps, plan, probe, running, state, tables, tickets,
 tokens, transport); importing them registers them on `app`.
 """
 
@@ -13,6 +13,7 @@ import typer
 
 from syncwell import __version__
 from syncwell.cli import (
+    cdc,
     dev,
     init,
     maps,
@@ -30,6 +31,7 @@ from syncwell.errors import StoreError
 
 __all__ = [
     "app",
+    "cdc",
     "dev",
     "init",
     "main",

@@ -6,6 +6,19 @@ to use it; docs/decisions/0024-cdc-by-logical-replication.md why it is built thi
 from __future__ import annotations
 
 from syncwell.connectors.postgres.cdc.capture import ChangeCapture
-from syncwell.connectors.postgres.cdc.names import CaptureNames, capture_names
+from syncwell.connectors.postgres.cdc.names import (
+    CaptureNames,
+    SlotReport,
+    capture_names,
+    drop_capture,
+    slot_report,
+)
 
-__all__ = ["CaptureNames", "ChangeCapture", "capture_names"]
+__all__ = [
+    "CaptureNames",
+    "ChangeCapture",
+    "SlotReport",
+    "capture_names",
+    "drop_capture",
+    "slot_report",
+]

@@ -20,7 +20,16 @@ from syncwell.connectors._sql import quote
 from syncwell.connectors._table import Table
 from syncwell.errors import MisconfiguredError
 
-__all__ = ["CaptureNames", "SlotState", "capture_names", "check_table", "prepare_publication"]
+__all__ = [
+    "CaptureNames",
+    "SlotReport",
+    "SlotState",
+    "capture_names",
+    "check_table",
+    "drop_capture",
+    "prepare_publication",
+    "slot_report",
+]
 
 _LIMIT = 63
 """PostgreSQL's longest identifier (NAMEDATALEN - 1)."""
@@ -177,3 +186,56 @@ async def check_table(
             "(docs/cdc.md says what it costs)",
             system=system,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SlotReport:
+    """How a flow's slot stands: whether it exists and streams, and the WAL it keeps.
+
+    Attributes:
+        exists: whether the slot exists.
+        active: whether a process streams from it now.
+        retained_bytes: WAL the server keeps for it (from its restart point to the end of
+            the WAL): what a slot nobody reads costs in disk.
+        unconfirmed_bytes: WAL written after its confirmed position: how far behind the
+            journal is.
+    """
+
+    exists: bool
+    active: bool = False
+    retained_bytes: int | None = None
+    unconfirmed_bytes: int | None = None
+
+
+async def slot_report(connection: asyncpg.Connection, slot: str) -> SlotReport:
+    """The slot `slot` as the server sees it now."""
+    row = await connection.fetchrow(
+        "SELECT active, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint, "
+        "pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint "
+        "FROM pg_replication_slots WHERE slot_name = $1",
+        slot,
+    )
+    if row is None:
+        return SlotReport(exists=False)
+    return SlotReport(True, bool(row[0]), row[1], row[2])
+
+
+async def drop_capture(connection: asyncpg.Connection, names: CaptureNames, system: str) -> bool:
+    """Drop the slot, and the publication when syncwell made it (a DBA's stays theirs);
+    whether a slot was dropped.
+
+    Raises:
+        MisconfiguredError: a process streams from the slot: stop it first.
+    """
+    state = await SlotState.read(connection, names.slot)
+    if state is not None and state.active_pid is not None:
+        raise MisconfiguredError(
+            f"replication slot {names.slot} is in use by process {state.active_pid}: stop "
+            "the syncwell run that streams it first",
+            system=system,
+        )
+    if state is not None:
+        await connection.execute("SELECT pg_drop_replication_slot($1)", names.slot)
+    if not names.publication_named:
+        await connection.execute(f"DROP PUBLICATION IF EXISTS {quote(names.publication)}")
+    return state is not None

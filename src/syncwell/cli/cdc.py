@@ -1,0 +1,109 @@
+"""`syncwell cdc status|drop`: the replication slots of the workspace's `mode: cdc` flows.
+
+A slot keeps WAL on the source's disk until it is read or dropped, even while syncwell is
+stopped; a flow that is no longer wanted must have its slot dropped (docs/cdc.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import sys
+from collections.abc import Coroutine
+from typing import Annotated, TypeVar
+
+import typer
+from rich.table import Table
+
+from syncwell.cli.commands import SyncwellTyper
+from syncwell.cli.common import DEFAULT_WORKSPACE, JsonOption, WorkspaceOption, app, err, load, out
+from syncwell.engine.capture import cdc_flows, drop_slot, slot_reports
+from syncwell.errors import SyncwellError
+
+__all__ = ["cdc_app"]
+
+_T = TypeVar("_T")
+
+cdc_app = SyncwellTyper(
+    no_args_is_help=True,
+    help="The replication slots of mode: cdc flows: status (WAL each keeps), drop (remove one).",
+)
+app.add_typer(cdc_app, name="cdc")
+
+
+@cdc_app.command("status")
+def cdc_status(workspace: WorkspaceOption = DEFAULT_WORKSPACE, as_json: JsonOption = False) -> None:
+    """Each CDC flow's slot: whether it exists and streams, and the WAL it keeps."""
+    reports = _carry(slot_reports(load(workspace)))
+    if as_json:
+        document = {
+            flow: {"slot": slot, **dataclasses.asdict(report)}
+            for flow, (slot, report) in reports.items()
+        }
+        out.print_json(json.dumps(document))
+        return
+    if not reports:
+        out.print("no flow of this workspace has mode: cdc")
+        return
+    table = Table()
+    for column in ("flow", "slot", "state", "WAL kept", "not confirmed"):
+        table.add_column(column, justify="right" if "WAL" in column or "not" in column else "left")
+    for flow, (slot, report) in reports.items():
+        state = ("streaming" if report.active else "idle") if report.exists else "none yet"
+        table.add_row(
+            flow, slot, state, _size(report.retained_bytes), _size(report.unconfirmed_bytes)
+        )
+    out.print(table)
+
+
+@cdc_app.command("drop")
+def cdc_drop(
+    flow: Annotated[str, typer.Argument(help="The mode: cdc flow whose slot to drop.")],
+    workspace: WorkspaceOption = DEFAULT_WORKSPACE,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Drop a CDC flow's replication slot, and the publication syncwell made for it, so the
+    source stops keeping WAL for it. Stop the run first. To stream the flow again, clear its
+    checkpoint too: it starts over from a new snapshot."""
+    loaded = load(workspace)
+    names = [found.name for found in cdc_flows(loaded)]
+    if flow not in names:
+        err.print(
+            f"[red]no mode: cdc flow '{flow}' in this workspace[/red] (its CDC flows: "
+            f"{', '.join(names) or 'none'})",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    if not yes:
+        question = f"drop the replication slot of flow '{flow}'"
+        if not sys.stdin.isatty():
+            err.print(f"would {question}; add --yes to do it without a question")
+            raise typer.Exit(1)
+        typer.confirm(f"{question[0].upper()}{question[1:]}?", abort=True)
+    slot, dropped = _carry(drop_slot(loaded, loaded.flows[flow]))
+    out.print(
+        f"dropped replication slot {slot}"
+        if dropped
+        else f"no replication slot {slot}: nothing to drop",
+        highlight=False,
+    )
+
+
+def _carry(work: Coroutine[object, object, _T]) -> _T:
+    """Run `work`; a source that cannot be reached or refuses is one line and exit 1."""
+    try:
+        return asyncio.run(work)
+    except SyncwellError as error:
+        err.print(f"[red]{error}[/red]", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _size(count: int | None) -> str:
+    if count is None:
+        return "-"
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(count) < 1024 or unit == "GB":
+            return f"{count:,.0f} {unit}" if unit == "B" else f"{count:,.1f} {unit}"
+        count = count / 1024  # type: ignore[assignment]
+    return f"{count}"

@@ -153,3 +153,23 @@ async def test_an_update_keeps_the_toasted_value_it_did_not_change(
         assert copy == await table_state(connection, cdc_schema, "src")
     finally:
         await connection.close()
+
+
+async def test_a_position_in_another_slot_is_refused(cdc_dsn: str, cdc_schema: str) -> None:
+    """A checkpoint taken in one slot, read by a flow that now names another (cdc.slot
+    changed): refused, saying which slot holds the position."""
+    connection = await asyncpg.connect(cdc_dsn)
+    try:
+        await create_pair(connection, cdc_schema, 1)
+    finally:
+        await connection.close()
+    settings = Settings.model_validate({"kind": "postgres", "dsn": cdc_dsn, "schema": cdc_schema})
+    names = capture_names(cdc_schema, "rows", slot=f"{cdc_schema}_new")
+    capture = ChangeCapture("core", settings, names)
+    checkpoint = {"phase": "incremental", "slot": f"{cdc_schema}_old", "lsn": "0/0"}
+    try:
+        with pytest.raises(MisconfiguredError, match=f"slot {cdc_schema}_old"):
+            async for _ in capture.read(StreamSpec("src", ("id",)), checkpoint):
+                pass
+    finally:
+        await capture.aclose()

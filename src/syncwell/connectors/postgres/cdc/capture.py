@@ -121,6 +121,15 @@ class ChangeCapture:
         self, stream: StreamSpec, checkpoint: Checkpoint | None
     ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
         table = await self._describe(stream)
+        recorded = None if checkpoint is None else checkpoint.get("slot")
+        if recorded is not None and recorded != self._names.slot:
+            raise MisconfiguredError(
+                f"the journal's position is in replication slot {recorded}, but the flow now "
+                f"streams from {self._names.slot}: a position in one slot means nothing in "
+                f"another. Name {recorded} again in cdc.slot, or start the flow over from a new "
+                "snapshot by clearing its checkpoint (docs/cdc.md)",
+                system=self._name,
+            )
         try:
             if checkpoint is None or checkpoint.get("phase") != "incremental":
                 async for item in self._snapshot(stream, table, checkpoint):

@@ -3,6 +3,7 @@ and no replication slot left behind (an abandoned slot keeps WAL forever)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -58,9 +59,7 @@ async def drop_captures(connection: asyncpg.Connection, marker: str) -> None:
             try:
                 await connection.execute("SELECT pg_drop_replication_slot($1)", slot)
                 break
-            except asyncpg.ObjectInUseError:
-                import asyncio
-
+            except asyncpg.ObjectInUseError:  # its walsender is still ending
                 await asyncio.sleep(0.1)
     for (publication,) in await connection.fetch(
         "SELECT pubname FROM pg_publication WHERE pubname LIKE '%' || $1 || '%'", marker

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import asyncpg
@@ -53,6 +54,9 @@ def test_status_then_drop(cdc_dsn: str, cdc_schema: str, tmp_path: Path) -> None
     assert report["slot"] == f"syncwell_{cdc_schema}_rows"
     assert report["exists"] and not report["active"]
     assert report["retained_bytes"] > 0 and report["unconfirmed_bytes"] > 0
+    table = runner.invoke(app, ["cdc", "status", "-w", str(path)], terminal_width=120)
+    assert table.exit_code == 0 and "idle" in table.output
+    assert re.search(r"\d (B|kB|MB) ", table.output)  # the WAL kept, in units people read
     refused = runner.invoke(app, ["cdc", "drop", "nope", "-w", str(path), "--yes"])
     assert refused.exit_code == 1 and "its CDC flows: rows" in refused.output
     dropped = runner.invoke(app, ["cdc", "drop", "rows", "-w", str(path), "--yes"])

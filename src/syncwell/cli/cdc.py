@@ -100,10 +100,14 @@ def _carry(work: Coroutine[object, object, _T]) -> _T:
 
 
 def _size(count: int | None) -> str:
+    """Bytes as people read them (kB, MB, GB: powers of 1024); '-' when unknown."""
     if count is None:
         return "-"
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(count) < 1024 or unit == "GB":
-            return f"{count:,.0f} {unit}" if unit == "B" else f"{count:,.1f} {unit}"
-        count = count / 1024  # type: ignore[assignment]
-    return f"{count}"
+    if abs(count) < 1024:
+        return f"{count:,} B"
+    size, unit = float(count), "B"
+    for unit in ("kB", "MB", "GB"):  # noqa: B007 - the last unit reached is the one shown
+        size /= 1024
+        if abs(size) < 1024:
+            break
+    return f"{size:,.1f} {unit}"

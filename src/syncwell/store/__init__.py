@@ -111,7 +111,11 @@ class Store:
 async def open_store(url: str) -> Store:
     """Connect to the state store at `url`, migrating its tables to the newest revision."""
     engine = connect(url)
-    await migrate(engine)
+    try:
+        await migrate(engine)
+    except BaseException:
+        await engine.dispose()  # its pooled connection would be closed by the collector
+        raise
     journal, dead_letters = Journal(engine), DeadLetters(engine)
     reports = Reports(engine, journal, dead_letters)
     return Store(

@@ -219,6 +219,7 @@ _REQUIRED_ARGS = {
     ("token", "create"): ["--role", "viewer"],
     ("token", "revoke"): ["1"],
     ("resync",): ["contacts"],
+    ("cdc", "drop"): ["contacts"],
 }
 
 

@@ -6,24 +6,28 @@ stopped; a flow that is no longer wanted must have its slot dropped (docs/cdc.md
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import sys
-from collections.abc import Coroutine
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from syncwell.cli.commands import SyncwellTyper
-from syncwell.cli.common import DEFAULT_WORKSPACE, JsonOption, WorkspaceOption, app, err, load, out
+from syncwell.cli.common import (
+    DEFAULT_WORKSPACE,
+    JsonOption,
+    WorkspaceOption,
+    app,
+    carried,
+    err,
+    load,
+    out,
+)
 from syncwell.engine.capture import cdc_flows, drop_slot, slot_reports
-from syncwell.errors import SyncwellError
 
 __all__ = ["cdc_app"]
-
-_T = TypeVar("_T")
 
 cdc_app = SyncwellTyper(
     no_args_is_help=True,
@@ -35,7 +39,7 @@ app.add_typer(cdc_app, name="cdc")
 @cdc_app.command("status")
 def cdc_status(workspace: WorkspaceOption = DEFAULT_WORKSPACE, as_json: JsonOption = False) -> None:
     """Each CDC flow's slot: whether it exists and streams, and the WAL it keeps."""
-    reports = _carry(slot_reports(load(workspace)))
+    reports = carried(slot_reports(load(workspace)))
     if as_json:
         document = {
             flow: {"slot": slot, **dataclasses.asdict(report)}
@@ -81,22 +85,13 @@ def cdc_drop(
             err.print(f"would {question}; add --yes to do it without a question")
             raise typer.Exit(1)
         typer.confirm(f"{question[0].upper()}{question[1:]}?", abort=True)
-    slot, dropped = _carry(drop_slot(loaded, loaded.flows[flow]))
+    slot, dropped = carried(drop_slot(loaded, loaded.flows[flow]))
     out.print(
         f"dropped replication slot {slot}"
         if dropped
         else f"no replication slot {slot}: nothing to drop",
         highlight=False,
     )
-
-
-def _carry(work: Coroutine[object, object, _T]) -> _T:
-    """Run `work`; a source that cannot be reached or refuses is one line and exit 1."""
-    try:
-        return asyncio.run(work)
-    except SyncwellError as error:
-        err.print(f"[red]{error}[/red]", highlight=False)
-        raise typer.Exit(1) from None
 
 
 def _size(count: int | None) -> str:

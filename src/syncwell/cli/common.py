@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import structlog
 import typer
@@ -14,7 +16,7 @@ from rich.markup import escape
 
 from syncwell.cli.commands import SyncwellTyper
 from syncwell.cli.failures import remember_workspace
-from syncwell.errors import WorkspaceError
+from syncwell.errors import SyncwellError, WorkspaceError
 from syncwell.workspace import Workspace, load_workspace
 
 app = SyncwellTyper(
@@ -40,6 +42,19 @@ WorkspaceOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 DEFAULT_WORKSPACE = Path("syncwell.yaml")
+
+
+_T = TypeVar("_T")
+
+
+def carried(work: Coroutine[object, object, _T]) -> _T:
+    """Run `work`; an expected failure (a system that cannot be reached or refuses) is one
+    line, escaped so brackets in it show, and exit 1: not a traceback."""
+    try:
+        return asyncio.run(work)
+    except SyncwellError as error:
+        err.print(f"[red]{escape(str(error))}[/red]", highlight=False)
+        raise typer.Exit(1) from None
 
 
 def load(path: Path) -> Workspace:

@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import sys
-from collections.abc import Coroutine
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from syncwell.cli.commands import SyncwellTyper
-from syncwell.cli.common import DEFAULT_WORKSPACE, JsonOption, WorkspaceOption, app, err, load, out
-from syncwell.errors import TransportError
+from syncwell.cli.common import (
+    DEFAULT_WORKSPACE,
+    JsonOption,
+    WorkspaceOption,
+    app,
+    carried,
+    err,
+    load,
+    out,
+)
 from syncwell.transport.admin import StreamReport, delete_stream, stream_report
 from syncwell.workspace import Workspace
 
 __all__ = ["transport_app"]
-
-_T = TypeVar("_T")
 
 transport_app = SyncwellTyper(
     no_args_is_help=True,
@@ -102,7 +106,7 @@ def transport_reset(
             err.print(f"would {what}; add --yes to do it without a question", highlight=False)
             raise typer.Exit(1)
         typer.confirm(f"{what[0].upper()}{what[1:]}?", abort=True)
-    deleted = _carry(delete_stream(loaded))
+    deleted = carried(delete_stream(loaded))
     _done(
         as_json,
         report,
@@ -113,16 +117,7 @@ def transport_reset(
 
 
 def _report(workspace: Workspace) -> StreamReport:
-    return _carry(stream_report(workspace))
-
-
-def _carry(work: Coroutine[object, object, _T]) -> _T:
-    """Run `work`; NATS that cannot be reached is one line and exit 1, not a traceback."""
-    try:
-        return asyncio.run(work)
-    except TransportError as error:
-        err.print(f"[red]{error}[/red]", highlight=False)
-        raise typer.Exit(1) from None
+    return carried(stream_report(workspace))
 
 
 def _done(as_json: bool, report: StreamReport, *, deleted: bool, text: str) -> None:

@@ -21,6 +21,10 @@ Naive timestamps are read as UTC.
 
 The first read of a run has no earlier read to bound it: its changes, a first sync's backfill
 among them, are measured from when syncwell read them, as before any of this.
+
+A `mode: cdc` flow does not come here: each of its batches carries the commit time of its
+oldest transaction, from the transaction's Begin message (connectors/postgres/cdc), the
+`commit` clock. Its snapshot pages carry the time they were read.
 """
 
 from __future__ import annotations
@@ -46,8 +50,9 @@ log = structlog.get_logger("syncwell.freshness")
 AHEAD_S = 2.0
 """How far a source's time may run ahead of ours and still be read as the change's time."""
 
-LagClock = Literal["record", "event", "poll"]
-"""Where a flow's lag starts: a record timestamp, a webhook's event time, or the poll bound."""
+LagClock = Literal["record", "event", "poll", "commit"]
+"""Where a flow's lag starts: a record timestamp, a webhook's event time, the poll bound, or
+a transaction's commit (a CDC flow)."""
 
 # Unix time as a count, by its unit: 2001 to 2286 in each. Anything else is not a time.
 _EPOCH_UNITS = ((1e9, 1e10, 1.0), (1e12, 1e13, 1e3), (1e15, 1e16, 1e6), (1e18, 1e19, 1e9))
@@ -141,14 +146,17 @@ def _zone(text: str) -> str:
 
 def lag_clocks(workspace: Workspace) -> dict[str, LagClock | None]:
     """The clock each flow's lag runs on, as configured: `event` for a realtime flow fed by
-    webhooks (what its reconciliation finds runs on record timestamps), `record` for a flow
-    with a cursor (the poll bound where its values turn out not to be times), else `poll`;
-    None for a manual flow, which syncwell does not measure."""
+    webhooks (what its reconciliation finds runs on record timestamps), `commit` for a CDC
+    flow (its transactions' commit times), `record` for a flow with a cursor (the poll bound
+    where its values turn out not to be times), else `poll`; None for a manual flow, which
+    syncwell does not measure."""
     hooked = {name for name, system in workspace.systems.items() if system.webhooks}
     clocks: dict[str, LagClock | None] = {}
     for flow in workspace.flows.values():
         if flow.mode is Mode.MANUAL:
             clocks[flow.name] = None
+        elif flow.mode is Mode.CDC:
+            clocks[flow.name] = "commit"
         elif flow.mode is Mode.REALTIME and flow.source in hooked:
             clocks[flow.name] = "event"
         else:

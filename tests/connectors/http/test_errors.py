@@ -124,14 +124,17 @@ async def test_custom_rules_come_first(
         await destination.write(stream, ONE)
 
 
+@pytest.mark.parametrize("status", [404, 410])
 async def test_delete_of_a_missing_record_is_done(
-    api: ApiState, server_url: str, destination_for: Any
+    api: ApiState, server_url: str, destination_for: Any, status: int
 ) -> None:
-    """A 404 on a delete means already gone: success, not an error."""
+    """A 404 or a 410 on a delete means already gone: success, not an error."""
     write = {"delete": {"path": "/things/{id}"}}
     destination = await destination_for(
         http_settings(server_url, streams={"contacts": {"write": write}})
     )
+    if status == 410:
+        api.faults.append(Fault("/things", 410, {"message": "gone"}, method="DELETE"))
     batch = ChangeBatch(("id",), [("nobody",)], [Op.DELETE])
     await destination.write(StreamSpec(name="contacts", key=("id",)), batch)
     assert api.seen("/things")[0].method == "DELETE"

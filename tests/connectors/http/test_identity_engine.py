@@ -55,11 +55,14 @@ def _workspace(
     missing: str = "dead_letter",
     flows: dict[str, Any] | None = None,
     find: bool = False,
+    idempotency: bool = False,
 ) -> Path:
     with sqlite3.connect(root / "app.db") as db:
         db.execute("CREATE TABLE tasks (id INTEGER PRIMARY KEY, subject TEXT, version INT)")
         db.executemany("INSERT INTO tasks VALUES (?, ?, 1)", [(1, "a"), (2, "b"), (3, "c")])
     write = {**ISSUES_WRITE, "find": ISSUES_FIND} if find else ISSUES_WRITE
+    if idempotency:
+        write = {**write, "idempotency_header": "Idempotency-Key"}
     text = tracker_workspace(
         url, ("subject",), write=write, read=True, flow={"missing": missing}, flows=flows
     )
@@ -166,16 +169,20 @@ async def test_read_back_maps_the_trackers_ids_to_the_core_keys(
     assert "created in tracker" in letters[0].reason
 
 
-@pytest.mark.parametrize("find", [False, True])
+@pytest.mark.parametrize("guard", ["none", "find", "idempotency"])
 async def test_kill_9_between_the_create_and_storing_its_id_makes_no_duplicate(
-    state: Tracker, tracker_url: str, tmp_path: Path, find: bool
+    state: Tracker, tracker_url: str, tmp_path: Path, guard: str
 ) -> None:
     """`syncwell run` is killed with SIGKILL while the tracker has created the first issue and
     its answer is on the way, so the id never reaches the store. The next run makes no second
-    issue: with `find:` it finds the issue by subject and keeps its id; without, that record
-    is a dead letter saying it may already be there. The other two are created once."""
-    path = _workspace(tmp_path, tracker_url, find=find)
+    issue: with `find:` it finds the issue by subject and keeps its id; with an idempotency
+    key the tracker honours, the create is sent again under the same key and answered with
+    the first issue; with neither, that record is a dead letter saying it may already be
+    there. The other two are created once."""
+    find = guard == "find"
+    path = _workspace(tmp_path, tracker_url, find=find, idempotency=guard == "idempotency")
     state.hang_creates = True
+    state.honour_idempotency = guard == "idempotency"
     process = await asyncio.create_subprocess_exec(
         SYNCWELL, "run", "--once", "-w", str(path),
         stdout=asyncio.subprocess.DEVNULL,
@@ -202,8 +209,9 @@ async def test_kill_9_between_the_create_and_storing_its_id_makes_no_duplicate(
         known = await store.identities.known(scope, ["1", "2", "3"])
     finally:
         await store.close()
-    if find:
+    if guard != "none":
         assert letters == [] and known == {"1": "101", "2": "102", "3": "103"}
+        assert state.posts == 3  # one issue each: the first never posted twice
     else:
         assert [letter.key for letter in letters] == ["1"]
         assert "may have reached tracker" in letters[0].reason

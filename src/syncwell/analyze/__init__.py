@@ -23,7 +23,13 @@ from syncwell.analyze.verdict import (
     Reason,
     WorkflowLimit,
 )
-from syncwell.analyze.whatif import WhatIf, WhatIfError, apply_what_if, parse_what_if
+from syncwell.analyze.whatif import (
+    WhatIf,
+    WhatIfError,
+    apply_what_if,
+    parse_what_if,
+    what_if_estimates,
+)
 from syncwell.analyze.workflows import model_workflows
 
 __all__ = [
@@ -54,4 +60,5 @@ __all__ = [
     "model_workflows",
     "moves",
     "parse_what_if",
+    "what_if_estimates",
 ]

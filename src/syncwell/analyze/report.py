@@ -72,6 +72,7 @@ def analysis_text(analysis: Analysis) -> list[str]:
     lines = []
     if analysis.what_if:
         lines.append(f"what if {', '.join(analysis.what_if)}:")
+        lines += [f"  estimate: {line}" for line in analysis.estimates]
     constraint = analysis.constraint
     if constraint is None:
         lines.append(analysis.summary)

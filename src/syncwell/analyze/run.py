@@ -11,7 +11,7 @@ from syncwell.analyze.judge import judge
 from syncwell.analyze.report import kept_report
 from syncwell.analyze.tickets import ticket_evidence
 from syncwell.analyze.verdict import Analysis
-from syncwell.analyze.whatif import apply_what_if, parse_what_if
+from syncwell.analyze.whatif import apply_what_if, parse_what_if, what_if_estimates
 from syncwell.store import Store, StoredAnalysis
 from syncwell.workspace import Workspace
 
@@ -35,8 +35,11 @@ async def analyze(
     now = time.time() if at is None else at
     changes = parse_what_if(what_if, list(workspace.flows))
     facts = await gather(store, workspace, window_s=window_s, at=now)
-    facts, volumes = apply_what_if(facts, changes)
-    analysis = judge(facts, volumes, tuple(what_if))
+    changed, volumes = apply_what_if(facts, changes)
+    analysis = judge(changed, volumes, tuple(what_if))
+    if changes:
+        estimates = what_if_estimates(facts, changed)
+        analysis = dataclasses.replace(analysis, estimates=estimates)
     if workspace.tickets is not None:
         unhealthy = {v.integration for v in analysis.ranking if v.reason is not None}
         if analysis.constraint is not None:

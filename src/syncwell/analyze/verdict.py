@@ -157,6 +157,9 @@ class Analysis:
     workflows: tuple[WorkflowLimit, ...]
     summary: str
     what_if: tuple[str, ...] = ()
+    estimates: tuple[str, ...] = ()
+    """What a what-if estimated beyond the measurements: a flow switched between polling and
+    CDC, its lag now and under the new mode (analyze/lagmodel.py)."""
     tickets: TicketEvidence | None = None
     """Support tickets over the window, beside the measurements (`tickets:` in the workspace);
     evidence only: they never move the constraint."""

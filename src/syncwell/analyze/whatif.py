@@ -7,10 +7,13 @@ A change is `name=value`, for every flow or, prefixed with a flow's name, for on
     interval=1m            every polled flow read every minute
     contacts.interval=30s
     contacts.mode=realtime
+    orders.mode=cdc        a PostgreSQL source's flow by change data capture (or back to poll)
 
 Volume scales demand and the requests it needs; capacity stays what was measured. A new
 interval or mode clears the lateness measured under the old one: whether the flow is late
-then follows from the new interval and its load alone.
+then follows from the new interval and its load alone. A switch between polling and CDC
+also estimates the flow's lag under the new mode (analyze/lagmodel.py): its changes count
+late when that estimate passes the freshness SLO, and `what_if_estimates` says how it compares.
 """
 
 from __future__ import annotations
@@ -19,10 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from syncwell.analyze.facts import FlowFacts, WorkspaceFacts
+from syncwell.analyze.lagmodel import comparison, estimate_lag, measured_stream
 from syncwell.workspace.durations import parse_duration
-from syncwell.workspace.modes import Mode
+from syncwell.workspace.modes import DEFAULT_INTERVALS, Mode
 
-__all__ = ["WhatIf", "WhatIfError", "apply_what_if", "parse_what_if"]
+__all__ = ["WhatIf", "WhatIfError", "apply_what_if", "parse_what_if", "what_if_estimates"]
+
+_SWITCHES = frozenset({"poll", "batch", "cdc"})
+"""Modes whose lag a switch between them estimates (lagmodel.py)."""
 
 _SETTINGS = ("volume", "interval", "mode")
 
@@ -85,7 +92,11 @@ def _value(setting: str, value: str, text: str) -> float | str:
 def apply_what_if(
     facts: WorkspaceFacts, changes: Sequence[WhatIf]
 ) -> tuple[WorkspaceFacts, dict[str, float]]:
-    """`facts` with the changes made, and each flow's volume factor."""
+    """`facts` with the changes made, and each flow's volume factor.
+
+    Raises:
+        WhatIfError: a flow switched to `cdc` whose source is not PostgreSQL.
+    """
     flows = dict(facts.flows)
     volumes: dict[str, float] = {}
     for change in changes:
@@ -94,13 +105,53 @@ def apply_what_if(
             if change.setting == "volume":
                 volumes[name] = volumes.get(name, 1.0) * float(change.value)
             else:
-                flows[name] = _retuned(flows[name], change)
+                flows[name] = _retuned(flows[name], change, facts)
+    stream = measured_stream(facts.flows)
+    for name, before in facts.flows.items():
+        after = flows[name]
+        if _switched(before, after) and (guess := estimate_lag(after, after.mode, stream)):
+            late = after.changes_out if guess.seconds > after.freshness_slo_s else 0
+            flows[name] = replace(
+                after,
+                late=late,
+                lag_sum_s=guess.seconds * after.batches,
+                lag_max_s=guess.seconds,
+            )
     return replace(facts, flows=flows), volumes
 
 
-def _retuned(facts: FlowFacts, change: WhatIf) -> FlowFacts:
+def what_if_estimates(facts: WorkspaceFacts, changed: WorkspaceFacts) -> tuple[str, ...]:
+    """A line per flow switched between polling and CDC: its lag now, and as estimated."""
+    stream = measured_stream(facts.flows)
+    lines = []
+    for name, before in facts.flows.items():
+        after = changed.flows[name]
+        if _switched(before, after) and (guess := estimate_lag(after, after.mode, stream)):
+            lines.append(comparison(before, after, guess))
+    return tuple(lines)
+
+
+def _switched(before: FlowFacts, after: FlowFacts) -> bool:
+    return before.mode != after.mode and {before.mode, after.mode} <= _SWITCHES
+
+
+def _retuned(facts: FlowFacts, change: WhatIf, workspace: WorkspaceFacts) -> FlowFacts:
     if change.setting == "interval":
         if facts.mode not in ("poll", "batch"):
             return facts
         return replace(facts, interval_s=float(change.value), late=0)
-    return replace(facts, mode=str(change.value), late=0)
+    mode = str(change.value)
+    if mode == facts.mode:
+        return facts
+    if mode == "cdc":
+        kind = workspace.workspace.systems[facts.source].kind
+        if kind != "postgres":
+            raise WhatIfError(
+                f"{facts.name}.mode=cdc: CDC reads a PostgreSQL source by logical "
+                f"replication, and {facts.source} is a {kind} system"
+            )
+        return replace(facts, mode=mode, interval_s=None, late=0)
+    interval = facts.interval_s
+    if interval is None and (default := DEFAULT_INTERVALS[Mode(mode)]) is not None:
+        interval = default.total_seconds()  # a CDC flow has none: the mode's default
+    return replace(facts, mode=mode, interval_s=interval, late=0)

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 from syncwell.analyze.facts import FlowFacts, WriteShape
+from syncwell.analyze.slot import slot_advice, slot_evidence
 from syncwell.analyze.steps import (
     manual_advice,
     manual_evidence,
@@ -40,6 +41,8 @@ def flow_evidence(verdict: FlowVerdict, facts: FlowFacts) -> str:
     match verdict.reason:
         case Reason.SLOW_WRITES:
             return slow_writes_evidence(verdict, facts)
+        case Reason.SLOT_BEHIND:
+            return slot_evidence(verdict, facts)
         case Reason.CONFIGURATION:
             said = f': "{facts.misconfiguration}"' if facts.misconfiguration else ""
             return (
@@ -121,6 +124,8 @@ def flow_advice(verdict: FlowVerdict, facts: FlowFacts) -> tuple[str, ...]:
             return _rate_limit_advice(verdict, facts)
         case Reason.CAPACITY:
             return _capacity_advice(verdict, facts)
+        case Reason.SLOT_BEHIND:
+            return slot_advice(facts)
         case Reason.POLL_INTERVAL:
             return _poll_advice(facts)
         case Reason.MANUAL:

@@ -135,6 +135,12 @@ class FlowFacts:
     timeout: tuple[str, float] | None = None
     """The destination's setting that bounds one write's wait, and its value in seconds
     (`timeout_s` of http, `statement_timeout_s` of PostgreSQL, `busy_timeout_s` of SQLite)."""
+    slot_retained_bytes_max: int | None = None
+    """A `mode: cdc` flow's replication slot: the most WAL it kept at a minute of the window
+    (bytes); None when not measured (not a CDC flow, or no slot measurements)."""
+    slot_retained_s_max: float | None = None
+    """Likewise, how far back in time the WAL it kept reached at most (seconds): how far the
+    slot, and so the flow's reading of its source, fell behind."""
 
     @property
     def retries(self) -> int:
@@ -151,7 +157,12 @@ class FlowFacts:
         return self.destination, destination
 
 
-_MEASURED = frozenset(column.name for column in measurements.columns) & set(FlowFacts.__slots__)
+_SLOT = ("slot_retained_bytes_max", "slot_retained_s_max")
+"""A CDC flow's slot health, per minute: read by name, measured or not (None), so that the
+analysis does not wait on the columns (measured by the engine from issue 16 point 4)."""
+_MEASURED = (
+    frozenset(column.name for column in measurements.columns) & set(FlowFacts.__slots__)
+) - set(_SLOT)
 """FlowFacts fields read from measured columns; the rest come from the workspace."""
 
 
@@ -229,8 +240,18 @@ def flow_facts(
         trend=trend,
         writes=_write_shapes(flow, destination),
         timeout=_timeout(destination),
+        slot_retained_bytes_max=_whole(measured.get("slot_retained_bytes_max")),
+        slot_retained_s_max=_seconds(measured.get("slot_retained_s_max")),
         **numbers,  # type: ignore[arg-type]
     )
+
+
+def _whole(value: object) -> int | None:
+    return int(value) if isinstance(value, int | float) else None
+
+
+def _seconds(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _write_shapes(flow: Flow, destination: System) -> tuple[WriteShape, ...]:

@@ -6,7 +6,9 @@ A flow breaks its SLO when any of these passes 1 (docs/constraint.md):
   (each count share taken at the low end of its 95% confidence interval); retries that got
   through in time spend nothing, they only explain lateness;
 - utilisation: demand over capacity (work piles up without end);
-- its poll interval over its freshness SLO (changes wait longer than allowed, by design).
+- its poll interval over its freshness SLO (changes wait longer than allowed, by design);
+- for a CDC flow, how far back its replication slot's WAL reached over its freshness SLO
+  (and a minute, a healthy slot's trail): changes wait in the slot (analyze/slot.py).
 The reason named is the most specific cause that holds, in `Reason`'s order: an outage makes
 changes late, so "late" is only the reason when nothing more specific explains it. A reason
 comes from evidence that is there: failed answers name one only when there are some, by their
@@ -24,6 +26,7 @@ from syncwell.analyze.core import blamed, by_system, core_paths
 from syncwell.analyze.facts import FlowFacts, IncidentFacts, WorkspaceFacts
 from syncwell.analyze.forecast import forecast
 from syncwell.analyze.load import Load, budget_use_by_system, flow_load
+from syncwell.analyze.slot import slot_behind
 from syncwell.analyze.steps import mean_write_s
 from syncwell.analyze.verdict import (
     Analysis,
@@ -108,7 +111,7 @@ def judge_flow(
     floor = facts.interval_s if facts.mode in _POLLED else None
     burn = shares.spent / budget
     over_floor = floor / facts.freshness_slo_s if floor is not None else 0.0
-    severity = max(burn, load.utilisation or 0.0, over_floor)
+    severity = max(burn, load.utilisation or 0.0, over_floor, slot_behind(facts))
     reason = _reason(facts, load, budget, shares) if severity > 1 else None
     if reason is Reason.FRESHNESS and _writes_slowly(facts):
         reason = Reason.SLOW_WRITES
@@ -213,6 +216,8 @@ def _reason(facts: FlowFacts, load: Load, budget: float, shares: _Shares) -> Rea
         return Reason.RATE_LIMIT
     if utilisation > 1:
         return Reason.CAPACITY
+    if slot_behind(facts) > 1:
+        return Reason.SLOT_BEHIND
     slo = facts.freshness_slo_s
     if floor is not None and (floor > slo or (floor >= slo / 2 and shares.late > budget)):
         return Reason.POLL_INTERVAL

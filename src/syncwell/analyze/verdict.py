@@ -25,6 +25,10 @@ class Reason(StrEnum):
     answered 429s that made changes late."""
     CAPACITY = "capacity"
     """Changes arrive faster than the destination takes them."""
+    SLOT_BEHIND = "slot_behind"
+    """A `mode: cdc` flow's replication slot fell behind: the WAL it keeps reaches back longer
+    than the freshness SLO (and a minute), so changes wait in the slot before syncwell reads
+    them, and the database keeps that WAL on its disk."""
     POLL_INTERVAL = "poll_interval"
     """The poll (or batch) interval alone makes changes later than the freshness SLO."""
     MANUAL = "manual"

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from syncwell.analyze import IncidentFacts, Reason, apply_what_if, judge, parse_what_if
+from syncwell.analyze import (
+    IncidentFacts,
+    Reason,
+    analysis_text,
+    apply_what_if,
+    judge,
+    parse_what_if,
+)
 from tests.analyze.kit import HOUR, facts_of, measured, tools_workspace
 
 FLOWS = {
@@ -174,3 +181,16 @@ def test_an_hour_long_window_is_reported() -> None:
     """The analysis carries its window and when it was made."""
     analysis = judge(facts_of(tools_workspace(FLOWS), {}, window_s=HOUR))
     assert analysis.window_s == HOUR
+
+
+def test_the_ranking_counts_one_incident_and_several() -> None:
+    """A ranking row says "1 incident" and "3 incidents" (it said "1 incidents", as the demo
+    printed for the CRM)."""
+    email = measured(breaker_open_s=12 * 60, late=300)
+    for count, said in ((1, ", 1 incident (resolved in 4m"), (3, ", 3 incidents (resolved in")):
+        incidents = {
+            "email": IncidentFacts(count=count, resolved=count, resolve_s_total=240.0 * count)
+        }
+        facts = facts_of(tools_workspace(FLOWS), {"signups": email}, incidents=incidents)
+        text = "\n".join(analysis_text(judge(facts)))
+        assert said in text, text

@@ -117,7 +117,8 @@ def _row(verdict: IntegrationVerdict) -> str:
     incidents = ""
     if verdict.incidents:
         mttr = verdict.mean_resolve_s
-        incidents = f", {verdict.incidents} incidents" + (
+        plural = "" if verdict.incidents == 1 else "s"
+        incidents = f", {verdict.incidents} incident{plural}" + (
             f" (resolved in {duration(mttr)} on average)" if mttr is not None else ""
         )
     if verdict.capacity_bound == "rate_limit":

@@ -35,12 +35,20 @@ class Table:
     def check_columns(self, columns: Sequence[str], role: str, system: str) -> None:
         """Fail with the fix when a configured column is not in the table."""
         missing = [column for column in columns if column not in self.types]
-        if missing:
-            raise MisconfiguredError(
-                f"{role} column(s) {', '.join(missing)} not in table {self.name}; "
-                f"it has: {', '.join(self.types)}. Fix the flow in syncwell.yaml.",
-                system=system,
+        if not missing:
+            return
+        fix = "Fix the flow in syncwell.yaml."
+        if role == "destination":  # a column added to the source is carried when it has one
+            added = ", ".join(f"ADD COLUMN {column} ..." for column in missing)
+            fix = (
+                f"Add it (ALTER TABLE {self.name} {added}, typed as the source's), or leave "
+                "it out of the flow's `fields:` in syncwell.yaml."
             )
+        raise MisconfiguredError(
+            f"{role} column(s) {', '.join(missing)} not in table {self.name}; "
+            f"it has: {', '.join(self.types)}. {fix}",
+            system=system,
+        )
 
     def check_key(self, key: Sequence[str], system: str, fix: str) -> None:
         """Fail with `fix` when a key column allows NULL: such a record has no identity."""

@@ -248,6 +248,7 @@ class Observer:
                     success_rate=success,
                     success_slo=flow.slo.success_rate,
                     deletes_held=self.progress[flow.name].deletes_held,
+                    refused=self.progress[flow.name].read_refused,
                     drift=self._drift(flow, now),
                     unreachable=self.unreachable(flow),
                 )

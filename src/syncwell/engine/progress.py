@@ -127,6 +127,9 @@ class FlowProgress:
     """Keys listed by key scans."""
     deletes_held: str | None = None
     """Why the last pass's deletes were held back (too many, or a listing that failed)."""
+    read_refused: str | None = None
+    """Why the source refuses to go on with a `mode: cdc` flow (a column it needs dropped, a
+    TRUNCATE, its slot lost): the last read's error, until a read succeeds."""
     stuck: Stuck | None = None
     """Why a one-off run gave up on the flow (`gave_up`), and the fix; None while it has not."""
     recent: RecentRate = field(default_factory=RecentRate, repr=False, compare=False)

@@ -29,7 +29,7 @@ from syncwell.engine.readmemory import ReadMemory, keep_for
 from syncwell.engine.reconcile import Reconciler
 from syncwell.engine.rereads import Asked, RereadDesk
 from syncwell.engine.waiting import sleep_or_stop
-from syncwell.errors import ConnectorError, StoreError, SyncwellError
+from syncwell.errors import ConnectorError, IntegrationFatalError, StoreError, SyncwellError
 from syncwell.measure import MinuteRecorder
 from syncwell.store import Store
 from syncwell.types import Clock, StreamSpec
@@ -108,6 +108,7 @@ class FlowReading:
                 await sleep_or_stop(self.clock, delay, stop)
                 continue
             failures = 0
+            progress.read_refused = None
             if not stop.is_set():  # a read cut short by a stop fulfils nothing
                 await self.rereads.after_read(store.inbox, asked)
                 if self.times is not None:  # what it did not find happened after it began
@@ -166,6 +167,8 @@ class FlowReading:
     async def _failed(self, error: Exception) -> None:
         name = self.flow.name
         self.progress.last_error = f"{type(error).__name__}: {error}"
+        if self.flow.mode is Mode.CDC and isinstance(error, IntegrationFatalError):
+            self.progress.read_refused = error.message  # an incident (no interval to stall)
         self.recorder.read_failed(name, error, in_a_row=self.down_after)
         if isinstance(error, ConnectorError | StoreError):
             log.warning("read failed", flow=name, error=str(error))

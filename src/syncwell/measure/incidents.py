@@ -15,6 +15,9 @@ Evaluated at every measurement flush (10 s). A flow has an incident open while:
   back since, an open one stays open: nothing has shown the drift gone.
 * **unreachable**: its source or destination could not be reached when the run opened it,
   and has not been since (engine/startup.py).
+* **refused**: the source of a `mode: cdc` flow refuses to go on (a column the flow needs
+  dropped, a TRUNCATE, its replication slot lost: docs/cdc.md); a CDC flow has no interval,
+  so it never shows as stalled. Closes when a read succeeds.
 
 Each closes when its condition clears; the time to resolve is the time between.
 """
@@ -70,6 +73,8 @@ class FlowHealth:
     """What reading its writes back found lately; None when they are not verified."""
     unreachable: str | None = None
     """Which system of the flow the run could not reach, and where; None when all answer."""
+    refused: str | None = None
+    """Why a `mode: cdc` flow's source refuses to go on (its last read's error); None if not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +121,7 @@ class IncidentWatch:
             ("deletes_held", health.deletes_held),
             ("drift", self._drift(health)),
             ("unreachable", health.unreachable),
+            ("refused", health.refused),
         ]
 
     def _drift(self, health: FlowHealth) -> str | None:

@@ -35,12 +35,13 @@ from syncwell.connectors.postgres.cdc.names import (
     prepare_publication,
 )
 from syncwell.connectors.postgres.cdc.replication import Replication
-from syncwell.connectors.postgres.cdc.transactions import Assembler, TextRow, Transaction
+from syncwell.connectors.postgres.cdc.transactions import Assembler
+from syncwell.connectors.postgres.cdc.values import Typist
 from syncwell.connectors.postgres.errors import translated
 from syncwell.connectors.postgres.pgoutput import format_lsn, parse_lsn
 from syncwell.connectors.postgres.settings import Settings
 from syncwell.errors import IntegrationFatalError, MisconfiguredError, TransientError
-from syncwell.types import ChangeBatch, Checkpoint, JSONValue, Op, Row, StreamSpec
+from syncwell.types import ChangeBatch, Checkpoint, JSONValue, Row, StreamSpec
 
 __all__ = ["IDLE_S", "ChangeCapture"]
 
@@ -74,15 +75,18 @@ class ChangeCapture:
         name: the source system's name.
         settings: its settings.
         names: the flow's slot and publication.
+        flow: the flow's name, for the fix an error names.
     """
 
-    def __init__(self, name: str, settings: Settings, names: CaptureNames) -> None:
+    def __init__(self, name: str, settings: Settings, names: CaptureNames, flow: str = "") -> None:
         self._name = name
+        self._flow = flow
         self._settings = settings
         self._names = names
         self._opened: asyncpg.Pool | None = None
         self._table: Table | None = None
         self._stream: _Stream | None = None
+        self._typist = Typist(name)
 
     async def aclose(self) -> None:
         await self._end_stream()
@@ -120,7 +124,8 @@ class ChangeCapture:
     async def read(
         self, stream: StreamSpec, checkpoint: Checkpoint | None
     ) -> AsyncIterator[tuple[ChangeBatch, Checkpoint]]:
-        table = await self._describe(stream)
+        streaming = checkpoint is not None and checkpoint.get("phase") == "incremental"
+        table = await self._describe(stream, streaming=streaming)
         recorded = None if checkpoint is None else checkpoint.get("slot")
         if recorded is not None and recorded != self._names.slot:
             raise MisconfiguredError(
@@ -144,7 +149,7 @@ class ChangeCapture:
             await self._end_stream()
             raise
 
-    async def _describe(self, stream: StreamSpec) -> Table:
+    async def _describe(self, stream: StreamSpec, *, streaming: bool = False) -> Table:
         if self._table is None:
             with translated(self._name):
                 async with (await self._pool()).acquire() as connection:
@@ -152,8 +157,10 @@ class ChangeCapture:
                         connection, self._settings.db_schema, stream.name, self._name
                     )
                     columns = self._columns(stream, table)
-                    table.check_columns(list(dict.fromkeys([*stream.key, *columns])), "source",
-                                        self._name)  # fmt: skip
+                    # While streaming, a named column may be gone from the catalog with the
+                    # changes made before it went still to come: the stream decides then.
+                    named = stream.key if streaming else (*stream.key, *columns)
+                    table.check_columns(list(dict.fromkeys(named)), "source", self._name)
                     table.check_key(stream.key, self._name, not_null_fix(table, stream.key))
                     await check_table(connection, table, stream.key, columns, self._name)
                     await prepare_publication(
@@ -224,6 +231,8 @@ class ChangeCapture:
             # rows already read included. A row read now may meet older changes of itself
             # on the way; a flow's `version:` keeps them from overwriting it (docs/cdc.md).
             start = parse_lsn(str(checkpoint.get("lsn")))
+            if state.wal_status == "lost":
+                raise self._lost(start, state)
             after = checkpoint.get("after")
             pages = self._pages(stream, table, None, after if isinstance(after, list) else None)
         else:
@@ -242,7 +251,7 @@ class ChangeCapture:
                 pages = self._pages(stream, table, created.snapshot, None)
             async for batch, after_key in pages:
                 yield batch, self._mark("snapshot", start, after_key)
-            self._stream = _Stream(replication, self._assembler(stream, table), start, 0.0)
+            self._stream = _Stream(replication, self._assembler(stream), start, 0.0)
         except BaseException:
             await replication.aclose()
             raise
@@ -266,9 +275,9 @@ class ChangeCapture:
         with translated(self._name):
             await (await self._pool()).execute("SELECT pg_drop_replication_slot($1)", slot)
 
-    def _assembler(self, stream: StreamSpec, table: Table) -> Assembler:
-        columns = self._columns(stream, table)
-        return Assembler(self._settings.db_schema, stream.name, columns, stream.key, self._name)
+    def _assembler(self, stream: StreamSpec) -> Assembler:
+        schema, name = self._settings.db_schema, stream.name
+        return Assembler(schema, name, stream.columns, stream.key, self._name, stream.version)
 
     async def _pages(
         self,
@@ -311,14 +320,8 @@ class ChangeCapture:
             return
         await self._end_stream()
         state = await self._free_slot()
-        if state is None:
-            raise IntegrationFatalError(
-                f"replication slot {self._names.slot} is gone (dropped by hand, or by "
-                "max_slot_wal_keep_size): the changes after the journal's position "
-                f"{format_lsn(position)} cannot be read again. Start the flow from a new "
-                "snapshot by clearing its checkpoint (docs/cdc.md, A slot lost)",
-                system=self._name,
-            )
+        if state is None or state.wal_status == "lost":
+            raise self._lost(position, state)
         if state.plugin != "pgoutput":
             raise MisconfiguredError(
                 f"replication slot {self._names.slot} uses plugin {state.plugin}, not pgoutput",
@@ -330,7 +333,7 @@ class ChangeCapture:
         except BaseException:
             await replication.aclose()
             raise
-        assembler = self._assembler(stream, await self._describe(stream))
+        assembler = self._assembler(stream)
         self._stream = _Stream(replication, assembler, position, time.monotonic())
 
     async def _changes(
@@ -364,44 +367,43 @@ class ChangeCapture:
                 return
             end = done[-1].end_lsn
             ours = [t for t in done if t.rows]
+            if live.assembler.reshaped:  # the table changed: read its catalog again
+                self._table, live.assembler.reshaped = None, False
             if ours or time.monotonic() - live.marked_at >= _MARK_EVERY_S:
                 # (other tables' transactions alone wait for the next mark)
-                batch = await self._typed(columns, table, ours)
-                yield batch, self._mark("incremental", end)
+                batches = await self._typist.batches(await self._pool(), ours)
+                # A table altered in these transactions gives batches of two shapes: the
+                # journal's position moves past them with the last.
+                for batch in batches[:-1]:
+                    yield batch, self._mark("incremental", live.position)
+                yield (
+                    batches[-1] if batches else ChangeBatch(columns, []),
+                    self._mark("incremental", end),
+                )
                 # The journal holds everything up to `end` now: the slot may let go of it.
                 live.position, live.marked_at = end, time.monotonic()
                 await live.replication.confirm(end)
             if caught_up:
                 return  # everything committed before the read began is journaled
 
-    async def _typed(
-        self, columns: tuple[str, ...], table: Table, transactions: list[Transaction]
-    ) -> ChangeBatch:
-        """The transactions' changes as one batch, values typed by PostgreSQL itself.
-
-        pgoutput sends values as text; one query casts them back to their columns' types,
-        so they arrive as asyncpg reads them (the same values a snapshot page holds).
-        """
-        ops = [op for t in transactions for op in t.ops]
-        text_rows: list[TextRow] = [row for t in transactions for row in t.rows]
-        observed = min((t.committed_at for t in transactions), default=time.time())
-        if not text_rows:
-            return ChangeBatch(columns, [], None, observed)
-        names = [f"c{i}" for i in range(len(columns))]
-        typed = ", ".join(
-            f"u.{name}::{table.types[column]}" for name, column in zip(names, columns, strict=True)
+    def _lost(self, position: int, state: SlotState | None) -> IntegrationFatalError:
+        """The slot cannot give the changes after the journal's `position` again: the error
+        that says so, and how to start over."""
+        how = (
+            "is gone (dropped by hand)"
+            if state is None
+            else "was invalidated: PostgreSQL removed WAL it still needed "
+            "(max_slot_wal_keep_size; wal_status = 'lost')"
         )
-        arrays = ", ".join(f"${i + 1}::text[]" for i in range(len(columns)))
-        query = (
-            f"SELECT {typed} FROM unnest({arrays}) WITH ORDINALITY "
-            f"AS u({', '.join(names)}, n) ORDER BY u.n"
+        return IntegrationFatalError(
+            f"replication slot {self._names.slot} {how}, so the changes after the journal's "
+            f"position {format_lsn(position)} cannot be read again. Stop syncwell and run "
+            f"`syncwell cdc reset {self._flow or 'FLOW'}`: the next run takes a new snapshot "
+            "in a new slot, and deletes from the destination the rows it no longer finds "
+            "(docs/cdc.md, A slot lost)",
+            system=self._name,
+            flow=self._flow,
         )
-        by_column = [list(values) for values in zip(*text_rows, strict=True)]
-        with translated(self._name):
-            records = await (await self._pool()).fetch(query, *by_column)
-        rows: list[Row] = [tuple(record) for record in records]
-        all_upserts = all(op is Op.UPSERT for op in ops)
-        return ChangeBatch(columns, rows, None if all_upserts else ops, observed)
 
     async def _end_stream(self) -> None:
         if self._stream is not None:

@@ -3,6 +3,20 @@
 A transaction's changes are held until its Commit arrives, then handed over together with
 the position just after it, which is what the journal's checkpoint and the slot's confirmed
 position become. Values stay in their text form here; the capture types them.
+
+The table may change shape while it streams. pgoutput sends the table's Relation message
+again before the first change made after an ALTER TABLE, so each change is read with the
+columns (and types) the table had when it was made, which the current catalog may no longer
+have. What the flow does with a new shape (docs/cdc.md, "Columns added, dropped or
+retyped"):
+
+* a flow naming its `fields:` carries those; a column added is not carried, and one of them
+  (or the key, or the version) dropped is refused;
+* a flow moving every column carries every column the table has now: an added column from
+  its first change on, a dropped one no longer; the key and the version dropped are refused.
+
+A refusal, and a TRUNCATE of the table, end what is handed over just before the transaction
+that holds it: the transactions committed earlier are handed over, and the next `feed` raises.
 """
 
 from __future__ import annotations
@@ -14,9 +28,22 @@ from syncwell.connectors.postgres.cdc.replication import Received
 from syncwell.errors import IntegrationFatalError, MisconfiguredError
 from syncwell.types import Op
 
-__all__ = ["Assembler", "Transaction"]
+__all__ = ["Assembler", "Shape", "TextRow", "Transaction"]
 
 TextRow = tuple[str | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """The columns a change carries, as the table stood when the change was made.
+
+    Attributes:
+        columns: their names, in order.
+        types: each one's type as PostgreSQL names it: (type oid, type modifier).
+    """
+
+    columns: tuple[str, ...]
+    types: tuple[tuple[int, int], ...]
 
 
 @dataclass(slots=True)
@@ -27,14 +54,17 @@ class Transaction:
         end_lsn: the position just after its commit (what to confirm once journaled).
         committed_at: when it committed (Unix seconds), where its freshness lag starts.
         ops: one per row.
-        rows: the values of the capture's columns, as text (None for NULL); a delete
+        rows: the values of the row's shape's columns, as text (None for NULL); a delete
             holds what its replica identity gives (the key, or the whole old row).
+        shapes: one per row: the columns its values are of (a transaction that alters the
+            table holds rows of two shapes).
     """
 
     end_lsn: int
     committed_at: float = 0.0
     ops: list[Op] = field(default_factory=list)
     rows: list[TextRow] = field(default_factory=list)
+    shapes: list[Shape] = field(default_factory=list)
 
 
 class Assembler:
@@ -43,26 +73,47 @@ class Assembler:
     Args:
         schema: the table's schema, as the catalog spells it.
         table: the table's name, likewise.
-        columns: the columns the flow moves, in order.
+        fields: the columns the flow names (`fields:`), in order; empty: every column.
         key: the flow's key columns.
         system: the source system's name, for errors.
+        version: the flow's version column, if any (it must stay).
     """
 
     def __init__(
-        self, schema: str, table: str, columns: tuple[str, ...], key: tuple[str, ...], system: str
+        self,
+        schema: str,
+        table: str,
+        fields: tuple[str, ...],
+        key: tuple[str, ...],
+        system: str,
+        version: str | None = None,
     ) -> None:
         self._where = (schema, table)
-        self._columns = columns
+        self._fields = fields
         self._key = key
+        self._version = version
         self._system = system
         self._relation: int | None = None
+        self._shape = Shape((), ())
         self._picks: list[int] = []
         self._key_picks: list[int] = []
         self._open: Transaction | None = None
+        self._refused: IntegrationFatalError | None = None
+        self.reshaped = False
+        """Whether the table's shape changed since this stream began (the caller's catalog
+        of it is out of date); the caller sets it back."""
 
     def feed(self, received: list[Received]) -> list[Transaction]:
         """The transactions these messages complete (a transaction begun but not committed
-        in them is kept for the next call)."""
+        in them is kept for the next call).
+
+        Raises:
+            IntegrationFatalError: what was fed before holds a change the flow refuses (a
+                column it needs dropped, a TRUNCATE); the transactions committed before it
+                were handed over by that call.
+        """
+        if self._refused is not None:
+            raise self._refused
         done: list[Transaction] = []
         for item in received:
             message = item.message
@@ -75,9 +126,11 @@ class Assembler:
                     done.append(self._open)
                 self._open = None
             elif isinstance(message, pgoutput.Relation):
-                self._describe(message)
+                self._refused = self._describe(message)
             elif self._open is not None:
-                self._change(message, self._open)
+                self._refused = self._change(message, self._open)
+            if self._refused is not None:
+                break  # the stream starts again before this transaction, and refuses it
         return done
 
     @property
@@ -89,45 +142,88 @@ class Assembler:
         """Forget a half-received transaction (the stream starts again before it)."""
         self._open = None
 
-    def _describe(self, relation: pgoutput.Relation) -> None:
-        if (relation.namespace, relation.name) != self._where:
-            return
+    def _describe(self, relation: pgoutput.Relation) -> IntegrationFatalError | None:
+        if relation.oid != self._relation and (relation.namespace, relation.name) != self._where:
+            return None
         names = [column.name for column in relation.columns]
-        missing = [column for column in (*self._columns, *self._key) if column not in names]
+        version = (self._version,) if self._version else ()
+        needed = dict.fromkeys((*self._fields, *self._key, *version))
+        missing = [column for column in needed if column not in names]
         if missing:
-            raise MisconfiguredError(
-                f"table {'.'.join(self._where)} lost column(s) {', '.join(missing)} while the "
-                "flow streamed it; put them back or change the flow's fields",
-                system=self._system,
-            )
-        self._relation = relation.oid
-        self._picks = [names.index(column) for column in self._columns]
-        self._key_picks = [self._columns.index(column) for column in self._key]
+            return self._refusal(missing)
+        carried = self._fields or tuple(names)
+        types = {
+            column.name: (column.type_oid, column.type_modifier) for column in relation.columns
+        }
+        shape = Shape(carried, tuple(types[column] for column in carried))
+        if self._relation is not None and shape != self._shape:
+            self.reshaped = True
+        self._relation, self._shape = relation.oid, shape
+        self._picks = [names.index(column) for column in carried]
+        self._key_picks = [carried.index(column) for column in self._key]
+        return None
 
-    def _change(self, message: pgoutput.Message, into: Transaction) -> None:
+    def _refusal(self, missing: list[str]) -> IntegrationFatalError:
+        table, named = ".".join(self._where), ", ".join(missing)
+        if any(column in self._key for column in missing):
+            fix = (
+                "give the flow another key in syncwell.yaml and start it over from a new "
+                "snapshot (`syncwell resync` the flow)"
+            )
+        else:
+            fix = (
+                "take it out of the flow's `fields:` (or `version:`) in syncwell.yaml and "
+                "run again: the changes are then carried without it"
+            )
+        return MisconfiguredError(
+            f"column(s) {named} of table {table} dropped while the flow streamed it, and the "
+            f"flow needs them (as {self._role(missing[0])}): the changes committed before are "
+            f"delivered, the later ones wait. To go on, {fix} (docs/cdc.md, Columns added, "
+            "dropped or retyped)",
+            system=self._system,
+        )
+
+    def _role(self, column: str) -> str:
+        if column in self._key:
+            return "its key"
+        return "its version" if column == self._version else "one of its fields"
+
+    def _change(self, message: pgoutput.Message, into: Transaction) -> IntegrationFatalError | None:
+        try:
+            return self._apply(message, into)
+        except MisconfiguredError as error:  # a value the message does not carry
+            return error
+
+    def _apply(self, message: pgoutput.Message, into: Transaction) -> IntegrationFatalError | None:
         if isinstance(message, pgoutput.Insert) and message.relation == self._relation:
-            into.ops.append(Op.UPSERT)
-            into.rows.append(self._row(message.new, None))
+            self._add(into, Op.UPSERT, self._row(message.new, None))
         elif isinstance(message, pgoutput.Update) and message.relation == self._relation:
             full = message.old is not None and not message.old_is_key
             new = self._row(message.new, message.old if full else None)
             if message.old is not None:  # sent when the key changed, or always with FULL
                 old = self._row(message.old, None)
                 if self._key_of(old) != self._key_of(new):  # the record moved to a new key
-                    into.ops.append(Op.DELETE)
-                    into.rows.append(old)
-            into.ops.append(Op.UPSERT)
-            into.rows.append(new)
+                    self._add(into, Op.DELETE, old)
+            self._add(into, Op.UPSERT, new)
         elif isinstance(message, pgoutput.Delete) and message.relation == self._relation:
-            into.ops.append(Op.DELETE)
-            into.rows.append(self._row(message.old, None))
+            self._add(into, Op.DELETE, self._row(message.old, None))
         elif isinstance(message, pgoutput.Truncate) and self._relation in message.relations:
-            raise IntegrationFatalError(
-                f"table {'.'.join(self._where)} was truncated; syncwell delivers rows, and a "
-                "TRUNCATE names none. Empty the destination table the same way, then start "
-                "the flow again from a new snapshot (docs/cdc.md, Truncate)",
+            table = ".".join(self._where)
+            return IntegrationFatalError(
+                f"table {table} was truncated (TRUNCATE) while the flow streamed it. A TRUNCATE "
+                "names no rows, and syncwell does not guess which rows of the destination to "
+                "delete: the changes committed before it are delivered, the later ones wait. "
+                "To go on, empty the destination table as well if it should follow, then "
+                "`syncwell resync` the flow: it starts over from a new snapshot of the table "
+                "(docs/cdc.md, Truncate)",
                 system=self._system,
             )
+        return None
+
+    def _add(self, into: Transaction, op: Op, row: TextRow) -> None:
+        into.ops.append(op)
+        into.rows.append(row)
+        into.shapes.append(self._shape)
 
     def _key_of(self, row: TextRow) -> TextRow:
         return tuple(row[i] for i in self._key_picks)
@@ -143,8 +239,8 @@ class Assembler:
             if isinstance(value, pgoutput.Unchanged):
                 raise MisconfiguredError(
                     f"an update of table {'.'.join(self._where)} left column "
-                    f"{self._columns[index]} unchanged out of line (TOAST) and did not carry "
-                    "its value; run ALTER TABLE ... REPLICA IDENTITY FULL (docs/cdc.md)",
+                    f"{self._shape.columns[index]} unchanged out of line (TOAST) and did not "
+                    "carry its value; run ALTER TABLE ... REPLICA IDENTITY FULL (docs/cdc.md)",
                     system=self._system,
                 )
             row.append(value)

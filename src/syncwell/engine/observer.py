@@ -18,11 +18,13 @@ from syncwell.engine.drift import Compared
 from syncwell.engine.policies import CircuitBreaker, RateLimiter
 from syncwell.engine.policies.breaker import BreakerState
 from syncwell.engine.progress import FlowProgress
+from syncwell.engine.slots import SlotWatch
 from syncwell.engine.verify import FlowVerifier
 from syncwell.engine.workers import WorkersView
 from syncwell.errors import StoreError, TransportError
 from syncwell.measure import DriftWindow, FlowHealth, FlowSample, IncidentWatch, MinuteRecorder
 from syncwell.measure.alerts import AlertSender
+from syncwell.measure.slots import SlotHealth
 from syncwell.store import Store
 from syncwell.types import Clock
 from syncwell.workspace import Flow
@@ -86,6 +88,9 @@ class Observer:
         """The flows' read-back of their writes, by flow (the engine's)."""
         self.unreachable: Callable[[Flow], str | None] = _reachable
         """Why a flow cannot run because a system of its is down (engine/startup.py)."""
+        self.slots: SlotWatch | None = None
+        """Measures the replication slots of the `mode: cdc` flows (engine/slots.py)."""
+        self._slot_health: dict[str, SlotHealth] = {}
 
     def samples(self) -> list[FlowSample]:
         """Each automated flow's counts and gauges now (for `/metrics`)."""
@@ -120,9 +125,32 @@ class Observer:
                     verified=verified.verified,
                     drifted=verified.drifted,
                     drift=dict(verified.fields),
+                    **self._slot_sample(flow.name),
                 )
             )
         return found
+
+    def _slot_sample(self, flow: str) -> dict[str, float | None]:
+        health = self._slot_health.get(flow)
+        if health is None or health.retained_bytes is None:
+            return {}
+        return {
+            "slot_retained_bytes": float(health.retained_bytes),
+            "slot_retained_s": health.retained_s,
+        }
+
+    async def _measure_slots(self, store: Store) -> None:
+        """Measure the CDC flows' slots, into the minutes and for /metrics and incidents."""
+        if self.slots is None:
+            return
+        try:
+            checkpoints = await store.journal.checkpoints()
+        except StoreError:
+            checkpoints = {}
+        self._slot_health = await self.slots.sample(self.clock.wall(), checkpoints)
+        for flow, health in self._slot_health.items():
+            if health.retained_bytes is not None and health.retained_s is not None:
+                self.recorder.slot(flow, health.retained_bytes, health.retained_s)
 
     async def flush_every(self, store: Store, seconds: float, halt: asyncio.Event) -> None:
         """Flush every `seconds` until `halt` is set. Stopped by the event, never cancelled:
@@ -142,6 +170,7 @@ class Observer:
         except StoreError:
             backlog, dead_letters = {}, self._dead_letters
         self._dead_letters = dead_letters
+        await self._measure_slots(store)
         for flow in self.flows:
             breaker, limiter = self._breakers[flow.destination], self._limiters[flow.destination]
             opened = breaker.opened_total_s()
@@ -251,6 +280,7 @@ class Observer:
                     refused=self.progress[flow.name].read_refused,
                     drift=self._drift(flow, now),
                     unreachable=self.unreachable(flow),
+                    slot=self._slot_health.get(flow.name),
                 )
             )
         for change in self._incidents.evaluate(now, healths):

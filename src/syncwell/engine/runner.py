@@ -42,6 +42,7 @@ from syncwell.engine.reading import FailureNotes, FlowReading, note_failure
 from syncwell.engine.relay import linger_for, relay
 from syncwell.engine.rereads import RereadDesk
 from syncwell.engine.roles import Role, role_of
+from syncwell.engine.slots import slot_watch
 from syncwell.engine.startup import Link, Links
 from syncwell.engine.streamfeed import StreamFeed
 from syncwell.engine.tickets import read_every
@@ -138,6 +139,8 @@ class Engine:
         self.verifiers: dict[str, FlowVerifier] = {}
         """Each verified flow's read-back of its writes (engine/verify.py), made as it starts."""
         self.observer.verifiers = self.verifiers
+        if self.role != "deliver":  # the process that reads the sources watches their slots
+            self.observer.slots = slot_watch(workspace, self.flows)
         self.links: Links | None = None
         """The systems this run opened, or tries to (engine/startup.py); None before it runs."""
 

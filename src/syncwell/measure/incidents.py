@@ -15,6 +15,9 @@ Evaluated at every measurement flush (10 s). A flow has an incident open while:
   back since, an open one stays open: nothing has shown the drift gone.
 * **unreachable**: its source or destination could not be reached when the run opened it,
   and has not been since (engine/startup.py).
+* **slot_wal**: a `mode: cdc` flow's replication slot keeps more WAL than its
+  `cdc.max_retained` (measure/slots.py): the source's disk fills while it does. While the
+  database cannot be measured, an open one stays open.
 * **refused**: the source of a `mode: cdc` flow refuses to go on (a column the flow needs
   dropped, a TRUNCATE, its replication slot lost: docs/cdc.md); a CDC flow has no interval,
   so it never shows as stalled. Closes when a read succeeds.
@@ -26,6 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
+from syncwell.measure.slots import SlotHealth, wal_size
 
 __all__ = ["DriftWindow", "FlowHealth", "IncidentChange", "IncidentWatch"]
 
@@ -73,6 +78,8 @@ class FlowHealth:
     """What reading its writes back found lately; None when they are not verified."""
     unreachable: str | None = None
     """Which system of the flow the run could not reach, and where; None when all answer."""
+    slot: SlotHealth | None = None
+    """A `mode: cdc` flow's replication slot as last measured; None for other flows."""
     refused: str | None = None
     """Why a `mode: cdc` flow's source refuses to go on (its last read's error); None if not."""
 
@@ -122,7 +129,26 @@ class IncidentWatch:
             ("drift", self._drift(health)),
             ("unreachable", health.unreachable),
             ("refused", health.refused),
+            ("slot_wal", self._slot(health)),
         ]
+
+    def _slot(self, health: FlowHealth) -> str | None:
+        slot = health.slot
+        if slot is None or not slot.exists:
+            return None  # no slot keeps nothing
+        if slot.retained_bytes is None:
+            if (health.flow, "slot_wal") not in self.open:
+                return None
+            return f"slot {slot.slot} not measured since: {slot.error}"
+        if slot.retained_bytes <= slot.limit_bytes:
+            return None
+        behind = "" if slot.retained_s is None else f", {slot.retained_s:,.0f} s behind"
+        return (
+            f"replication slot {slot.slot} keeps {wal_size(slot.retained_bytes)} of WAL, over "
+            f"the {wal_size(slot.limit_bytes)} allowed (cdc.max_retained){behind}: the flow "
+            "is not confirming its stream (stopped, failing, or another process holds the "
+            "slot); see `syncwell cdc status`"
+        )
 
     def _drift(self, health: FlowHealth) -> str | None:
         window = health.drift

@@ -90,6 +90,10 @@ class FlowMinute:
     """Written records read back to verify them (engine/verify.py)."""
     drifted: int = 0
     """Of those, records with a field that came back different, or gone."""
+    slot_retained_bytes_max: int | None = None
+    """A `mode: cdc` flow: the most WAL its replication slot kept at a sample (measure/slots.py)."""
+    slot_retained_s_max: float | None = None
+    """Likewise, the furthest behind in time its confirmed position was, seconds."""
 
     def as_row(self) -> dict[str, object]:
         """The row the store keeps (the histogram as text: one column, any bucket count)."""
@@ -275,6 +279,13 @@ class MinuteRecorder:
         row.breaker_open_s += breaker_open_s
         row.missed_by_webhooks += missed
         row.headroom_min = _least(row.headroom_min, headroom)
+
+    def slot(self, flow: str, retained_bytes: int, retained_s: float) -> None:
+        """The flow's replication slot kept `retained_bytes` of WAL, its confirmed position
+        `retained_s` behind (a gauge: the minute keeps the most)."""
+        row = self._at(flow)
+        row.slot_retained_bytes_max = max(row.slot_retained_bytes_max or 0, retained_bytes)
+        row.slot_retained_s_max = max(row.slot_retained_s_max or 0.0, retained_s)
 
     def _cover(self, flow: str) -> None:
         """Count the seconds since the flow's last sample as measured, minute by minute."""

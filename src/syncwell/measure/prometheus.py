@@ -77,6 +77,16 @@ class SyncwellCollector(Collector):
             samples, "rate_limit_headroom_ratio", "Share of the system's rate limit left.",
             lambda s: s.headroom,
         )  # fmt: skip
+        yield self._gauge(
+            samples, "cdc_slot_retained_bytes",
+            "WAL a mode: cdc flow's replication slot keeps (restart point to WAL end), bytes.",
+            lambda s: s.slot_retained_bytes,
+        )  # fmt: skip
+        yield self._gauge(
+            samples, "cdc_slot_retained_seconds",
+            "How long ago the WAL's end stood at the slot's confirmed position, seconds.",
+            lambda s: s.slot_retained_s,
+        )  # fmt: skip
 
     def _retries(self, samples: list[FlowSample]) -> CounterMetricFamily:
         """Retries by class: `transient` (5xx, dropped connections), `rate_limited` (429s)

@@ -38,3 +38,7 @@ class FlowSample:
     """Of those, records with a field that came back different, or gone."""
     drift: Mapping[str, int] = field(default_factory=dict)
     """Per field: records whose field came back different."""
+    slot_retained_bytes: float | None = None
+    """A `mode: cdc` flow: the WAL its replication slot kept at the last measurement."""
+    slot_retained_s: float | None = None
+    """Likewise, how far behind in time its confirmed position was, seconds."""

@@ -26,7 +26,16 @@ SPANS = (HOUR, 86400)
 
 _MINUTE_KEY = ("flow", "minute")
 _ROLLUP_KEY = ("span_s", "flow", "start")
-_LARGEST = frozenset({"read_gap_max_s", "lag_max_s", "backlog_max", "dead_letters_max"})
+_LARGEST = frozenset(
+    {
+        "read_gap_max_s",
+        "lag_max_s",
+        "backlog_max",
+        "dead_letters_max",
+        "slot_retained_bytes_max",
+        "slot_retained_s_max",
+    }
+)
 _LEAST = frozenset({"headroom_min", "source_rate_min", "destination_rate_min"})
 _HISTOGRAM = "latency_buckets"
 

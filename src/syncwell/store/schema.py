@@ -225,6 +225,8 @@ def _measured() -> list[Column[object]]:
         Column("missed_by_webhooks", Integer, nullable=False),
         Column("verified", Integer, nullable=False, server_default="0", doc="read back"),
         Column("drifted", Integer, nullable=False, server_default="0", doc="came back different"),
+        Column("slot_retained_bytes_max", BigInteger, nullable=True, doc="cdc: WAL its slot kept"),
+        Column("slot_retained_s_max", Float, nullable=True, doc="cdc: its slot's lag, s"),
     ]
 
 

@@ -6,9 +6,12 @@ from collections.abc import Mapping
 from datetime import timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ByteSize, ConfigDict, Field
 
-__all__ = ["DEFAULT_INTERVALS", "Capture", "Mode"]
+__all__ = ["DEFAULT_INTERVALS", "DEFAULT_MAX_RETAINED", "Capture", "Mode"]
+
+DEFAULT_MAX_RETAINED = ByteSize(1024**3)
+"""The WAL a CDC flow's slot may keep before an incident opens: 1 GiB (docs/cdc.md)."""
 
 
 class Mode(StrEnum):
@@ -28,7 +31,8 @@ class Mode(StrEnum):
 
 class Capture(BaseModel):
     """The replication slot and publication a `mode: cdc` flow streams through, when a DBA
-    made them; syncwell makes its own otherwise (``syncwell_<workspace>_<flow>``)."""
+    made them (syncwell makes its own otherwise: ``syncwell_<workspace>_<flow>``), and how
+    much WAL its slot may keep."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -44,6 +48,14 @@ class Capture(BaseModel):
         max_length=63,
         description="The publication that publishes the flow's table; it must exist. "
         "Default: syncwell_<workspace>_<flow>, created by syncwell.",
+    )
+    max_retained: ByteSize = Field(
+        default=DEFAULT_MAX_RETAINED,
+        gt=0,
+        description="The WAL the slot may keep (from its restart point to the end of the "
+        "WAL) before a `slot_wal` incident opens; it closes when the slot keeps this much or "
+        "less again. A size: `512MB`, `1GiB` (MB and GB are powers of 1000, MiB and GiB of "
+        "1024). Default: 1GiB.",
     )
 
 

@@ -22,13 +22,16 @@ from syncwell.errors import MisconfiguredError
 
 __all__ = [
     "CaptureNames",
+    "SlotPosition",
     "SlotReport",
     "SlotState",
     "capture_names",
     "check_table",
     "drop_capture",
     "prepare_publication",
+    "slot_positions",
     "slot_report",
+    "syncwell_slots",
 ]
 
 _LIMIT = 63
@@ -239,3 +242,59 @@ async def drop_capture(connection: asyncpg.Connection, names: CaptureNames, syst
     if not names.publication_named:
         await connection.execute(f"DROP PUBLICATION IF EXISTS {quote(names.publication)}")
     return state is not None
+
+
+@dataclass(frozen=True, slots=True)
+class SlotPosition:
+    """A slot's positions as numbers (bytes into the WAL), for measuring its health.
+
+    Attributes:
+        slot: its name.
+        active: whether a process streams from it now.
+        restart: its restart point: the server keeps the WAL from here on (None: invalidated).
+        confirmed: its confirmed position (`confirmed_flush_lsn`).
+        publication: whether a publication of the same name exists in its database.
+    """
+
+    slot: str
+    active: bool
+    restart: int | None
+    confirmed: int | None
+    publication: bool = False
+
+
+_POSITIONS = """
+SELECT s.slot_name::text, s.active, s.restart_lsn - '0/0', s.confirmed_flush_lsn - '0/0',
+       EXISTS (SELECT 1 FROM pg_publication p WHERE p.pubname = s.slot_name)
+FROM pg_replication_slots s
+WHERE s.database = current_database() AND s.slot_type = 'logical'
+"""
+
+
+async def slot_positions(
+    connection: asyncpg.Connection, slots: list[str] | None = None
+) -> tuple[int, dict[str, SlotPosition]]:
+    """Where the WAL ends now, and the logical slots of the connection's database (those
+    named `slots`, or all), by name. The end is read after the slots, so it is at or past
+    every position they show."""
+    rows = await connection.fetch(_POSITIONS)
+    wal_end = int(await connection.fetchval("SELECT pg_current_wal_lsn() - '0/0'"))
+    found = {
+        str(row[0]): SlotPosition(
+            str(row[0]),
+            bool(row[1]),
+            None if row[2] is None else int(row[2]),
+            None if row[3] is None else int(row[3]),
+            bool(row[4]),
+        )
+        for row in rows
+        if slots is None or row[0] in slots
+    }
+    return wal_end, found
+
+
+async def syncwell_slots(connection: asyncpg.Connection) -> tuple[int, list[SlotPosition]]:
+    """Where the WAL ends now, and the logical slots of the connection's database whose names
+    syncwell makes (``syncwell_...``), by name."""
+    wal_end, found = await slot_positions(connection)
+    return wal_end, [found[name] for name in sorted(found) if name.startswith("syncwell_")]

@@ -1,0 +1,130 @@
+"""The replication slots of a run's `mode: cdc` flows, measured at every flush of the observer.
+
+For each source database it reads, in one connection, its slots' positions and where its WAL
+ends, notes that end on the database's `WalTimeline`, and turns each flow's slot into a
+`SlotHealth`: the WAL kept in bytes, and how far behind in time the confirmed position is
+(measure/slots.py says how). A database that does not answer is a health with its error, not
+a failed flush.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+
+from syncwell.connectors import postgres
+from syncwell.connectors.postgres.cdc import CaptureNames, capture_names
+from syncwell.connectors.postgres.cdc.names import SlotPosition, slot_positions
+from syncwell.connectors.postgres.pgoutput import parse_lsn
+from syncwell.measure.slots import SlotHealth, WalTimeline
+from syncwell.types import Checkpoint
+from syncwell.workspace import Flow, Mode, Workspace
+from syncwell.workspace.modes import DEFAULT_MAX_RETAINED
+
+__all__ = ["SlotWatch", "slot_watch"]
+
+log = structlog.get_logger("syncwell.slots")
+
+_CONNECT_S = 5.0
+"""At most this long to connect for a measurement: a flush must not wait on a dead database."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Watched:
+    flow: str
+    names: CaptureNames
+    limit_bytes: int
+
+
+class SlotWatch:
+    """Measures the slots of a run's CDC flows, by source database.
+
+    Args:
+        databases: each source database's libpq URL and connect timeout, with the flows
+            whose slots it holds.
+    """
+
+    def __init__(self, databases: Mapping[str, tuple[postgres.Settings, list[_Watched]]]) -> None:
+        self._databases = databases
+        self._timelines = {dsn: WalTimeline() for dsn in databases}
+
+    async def sample(
+        self, now: float, checkpoints: Mapping[str, tuple[Checkpoint | None, float | None]]
+    ) -> dict[str, SlotHealth]:
+        """Each watched flow's slot now; `checkpoints` are the store's (each flow's and when
+        it was journaled), which bound the age of a position older than the first note."""
+        found: dict[str, SlotHealth] = {}
+        for dsn, (settings, watched) in self._databases.items():
+            try:
+                wal_end, slots = await self._read(settings, [w.names.slot for w in watched])
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.info("replication slots not measured", error=str(error))
+                for each in watched:
+                    found[each.flow] = SlotHealth(
+                        each.names.slot, None, None, each.limit_bytes, error=str(error) or "?"
+                    )
+                continue
+            timeline = self._timelines[dsn]
+            timeline.note(now, wal_end)
+            for each in watched:
+                position = slots.get(each.names.slot)
+                found[each.flow] = self._health(
+                    each, position, wal_end, timeline, now, checkpoints.get(each.flow)
+                )
+            confirmed = [s.confirmed for s in slots.values() if s.confirmed is not None]
+            timeline.forget_before(min(confirmed, default=wal_end))
+        return found
+
+    async def _read(
+        self, settings: postgres.Settings, slots: list[str]
+    ) -> tuple[int, dict[str, SlotPosition]]:
+        connection = await asyncpg.connect(
+            settings.dsn.get_secret_value(), timeout=min(_CONNECT_S, settings.connect_timeout_s)
+        )
+        try:
+            return await slot_positions(connection, slots)
+        finally:
+            await connection.close()
+
+    def _health(
+        self,
+        watched: _Watched,
+        position: SlotPosition | None,
+        wal_end: int,
+        timeline: WalTimeline,
+        now: float,
+        checkpoint: tuple[Checkpoint | None, float | None] | None,
+    ) -> SlotHealth:
+        slot, limit = watched.names.slot, watched.limit_bytes
+        if position is None or position.restart is None or position.confirmed is None:
+            return SlotHealth(slot, None, None, limit, exists=position is not None)
+        passed_by = None
+        mark, marked_at = checkpoint or (None, None)
+        held = mark is not None and mark.get("slot") == slot and marked_at is not None
+        if held and mark is not None and parse_lsn(str(mark.get("lsn"))) >= position.confirmed:
+            passed_by = marked_at  # the journal held it then: the WAL had passed it by then
+        age = timeline.age(position.confirmed, now, passed_by=passed_by)
+        return SlotHealth(slot, max(0, wal_end - position.restart), age, limit)
+
+
+def slot_watch(workspace: Workspace, flows: Sequence[Flow]) -> SlotWatch | None:
+    """The watch of `flows`' slots; None when none of them is `mode: cdc` from PostgreSQL."""
+    databases: dict[str, tuple[postgres.Settings, list[_Watched]]] = {}
+    for flow in flows:
+        settings = workspace.systems[flow.source].settings
+        if flow.mode is not Mode.CDC or not isinstance(settings, postgres.Settings):
+            continue
+        chosen = flow.cdc
+        names = capture_names(
+            workspace.name,
+            flow.name,
+            slot=None if chosen is None else chosen.slot,
+            publication=None if chosen is None else chosen.publication,
+        )
+        limit = DEFAULT_MAX_RETAINED if chosen is None else chosen.max_retained
+        dsn = settings.dsn.get_secret_value()
+        databases.setdefault(dsn, (settings, []))[1].append(_Watched(flow.name, names, limit))
+    return SlotWatch(databases) if databases else None

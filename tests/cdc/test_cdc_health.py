@@ -1,0 +1,175 @@
+"""Slot health (issue 16 point 4): the WAL a CDC flow's slot keeps, in bytes and seconds, measured
+by the running engine; an incident while it is over `cdc.max_retained`; the slot kept moving
+by other tables' and other databases' WAL; and `syncwell check` naming slots no flow uses."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import psycopg2
+import psycopg2.extras
+
+from syncwell.engine import Engine
+from syncwell.measure.prometheus import SyncwellCollector
+from syncwell.store import open_store
+from syncwell.workspace import load_workspace
+from tests.cdc.cdckit import create_pair, run_once
+
+
+def _workspace(folder: Path, dsn: str, schema: str, *, flow: str = "rows", cdc: str = "") -> Path:
+    """A workspace streaming `src` into `dst` by `mode: cdc`, retrying its source every
+    second at most (a slot held elsewhere is tried again soon after it is let go)."""
+    path = folder / "syncwell.yaml"
+    path.write_text(
+        f"""name: {schema}
+state: sqlite:///{folder / "state.db"}
+systems:
+  core:
+    kind: postgres
+    dsn: {dsn}
+    schema: {schema}
+    connect_timeout_s: 3
+    retry: {{cap_s: 1}}
+  copy:
+    kind: postgres
+    dsn: {dsn}
+    schema: {schema}
+flows:
+  {flow}:
+    source: core
+    destination: copy
+    stream: src
+    target: dst
+    key: id
+    version: v
+    mode: cdc
+    batch_size: 500
+{cdc}"""
+    )
+    return path
+
+
+@contextlib.contextmanager
+def _held(dsn: str, slot: str) -> Iterator[None]:
+    """Another process streams from `slot` and confirms nothing, as a stray consumer would."""
+    connection = psycopg2.connect(
+        dsn, connection_factory=psycopg2.extras.LogicalReplicationConnection
+    )
+    try:
+        cursor = connection.cursor()
+        cursor.start_replication(
+            slot_name=slot, options={"proto_version": "1", "publication_names": slot}
+        )
+        yield
+    finally:
+        connection.close()
+
+
+@contextlib.asynccontextmanager
+async def _running(path: Path) -> AsyncIterator[Engine]:
+    engine = Engine(load_workspace(path), analyse_every_s=None, measure_every_s=0.5)
+    stop = asyncio.Event()
+    task = asyncio.create_task(engine.run(stop=stop))
+    try:
+        yield engine
+    finally:
+        stop.set()
+        await task
+
+
+async def _incidents(path: Path) -> list[tuple[str, str, float | None]]:
+    store = await open_store(load_workspace(path).state)
+    try:
+        found = await store.incidents.list()
+    finally:
+        await store.close()
+    return [(i.cause, i.detail, i.closed_at) for i in found]
+
+
+async def _slot_minutes(path: Path) -> list[tuple[int, float]]:
+    store = await open_store(load_workspace(path).state)
+    try:
+        rows = await store.measurements.read(since=0)
+    finally:
+        await store.close()
+    return [
+        (int(r["slot_retained_bytes_max"]), float(r["slot_retained_s_max"]))  # type: ignore[call-overload]
+        for r in rows
+        if r["slot_retained_bytes_max"] is not None
+    ]
+
+
+async def _until(check: Callable[[], Awaitable[bool]], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await check():
+            return True
+        await asyncio.sleep(0.25)
+    return False
+
+
+async def test_a_held_slot_is_measured_opens_an_incident_and_closes_it(
+    cdc_dsn: str, cdc_schema: str, tmp_path: Path
+) -> None:
+    """A slot another process holds while 1 MB is written is measured over its 256 kB
+    `max_retained` in bytes and seconds (store, /metrics, status), a slot_wal incident opens,
+    and it closes once the flow streams again and the server lets the WAL go."""
+    connection = await asyncpg.connect(cdc_dsn)
+    try:
+        await create_pair(connection, cdc_schema, 10)
+        path = _workspace(tmp_path, cdc_dsn, cdc_schema, cdc="    cdc: {max_retained: 256kB}\n")
+        await run_once(path)  # the slot and its snapshot
+        slot = f"syncwell_{cdc_schema}_rows"
+        with _held(cdc_dsn, slot):
+            async with _running(path) as engine:
+                await asyncio.sleep(1)
+                for _ in range(4):
+                    await connection.execute(
+                        f"INSERT INTO {cdc_schema}.src (id, name) SELECT g, repeat('x', 500) "
+                        f"FROM generate_series($1::bigint, $1 + 499) g",
+                        int(time.time() * 1000) % 10**9 * 1000,
+                    )
+                    await asyncio.sleep(0.5)
+
+                async def opened() -> bool:
+                    return any(
+                        c == "slot_wal" and at is None for c, _, at in await _incidents(path)
+                    )
+
+                assert await _until(opened, 10), await _incidents(path)
+                await asyncio.sleep(1.5)
+                sample = next(s for s in engine.observer.samples() if s.flow == "rows")
+                assert sample.slot_retained_bytes is not None
+                assert sample.slot_retained_bytes > 1_000_000
+                assert sample.slot_retained_s is not None and sample.slot_retained_s >= 2.0
+                collector = SyncwellCollector(cdc_schema, engine.observer.samples)
+                gauges = {family.name: family for family in collector.collect()}
+        detail = next(d for c, d, _ in await _incidents(path) if c == "slot_wal")
+        assert (
+            slot in detail
+            and "over the 250.0 kB allowed" in detail
+            and "cdc.max_retained" in detail
+        )
+        (kept,) = gauges["syncwell_cdc_slot_retained_bytes"].samples
+        assert kept.labels["flow"] == "rows" and kept.value > 1_000_000
+        (behind,) = gauges["syncwell_cdc_slot_retained_seconds"].samples
+        assert behind.value >= 2.0
+        minutes = await _slot_minutes(path)
+        assert max(b for b, _ in minutes) > 1_000_000 and max(s for _, s in minutes) >= 2.0
+
+        # Let go: the flow streams again, and the server's checkpoint moves the restart point.
+        async with _running(path):
+
+            async def closed() -> bool:
+                await connection.execute("CHECKPOINT")
+                found = await _incidents(path)
+                return any(c == "slot_wal" and at is not None for c, _, at in found)
+
+            assert await _until(closed, 45), await _incidents(path)
+    finally:
+        await connection.close()

@@ -3,13 +3,16 @@ under the other mode, estimated, and whether the constraint moves."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
 
 from syncwell.analyze import (
     Reason,
     WhatIfError,
+    analysis_text,
     apply_what_if,
     judge,
     parse_what_if,
@@ -18,12 +21,13 @@ from syncwell.analyze import (
 from syncwell.analyze.lagmodel import STREAM_S
 from syncwell.workspace import Workspace, parse_workspace
 from tests.analyze.kit import facts_of, measured
+from tests.analyze.test_advice import _problems
 
 
-def shop(orders: str, items: str = "mode: cdc, slo: {freshness: 1m}") -> Workspace:
+def workspace_text(orders: str, items: str = "mode: cdc, slo: {freshness: 1m}") -> str:
     """A PostgreSQL core read by `orders` and `items` into a reporting database, and a
     SQLite tool read by `notes`."""
-    text = f"""core: core
+    return f"""core: core
 systems:
   core: {{kind: postgres, dsn: "postgresql://127.0.0.1/shop"}}
   reporting: {{kind: postgres, dsn: "postgresql://127.0.0.1/reporting"}}
@@ -33,6 +37,11 @@ flows:
   items: {{source: core, destination: reporting, stream: items, key: id, {items}}}
   notes: {{source: notes, destination: core, stream: notes, key: id, cursor: at}}
 """
+
+
+def shop(orders: str, items: str = "mode: cdc, slo: {freshness: 1m}") -> Workspace:
+    """`workspace_text`, loaded."""
+    text = workspace_text(orders, items)
     return parse_workspace(text, "syncwell.yaml", Path("/tmp"), env={})
 
 
@@ -101,3 +110,54 @@ def test_cdc_is_refused_for_a_source_that_is_not_postgresql() -> None:
     workspace = shop(POLLED)
     with pytest.raises(WhatIfError, match="notes is a sqlite system"):
         apply_what_if(facts_of(workspace, {}), parse_what_if(["notes.mode=cdc"], ["notes"]))
+
+
+def test_a_postgresql_source_polled_too_slowly_is_told_cdc() -> None:
+    """The poll-interval advice for a flow out of PostgreSQL names `flows.orders.mode: cdc`
+    and the what-if that estimates it (it named webhooks, which a database does not send)."""
+    workspace = shop(POLLED)
+    facts = facts_of(workspace, {"orders": measured(late=300)})
+    constraint = judge(facts).constraint
+    assert constraint is not None
+    (cdc,) = [text for text in constraint.advice if "flows.orders.mode" in text]
+    assert "`flows.orders.mode: cdc`" in cdc
+    assert "`syncwell constraint --what-if orders.mode=cdc`" in cdc
+    document = yaml.safe_load(workspace_text(POLLED))
+    assert not list(_problems(cdc, document, {"orders", "core"})), cdc
+
+
+def test_the_poll_or_cdc_example_in_the_docs_is_what_the_analysis_says() -> None:
+    """docs/constraint.md's example (orders polled every 5m, items by CDC): each command's
+    lines there are lines the analysis renders from these numbers, in their order."""
+    workspace = shop(POLLED)
+    facts = facts_of(
+        workspace,
+        {
+            "orders": measured(write_ms=200, lag_sum_s=60 * 150.0, late=300),
+            "items": measured(write_ms=100, lag_sum_s=60 * 0.3),
+        },
+    )
+    changed, volumes = apply_what_if(
+        facts, parse_what_if(["orders.mode=cdc"], list(workspace.flows))
+    )
+    what_if = replace(
+        judge(changed, volumes, ("orders.mode=cdc",)),
+        estimates=what_if_estimates(facts, changed),
+    )
+    rendered = {
+        "$ syncwell constraint --window 1h": analysis_text(judge(facts)),
+        "$ syncwell constraint --window 1h --what-if orders.mode=cdc": analysis_text(what_if),
+    }
+    doc = (Path(__file__).parents[2] / "docs" / "constraint.md").read_text(encoding="utf-8")
+    block = doc.split("$ syncwell constraint --window 1h\n", 1)[1].split("```", 1)[0]
+    shown: dict[str, list[str]] = {}
+    command = "$ syncwell constraint --window 1h"
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            command = line
+        else:
+            shown.setdefault(command, []).append(line)
+    assert set(shown) == set(rendered)
+    for command, lines in shown.items():
+        said = iter(rendered[command])
+        assert all(line in said for line in lines), (command, lines, rendered[command])

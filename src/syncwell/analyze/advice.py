@@ -356,7 +356,13 @@ def _poll_advice(facts: FlowFacts) -> tuple[str, ...]:
             f"the rate-limit budget of {facts.source} allows an interval of {duration(allowed)}"
         )
     realtime = setting(f"flows.{name}.mode", "realtime")
-    if facts.source_sends_webhooks:
+    if facts.source_is_postgres:
+        advice.append(
+            f"read {name} by change data capture, {setting(f'flows.{name}.mode', 'cdc')}: "
+            f"each change as its transaction commits, with no interval; "
+            f"`syncwell constraint --what-if {name}.mode=cdc` estimates its lag then"
+        )
+    elif facts.source_sends_webhooks:
         advice.append(f"switch {name} to {realtime}: {facts.source} already sends webhooks")
     else:
         advice.append(

@@ -88,6 +88,8 @@ class FlowFacts:
     and what its limiter learned from the system's headers; None when it has none."""
     destination_rate_per_s: float | None = None
     source_sends_webhooks: bool = False
+    source_is_postgres: bool = False
+    """Whether the source is a PostgreSQL database, which a `mode: cdc` flow can read."""
     measured_s: float = 0.0
     """Seconds the engine ran and measured the flow in the window."""
     changes_in: int = 0
@@ -235,6 +237,7 @@ def flow_facts(
         source_rate_per_s=_least(configured_source, measured.get("source_rate_min")),
         destination_rate_per_s=_least(configured_destination, measured.get("destination_rate_min")),
         source_sends_webhooks=source.webhooks is not None,
+        source_is_postgres=source.kind == "postgres",
         poison_field=poison[0],
         poison_reason=poison[1],
         trend=trend,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import socket
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from typer.testing import CliRunner
 
 from syncwell.cli import app
 from syncwell.demo.core import BAD_EMAILS
+from tests.docs.blocks import find_block
 
 runner = CliRunner()
 
@@ -196,3 +199,69 @@ def test_status_json_names_the_clock_each_flows_lag_runs_on(tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     clocks = {report["flow"]: report["lag_clock"] for report in json.loads(result.output)}
     assert clocks == {"stamped": "record", "whole": "poll"}
+
+
+_NUMBER = re.compile(r"<?\d+(?:[.,]\d+)*")
+_NEAREST = re.compile(r"; nearest its limit: \S+ at \S+ of capacity$")
+_RANKED = re.compile(r"^ +\d+\. (\S+): (\w+)")
+
+
+def _shape(line: str) -> str:
+    """A line of `syncwell constraint` as far as a doc can promise it: the numbers, which
+    integration is nearest its limit (named from 1% of capacity) and the order of the healthy
+    ones come from the run (the demo's load on the machine); a ranked one keeps its name and
+    state."""
+    ranked = _RANKED.match(line)
+    if ranked is not None:
+        return f"ranked {ranked[1]}: {ranked[2]}"
+    return _NUMBER.sub("#", _NEAREST.sub("", line.rstrip()))
+
+
+def _shown_as_printed(shown: list[str], printed: list[str]) -> str | None:
+    """Why `shown` is not what was `printed` (None when it is): line by line, an `...` line
+    standing for any lines, the ranking compared as a set."""
+    want = [_shape(line) for line in shown if line.strip()]
+    got = [_shape(line) for line in printed if line.strip()]
+    if {w for w in want if w.startswith("ranked ")} - {g for g in got if g.startswith("ranked ")}:
+        return "a ranked integration or its state differs"
+    want = [w for w in want if not w.startswith("ranked ")]
+    got = [g for g in got if not g.startswith("ranked ")]
+    at, skipping = 0, False
+    for line in want:
+        if line.strip() == "...":
+            skipping = True
+            continue
+        while skipping and at < len(got) and got[at] != line:
+            at += 1
+        if at >= len(got) or got[at] != line:
+            return f"shown {line!r}, printed {got[at] if at < len(got) else 'nothing more'!r}"
+        at, skipping = at + 1, False
+    return None if skipping or at == len(got) else f"not shown: {got[at]!r} (add ...)"
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        ("README.md", "$ syncwell constraint\nconstraint: projects"),
+        ("docs/constraint.md", "$ syncwell constraint\nconstraint: projects"),
+        ("docs/constraint.md", "$ syncwell constraint --what-if tasks.interval=10m\n"),
+    ],
+)
+def test_the_docs_show_what_syncwell_constraint_prints_after_the_demo(
+    demo: Path, block: tuple[str, str]
+) -> None:
+    """Each `syncwell constraint` the README and docs/constraint.md show after the demo,
+    run on the demo, prints the lines they show, numbers aside (issue 13: the README's
+    what-if said "no constraint" while the command answered "timeouts")."""
+    text = find_block(*block).text
+    sessions = re.split(r"^\$ ", text, flags=re.MULTILINE)[1:]
+    for session in sessions:
+        command, *shown = session.splitlines()
+        if not shown:
+            continue  # a command shown without its output (map -o map.svg)
+        words = shlex.split(command, comments=True)
+        assert words[0] == "syncwell", command
+        result = runner.invoke(app, [*words[1:], "-w", str(demo)])
+        assert result.exit_code == 0, result.output
+        problem = _shown_as_printed(shown, result.output.splitlines())
+        assert problem is None, f"{block[0]}: $ {command}: {problem}\n{result.output}"

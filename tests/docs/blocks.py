@@ -140,6 +140,14 @@ ELSEWHERE: dict[tuple[str, str], str] = {
     ("docs/tutorial.md", "workspace demo ("): "test_tutorial_check_of_the_demo",
     ("docs/tutorial.md", "invalid workspace\n"): "test_tutorial_check_of_the_demo",
     ("README.md", "$ export CRM_WEBHOOK_SECRET="): "test_readme_check_output",
+    **dict.fromkeys(
+        (
+            ("README.md", "$ syncwell constraint\nconstraint: projects"),
+            ("docs/constraint.md", "$ syncwell constraint\nconstraint: projects"),
+            ("docs/constraint.md", "$ syncwell constraint --what-if tasks.interval=10m\n"),
+        ),
+        "tests/test_cli.py::test_the_docs_show_what_syncwell_constraint_prints_after_the_demo",
+    ),
     ("docs/measurements.md", "TOKEN=$(syncwell token create"): "test_metrics_snippet_under_serve",
     ("docs/api.md", "$ TOKEN=$(syncwell token create"): "test_api_token_snippet_under_serve",
     ("docs/connectors/webhook_out.md", "POST /syncwell HTTP/1.1"): (

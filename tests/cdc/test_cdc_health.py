@@ -6,19 +6,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
+import httpx
 import psycopg2
 import psycopg2.extras
+from prometheus_client.parser import text_string_to_metric_families
+from typer.testing import CliRunner
 
+from syncwell.api import create_app
+from syncwell.cli import app
 from syncwell.engine import Engine
 from syncwell.measure.prometheus import SyncwellCollector
 from syncwell.store import open_store
 from syncwell.workspace import load_workspace
 from tests.cdc.cdckit import create_pair, run_once
+
+runner = CliRunner()
 
 
 def _workspace(folder: Path, dsn: str, schema: str, *, flow: str = "rows", cdc: str = "") -> Path:
@@ -104,6 +113,36 @@ async def _slot_minutes(path: Path) -> list[tuple[int, float]]:
     ]
 
 
+async def _shown(path: Path) -> None:
+    """status (--json and its table), /metrics and the integration page of `syncwell serve`
+    show the slot as the run measured it."""
+    shown = await asyncio.to_thread(runner.invoke, app, ["status", "-w", str(path), "--json"])
+    assert shown.exit_code == 0, shown.output
+    report = next(r for r in json.loads(shown.output) if r["flow"] == "rows")
+    assert report["slot_retained_bytes"] > 1_000_000 and report["slot_retained_s"] >= 2.0
+    table = await asyncio.to_thread(
+        runner.invoke, app, ["status", "-w", str(path)], terminal_width=160
+    )
+    assert "replication slots" in table.output and re.search(r"\d\.\d MB", table.output)
+    workspace = load_workspace(path)
+    store = await open_store(workspace.state)
+    try:
+        _, viewer = await store.tokens.create("viewer", "test")
+    finally:
+        await store.close()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(workspace=workspace)),
+        base_url="http://127.0.0.1",
+        headers={"authorization": f"Bearer {viewer}"},
+    ) as client:
+        metrics = (await client.get("/metrics")).text
+        page = (await client.get("/integrations/copy")).text
+    families = {f.name: f for f in text_string_to_metric_families(metrics)}
+    (kept,) = families["syncwell_cdc_slot_retained_bytes"].samples
+    assert kept.labels["flow"] == "rows" and kept.value > 1_000_000
+    assert "Replication slots" in page and "Replication slot: WAL kept" in page
+
+
 async def _until(check: Callable[[], Awaitable[bool]], timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -161,6 +200,7 @@ async def test_a_held_slot_is_measured_opens_an_incident_and_closes_it(
         assert behind.value >= 2.0
         minutes = await _slot_minutes(path)
         assert max(b for b, _ in minutes) > 1_000_000 and max(s for _, s in minutes) >= 2.0
+        await _shown(path)
 
         # Let go: the flow streams again, and the server's checkpoint moves the restart point.
         async with _running(path):

@@ -37,6 +37,12 @@ _GAUGES: tuple[tuple[str, str, _Value], ...] = (
      lambda r: float(r.dead_letters)),
     ("last_success_timestamp_seconds", "When a batch was last written (Unix s).",
      lambda r: r.last_success_at),
+    ("cdc_slot_retained_bytes",
+     "WAL a mode: cdc flow's replication slot kept, bytes, in the newest minute measured.",
+     lambda r: None if r.slot_retained_bytes is None else float(r.slot_retained_bytes)),
+    ("cdc_slot_retained_seconds",
+     "How far behind in time the slot's confirmed position was, s, in that minute.",
+     lambda r: r.slot_retained_s),
 )  # fmt: skip
 
 

@@ -41,6 +41,9 @@ def status(workspace: WorkspaceOption = DEFAULT_WORKSPACE, as_json: JsonOption =
         out.print_json(json.dumps(answer))
     else:
         out.print(display.status_table(reports))
+        slots = display.slots_table(reports)
+        if slots is not None:
+            out.print(slots)
         _print_stream(reports)
 
 

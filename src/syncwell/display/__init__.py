@@ -16,6 +16,7 @@ from syncwell.display.state import (
     incidents_table,
     moves_table,
     report_dict,
+    slots_table,
     status_table,
 )
 
@@ -30,5 +31,6 @@ __all__ = [
     "print_report",
     "progress_table",
     "report_dict",
+    "slots_table",
     "status_table",
 ]

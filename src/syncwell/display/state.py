@@ -13,6 +13,7 @@ from rich.markup import escape
 from syncwell.analyze import Move
 from syncwell.display import compact
 from syncwell.display.fit import Column, FittedTable, Row
+from syncwell.measure.slots import wal_size
 from syncwell.store import DeadLetter, FlowReport, Incident
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "incidents_table",
     "moves_table",
     "report_dict",
+    "slots_table",
     "status_table",
 ]
 
@@ -112,6 +114,34 @@ def _last_error(report: FlowReport, now: float) -> tuple[str, str]:
         return "-", "-"
     line = escape(report.last_failure.splitlines()[0][:_TEXT_CAP])
     return (f"{_ago(report.last_failure_at, now)}: {line}",) * 2
+
+
+_SLOTS = [
+    Column("flow"),
+    Column("WAL kept", right=True),
+    Column("behind", right=True),
+    Column("measured"),
+]
+
+
+def slots_table(reports: Sequence[FlowReport], now: float | None = None) -> FittedTable | None:
+    """A row per `mode: cdc` flow whose replication slot a run measured: the most WAL it
+    kept and how far behind its confirmed position was, in the newest minute measured
+    (measure/slots.py); None when no flow has one."""
+    now = time.time() if now is None else now
+    rows = []
+    for report in reports:
+        if report.slot_retained_bytes is None:
+            continue
+        behind = "-" if report.slot_retained_s is None else compact.duration(report.slot_retained_s)
+        cells = [
+            (escape(report.flow),) * 2,
+            (wal_size(report.slot_retained_bytes),) * 2,
+            (behind,) * 2,
+            (_ago(report.slot_measured_at, now),) * 2,
+        ]
+        rows.append(Row(full=[full for full, _ in cells], narrow=[short for _, short in cells]))
+    return FittedTable(_SLOTS, rows, title="replication slots") if rows else None
 
 
 def report_dict(report: FlowReport) -> dict[str, object]:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncwell.store.database import store_errors
 from syncwell.store.dead_letters import DeadLetters
 from syncwell.store.journal import Journal
-from syncwell.store.schema import deliveries, failures, first_syncs
+from syncwell.store.schema import deliveries, failures, first_syncs, measurements
 from syncwell.store.verifications import FlowVerification, Verifications
 from syncwell.types import Checkpoint
 
@@ -48,6 +48,27 @@ class FlowReport:
     when the stream could not be read (transport/admin.py fills it)."""
     stream_error: str = ""
     """Why the stream could not be read; empty when it was, or without a transport."""
+    slot_retained_bytes: int | None = None
+    """A `mode: cdc` flow: the most WAL its replication slot kept in the last minute the
+    engine measured it (measure/slots.py); None when never measured."""
+    slot_retained_s: float | None = None
+    """Likewise, the furthest behind in time its confirmed position was, seconds."""
+    slot_measured_at: float | None = None
+    """The start of that minute (Unix seconds)."""
+
+
+def _last_slots() -> Select[str, int, int, float]:
+    """Each flow's newest minute with its slot measured: (flow, minute, bytes, seconds)."""
+    table = measurements.c
+    newest = (
+        select(table.flow, func.max(table.minute).label("minute"))
+        .where(table.slot_retained_bytes_max.is_not(None))
+        .group_by(table.flow)
+        .subquery()
+    )
+    return select(
+        table.flow, table.minute, table.slot_retained_bytes_max, table.slot_retained_s_max
+    ).join(newest, (table.flow == newest.c.flow) & (table.minute == newest.c.minute))
 
 
 def _last_failures() -> Select[str, str, float]:
@@ -101,6 +122,7 @@ class Reports:
             }
             compared = select(first_syncs.c.flow, first_syncs.c.matched)
             matched = dict((await connection.execute(compared)).all())
+            slots = {row[0]: row[1:] for row in (await connection.execute(_last_slots())).all()}
         verified = await Verifications(self._engine).of(names)
         reports = []
         for name in names:
@@ -109,6 +131,7 @@ class Reports:
             last_ok, written, retries, dead_lettered = delivered.get(name, (None, 0, 0, 0))
             failed_count, _ = recent.get(name, (0, None))
             message, failed_at = last.get(name, ("", None))
+            slot_at, slot_bytes, slot_s = slots.get(name, (None, None, None))
             reports.append(
                 FlowReport(
                     flow=name,
@@ -126,6 +149,9 @@ class Reports:
                     last_failure_at=failed_at,
                     verification=verified.get(name),
                     matched=int(matched.get(name, 0)),
+                    slot_retained_bytes=None if slot_bytes is None else int(slot_bytes),
+                    slot_retained_s=None if slot_s is None else float(slot_s),
+                    slot_measured_at=None if slot_at is None else float(slot_at),
                 )
             )
         return reports

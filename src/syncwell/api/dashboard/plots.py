@@ -1,5 +1,6 @@
 """An integration's measurements as the five plots of its page: freshness lag, throughput,
 error rate and backlog, one line per flow; and retries and refused records, one line per kind.
+With `mode: cdc` flows, a sixth: the WAL each one's replication slot kept.
 
 The measures mean what the constraint analysis means by them (analyze/judge.py): the lag of a
 batch is recorded once per batch, so its mean is over batches; the error rate is the share of
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 from syncwell.analyze.words import duration
 from syncwell.api.dashboard.charts import Series, Threshold, line_chart
-from syncwell.workspace import Flow
+from syncwell.workspace import Flow, Mode
 
 __all__ = [
     "IntegrationSeries",
@@ -51,6 +52,9 @@ _SUMMED = (
 
 _LARGEST = ("backlog_max",)
 """Gauges: a bucket keeps the largest of its minutes (or hours), not their sum."""
+_SLOT = "slot_retained_bytes_max"
+"""A CDC flow's slot: the most WAL it kept (a gauge like the backlog, unknown below 0)."""
+_MB = 1024 * 1024
 
 _Sums = dict[str, dict[int, dict[str, float]]]
 """flow -> bucket start -> column -> sum."""
@@ -78,12 +82,21 @@ class IntegrationSeries:
     """Retries per minute measured by class, and records refused, over all the flows."""
     backlog: list[Series]
     """The most changes waiting in the journal at a sample, per flow."""
+    slots: list[Series]
+    """The most WAL a `mode: cdc` flow's replication slot kept at a sample, MB, per CDC
+    flow (measure/slots.py); empty when no flow is one."""
 
 
 def integration_series(
-    rows: Iterable[Mapping[str, object]], flows: Sequence[str], *, since: float, until: float
+    rows: Iterable[Mapping[str, object]],
+    flows: Sequence[str],
+    *,
+    since: float,
+    until: float,
+    cdc: Sequence[str] = (),
 ) -> IntegrationSeries:
-    """The measures of `flows` from their measured `rows` (store `Measurements.history`)."""
+    """The measures of `flows` from their measured `rows` (store `Measurements.history`);
+    `cdc` names those whose replication slot is measured."""
     width = bucket_s(until - since)
     sums = _sum(rows, width)
     # Each bucket's point is at its middle, kept inside the window (the newest has not ended).
@@ -92,10 +105,10 @@ def integration_series(
         for start in range(int(since // width * width), int(until), width)
     ]
 
-    def per_flow(measure: str) -> list[Series]:
+    def per_flow(measure: str, names: Sequence[str] = flows) -> list[Series]:
         return [
             Series(name, [(x, _value(measure, sums[name].get(start))) for start, x in starts])
-            for name in flows
+            for name in names
         ]
 
     return IntegrationSeries(
@@ -104,6 +117,7 @@ def integration_series(
         per_flow("errors"),
         _retries(sums, starts),
         per_flow("backlog"),
+        per_flow("slot", cdc),
     )
 
 
@@ -117,14 +131,17 @@ def integration_plots(
 ) -> list[str]:
     """The five plots (SVG) of the flows `flows` from their measured `rows` in the window;
     `backlog_unit` says what the backlog counts (the journal only, in a distributed run)."""
-    series = integration_series(rows, list(flows), since=since, until=until)
+    cdc = [name for name, flow in flows.items() if flow.mode is Mode.CDC]
+    series = integration_series(rows, list(flows), since=since, until=until, cdc=cdc)
     chart = functools.partial(line_chart, since=since, until=until)
+    slots = [chart(series.slots, title="Replication slot: WAL kept", unit="MB")] if cdc else []
     return [
         chart(series.lag, title="Freshness lag (mean)", unit="s", thresholds=slo_lines(flows)),
         chart(series.throughput, title="Throughput", unit="changes/s"),
         chart(series.errors, title="Error rate", unit="%", percent=True),
         chart(series.backlog, title="Backlog", unit=backlog_unit),
         chart(series.retries, title="Retries and refused records", unit="per min"),
+        *slots,
     ]
 
 
@@ -153,13 +170,17 @@ def slo_lines(flows: Mapping[str, Flow]) -> list[Threshold]:
 
 def _sum(rows: Iterable[Mapping[str, object]], width: int) -> _Sums:
     columns = (*_SUMMED, *_LARGEST)
-    sums: _Sums = defaultdict(lambda: defaultdict(lambda: dict.fromkeys(columns, 0.0)))
+    sums: _Sums = defaultdict(
+        lambda: defaultdict(lambda: {**dict.fromkeys(columns, 0.0), _SLOT: -1.0})
+    )
     for row in rows:
         bucket = sums[str(row["flow"])][int(_number(row["start"])) // width * width]
         for column in _SUMMED:
             bucket[column] += _number(row[column])
         for column in _LARGEST:
             bucket[column] = max(bucket[column], _number(row.get(column)))
+        if row.get(_SLOT) is not None:
+            bucket[_SLOT] = max(bucket[_SLOT], _number(row[_SLOT]))
     return sums
 
 
@@ -177,6 +198,8 @@ def _value(measure: str, bucket: Mapping[str, float] | None) -> float | None:
         return bucket["changes_out"] / bucket["measured_s"]
     if measure == "backlog":
         return bucket["backlog_max"]
+    if measure == "slot":
+        return bucket[_SLOT] / _MB if bucket[_SLOT] >= 0 else None
     # `reads` counts the reads that succeeded: a source that is down fails every read.
     tried = bucket["attempts"] + bucket["reads"] + bucket["read_failures"]
     failed = sum(bucket[column] for column in _FAILED)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from syncwell import Engine, load_workspace
-from syncwell.store import open_store
+from syncwell.store import IdentityScope, open_store
 from syncwell.testing import DestinationCheck, DestinationOptions, check_destination
 from tests.realtools.conftest import RequestTracker
 
@@ -52,7 +52,7 @@ systems:
             params: {{query: "Queue = '{queue}' AND Subject = '{{{{record.Subject}}}}'",
                       fields: Subject}}
             records: items
-            by: Subject
+            by: Subject{gone}
 flows:
   tasks:
     source: core
@@ -97,7 +97,14 @@ async def queue(request_tracker: RequestTracker) -> AsyncIterator[RtQueue]:
         yield RtQueue(request_tracker, client, name)
 
 
-def _workspace(root: Path, server: RequestTracker, queue: str, *, status: bool = True) -> Path:
+GONE = """
+          gone: {field: Status, values: [deleted]}"""
+"""RT keeps a deleted ticket at its URL, Status deleted: this says so."""
+
+
+def _workspace(
+    root: Path, server: RequestTracker, queue: str, *, status: bool = True, gone: bool = False
+) -> Path:
     with sqlite3.connect(root / "core.db") as db:
         db.execute(
             "CREATE TABLE tasks (id TEXT NOT NULL PRIMARY KEY, estimate INT, status TEXT,"
@@ -115,6 +122,7 @@ def _workspace(root: Path, server: RequestTracker, queue: str, *, status: bool =
             queue=queue,
             status_body=', Status: "{{record.Status}}"' if status else "",
             status_field=", status: Status" if status else "",
+            gone=GONE if gone else "",
         )
     )
     return path
@@ -168,6 +176,49 @@ async def test_a_subject_with_a_quote_is_one_dead_letter_not_a_stalled_flow(
         await store.close()
     assert [letter.key for letter in letters] == ["O'Brien's task"]
     assert "its lookup by write.find was refused: Wrong query" in letters[0].reason
+
+
+async def test_a_ticket_deleted_in_rt_is_missing_on_read_back_and_deleting_it_is_done(
+    tmp_path: Path, request_tracker: RequestTracker, queue: RtQueue
+) -> None:
+    """With `write.gone: {field: Status, values: [deleted]}`: task-a's ticket is deleted in
+    RT, then both tasks edited. RT answers 200 to the update of the deleted ticket (the edit
+    is lost there), and the read-back counts it missing, task-b verified. Then task-a is
+    deleted in the core: RT answers 500 to deleting its deleted ticket, the ticket's URL
+    says Status deleted, and the delete is done: the run ends with nothing in the journal,
+    no dead letter, task-a's id forgotten (without `gone:` it is retried until the run gives
+    up, tests/connectors/http/test_identity_engine.py)."""
+    path = _workspace(tmp_path, request_tracker, queue.name, status=False, gone=True)
+    await _run(path)
+    (ticket_a,) = [t for t in await queue.tickets() if t["Subject"] == "task-a"]
+    answer = await queue.client.delete(f"{request_tracker.url}/ticket/{ticket_a['id']}")
+    assert answer.status_code == 204, answer.text
+    with sqlite3.connect(tmp_path / "core.db") as db:
+        db.execute("UPDATE tasks SET estimate = estimate + 5, version = 2")
+    await _run(path)
+    assert [t["Subject"] for t in await queue.tickets()] == ["task-b"]
+    store = await open_store(load_workspace(path).state)
+    try:
+        verification = (await store.verifications.of(["tasks"]))["tasks"]
+    finally:
+        await store.close()
+    assert (verification.verified, verification.missing) == (4, 1)
+
+    with sqlite3.connect(tmp_path / "core.db") as db:
+        db.execute("DELETE FROM tasks WHERE id = 'task-a'")
+    engine = await _run(path)
+    assert engine.progress["tasks"].stuck is None
+    store = await open_store(load_workspace(path).state)
+    try:
+        letters = await store.dead_letters.list(flow="tasks")
+        backlog = await store.journal.backlog()
+        known = await store.identities.known(
+            IdentityScope("rt", "tickets", "core"), ["task-a", "task-b"]
+        )
+    finally:
+        await store.close()
+    assert letters == [] and "tasks" not in backlog
+    assert set(known) == {"task-b"}
 
 
 class Tasks:

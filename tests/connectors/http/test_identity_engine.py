@@ -4,14 +4,17 @@ own ids, has no upsert and never answers 409, then edited, deleted there, and re
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from syncwell import Engine, load_workspace
+from syncwell.cli import app as cli
 from syncwell.store import IdentityScope, open_store
 from tests.connectors.http import tracker
 from tests.connectors.http.tracker import (
@@ -217,3 +220,72 @@ async def test_kill_9_between_the_create_and_storing_its_id_makes_no_duplicate(
         assert "may have reached tracker" in letters[0].reason
         assert known == {"2": "102", "3": "103"}
         assert engine.progress["issues_out"].dead_lettered == 1
+
+
+@pytest.mark.parametrize("gone", [True, False], ids=["gone-said", "gone-unsaid"])
+async def test_a_delete_of_an_issue_the_tracker_keeps_as_deleted_is_done(
+    state: Tracker, tracker_url: str, tmp_path: Path, gone: bool
+) -> None:
+    """The tracker keeps a deleted issue at its URL with status "deleted" and answers 500 to
+    deleting it again, as Request Tracker does. Row 1's issue is deleted there, then row 1 in
+    the core. With `write.gone` naming that status, the failed delete reads the issue, finds
+    it gone and is done: its id forgotten, nothing left in the journal, no dead letter.
+    Without it, the 500 is retried until the run gives up, the delete kept in the journal."""
+    state.soft_deletes = True
+    with sqlite3.connect(tmp_path / "app.db") as db:
+        db.execute("CREATE TABLE tasks (id INTEGER PRIMARY KEY, subject TEXT, version INT)")
+        db.executemany("INSERT INTO tasks VALUES (?, ?, 1)", [(1, "a"), (2, "b")])
+    write = dict(ISSUES_WRITE)
+    if gone:
+        write["gone"] = {"field": "issue.status", "values": ["deleted"]}
+    flow = {"deletes": {"detect": "scan", "every": "0s"}, "verify": False}
+    path = tmp_path / "syncwell.yaml"
+    path.write_text(tracker_workspace(tracker_url, ("subject",), write=write, flow=flow))
+    await _run(path)
+    assert state.posts == 2
+    state.issues[101]["status"] = "deleted"  # deleted in the tracker, kept at its URL
+    with sqlite3.connect(tmp_path / "app.db") as db:
+        db.execute("DELETE FROM tasks WHERE id = 1")
+    engine = await _run(path)
+    scope = IdentityScope("tracker", "issues", "app")
+    store = await open_store(load_workspace(path).state)
+    try:
+        letters = await store.dead_letters.list(flow="issues_out")
+        known = await store.identities.known(scope, ["1", "2"])
+        backlog = await store.journal.backlog()
+    finally:
+        await store.close()
+    assert letters == []
+    if gone:
+        assert known == {"2": "102"} and "issues_out" not in backlog
+        assert engine.progress["issues_out"].stuck is None
+    else:
+        assert known == {"1": "101", "2": "102"} and "issues_out" in backlog
+        assert engine.progress["issues_out"].stuck is not None
+
+
+async def test_an_update_of_an_issue_kept_as_deleted_reads_back_as_missing(
+    state: Tracker, tracker_url: str, tmp_path: Path
+) -> None:
+    """An update of an issue deleted in the tracker but kept at its URL is answered 2xx (as
+    Request Tracker answers it) and lands on nothing anyone sees. With `write.gone`, its
+    read-back counts it missing, where before it counted as verified: 2 verified after the
+    creates, then 2 read back after the edits, 1 of them missing."""
+    state.soft_deletes = True
+    with sqlite3.connect(tmp_path / "app.db") as db:
+        db.execute("CREATE TABLE tasks (id INTEGER PRIMARY KEY, subject TEXT, version INT)")
+        db.executemany("INSERT INTO tasks VALUES (?, ?, 1)", [(1, "a"), (2, "b")])
+    write = {**ISSUES_WRITE, "gone": {"field": "issue.status", "values": ["deleted"]}}
+    path = tmp_path / "syncwell.yaml"
+    path.write_text(tracker_workspace(tracker_url, ("subject",), write=write))
+    await _run(path)
+    state.issues[101]["status"] = "deleted"
+    _edit_all(tmp_path)
+    await _run(path)
+    assert state.puts == 2 and state.issues[101]["subject"] == "a!"  # taken, and hidden
+    args = ["status", "-w", str(path), "--json"]
+    result = await asyncio.to_thread(CliRunner().invoke, cli, args)
+    assert result.exit_code == 0, result.output
+    (flow,) = json.loads(result.output)
+    verification = flow["verification"]
+    assert (verification["verified"], verification["missing"]) == (4, 1)

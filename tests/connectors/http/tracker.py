@@ -47,6 +47,9 @@ class Tracker:
     release: asyncio.Event | None = None
     idempotency: dict[str, int] = field(default_factory=dict)
     honour_idempotency: bool = False
+    soft_deletes: bool = False
+    """Keep a deleted issue at its URL with status "deleted", and answer 500 to deleting it
+    again (as Request Tracker does)."""
 
     def by(self, name: str, value: object) -> list[dict[str, Any]]:
         return [issue for issue in self.issues.values() if issue.get(name) == value]
@@ -102,7 +105,11 @@ async def update(request: Request) -> Response:
 async def delete(request: Request) -> Response:
     state = TRACKER
     number = int(request.path_params["number"])
-    if state.issues.pop(number, None) is None:
+    if state.soft_deletes and number in state.issues:
+        if state.issues[number].get("status") == "deleted":
+            return JSONResponse({"errors": ["Internal Server Error"]}, status_code=500)
+        state.issues[number]["status"] = "deleted"
+    elif state.issues.pop(number, None) is None:
         return JSONResponse({"errors": ["not found"]}, status_code=404)
     state.deletes += 1
     return Response(status_code=204)

@@ -27,9 +27,15 @@ from syncwell.connectors.http.ids import (
     matching,
 )
 from syncwell.connectors.http.records import MISSING, dig
-from syncwell.connectors.http.templates import Item
+from syncwell.connectors.http.templates import Item, fill_path
+from syncwell.connectors.http.verify import is_gone, rereading
 from syncwell.connectors.identity import IdentityBook
-from syncwell.errors import IntegrationFatalError, RecordRejectedError, TransientError
+from syncwell.errors import (
+    IntegrationFatalError,
+    RecordRejectedError,
+    SyncwellError,
+    TransientError,
+)
 
 __all__ = ["AssignedIdWrites", "Lookup", "Role", "SendOne"]
 
@@ -85,8 +91,34 @@ class AssignedIdWrites:
                 if item.key_text in book.uncertain:
                     raise self._unsure(item)
                 continue  # syncwell never created it, and no lookup finds it: nothing there
-            await self._send(endpoint, "delete", item, self._named(remote), {}, frozenset())
+            try:
+                await self._send(endpoint, "delete", item, self._named(remote), {}, frozenset())
+            except TransientError:
+                if not await self._already_gone(item, remote):
+                    raise
             book.lose(item.key_text)
+
+    async def _already_gone(self, item: Item, remote: str) -> bool:
+        """After a delete failed as if transient: whether the record's own URL says it is
+        gone. Request Tracker answers 500 to deleting a ticket deleted before, every time, so
+        retrying would stall the flow on a record that is not there."""
+        how = rereading(self._config)
+        url = None if how is None else fill_path(how.path, item, self._named(remote))
+        if url is None:
+            return False
+        gone = frozenset({404, 410})
+        call = Call("GET", url, "lookup", keys=(item.key_text,), passthrough=gone)
+        try:
+            response = await self._lookup(call)
+        except SyncwellError:
+            return False  # the doubt stays: the delete's own error is what the engine hears
+        if response is None:
+            return False
+        try:
+            answer = None if response.status_code in gone else response.json()
+        except ValueError:
+            return False
+        return is_gone(self._config, response.status_code, answer)
 
     def _known(self, item: Item, book: IdentityBook) -> str | None:
         """The record's id: from the identity map, or carried by the record itself (a core

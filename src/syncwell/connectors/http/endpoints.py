@@ -19,6 +19,7 @@ __all__ = [
     "CursorPages",
     "FilterCheck",
     "FindEndpoint",
+    "GoneWhen",
     "Incremental",
     "ItemErrors",
     "LinkHeaderPages",
@@ -263,6 +264,22 @@ class VerifyEndpoint(BaseModel):
     )
 
 
+class GoneWhen(BaseModel):
+    """How a tool that keeps a deleted record at its URL marks it deleted."""
+
+    model_config = _FROZEN
+
+    field: str = Field(
+        min_length=1,
+        description="Dotted path, in the answer of a GET of one record, of the field that "
+        "marks it deleted, e.g. Status.",
+    )
+    values: tuple[str | int | bool, ...] = Field(
+        min_length=1,
+        description="The values of that field that mean deleted, e.g. [deleted].",
+    )
+
+
 class ItemErrors(BaseModel):
     """Where a bulk answer lists the records it refused, each by index or by key."""
 
@@ -330,6 +347,13 @@ class WriteConfig(BaseModel):
         description="Where a written record is read back to verify it (the flow's `verify:`). "
         "Default: the update path (else the upsert's, else the delete's), read where its "
         "body puts the record.",
+    )
+
+    gone: GoneWhen | None = Field(
+        default=None,
+        description="A tool that keeps a deleted record at its URL (answering 200, not 404) "
+        "and marks it by a field: such a record counts as missing when read back, and a "
+        "delete that fails of it is done. Default: only a 404 or 410 means gone.",
     )
 
     @model_validator(mode="after")

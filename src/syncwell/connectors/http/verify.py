@@ -35,7 +35,7 @@ from syncwell.types import ChangeBatch, Op, Row, StreamSpec
 if TYPE_CHECKING:
     from syncwell.connectors.http.session import Session
 
-__all__ = ["Rereading", "read_written", "rereading", "unreadable"]
+__all__ = ["Rereading", "is_gone", "read_written", "rereading", "unreadable"]
 
 _GONE = frozenset({404, 410})
 _RECORD = "{{record}}"
@@ -165,6 +165,8 @@ class _Reader:
             answer = response.json()
         except ValueError:
             return None
+        if is_gone(self.config, response.status_code, answer):
+            return text, None
         held: dict[str, object] = {}
         for column in self.columns:
             path = self.how.answer_path(column)
@@ -176,6 +178,16 @@ class _Reader:
             value = dig(answer, _join(root, own))
             held[own] = ABSENT if value is MISSING else value
         return text, held
+
+
+def is_gone(config: WriteConfig, status: int, answer: object) -> bool:
+    """Whether a GET of one record says it is gone: a 404 or 410, or a record the tool keeps
+    marked deleted (`write.gone`, as Request Tracker keeps a deleted ticket, Status deleted)."""
+    if status in _GONE:
+        return True
+    if config.gone is None or not 200 <= status < 300:
+        return False
+    return dig(answer, config.gone.field) in config.gone.values
 
 
 def _places(template: JsonValue, at: str) -> dict[str, str]:

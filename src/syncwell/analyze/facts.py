@@ -19,6 +19,7 @@ from syncwell.errors import MisconfiguredError
 from syncwell.store import DeadLetter, Incident, Store
 from syncwell.store.schema import measurements
 from syncwell.workspace import Flow, System, Workspace
+from syncwell.workspace.modes import DEFAULT_MAX_RETAINED, Mode
 
 __all__ = [
     "FlowFacts",
@@ -141,8 +142,10 @@ class FlowFacts:
     """A `mode: cdc` flow's replication slot: the most WAL it kept at a minute of the window
     (bytes); None when not measured (not a CDC flow, or no slot measurements)."""
     slot_retained_s_max: float | None = None
-    """Likewise, how far back in time the WAL it kept reached at most (seconds): how far the
-    slot, and so the flow's reading of its source, fell behind."""
+    """Likewise, how far behind in time its confirmed position was at most (seconds): how far
+    the flow's reading of its source fell behind (measure/slots.py)."""
+    slot_max_retained: int | None = None
+    """A CDC flow's `cdc.max_retained` (bytes): above it, a `slot_wal` incident opens."""
 
     @property
     def retries(self) -> int:
@@ -160,8 +163,8 @@ class FlowFacts:
 
 
 _SLOT = ("slot_retained_bytes_max", "slot_retained_s_max")
-"""A CDC flow's slot health, per minute: read by name, measured or not (None), so that the
-analysis does not wait on the columns (measured by the engine from issue 16 point 4)."""
+"""A CDC flow's slot health, per minute (measure/slots.py): read by name, None where not
+measured (a flow of another mode, a window before slots were measured)."""
 _MEASURED = (
     frozenset(column.name for column in measurements.columns) & set(FlowFacts.__slots__)
 ) - set(_SLOT)
@@ -245,8 +248,15 @@ def flow_facts(
         timeout=_timeout(destination),
         slot_retained_bytes_max=_whole(measured.get("slot_retained_bytes_max")),
         slot_retained_s_max=_seconds(measured.get("slot_retained_s_max")),
+        slot_max_retained=_max_retained(flow),
         **numbers,  # type: ignore[arg-type]
     )
+
+
+def _max_retained(flow: Flow) -> int | None:
+    if flow.mode is not Mode.CDC:
+        return None
+    return int(flow.cdc.max_retained) if flow.cdc is not None else int(DEFAULT_MAX_RETAINED)
 
 
 def _whole(value: object) -> int | None:

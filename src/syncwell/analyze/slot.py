@@ -2,14 +2,17 @@
 and what to change (`slot_behind`, docs/constraint.md).
 
 The slot keeps every WAL segment from its restart point on. The engine measures, per minute,
-how much WAL that is and how far back in time it reaches (docs/measurements.md). A slot whose
-WAL reaches back further than the flow's freshness SLO holds changes syncwell has not read:
-they are already late before a write, and the database's disk holds them meanwhile. A healthy
-slot's restart point trails the stream too, up to the next record of running transactions
-(15 s) or the longest transaction open, so under `SLOT_FLOOR_S` it is no evidence.
+how much WAL that is and how far behind in time the slot's confirmed position is
+(measure/slots.py). A slot further behind than the flow's freshness SLO holds changes
+syncwell has not journaled: they are already late before any write measures them, and the
+database's disk holds them meanwhile. A healthy slot reads a few seconds behind (it is
+confirmed after each journal commit, every 5 s on an idle stream, and the seconds are good to
+one 10 s measuring interval), so under `SLOT_FLOOR_S` it is no evidence.
 """
 
 from __future__ import annotations
+
+from pydantic import ByteSize
 
 from syncwell.analyze.facts import FlowFacts
 from syncwell.analyze.verdict import FlowVerdict
@@ -17,8 +20,9 @@ from syncwell.analyze.words import duration, percent, setting
 
 __all__ = ["SLOT_FLOOR_S", "slot_advice", "slot_behind", "slot_evidence"]
 
-SLOT_FLOOR_S = 60.0
-"""WAL kept for less time than this is a healthy slot's trail, whatever the SLO."""
+SLOT_FLOOR_S = 30.0
+"""A slot less far behind than this is within a healthy slot's trail and the measurement's
+grain, whatever the SLO."""
 _FULL = 0.9
 _MAX_BATCH_SIZE = 100_000
 
@@ -35,17 +39,20 @@ def slot_behind(facts: FlowFacts) -> float:
 def slot_evidence(verdict: FlowVerdict, facts: FlowFacts) -> str:
     """How far the slot fell behind, how much WAL it kept, and what that did to freshness."""
     kept_s = facts.slot_retained_s_max or 0.0
-    size = f" ({_size(facts.slot_retained_bytes_max)})" if facts.slot_retained_bytes_max else ""
+    size = ""
+    if facts.slot_retained_bytes_max:
+        size = f", keeping up to {_size(facts.slot_retained_bytes_max)} of WAL"
+        if _over_limit(facts):
+            size += f" (past its limit of {_size(facts.slot_max_retained)})"
     late = (
         f"; {percent(verdict.late_share)} of its changes were written later than the SLO"
         if facts.late
         else ""
     )
     return (
-        f"{facts.name}'s replication slot on {facts.source} fell behind: the WAL it kept "
-        f"reached back {duration(kept_s)}{size}, against a freshness SLO of "
-        f"{duration(facts.freshness_slo_s)}, so its changes waited in the slot before syncwell "
-        f"read them{late}"
+        f"{facts.name}'s replication slot on {facts.source} fell {duration(kept_s)} behind"
+        f"{size}, against a freshness SLO of {duration(facts.freshness_slo_s)}: its changes "
+        f"waited in the slot before syncwell read them{late}"
     )
 
 
@@ -68,6 +75,12 @@ def slot_advice(facts: FlowFacts) -> tuple[str, ...]:
             "read (a run stopped, or failing to read its source); keep it running, and see "
             "each slot's WAL with `syncwell cdc status`"
         )
+    limit = setting(f"flows.{facts.name}.cdc.max_retained")
+    if _over_limit(facts):
+        advice.append(
+            f"the WAL it kept passed {limit} ({_size(facts.slot_max_retained)}), which opens an "
+            f"incident: make sure {facts.source} has that much disk to spare, or more"
+        )
     advice.append(
         f"a slot keeps its WAL until it is read, even with syncwell stopped: if {facts.name} "
         f"is stopped for good, `syncwell cdc drop {facts.name}` before the disk of "
@@ -76,11 +89,11 @@ def slot_advice(facts: FlowFacts) -> tuple[str, ...]:
     return tuple(advice)
 
 
+def _over_limit(facts: FlowFacts) -> bool:
+    kept, limit = facts.slot_retained_bytes_max, facts.slot_max_retained
+    return kept is not None and limit is not None and kept > limit
+
+
 def _size(count: int | None) -> str:
-    """Bytes in B, kB, MB, GB (as `syncwell cdc status` shows them)."""
-    value = float(count or 0)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
-        value /= 1024
-    return ""
+    """Bytes as pydantic writes a size (1024s): 3.0GiB, 16.0MiB."""
+    return ByteSize(count or 0).human_readable()

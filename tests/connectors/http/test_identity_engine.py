@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from syncwell import Engine, load_workspace
@@ -222,25 +223,30 @@ async def test_kill_9_between_the_create_and_storing_its_id_makes_no_duplicate(
         assert engine.progress["issues_out"].dead_lettered == 1
 
 
-@pytest.mark.parametrize("gone", [True, False], ids=["gone-said", "gone-unsaid"])
+@pytest.mark.parametrize("how", ["gone", "nothing", "exhausted"])
 async def test_a_delete_of_an_issue_the_tracker_keeps_as_deleted_is_done(
-    state: Tracker, tracker_url: str, tmp_path: Path, gone: bool
+    state: Tracker, tracker_url: str, tmp_path: Path, how: str
 ) -> None:
     """The tracker keeps a deleted issue at its URL with status "deleted" and answers 500 to
     deleting it again, as Request Tracker does. Row 1's issue is deleted there, then row 1 in
     the core. With `write.gone` naming that status, the failed delete reads the issue, finds
     it gone and is done: its id forgotten, nothing left in the journal, no dead letter.
-    Without it, the 500 is retried until the run gives up, the delete kept in the journal."""
+    Without it, the 500 is retried until the run gives up, the delete kept in the journal;
+    or, with `retry.exhausted: dead_letter`, it is one dead letter with the 500 and the flow
+    goes on."""
     state.soft_deletes = True
     with sqlite3.connect(tmp_path / "app.db") as db:
         db.execute("CREATE TABLE tasks (id INTEGER PRIMARY KEY, subject TEXT, version INT)")
         db.executemany("INSERT INTO tasks VALUES (?, ?, 1)", [(1, "a"), (2, "b")])
     write = dict(ISSUES_WRITE)
-    if gone:
+    if how == "gone":
         write["gone"] = {"field": "issue.status", "values": ["deleted"]}
     flow = {"deletes": {"detect": "scan", "every": "0s"}, "verify": False}
+    document = yaml.safe_load(tracker_workspace(tracker_url, ("subject",), write=write, flow=flow))
+    if how == "exhausted":
+        document["systems"]["tracker"]["retry"]["exhausted"] = "dead_letter"
     path = tmp_path / "syncwell.yaml"
-    path.write_text(tracker_workspace(tracker_url, ("subject",), write=write, flow=flow))
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
     await _run(path)
     assert state.posts == 2
     state.issues[101]["status"] = "deleted"  # deleted in the tracker, kept at its URL
@@ -255,13 +261,15 @@ async def test_a_delete_of_an_issue_the_tracker_keeps_as_deleted_is_done(
         backlog = await store.journal.backlog()
     finally:
         await store.close()
-    assert letters == []
-    if gone:
-        assert known == {"2": "102"} and "issues_out" not in backlog
-        assert engine.progress["issues_out"].stuck is None
+    stuck = engine.progress["issues_out"].stuck
+    if how == "gone":
+        assert letters == [] and known == {"2": "102"}
+    elif how == "nothing":
+        assert letters == [] and known == {"1": "101", "2": "102"}
     else:
-        assert known == {"1": "101", "2": "102"} and "issues_out" in backlog
-        assert engine.progress["issues_out"].stuck is not None
+        assert [letter.key for letter in letters] == ["1"]
+        assert "gave up after 2 attempts" in letters[0].reason and "500" in letters[0].reason
+    assert ("issues_out" in backlog) == (how == "nothing") == (stuck is not None)
 
 
 async def test_an_update_of_an_issue_kept_as_deleted_reads_back_as_missing(

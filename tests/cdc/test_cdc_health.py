@@ -213,3 +213,28 @@ async def test_a_held_slot_is_measured_opens_an_incident_and_closes_it(
             assert await _until(closed, 45), await _incidents(path)
     finally:
         await connection.close()
+
+
+async def test_check_warns_of_a_slot_no_flow_uses(
+    cdc_dsn: str, cdc_schema: str, tmp_path: Path
+) -> None:
+    """`syncwell check` names the slot of a flow removed from the workspace, with the SQL
+    that drops it and its publication, and not the slot of a flow it still has."""
+    connection = await asyncpg.connect(cdc_dsn)
+    try:
+        await create_pair(connection, cdc_schema, 5)
+    finally:
+        await connection.close()
+    path = _workspace(tmp_path, cdc_dsn, cdc_schema)
+    await run_once(path)
+    slot = f"syncwell_{cdc_schema}_rows"
+    kept = await asyncio.to_thread(runner.invoke, app, ["check", "-w", str(path)])
+    assert kept.exit_code == 0, kept.output
+    assert slot not in kept.output
+    _workspace(tmp_path, cdc_dsn, cdc_schema, flow="renamed")
+    checked = await asyncio.to_thread(runner.invoke, app, ["check", "-w", str(path)])
+    assert checked.exit_code == 0, checked.output
+    said = " ".join(checked.output.split())  # lines wrapped at the console's width
+    assert f"replication slot {slot} (idle, keeps" in said
+    assert f"{slot} (idle" in said and "no flow of this workspace uses it" in said
+    assert f"SELECT pg_drop_replication_slot('{slot}'); DROP PUBLICATION IF EXISTS {slot};" in said

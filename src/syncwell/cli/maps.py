@@ -18,8 +18,10 @@ from syncwell.cli.common import (
     out,
 )
 from syncwell.engine import admin
+from syncwell.engine.slots import orphan_slots
 from syncwell.map import MapFormat, render_map, render_text
-from syncwell.workspace import workspace_warnings
+from syncwell.measure.slots import wal_size
+from syncwell.workspace import Mode, Workspace, workspace_warnings
 
 
 @app.command()
@@ -27,7 +29,8 @@ def check(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
     """Validate the workspace file; print its map, or every mistake with its line (exit 2).
 
     Then warn of what could be missed without an error: deletes no read would see, intake
-    nobody verifies. It reads the file only; `syncwell probe` connects.
+    nobody verifies; and of replication slots syncwell made in its postgres systems that no
+    flow uses any more (they keep WAL until dropped). `syncwell probe` checks the rest.
     """
     loaded = load(workspace)
     out.print(render_text(loaded), highlight=False)
@@ -37,6 +40,25 @@ def check(workspace: WorkspaceOption = DEFAULT_WORKSPACE) -> None:
         "[dim]`syncwell probe` checks the live systems: credentials, tables, keys and "
         "incremental filters.[/]"
     )
+    _warn_orphan_slots(loaded)
+
+
+def _warn_orphan_slots(loaded: Workspace) -> None:
+    """Warn of each `syncwell_...` slot in the workspace's postgres databases that no flow
+    uses, with the SQL that drops it; say which databases could not be looked at when the
+    workspace streams from PostgreSQL (`mode: cdc`)."""
+    orphans, unreachable = asyncio.run(orphan_slots(loaded))
+    for orphan in orphans:
+        state = "in use by another process" if orphan.active else "idle"
+        out.print(
+            f"[yellow]warning[/] systems.{escape(orphan.system)}: replication slot "
+            f"{escape(orphan.slot)} ({state}, keeps {wal_size(orphan.retained_bytes)} of WAL) "
+            "is one syncwell made, and no flow of this workspace uses it: it keeps WAL until "
+            f"dropped. If it is no other workspace's, drop it: {escape(orphan.drop_sql())}"
+        )
+    if unreachable and any(flow.mode is Mode.CDC for flow in loaded.flows.values()):
+        names = ", ".join(f"{name} ({reason})" for name, reason in unreachable.items())
+        out.print(f"[dim]replication slots not looked for in: {escape(names)}[/]")
 
 
 @app.command("map")

@@ -5,6 +5,8 @@ ends, notes that end on the database's `WalTimeline`, and turns each flow's slot
 `SlotHealth`: the WAL kept in bytes, and how far behind in time the confirmed position is
 (measure/slots.py says how). A database that does not answer is a health with its error, not
 a failed flush.
+
+`orphan_slots` serves `syncwell check`: the slots syncwell made that no flow uses any more.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ import structlog
 
 from syncwell.connectors import postgres
 from syncwell.connectors.postgres.cdc import CaptureNames, capture_names
-from syncwell.connectors.postgres.cdc.names import SlotPosition, slot_positions
+from syncwell.connectors.postgres.cdc.names import SlotPosition, slot_positions, syncwell_slots
 from syncwell.connectors.postgres.pgoutput import parse_lsn
 from syncwell.measure.slots import SlotHealth, WalTimeline
 from syncwell.types import Checkpoint
 from syncwell.workspace import Flow, Mode, Workspace
 from syncwell.workspace.modes import DEFAULT_MAX_RETAINED
 
-__all__ = ["SlotWatch", "slot_watch"]
+__all__ = ["Orphan", "SlotWatch", "orphan_slots", "slot_watch"]
 
 log = structlog.get_logger("syncwell.slots")
 
@@ -128,3 +130,72 @@ def slot_watch(workspace: Workspace, flows: Sequence[Flow]) -> SlotWatch | None:
         dsn = settings.dsn.get_secret_value()
         databases.setdefault(dsn, (settings, []))[1].append(_Watched(flow.name, names, limit))
     return SlotWatch(databases) if databases else None
+
+
+@dataclass(frozen=True, slots=True)
+class Orphan:
+    """A slot syncwell made (``syncwell_...``) that no flow of the workspace streams from.
+
+    Attributes:
+        system: the postgres system whose database holds it.
+        slot: its name.
+        active: whether a process streams from it now (another workspace's run?).
+        retained_bytes: the WAL it keeps; None when invalidated.
+        publication: whether a publication of the same name exists (syncwell's own).
+    """
+
+    system: str
+    slot: str
+    active: bool
+    retained_bytes: int | None
+    publication: bool
+
+    def drop_sql(self) -> str:
+        """The statements that drop it (and its publication), to run in its database."""
+        sql = f"SELECT pg_drop_replication_slot('{self.slot}');"
+        return f"{sql} DROP PUBLICATION IF EXISTS {self.slot};" if self.publication else sql
+
+
+async def orphan_slots(workspace: Workspace) -> tuple[list[Orphan], dict[str, str]]:
+    """The syncwell slots in the databases of the workspace's postgres systems that none of
+    its `mode: cdc` flows uses, and the systems that could not be looked at, with why.
+    A database two systems share is looked at once."""
+    used = {
+        capture_names(workspace.name, flow.name, slot=flow.cdc.slot if flow.cdc else None).slot
+        for flow in workspace.flows.values()
+        if flow.mode is Mode.CDC
+    }
+    orphans: list[Orphan] = []
+    unreachable: dict[str, str] = {}
+    seen: set[str] = set()
+    for system in workspace.systems.values():
+        settings = system.settings
+        if not isinstance(settings, postgres.Settings):
+            continue
+        dsn = settings.dsn.get_secret_value()
+        if dsn in seen:
+            continue
+        seen.add(dsn)
+        try:
+            connection = await asyncpg.connect(
+                dsn, timeout=min(_CONNECT_S, settings.connect_timeout_s)
+            )
+            try:
+                wal_end, slots = await syncwell_slots(connection)
+            finally:
+                await connection.close()
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            unreachable[system.name] = str(error) or type(error).__name__
+            continue
+        orphans += [
+            Orphan(
+                system.name,
+                slot.slot,
+                slot.active,
+                None if slot.restart is None else max(0, wal_end - slot.restart),
+                slot.publication,
+            )
+            for slot in slots
+            if slot.slot not in used
+        ]
+    return orphans, unreachable

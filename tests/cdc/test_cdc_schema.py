@@ -107,6 +107,7 @@ async def test_an_added_column_is_carried_when_the_flow_moves_every_column(
         assert carried, notes
         assert notes[2] == "same transaction" and notes[3] == "later" and notes[100] == "inserted"
         assert await _equal(connection, cdc_schema)
+        assert not await _open_incidents(tmp_path)  # nor drift: the read-back sees note too
     finally:
         await connection.close()
 
@@ -277,3 +278,39 @@ async def test_a_truncate_is_refused_with_an_incident_until_the_flow_is_resynced
         assert not await _open_incidents(tmp_path)
     finally:
         await connection.close()
+
+
+async def test_a_column_added_out_of_line_is_refused_without_replica_identity_full(
+    cdc_dsn: str, cdc_schema: str, tmp_path: Path
+) -> None:
+    """A text column added while streaming a REPLICA IDENTITY DEFAULT table, in a flow moving
+    every column, is refused as at the start (an unchanged TOASTed value would not be carried),
+    naming REPLICA IDENTITY FULL, with an incident."""
+    connection = await asyncpg.connect(cdc_dsn)
+    try:
+        for table in ("src", "dst"):
+            await connection.execute(
+                f"CREATE TABLE {cdc_schema}.{table} (id bigint PRIMARY KEY, amount integer, "
+                "v bigint NOT NULL DEFAULT 1)"
+            )
+        await connection.execute(f"INSERT INTO {cdc_schema}.src (id, amount) VALUES (1, 1)")
+        path = write_workspace(tmp_path, cdc_dsn, cdc_schema, extra=FAST_RETRIES)
+        src = f"{cdc_schema}.src"
+
+        async def refused() -> bool:
+            return "REPLICA IDENTITY FULL" in engine.progress["rows"].last_error
+
+        async with running(path) as engine:
+            assert await until(lambda: _equal(connection, cdc_schema, "amount"))
+            await connection.execute(f"ALTER TABLE {cdc_schema}.dst ADD COLUMN note text")
+            await connection.execute(f"ALTER TABLE {src} ADD COLUMN note text")
+            await connection.execute(f"UPDATE {src} SET v = v + 1, note = 'n' WHERE id = 1")
+            assert await until(refused, 15), engine.progress["rows"].last_error
+            assert "note" in engine.progress["rows"].last_error
+            assert await until(lambda: _has_incident(tmp_path), 10)
+    finally:
+        await connection.close()
+
+
+async def _has_incident(folder: Path) -> bool:
+    return [i.cause for i in await _open_incidents(folder)] == ["refused"]

@@ -91,7 +91,9 @@ class PostgresDestination:
         with translated(self._name):
             async with self._pool.acquire() as connection:
                 table = self._tables.get(stream.name)
-                if table is None:
+                # A column added since it was described (a source's ALTER TABLE carried
+                # through) would otherwise read back as missing: drift that is not there.
+                if table is None or not set(batch.columns) <= set(table.types):
                     schema = self._settings.db_schema
                     table = await describe(connection, schema, stream.name, self._name)
                     self._tables[stream.name] = table

@@ -100,8 +100,8 @@ class Assembler:
         self._open: Transaction | None = None
         self._refused: IntegrationFatalError | None = None
         self.reshaped = False
-        """Whether the table's shape changed since this stream began (the caller's catalog
-        of it is out of date); the caller sets it back."""
+        """Whether the stream described the table anew (at its first change, and after an
+        ALTER TABLE): the caller's catalog of it may be out of date. The caller resets it."""
 
     def feed(self, received: list[Received]) -> list[Transaction]:
         """The transactions these messages complete (a transaction begun but not committed
@@ -156,7 +156,7 @@ class Assembler:
             column.name: (column.type_oid, column.type_modifier) for column in relation.columns
         }
         shape = Shape(carried, tuple(types[column] for column in carried))
-        if self._relation is not None and shape != self._shape:
+        if shape != self._shape:  # the first description too: the catalog may differ
             self.reshaped = True
         self._relation, self._shape = relation.oid, shape
         self._picks = [names.index(column) for column in carried]

@@ -297,3 +297,34 @@ async def test_an_update_of_an_issue_kept_as_deleted_reads_back_as_missing(
     (flow,) = json.loads(result.output)
     verification = flow["verification"]
     assert (verification["verified"], verification["missing"]) == (4, 1)
+
+
+@pytest.mark.parametrize("winner", ["tracker", "app"])
+async def test_a_conflict_over_an_issue_resolves_by_the_core_key(
+    state: Tracker, tracker_url: str, tmp_path: Path, winner: str
+) -> None:
+    """Task 2 is edited in the core and its issue in the tracker before either is synced,
+    under `conflict: <side>` on both flows. The read-back carries the tracker's id, mapped to
+    the core's key, so the two edits meet as one record's: the side named wins on both sides
+    (its flow goes first in a one-off run, and the loser's edit comes back as an echo of the
+    winner's write), and no issue is created."""
+    back = {"issues_back": {**READ_BACK["issues_back"], "conflict": winner}}
+    path = _workspace(tmp_path, tracker_url, flows=back)
+    text = path.read_text().replace(
+        "    lookback: 0s\n", f"    lookback: 0s\n    conflict: {winner}\n"
+    )
+    path.write_text(text)
+    await _run(path)
+    (second,) = [number for number, issue in state.issues.items() if issue["subject"] == "b"]
+    with sqlite3.connect(tmp_path / "app.db") as db:
+        db.execute("UPDATE tasks SET subject = 'b in the core', version = 2 WHERE id = 2")
+    state.issues[second]["subject"] = "b in the tracker"
+    await _run(path)
+    engine = await _run(path)
+    expected = f"b in the {'tracker' if winner == 'tracker' else 'core'}"
+    with sqlite3.connect(tmp_path / "app.db") as db:
+        rows = db.execute("SELECT id, subject FROM tasks ORDER BY id").fetchall()
+    assert rows == [(1, "a"), (2, expected), (3, "c")]
+    assert state.issues[second]["subject"] == expected
+    assert len(state.issues) == 3 and state.posts == 3
+    assert all(not progress.dead_lettered for progress in engine.progress.values())

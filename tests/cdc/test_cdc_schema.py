@@ -314,3 +314,35 @@ async def test_a_column_added_out_of_line_is_refused_without_replica_identity_fu
 
 async def _has_incident(folder: Path) -> bool:
     return [i.cause for i in await _open_incidents(folder)] == ["refused"]
+
+
+async def test_a_generated_column_is_left_to_the_destination(
+    cdc_dsn: str, cdc_schema: str, tmp_path: Path
+) -> None:
+    """A flow moving every column leaves out a generated column, which the stream never
+    sends, in its snapshot too (a destination generating it as well stays right), and a flow
+    naming one is refused at the start, saying so."""
+    connection = await asyncpg.connect(cdc_dsn)
+    try:
+        for table in ("src", "dst"):
+            await connection.execute(
+                f"CREATE TABLE {cdc_schema}.{table} (id bigint PRIMARY KEY, amount integer, "
+                "v bigint NOT NULL DEFAULT 1, total integer GENERATED ALWAYS AS (amount * 2) "
+                "STORED)"
+            )
+        src = f"{cdc_schema}.src"
+        await connection.execute(f"INSERT INTO {src} (id, amount) VALUES (1, 1), (2, 2)")
+        path = write_workspace(tmp_path, cdc_dsn, cdc_schema, extra=FAST_RETRIES)
+        async with running(path) as engine:
+            assert await until(lambda: _equal(connection, cdc_schema, "total"), 15), (
+                engine.progress["rows"].last_error
+            )
+            await connection.execute(f"UPDATE {src} SET v = v + 1, amount = 10 WHERE id = 2")
+            await connection.execute(f"INSERT INTO {src} (id, amount) VALUES (3, 3)")
+            assert await until(lambda: _equal(connection, cdc_schema, "total", "amount"), 15)
+        named = "    fields: [id, amount, v, total]\n"
+        path = write_workspace(tmp_path, cdc_dsn, cdc_schema, extra=named + FAST_RETRIES)
+        stuck = _stuck(await run_once(path))
+        assert "total" in stuck and "generated" in stuck, stuck
+    finally:
+        await connection.close()

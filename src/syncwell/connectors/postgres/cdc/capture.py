@@ -19,6 +19,7 @@ stays open for the next read, which continues where it stopped.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import time
 from collections.abc import AsyncIterator
@@ -54,6 +55,12 @@ _SLOT_WAIT_S = 5.0
 """How long a read waits for another process to let go of the flow's slot."""
 _WAL_NOW = "SELECT pg_current_wal_lsn() - '0/0'"
 """Where the WAL ends now, as a number."""
+_GENERATED = """
+SELECT a.attname::text FROM pg_attribute a
+WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+  AND a.attgenerated <> ''
+"""
+"""The table's generated columns, which pgoutput does not send (PostgreSQL 12 to 17)."""
 
 
 @dataclass(slots=True)
@@ -154,6 +161,7 @@ class ChangeCapture:
                     table = await describe(
                         connection, self._settings.db_schema, stream.name, self._name
                     )
+                    table = await self._without_generated(connection, stream, table)
                     columns = self._columns(stream, table)
                     # While streaming, a named column may be gone from the catalog with the
                     # changes made before it went still to come: the stream decides then.
@@ -170,6 +178,23 @@ class ChangeCapture:
                     )
             self._table = table
         return self._table
+
+    async def _without_generated(
+        self, connection: asyncpg.Connection, stream: StreamSpec, table: Table
+    ) -> Table:
+        """The table less its generated columns, which the stream never carries (the snapshot
+        does not either, so they are never half carried); a flow naming one is refused."""
+        generated = {str(row[0]) for row in await connection.fetch(_GENERATED, table.name)}
+        named = sorted(generated.intersection((*stream.key, *stream.columns)))
+        if named:
+            raise MisconfiguredError(
+                f"column(s) {', '.join(named)} of table {table.name} are generated, and "
+                "logical replication does not send generated columns: take them out of the "
+                "flow's fields (make them generated in the destination too) (docs/cdc.md)",
+                system=self._name,
+            )
+        kept = {column: kind for column, kind in table.types.items() if column not in generated}
+        return dataclasses.replace(table, types=kept)
 
     def _columns(self, stream: StreamSpec, table: Table) -> tuple[str, ...]:
         return stream.columns or tuple(table.types)

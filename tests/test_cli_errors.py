@@ -220,6 +220,7 @@ _REQUIRED_ARGS = {
     ("token", "revoke"): ["1"],
     ("resync",): ["contacts"],
     ("cdc", "drop"): ["contacts"],
+    ("cdc", "reset"): ["contacts"],
 }
 
 

@@ -2,7 +2,7 @@
 
 A CDC flow reads through a `ChangeCapture` of its own (one replication slot per flow), not
 through its system's shared source, which the engine opens for polling flows.
-`slot_reports` and `drop_slot` serve `syncwell cdc status` and `syncwell cdc drop`.
+`slot_reports`, `drop_slot` and `reset_capture` serve `syncwell cdc status`, `drop` and `reset`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from syncwell.connectors.postgres.cdc import (
     slot_report,
 )
 from syncwell.connectors.postgres.errors import translated
+from syncwell.engine.admin import resync
 from syncwell.errors import MisconfiguredError
 from syncwell.workspace import Flow, Mode, Workspace
 
-__all__ = ["capture_source", "cdc_flows", "drop_slot", "slot_reports"]
+__all__ = ["capture_source", "cdc_flows", "drop_slot", "reset_capture", "slot_reports"]
 
 
 def _names(workspace: Workspace, flow: Flow) -> tuple[postgres.Settings, CaptureNames]:
@@ -52,7 +53,7 @@ def capture_source(workspace: Workspace, flow: Flow) -> ChangeCapture:
         MisconfiguredError: the flow's source is not a PostgreSQL database.
     """
     settings, names = _names(workspace, flow)
-    return ChangeCapture(flow.source, settings, names)
+    return ChangeCapture(flow.source, settings, names, flow.name)
 
 
 def cdc_flows(workspace: Workspace) -> list[Flow]:
@@ -88,3 +89,17 @@ async def drop_slot(workspace: Workspace, flow: Flow) -> tuple[str, bool]:
             return names.slot, await drop_capture(connection, names, flow.source)
         finally:
             await connection.close()
+
+
+async def reset_capture(workspace: Workspace, flow: Flow) -> tuple[str, bool]:
+    """Start `flow` over from a new snapshot: drop its slot (and syncwell's publication, made
+    again by the next run), then clear its checkpoint; the slot's name and whether there was
+    one. The flow's key ledger stays: it is what finds the rows deleted meanwhile
+    (engine/cdckeys.py).
+
+    Raises:
+        MisconfiguredError: a run streams from the slot: stop it first.
+    """
+    slot, dropped = await drop_slot(workspace, flow)
+    await resync(workspace, [flow.name])
+    return slot, dropped

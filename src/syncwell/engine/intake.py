@@ -14,6 +14,7 @@ from collections.abc import Callable
 import structlog
 
 from syncwell.connectors import Source
+from syncwell.engine.cdckeys import CaptureKeys
 from syncwell.engine.changetimes import ChangeTimes
 from syncwell.engine.firstsync import FirstSync
 from syncwell.engine.ledger import FlowLedger, PassOutcome
@@ -44,6 +45,7 @@ async def take_in(
     first_sync: FirstSync | None = None,
     times: ChangeTimes | None = None,
     memory: ReadMemory | None = None,
+    captured_keys: CaptureKeys | None = None,
 ) -> bool:
     """Read from the last checkpoint until the source has nothing newer (or `stop` is set).
 
@@ -56,7 +58,9 @@ async def take_in(
     hold as it is (engine/firstsync.py). With `times`, each page journaled carries the time
     of its oldest change (engine/changetimes.py), which its freshness lag is measured from.
     With a `memory`, an incremental read journals only rows not journaled before exactly as
-    they are (engine/readmemory.py): a look-back re-read is not a change.
+    they are (engine/readmemory.py): a look-back re-read is not a change. With
+    `captured_keys` (a `mode: cdc` flow), the keys it holds are noted, and a snapshot ends
+    with the deletes it found (engine/cdckeys.py).
     """
     with tracer().start_as_current_span(
         "syncwell.intake", attributes={"syncwell.flow": flow}
@@ -66,7 +70,7 @@ async def take_in(
             return await _take_in(
                 flow, stream, source, journal, progress, stop=stop, arrived=arrived,
                 reconciler=reconciler, ledger=ledger, on_page=on_page, first_sync=first_sync,
-                times=times, memory=memory,
+                times=times, memory=memory, captured_keys=captured_keys,
             )  # fmt: skip
         finally:
             span.set_attribute("syncwell.changes", progress.read - read_before)
@@ -87,6 +91,7 @@ async def _take_in(
     first_sync: FirstSync | None,
     times: ChangeTimes | None,
     memory: ReadMemory | None,
+    captured_keys: CaptureKeys | None,
 ) -> bool:
     checkpoint = await journal.checkpoint(flow)
     incremental = checkpoint is not None and checkpoint.get("phase") == "incremental"
@@ -104,6 +109,10 @@ async def _take_in(
             keys = None
             if ledger is not None:
                 batch, keys = await ledger.screen(batch)
+            if captured_keys is not None:
+                keys, outcome = await captured_keys.step(batch, checkpoint, mark, journal)
+                if outcome is not None:
+                    count_pass(progress, arrived, outcome)
             if len(batch) == 0 and mark == checkpoint and keys is None:
                 continue  # an idle poll: nothing to commit, so no write to the store
             as_read, seen = batch, None

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import structlog
 
 from syncwell.connectors import KeyLister, Source
+from syncwell.engine.cdckeys import CaptureKeys
 from syncwell.engine.changetimes import ChangeTimes
 from syncwell.engine.firstsync import FirstSync
 from syncwell.engine.intake import count_pass, take_in
@@ -62,6 +63,7 @@ class FlowReading:
         times: when the changes it reads happened (engine/changetimes.py), for freshness.
         memory: what its incremental reads journaled lately (engine/readmemory.py), made at
             the first read of a flow with a cursor, so a re-read is not journaled again.
+        captured_keys: a `mode: cdc` flow's keys (engine/cdckeys.py), made at its first read.
     """
 
     flow: Flow
@@ -79,6 +81,7 @@ class FlowReading:
     first_sync: FirstSync | None = None
     times: ChangeTimes | None = None
     memory: ReadMemory | None = None
+    captured_keys: CaptureKeys | None = None
 
     async def run(self, stop: asyncio.Event, *, once: bool) -> None:
         """Read until `stop` is set; with `once`, until caught up (or given up)."""
@@ -147,6 +150,7 @@ class FlowReading:
             first_sync=self.first_sync,
             times=self.times,
             memory=(memory := self._memory()),
+            captured_keys=self._captured_keys(),
         )
         if memory is not None and incremental:
             memory.window_read()
@@ -154,6 +158,16 @@ class FlowReading:
             self.progress.missed_by_webhooks += reconciler.missed
             await store.reconciliations.record(flow.name, reconciler.checked, reconciler.missed)
         return incremental
+
+    def _captured_keys(self) -> CaptureKeys | None:
+        """A CDC flow's keys, kept so a new snapshot finds the deletes it cannot see (none
+        with `deletes: {detect: none}`)."""
+        flow = self.flow
+        if flow.mode is not Mode.CDC or (flow.deletes and flow.deletes.detect == "none"):
+            return None
+        if self.captured_keys is None:
+            self.captured_keys = CaptureKeys(flow, self.store.source_keys, self.clock)
+        return self.captured_keys
 
     def _memory(self) -> ReadMemory | None:
         flow = self.flow

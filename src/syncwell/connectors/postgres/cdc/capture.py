@@ -82,10 +82,12 @@ class ChangeCapture:
         name: the source system's name.
         settings: its settings.
         names: the flow's slot and publication.
+        flow: the flow's name, for the fix an error names.
     """
 
-    def __init__(self, name: str, settings: Settings, names: CaptureNames) -> None:
+    def __init__(self, name: str, settings: Settings, names: CaptureNames, flow: str = "") -> None:
         self._name = name
+        self._flow = flow
         self._settings = settings
         self._names = names
         self._opened: asyncpg.Pool | None = None
@@ -254,6 +256,8 @@ class ChangeCapture:
             # rows already read included. A row read now may meet older changes of itself
             # on the way; a flow's `version:` keeps them from overwriting it (docs/cdc.md).
             start = parse_lsn(str(checkpoint.get("lsn")))
+            if state.wal_status == "lost":
+                raise self._lost(start, state)
             after = checkpoint.get("after")
             pages = self._pages(stream, table, None, after if isinstance(after, list) else None)
         else:
@@ -341,14 +345,8 @@ class ChangeCapture:
             return
         await self._end_stream()
         state = await self._free_slot()
-        if state is None:
-            raise IntegrationFatalError(
-                f"replication slot {self._names.slot} is gone (dropped by hand, or by "
-                "max_slot_wal_keep_size): the changes after the journal's position "
-                f"{format_lsn(position)} cannot be read again. Start the flow from a new "
-                "snapshot by clearing its checkpoint (docs/cdc.md, A slot lost)",
-                system=self._name,
-            )
+        if state is None or state.wal_status == "lost":
+            raise self._lost(position, state)
         if state.plugin != "pgoutput":
             raise MisconfiguredError(
                 f"replication slot {self._names.slot} uses plugin {state.plugin}, not pgoutput",
@@ -412,6 +410,25 @@ class ChangeCapture:
                 await live.replication.confirm(end)
             if caught_up:
                 return  # everything committed before the read began is journaled
+
+    def _lost(self, position: int, state: SlotState | None) -> IntegrationFatalError:
+        """The slot cannot give the changes after the journal's `position` again: the error
+        that says so, and how to start over."""
+        how = (
+            "is gone (dropped by hand)"
+            if state is None
+            else "was invalidated: PostgreSQL removed WAL it still needed "
+            "(max_slot_wal_keep_size; wal_status = 'lost')"
+        )
+        return IntegrationFatalError(
+            f"replication slot {self._names.slot} {how}, so the changes after the journal's "
+            f"position {format_lsn(position)} cannot be read again. Stop syncwell and run "
+            f"`syncwell cdc reset {self._flow or 'FLOW'}`: the next run takes a new snapshot "
+            "in a new slot, and deletes from the destination the rows it no longer finds "
+            "(docs/cdc.md, A slot lost)",
+            system=self._name,
+            flow=self._flow,
+        )
 
     async def _end_stream(self) -> None:
         if self._stream is not None:

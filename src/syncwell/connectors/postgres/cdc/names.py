@@ -74,16 +74,18 @@ class SlotState:
     database: str | None
     active_pid: int | None
     confirmed_flush: str | None
+    wal_status: str | None = None
+    """'reserved', 'extended', 'unreserved', or 'lost': invalidated, its changes gone."""
 
     @staticmethod
     async def read(connection: asyncpg.Connection, slot: str) -> SlotState | None:
         """The slot named `slot`, or None when there is none."""
         row = await connection.fetchrow(
-            "SELECT plugin, database, active_pid, confirmed_flush_lsn::text "
+            "SELECT plugin, database, active_pid, confirmed_flush_lsn::text, wal_status "
             "FROM pg_replication_slots WHERE slot_name = $1",
             slot,
         )
-        return None if row is None else SlotState(row[0], row[1], row[2], row[3])
+        return None if row is None else SlotState(row[0], row[1], row[2], row[3], row[4])
 
 
 async def prepare_publication(

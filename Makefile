@@ -19,7 +19,7 @@ install = if test $(INSTALLER) = uv && $(BIN)/uv --version >/dev/null 2>&1; then
 	  || { echo "uv failed: installing with pip instead"; $(BIN)/pip install $(1); }; \
 	else $(BIN)/pip install $(1); fi
 
-.PHONY: demo test lint screenshots bench bench-webhooks bench-rate-limit bench-constraint clean
+.PHONY: demo test lint screenshots bench bench-webhooks bench-rate-limit bench-constraint bench-cdc clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -63,6 +63,9 @@ bench-rate-limit: $(DEV)
 
 bench-constraint: $(DEV)  # about 10 minutes: 2 to write 30 days of measurements, 8 of analyses
 	$(BIN)/python bench/constraint_analysis.py
+
+bench-cdc: $(DEV)  # about 6 minutes: cdc and poll at 1,000 and 5,000 changes a second
+	$(BIN)/python bench/cdc_latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

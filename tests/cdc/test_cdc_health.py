@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import re
 import time
@@ -238,3 +239,80 @@ async def test_check_warns_of_a_slot_no_flow_uses(
     assert f"replication slot {slot} (idle, keeps" in said
     assert f"{slot} (idle" in said and "no flow of this workspace uses it" in said
     assert f"SELECT pg_drop_replication_slot('{slot}'); DROP PUBLICATION IF EXISTS {slot};" in said
+
+
+async def _write_for(connection: asyncpg.Connection, table: str, seconds: float) -> None:
+    """About 1 MB of WAL a second into `table`, for `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        await connection.execute(
+            f"INSERT INTO {table} (pad) SELECT repeat('x', 400) FROM generate_series(1, 400)"
+        )
+        await asyncio.sleep(0.2)
+
+
+async def _watched(engine: Engine, seconds: float) -> list[tuple[float, float]]:
+    """The engine's own measurements of the flow's slot, (bytes, seconds), for `seconds`."""
+    seen: list[tuple[float, float]] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        sample = next(s for s in engine.observer.samples() if s.flow == "rows")
+        if sample.slot_retained_bytes is not None and sample.slot_retained_s is not None:
+            seen.append((sample.slot_retained_bytes, sample.slot_retained_s))
+        await asyncio.sleep(0.5)
+    return seen
+
+
+async def test_other_tables_and_databases_keep_a_quiet_slot_moving(
+    cdc_dsn: str, cdc_schema: str, tmp_path: Path
+) -> None:
+    """With writes only to another table, then only to another database (about 1 MB/s for
+    25 s each, none to the flow's table), the running flow's slot stays within 10 s of the
+    WAL's end and lets its WAL go (its restart point moves, the WAL kept stays under 30 MB
+    of the 50 MB written); stopped, the same writes stay kept in full."""
+    connection = await asyncpg.connect(cdc_dsn)
+    other_db = f"h_{cdc_schema}"
+    await connection.execute(f"CREATE DATABASE {other_db}")
+    other = await asyncpg.connect(cdc_dsn.rsplit("/", 1)[0] + f"/{other_db}")
+    try:
+        await create_pair(connection, cdc_schema, 5)
+        await connection.execute(f"CREATE TABLE {cdc_schema}.other (id serial, pad text)")
+        await other.execute("CREATE TABLE other (id serial, pad text)")
+        path = _workspace(tmp_path, cdc_dsn, cdc_schema)
+        await run_once(path)
+        phases = {}
+        async with _running(path) as engine:
+            await asyncio.sleep(2)
+            for name, writer, table in (
+                ("other table", connection, f"{cdc_schema}.other"),
+                ("other database", other, "other"),
+            ):
+                _, phases[name] = await asyncio.gather(
+                    _write_for(writer, table, 25), _watched(engine, 25)
+                )
+        for name, seen in phases.items():
+            kept = [b for b, _ in seen]
+            assert max(s for _, s in seen) <= 10.0, (name, seen)
+            assert max(kept) <= 30 * 2**20, (name, seen)
+            let_go = any(later < earlier - 2**20 for earlier, later in itertools.pairwise(kept))
+            assert let_go, (name, seen)  # the restart point moved: WAL released
+
+        # Stopped, nothing confirms: the same writes are all kept.
+        before = await _kept(connection, cdc_schema)
+        await _write_for(connection, f"{cdc_schema}.other", 3)
+        assert await _kept(connection, cdc_schema) - before >= 2 * 2**20
+    finally:
+        await other.close()
+        await connection.execute(f"DROP DATABASE {other_db}")
+        await connection.close()
+
+
+async def _kept(connection: asyncpg.Connection, schema: str) -> int:
+    """The WAL the test's slot keeps now, bytes."""
+    return int(
+        await connection.fetchval(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) "
+            "FROM pg_replication_slots WHERE slot_name LIKE '%' || $1 || '%'",
+            schema,
+        )
+    )

@@ -1,11 +1,12 @@
 """Score the constraint finder on the planted-truth scenarios (issue 13):
 
-    .venv/bin/python -m tests.scenarios.score [--verdicts] [NAME ...]
+    .venv/bin/python -m tests.scenarios.score [--verdicts] [--held-out] [NAME ...]
 
-Runs each scenario (all, or those named), grades its analysis against the answer known in
-advance, and prints a table and the score: constraint right (n/N), reason right (n/N), and
-false alarms (healthy states where something was named, n/healthy N). A scenario that raises
-scores as wrong on every count, with the error as its answer.
+Runs each scenario (the set, the held-out set with --held-out, or those named), grades its
+analysis against the answer known in advance, and prints a table and the score: constraint
+right (n/N), reason right (n/N), and false alarms (healthy states where something was named,
+n/healthy N). A scenario that raises scores as wrong on every count, with the error as its
+answer.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 import structlog
 
 from tests.scenarios.constraintkit import verdicts
-from tests.scenarios.planted import SCENARIOS, Planted
+from tests.scenarios.planted import HELD_OUT, SCENARIOS, Planted
 from tests.scenarios.plantedgrade import Grade, grade
 
 __all__ = ["Scored", "main", "score", "table"]
@@ -80,8 +81,9 @@ def _mark(right: bool) -> str:
     return "right" if right else "wrong"
 
 
-async def _score_all(names: Sequence[str], *, detail: bool) -> None:
-    chosen = [p for p in SCENARIOS if not names or p.name in names]
+async def _score_all(names: Sequence[str], *, detail: bool, held_out: bool) -> None:
+    scenarios = HELD_OUT if held_out else SCENARIOS
+    chosen = [p for p in (*SCENARIOS, *HELD_OUT) if p.name in names] if names else scenarios
     results = []
     for planted in chosen:
         result = await score(planted)
@@ -99,10 +101,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="scenarios to run (default: all)")
     parser.add_argument("--verdicts", action="store_true", help="print every flow's verdict")
+    parser.add_argument(
+        "--held-out", action="store_true", help="the scenarios written after the fixes"
+    )
     arguments = parser.parse_args()
     # The engine's log would bury the table; its warnings still show.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
-    asyncio.run(_score_all(arguments.names, detail=arguments.verdicts))
+    asyncio.run(_score_all(arguments.names, detail=arguments.verdicts, held_out=arguments.held_out))
 
 
 if __name__ == "__main__":

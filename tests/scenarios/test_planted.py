@@ -15,11 +15,11 @@ from pathlib import Path
 
 from syncwell.analyze import Analysis, Forecast, IntegrationVerdict, Reason
 from tests.scenarios.constraintkit import verdicts
-from tests.scenarios.planted import SCENARIOS
+from tests.scenarios.planted import HELD_OUT, SCENARIOS
 from tests.scenarios.plantedgrade import Expected, grade
 from tests.scenarios.score import Scored, table
 
-_BY_NAME = {planted.name: planted for planted in SCENARIOS}
+_BY_NAME = {planted.name: planted for planted in (*SCENARIOS, *HELD_OUT)}
 
 
 async def _answers_rightly(name: str, root: Path) -> None:
@@ -90,6 +90,28 @@ async def test_a_source_key_that_allows_null_is_named_as_a_configuration_mistake
     """The core's contacts table lets its key be NULL, so to_email cannot read it: the email
     integration is named, for a configuration mistake."""
     await _answers_rightly("configuration_mistake", tmp_path)
+
+
+async def test_held_out_a_destination_down_a_quarter_of_the_time_is_an_outage(
+    tmp_path: Path,
+) -> None:
+    """Held out: the email platform, a destination whose writes are retried, is down 25% of
+    the time: email is named, for outages, and nothing else."""
+    await _answers_rightly("destination_down", tmp_path)
+
+
+async def test_held_out_a_source_answering_429_to_half_its_reads_is_a_rate_limit(
+    tmp_path: Path,
+) -> None:
+    """Held out: the CRM, read by leads, sheds half its requests with 429s and leads arrive
+    late: the CRM is named, for its rate limit."""
+    await _answers_rightly("rate_limited_source", tmp_path)
+
+
+async def test_held_out_slow_but_healthy_tools_have_no_constraint(tmp_path: Path) -> None:
+    """Held out: every tool answers in 200-400 ms, one with 5% 5xx, every change within its
+    SLO: no constraint and no alarm."""
+    await _answers_rightly("healthy_slow", tmp_path)
 
 
 def _verdict(

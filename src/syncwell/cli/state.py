@@ -169,7 +169,7 @@ def constraint(
         typer.Option(
             "--what-if",
             help="Analyse a changed model instead: volume=2x, FLOW.interval=1m, "
-            "FLOW.mode=realtime (repeat for several).",
+            "FLOW.mode=realtime, FLOW.mode=cdc (repeat for several).",
         ),
     ] = None,
     history: Annotated[

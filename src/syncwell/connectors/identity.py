@@ -34,14 +34,30 @@ class IdentityBook:
     """Ids learned by this delivery: created, or found by natural key."""
     gone: set[str] = field(default_factory=set)
     """Keys whose record the tool no longer holds."""
-    opening: Callable[[str], Awaitable[None]] | None = None
-    """Notes a create as open where it survives a crash (the engine's identity map)."""
+    former: dict[str, str] = field(default_factory=dict)
+    """The id each key had before its record was found missing in the tool."""
+    opened: dict[str, float] = field(default_factory=dict)
+    """When each open create of this batch was first noted in the identity map: the same
+    for every try of one create, after a crash too, and new for the next create of the key."""
+    opening: Callable[[str], Awaitable[float]] | None = None
+    """Notes a create as open where it survives a crash (the engine's identity map), and
+    says when it was noted."""
 
     async def open_create(self, key: str) -> None:
         """Note, durably, that `key`'s record is about to be created: call just before the
         create goes out, so a crash before its id is kept leaves the doubt on record."""
-        if self.opening is not None and key not in self.uncertain:
-            await self.opening(key)
+        if self.opening is not None and key not in self.uncertain and key not in self.opened:
+            self.opened[key] = await self.opening(key)
+
+    def create_token(self, key: str) -> str:
+        """What tells one create of `key`'s record from another: the same for every try of
+        one create (after a crash too), new when the record is created anew (after it was
+        deleted, or found missing). Empty where nothing durable notes creates."""
+        former = self.former.get(key)
+        if former is not None:
+            return f"again {former}"  # a recreate: the id it replaces stays until committed
+        opened = self.opened.get(key)
+        return "" if opened is None else repr(opened)
 
     def id_of(self, key: str) -> str | None:
         """The tool's id of `key`'s record, if known and not to be recreated."""
@@ -58,8 +74,10 @@ class IdentityBook:
 
     def lose(self, key: str) -> None:
         """Note that the tool no longer holds `key`'s record."""
+        former = self.assigned.pop(key, None) or self.known.pop(key, None)
         self.known.pop(key, None)
-        self.assigned.pop(key, None)
+        if former is not None:
+            self.former[key] = former
         self.gone.add(key)
 
 

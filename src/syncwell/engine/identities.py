@@ -64,13 +64,18 @@ class FlowIdentities:
             key = keyed(row)
             values[key_text(key)] = pack_values(key if isinstance(key, tuple) else (key,))
         known = await self._store.known(self.scope, values)
+        uncertain = {key for key, remote in known.items() if remote is None}
+        # A create left open by a crash keeps the time it was noted: its idempotency key
+        # (write.idempotency_header) must be the one that create went out with.
+        opened = await self._store.opened(self.scope, uncertain) if uncertain else {}
 
-        async def opening(key: str) -> None:
-            await self._store.open_creates(self.scope, {key: values[key]})
+        async def opening(key: str) -> float:
+            return await self._store.open_creates(self.scope, {key: values[key]})
 
         book = IdentityBook(
             known={key: remote for key, remote in known.items() if remote is not None},
-            uncertain={key for key, remote in known.items() if remote is None},
+            uncertain=uncertain,
+            opened=opened,
             opening=opening,
         )
         return book, values

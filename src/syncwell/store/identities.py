@@ -86,15 +86,32 @@ class Identities:
         return found
 
     @store_errors
-    async def open_creates(self, scope: IdentityScope, keys: Mapping[str, bytes]) -> None:
+    async def open_creates(self, scope: IdentityScope, keys: Mapping[str, bytes]) -> float:
         """Note creates about to be sent for `keys` (key -> packed values), committed before
-        the tool is asked; keys the map already holds are left as they are."""
-        if not keys:
-            return
+        the tool is asked; keys the map already holds are left as they are. Returns the
+        time noted, which `opened` gives back for the creates still open."""
         now = time.time()
+        if not keys:
+            return now
         rows = [_row(scope, key, values, None, now) for key, values in keys.items()]
         async with self._engine.begin() as connection:
             await connection.run_sync(_insert_new, rows)
+        return now
+
+    @store_errors
+    async def opened(self, scope: IdentityScope, keys: Iterable[str]) -> dict[str, float]:
+        """When each of `keys` whose create is still open was noted by `open_creates`."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, float] = {}
+        async with self._engine.connect() as connection:
+            for start in range(0, len(wanted), _CHUNK):
+                query = select(identities.c.key, identities.c.updated_at).where(
+                    _in(scope),
+                    identities.c.key.in_(wanted[start : start + _CHUNK]),
+                    identities.c.remote_id.is_(None),
+                )
+                found.update((key, at) for key, at in (await connection.execute(query)).all())
+        return found
 
     @store_errors
     async def apply(self, changes: IdentityChanges) -> None:

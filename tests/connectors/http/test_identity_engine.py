@@ -328,3 +328,40 @@ async def test_a_conflict_over_an_issue_resolves_by_the_core_key(
     assert state.issues[second]["subject"] == expected
     assert len(state.issues) == 3 and state.posts == 3
     assert all(not progress.dead_lettered for progress in engine.progress.values())
+
+
+async def test_a_task_deleted_and_made_again_is_a_new_issue_under_an_idempotency_key(
+    state: Tracker, tracker_url: str, tmp_path: Path
+) -> None:
+    """The tracker replays the first answer to an idempotency key it has seen, as tools
+    that honour them do for a day. Task 1 is created, deleted in the core (its issue
+    deleted), then inserted again with the same key: its create carries a new key and makes
+    a new issue, mapped to task 1. (With a key made of the record's key alone, the tracker
+    answered with the deleted issue, which syncwell took for the new one: the task never
+    reached the tracker.)"""
+    state.honour_idempotency = True
+    with sqlite3.connect(tmp_path / "app.db") as db:
+        db.execute("CREATE TABLE tasks (id INTEGER PRIMARY KEY, subject TEXT, version INT)")
+        db.executemany("INSERT INTO tasks VALUES (?, ?, 1)", [(1, "a"), (2, "b")])
+    write = {**ISSUES_WRITE, "idempotency_header": "Idempotency-Key"}
+    flow = {"deletes": {"detect": "scan", "every": "0s"}}
+    path = tmp_path / "syncwell.yaml"
+    path.write_text(tracker_workspace(tracker_url, ("subject",), write=write, flow=flow))
+    await _run(path)
+    with sqlite3.connect(tmp_path / "app.db") as db:
+        db.execute("DELETE FROM tasks WHERE id = 1")
+    await _run(path)
+    assert sorted(state.issues) == [102]
+    with sqlite3.connect(tmp_path / "app.db") as db:
+        db.execute("INSERT INTO tasks VALUES (1, 'a again', 3)")
+    await _run(path)
+    assert {number: issue["subject"] for number, issue in state.issues.items()} == {
+        102: "b",
+        103: "a again",
+    }
+    store = await open_store(load_workspace(path).state)
+    try:
+        known = await store.identities.known(IdentityScope("tracker", "issues", "app"), ["1"])
+    finally:
+        await store.close()
+    assert known == {"1": "103"}

@@ -68,8 +68,10 @@ async def create(request: Request) -> Response:
         return JSONResponse({"errors": ["Subject cannot be blank"]}, status_code=422)
     key = request.headers.get("idempotency-key")
     if state.honour_idempotency and key and key in state.idempotency:
+        # The first answer again, as Stripe-like APIs replay it for a day: the issue may
+        # have been deleted since.
         known = state.idempotency[key]
-        return JSONResponse({"issue": state.issues[known]}, status_code=201)
+        return JSONResponse({"issue": state.issues.get(known, {"id": known})}, status_code=201)
     state.posts += 1
     number = state.next_id
     state.next_id += 1

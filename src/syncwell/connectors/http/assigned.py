@@ -145,11 +145,11 @@ class AssignedIdWrites:
 
     async def _create_one(self, item: Item, book: IdentityBook) -> None:
         key = item.key_text
-        headers = self._idempotency(item, book)
-        if key in book.uncertain and not headers:
+        if key in book.uncertain and self._config.idempotency_header is None:
             raise self._unsure(item)
         passthrough = frozenset({_CONFLICT})
         await book.open_create(key)
+        headers = self._idempotency(item, book)
         try:
             response = await self._send(self._create, "create", item, {}, headers, passthrough)
         except TransientError as error:
@@ -230,12 +230,15 @@ class AssignedIdWrites:
 
     def _idempotency(self, item: Item, book: IdentityBook) -> dict[str, str]:
         """The create's idempotency header: the same for every try of one create of one
-        record, new when a missing record is created anew."""
+        record (after a crash too), new for the next create of that key: after the record
+        was deleted, or when a missing record is created anew. (A key made of the record's
+        key alone made a tool that honours keys for a day answer a create after a delete
+        with the deleted record.)"""
         header = self._config.idempotency_header
         if header is None:
             return {}
-        again = "again" if item.key_text in book.recreate or item.key_text in book.gone else ""
-        seed = f"{self._create.path}\0{item.key_text}\0{again}".encode()
+        token = book.create_token(item.key_text)
+        seed = f"{self._create.path}\0{item.key_text}\0{token}".encode()
         return {header: hashlib.blake2b(seed, digest_size=16).hexdigest()}
 
     def _named(self, remote: str) -> dict[str, str]:

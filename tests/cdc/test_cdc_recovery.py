@@ -1,20 +1,27 @@
-"""A CDC flow whose replication slot was lost: the run says so with the fix, `syncwell cdc
-reset` starts it over from a new snapshot, and the rows deleted while the slot was lost go
-from the destination too (the flow's key ledger finds them; a snapshot cannot)."""
+"""A CDC flow whose replication slot was lost (dropped, or invalidated by PostgreSQL): the run
+says so with the fix, `syncwell cdc reset` starts it over from a new snapshot, and the rows
+deleted while the slot was lost go from the destination too (the flow's key ledger finds
+them; a snapshot cannot)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
+import pytest
 from typer.testing import CliRunner
 
 from syncwell.cli import app
 from syncwell.engine import Engine
+from syncwell.errors import IntegrationFatalError
+from syncwell.types import StreamSpec
 from syncwell.workspace import load_workspace
 from tests.cdc.cdckit import (
+    capture_of,
     checkpoint_of,
     converged,
     create_pair,
@@ -23,6 +30,8 @@ from tests.cdc.cdckit import (
     table_state,
     write_workspace,
 )
+from tests.cdc.conftest import drop_captures
+from tests.cdc.logical_pg import private_cluster
 
 runner = CliRunner()
 
@@ -100,4 +109,79 @@ async def test_a_lost_slot_is_said_and_a_reset_deletes_what_went_meanwhile(
         assert source == copy, differences(source, copy)
         assert copy[1][0] == "while lost" and 1005 in copy
     finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="module")
+def own_dsn() -> Iterator[str]:
+    """A private wal_level=logical cluster whose max_slot_wal_keep_size this module may set."""
+    try:
+        with private_cluster() as dsn:
+            yield dsn
+    except (OSError, RuntimeError) as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI cannot start a private PostgreSQL: {error}")
+        pytest.skip(f"cannot start a private PostgreSQL: {error}")
+
+
+async def _invalidate(connection: asyncpg.Connection, schema: str) -> str | None:
+    """Let PostgreSQL invalidate the idle slot: keep 1 MB of WAL for slots at most, write
+    much more, and checkpoint; the slot's wal_status then."""
+    await connection.execute("ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'")
+    await connection.execute("SELECT pg_reload_conf()")
+    status = None
+    for _ in range(5):
+        await connection.execute(
+            f"CREATE TABLE IF NOT EXISTS {schema}.filler (g int, pad text);"
+            f"INSERT INTO {schema}.filler SELECT g, repeat('x', 200) "
+            "FROM generate_series(1, 100000) g;"
+            "SELECT pg_switch_wal(); CHECKPOINT;"
+        )
+        status = await connection.fetchval(
+            "SELECT wal_status FROM pg_replication_slots WHERE slot_name LIKE '%' || $1 || '%'",
+            schema,
+        )
+        if status == "lost":
+            break
+    return status
+
+
+@pytest.mark.timeout(120)
+async def test_a_slot_invalidated_by_postgresql_is_said_and_reset(
+    own_dsn: str, tmp_path: Path
+) -> None:
+    """The flow's idle slot invalidated by max_slot_wal_keep_size (wal_status lost) while 15
+    rows are deleted: the read refuses, saying so and naming the reset; after `syncwell cdc
+    reset rows` one run leaves the copy equal to the source, the 15 rows gone."""
+    schema = "lost_test"
+    connection = await asyncpg.connect(own_dsn)
+    await connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
+    try:
+        await create_pair(connection, schema, 200)
+        path = write_workspace(tmp_path, own_dsn, schema)
+        await run_once(path)
+        await connection.execute(f"DELETE FROM {schema}.src WHERE id BETWEEN 11 AND 25")
+        assert await _invalidate(connection, schema) == "lost"
+        capture = capture_of(own_dsn, schema)
+        try:
+            with pytest.raises(IntegrationFatalError) as refused:
+                async for _ in capture.read(
+                    StreamSpec("src", ("id",)), await checkpoint_of(tmp_path)
+                ):
+                    pass
+        finally:
+            await capture.aclose()
+        assert "was invalidated" in str(refused.value) and "cdc reset" in str(refused.value)
+        arguments = ["cdc", "reset", "rows", "-w", str(path), "--yes"]
+        reset = await asyncio.to_thread(runner.invoke, app, arguments)
+        assert reset.exit_code == 0 and "dropped replication slot" in reset.output, reset.output
+        engine = await run_once(path)
+        assert engine.progress["rows"].deletes_found == 15
+        source = await table_state(connection, schema, "src")
+        copy = await table_state(connection, schema, "dst")
+        assert source == copy, differences(source, copy)
+    finally:
+        await connection.execute("ALTER SYSTEM RESET max_slot_wal_keep_size")
+        await connection.execute("SELECT pg_reload_conf()")
+        await drop_captures(connection, schema)
         await connection.close()

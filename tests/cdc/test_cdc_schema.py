@@ -346,3 +346,55 @@ async def test_a_generated_column_is_left_to_the_destination(
         assert "total" in stuck and "generated" in stuck, stuck
     finally:
         await connection.close()
+
+
+async def test_a_replica_identity_lowered_while_streaming_is_refused(
+    cdc_dsn: str, cdc_schema: str, tmp_path: Path
+) -> None:
+    """REPLICA IDENTITY FULL turned back to DEFAULT on a table with text columns while the
+    flow streams is refused at the next read, as it would be at the start, with an incident."""
+    connection = await asyncpg.connect(cdc_dsn)
+    try:
+        await create_pair(connection, cdc_schema, 10)
+        path = write_workspace(tmp_path, cdc_dsn, cdc_schema, extra=FAST_RETRIES)
+        src = f"{cdc_schema}.src"
+
+        async def refused() -> bool:
+            return "REPLICA IDENTITY FULL" in engine.progress["rows"].last_error
+
+        async with running(path) as engine:
+            assert await until(lambda: _equal(connection, cdc_schema))
+            await connection.execute(f"UPDATE {src} SET v = v + 1, amount = 2 WHERE id = 1")
+            assert await until(lambda: _equal(connection, cdc_schema))  # streamed under FULL
+            await connection.execute(f"ALTER TABLE {src} REPLICA IDENTITY DEFAULT")
+            await connection.execute(f"UPDATE {src} SET v = v + 1, amount = 3 WHERE id = 1")
+            assert await until(refused, 15), engine.progress["rows"].last_error
+            assert await until(lambda: _has_incident(tmp_path), 10)
+    finally:
+        await connection.close()
+
+
+async def test_a_resync_after_a_truncate_holds_back_deleting_the_whole_copy(
+    cdc_dsn: str, cdc_schema: str, tmp_path: Path
+) -> None:
+    """`syncwell resync` after a TRUNCATE, the copy left as it was: the new snapshot brings
+    the rows inserted since, and deleting every row it no longer finds is held back by the
+    delete guard, with its incident, rather than done."""
+    connection = await asyncpg.connect(cdc_dsn)
+    try:
+        await create_pair(connection, cdc_schema, 50)
+        path = write_workspace(tmp_path, cdc_dsn, cdc_schema, extra=FAST_RETRIES)
+        await run_once(path)
+        await connection.execute(f"TRUNCATE {cdc_schema}.src")
+        await connection.execute(
+            f"INSERT INTO {cdc_schema}.src (id, name, amount) VALUES (200, 'n', 2)"
+        )
+        _stuck(await run_once(path))
+        await resync(load_workspace(path), ["rows"])
+        await run_once(path)
+        copy = await table_state(connection, cdc_schema, "dst")
+        assert 200 in copy and len(copy) == 51
+        causes = {i.cause for i in await _open_incidents(tmp_path)}
+        assert causes == {"deletes_held"}, causes
+    finally:
+        await connection.close()

@@ -95,13 +95,15 @@ class Assembler:
         self._system = system
         self._relation: int | None = None
         self._shape = Shape((), ())
+        self._identity = ""
         self._picks: list[int] = []
         self._key_picks: list[int] = []
         self._open: Transaction | None = None
         self._refused: IntegrationFatalError | None = None
         self.reshaped = False
         """Whether the stream described the table anew (at its first change, and after an
-        ALTER TABLE): the caller's catalog of it may be out of date. The caller resets it."""
+        ALTER TABLE of its columns or replica identity): the caller's catalog of it may be
+        out of date. The caller resets it."""
 
     def feed(self, received: list[Received]) -> list[Transaction]:
         """The transactions these messages complete (a transaction begun but not committed
@@ -156,9 +158,11 @@ class Assembler:
             column.name: (column.type_oid, column.type_modifier) for column in relation.columns
         }
         shape = Shape(carried, tuple(types[column] for column in carried))
-        if shape != self._shape:  # the first description too: the catalog may differ
+        # The first description too: the catalog the caller read may differ already.
+        if (shape, relation.replica_identity) != (self._shape, self._identity):
             self.reshaped = True
         self._relation, self._shape = relation.oid, shape
+        self._identity = relation.replica_identity
         self._picks = [names.index(column) for column in carried]
         self._key_picks = [carried.index(column) for column in self._key]
         return None
@@ -176,10 +180,10 @@ class Assembler:
                 "run again: the changes are then carried without it"
             )
         return MisconfiguredError(
-            f"column(s) {named} of table {table} dropped while the flow streamed it, and the "
-            f"flow needs them (as {self._role(missing[0])}): the changes committed before are "
-            f"delivered, the later ones wait. To go on, {fix} (docs/cdc.md, Columns added, "
-            "dropped or retyped)",
+            f"column(s) {named} of table {table} dropped (or renamed) while the flow "
+            f"streamed it, and the flow needs them (as {self._role(missing[0])}): the changes "
+            "committed before are delivered, the later ones wait. To go on, "
+            f"{fix} (docs/cdc.md, Columns added, dropped or retyped)",
             system=self._system,
         )
 

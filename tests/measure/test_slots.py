@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncwell.measure.slots import WalTimeline, wal_size
+from syncwell.measure import FlowHealth, IncidentWatch
+from syncwell.measure.slots import SlotHealth, WalTimeline, wal_size
 
 
 def _timeline() -> WalTimeline:
@@ -53,3 +54,29 @@ def test_sizes_read_as_people_read_them() -> None:
         "250.0 kB",
         "3.0 GB",
     ]
+
+
+def _health(slot: SlotHealth | None) -> FlowHealth:
+    return FlowHealth(
+        flow="rows", integration="copy", breaker_open=False, oldest_pending_age_s=None,
+        freshness_slo_s=60.0, last_read_at=None, interval_s=None, started_at=0.0, slot=slot,
+    )  # fmt: skip
+
+
+def test_the_slot_wal_incident_opens_over_the_limit_and_closes_under_it() -> None:
+    """Over `max_retained` opens (naming the slot, the WAL kept and the limit); a database
+    not answering keeps it open; back under the limit closes it; a slot gone closes it too."""
+    watch = IncidentWatch()
+    over = SlotHealth("syncwell_w_rows", 3 * 2**20, 40.0, 2**20)
+    (opened,) = watch.evaluate(1.0, [_health(over)])
+    assert opened.opening and opened.cause == "slot_wal"
+    assert "syncwell_w_rows keeps 3.0 MB of WAL, over the 1.0 MB allowed" in opened.detail
+    unmeasured = SlotHealth("syncwell_w_rows", None, None, 2**20, error="connection refused")
+    assert watch.evaluate(2.0, [_health(unmeasured)]) == []
+    (closed,) = watch.evaluate(3.0, [_health(SlotHealth("syncwell_w_rows", 2**20, 1.0, 2**20))])
+    assert not closed.opening
+    assert watch.evaluate(4.0, [_health(unmeasured)]) == []  # not measured: nothing opens
+    watch.evaluate(5.0, [_health(over)])
+    gone = SlotHealth("syncwell_w_rows", None, None, 2**20, exists=False)
+    (closed,) = watch.evaluate(6.0, [_health(gone)])
+    assert not closed.opening

@@ -240,6 +240,10 @@ async def things(request: Request) -> Response:
 
 async def thing(request: Request) -> Response:
     key = request.path_params["key"]
+    if request.method == "GET":
+        if key not in STATE.things:
+            return JSONResponse({"message": "not found"}, status_code=404)
+        return JSONResponse(STATE.things[key])
     if request.method == "DELETE":
         if STATE.things.pop(key, None) is None:
             return JSONResponse({"message": "not found"}, status_code=404)
@@ -340,7 +344,7 @@ app = Faults(
             Route("/api/lists/{list_id}/members:batch", members_batch, methods=["POST"]),
             Route("/things", things, methods=["POST"]),
             Route("/things", all_things, methods=["GET"]),
-            Route("/things/{key:path}", thing, methods=["PUT", "PATCH", "DELETE"]),
+            Route("/things/{key:path}", thing, methods=["GET", "PUT", "PATCH", "DELETE"]),
             Route("/slow", slow),
         ]
     )

@@ -166,3 +166,35 @@ async def test_unknown_stream_is_fatal_with_the_fix(server_url: str, source_for:
     source = await source_for(settings_for(server_url))
     with pytest.raises(IntegrationFatalError, match=r"readable streams: contacts"):
         await read_all(source, spec("deals"))
+
+
+@pytest.mark.parametrize("held", [False, True], ids=["gone", "still-there"])
+async def test_a_delete_that_fails_is_done_when_the_record_url_says_gone(
+    api: ApiState, server_url: str, destination_for: Any, held: bool
+) -> None:
+    """A delete answered 500 is followed by a GET of the record's own URL: a 404 there means
+    the record is already gone and the delete is done; a record still there keeps the 500 a
+    transient error, to retry. A 429 is not followed by a GET."""
+    write = {"delete": {"path": "/things/{id}"}}
+    destination = await destination_for(
+        http_settings(server_url, streams={"contacts": {"write": write}})
+    )
+    if held:
+        api.things["k1"] = {"id": "k1"}
+    api.faults.append(Fault("/things", 500, {"message": "boom"}, method="DELETE"))
+    batch = ChangeBatch(("id",), [("k1",)], [Op.DELETE])
+    spec = StreamSpec(name="contacts", key=("id",))
+    if held:
+        with pytest.raises(TransientError, match="500"):
+            await destination.write(spec, batch)
+    else:
+        await destination.write(spec, batch)
+    assert [(r.method, r.path) for r in api.seen("/things")] == [
+        ("DELETE", "/things/k1"),
+        ("GET", "/things/k1"),
+    ]
+    api.requests.clear()
+    api.faults.append(Fault("/things", 429, {}, {"Retry-After": "1"}, method="DELETE"))
+    with pytest.raises(RateLimitedError):
+        await destination.write(spec, batch)
+    assert [r.method for r in api.seen("/things")] == ["DELETE"]

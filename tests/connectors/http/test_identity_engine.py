@@ -223,18 +223,20 @@ async def test_kill_9_between_the_create_and_storing_its_id_makes_no_duplicate(
         assert engine.progress["issues_out"].dead_lettered == 1
 
 
-@pytest.mark.parametrize("how", ["gone", "nothing", "exhausted"])
+@pytest.mark.parametrize("how", ["gone", "url-404", "nothing", "exhausted"])
 async def test_a_delete_of_an_issue_the_tracker_keeps_as_deleted_is_done(
     state: Tracker, tracker_url: str, tmp_path: Path, how: str
 ) -> None:
     """The tracker keeps a deleted issue at its URL with status "deleted" and answers 500 to
     deleting it again, as Request Tracker does. Row 1's issue is deleted there, then row 1 in
     the core. With `write.gone` naming that status, the failed delete reads the issue, finds
-    it gone and is done: its id forgotten, nothing left in the journal, no dead letter.
+    it gone and is done: its id forgotten, nothing left in the journal, no dead letter; so
+    it is, without `gone:`, where the issue's URL answers 404.
     Without it, the 500 is retried until the run gives up, the delete kept in the journal;
     or, with `retry.exhausted: dead_letter`, it is one dead letter with the 500 and the flow
     goes on."""
     state.soft_deletes = True
+    state.hide_deleted = how == "url-404"
     with sqlite3.connect(tmp_path / "app.db") as db:
         db.execute("CREATE TABLE tasks (id INTEGER PRIMARY KEY, subject TEXT, version INT)")
         db.executemany("INSERT INTO tasks VALUES (?, ?, 1)", [(1, "a"), (2, "b")])
@@ -262,7 +264,7 @@ async def test_a_delete_of_an_issue_the_tracker_keeps_as_deleted_is_done(
     finally:
         await store.close()
     stuck = engine.progress["issues_out"].stuck
-    if how == "gone":
+    if how in ("gone", "url-404"):
         assert letters == [] and known == {"2": "102"}
     elif how == "nothing":
         assert letters == [] and known == {"1": "101", "2": "102"}

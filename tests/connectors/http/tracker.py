@@ -50,6 +50,8 @@ class Tracker:
     soft_deletes: bool = False
     """Keep a deleted issue at its URL with status "deleted", and answer 500 to deleting it
     again (as Request Tracker does)."""
+    hide_deleted: bool = False
+    """With soft_deletes: a GET of a deleted issue answers 404."""
 
     def by(self, name: str, value: object) -> list[dict[str, Any]]:
         return [issue for issue in self.issues.values() if issue.get(name) == value]
@@ -132,7 +134,8 @@ async def find(request: Request) -> Response:
 
 async def one(request: Request) -> Response:
     issue = TRACKER.issues.get(int(request.path_params["number"]))
-    if issue is None:
+    hidden = TRACKER.hide_deleted and issue is not None and issue.get("status") == "deleted"
+    if issue is None or hidden:
         return JSONResponse({"errors": ["not found"]}, status_code=404)
     return JSONResponse({"issue": issue})
 

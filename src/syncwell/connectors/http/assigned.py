@@ -27,13 +27,13 @@ from syncwell.connectors.http.ids import (
     matching,
 )
 from syncwell.connectors.http.records import MISSING, dig
-from syncwell.connectors.http.templates import Item, fill_path
-from syncwell.connectors.http.verify import is_gone, rereading
+from syncwell.connectors.http.templates import Item
+from syncwell.connectors.http.verify import gone_at_url
 from syncwell.connectors.identity import IdentityBook
 from syncwell.errors import (
     IntegrationFatalError,
+    RateLimitedError,
     RecordRejectedError,
-    SyncwellError,
     TransientError,
 )
 
@@ -49,7 +49,8 @@ SendOne = Callable[
 ]
 """Send one record to an endpoint: (endpoint, role, item, ids, headers, passthrough)."""
 Lookup = Callable[[Call], Awaitable[httpx.Response | None]]
-"""Send a lookup call; its answer, or None when an error rule ignored it."""
+"""Send a lookup call; its answer (a 404 too, where the call passes it through), or None
+when an error rule ignored it."""
 
 
 class AssignedIdWrites:
@@ -93,32 +94,12 @@ class AssignedIdWrites:
                 continue  # syncwell never created it, and no lookup finds it: nothing there
             try:
                 await self._send(endpoint, "delete", item, self._named(remote), {}, frozenset())
+            except RateLimitedError:
+                raise  # a 429 says nothing of the record, and a GET now would earn another
             except TransientError:
-                if not await self._already_gone(item, remote):
+                if not await gone_at_url(self._lookup, self._config, item, self._named(remote)):
                     raise
             book.lose(item.key_text)
-
-    async def _already_gone(self, item: Item, remote: str) -> bool:
-        """After a delete failed as if transient: whether the record's own URL says it is
-        gone. Request Tracker answers 500 to deleting a ticket deleted before, every time, so
-        retrying would stall the flow on a record that is not there."""
-        how = rereading(self._config)
-        url = None if how is None else fill_path(how.path, item, self._named(remote))
-        if url is None:
-            return False
-        gone = frozenset({404, 410})
-        call = Call("GET", url, "lookup", keys=(item.key_text,), passthrough=gone)
-        try:
-            response = await self._lookup(call)
-        except SyncwellError:
-            return False  # the doubt stays: the delete's own error is what the engine hears
-        if response is None:
-            return False
-        try:
-            answer = None if response.status_code in gone else response.json()
-        except ValueError:
-            return False
-        return is_gone(self._config, response.status_code, answer)
 
     def _known(self, item: Item, book: IdentityBook) -> str | None:
         """The record's id: from the identity map, or carried by the record itself (a core
@@ -200,7 +181,7 @@ class AssignedIdWrites:
             "GET", path, "lookup", params=params, keys=(item.key_text,), passthrough=not_found
         )
         response = await self._lookup(call)
-        if response is None:
+        if response is None or response.status_code == 404:
             return None
         try:
             body = response.json()

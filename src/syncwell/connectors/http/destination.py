@@ -23,10 +23,15 @@ from syncwell.connectors.http.records import key_text, record_of
 from syncwell.connectors.http.sent import SentMemory
 from syncwell.connectors.http.session import Session
 from syncwell.connectors.http.templates import Item, fill_path, render
-from syncwell.connectors.http.verify import read_written
+from syncwell.connectors.http.verify import gone_at_url, read_written
 from syncwell.connectors.identity import IdentityBook
 from syncwell.connectors.verify import ReadRecords
-from syncwell.errors import IntegrationFatalError, RecordRejectedError
+from syncwell.errors import (
+    IntegrationFatalError,
+    RateLimitedError,
+    RecordRejectedError,
+    TransientError,
+)
 from syncwell.types import ChangeBatch, Op, StreamSpec
 
 __all__ = ["HttpDestination"]
@@ -144,7 +149,17 @@ class HttpDestination:
     ) -> None:
         items = self._sent.unsent(endpoint.path, role, items)
         for chunk in _chunks(endpoint, items):
-            await self._send(config, endpoint, role, chunk)
+            try:
+                await self._send(config, endpoint, role, chunk)
+            except RateLimitedError:
+                raise  # a 429 says nothing of the record, and a GET now would earn another
+            except TransientError:
+                # A delete of one record that fails as if transient: done if its URL says
+                # the record is gone (verify.gone_at_url), else the error stands.
+                if role != "delete" or endpoint.bulk:
+                    raise
+                if not await gone_at_url(self._lookup, config, chunk[0], {}):
+                    raise
 
     async def _send_one(
         self,
@@ -160,7 +175,7 @@ class HttpDestination:
 
     async def _lookup(self, call: Call) -> httpx.Response | None:
         response, outcome = await self._session.send(call)
-        return None if outcome == "ignored" or response.status_code == 404 else response
+        return None if outcome == "ignored" else response
 
     async def _send(
         self,

@@ -17,10 +17,11 @@ answer holds the record at `record`, shaped as one `item:` of the bulk write (el
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import httpx
 from pydantic import JsonValue
 
 from syncwell.connectors.http.call import Call
@@ -29,13 +30,13 @@ from syncwell.connectors.http.records import MISSING, dig, key_text, record_of
 from syncwell.connectors.http.templates import Item, fill_path
 from syncwell.connectors.identity import IdentityBook
 from syncwell.connectors.verify import ABSENT, ReadRecords
-from syncwell.errors import TransientError
+from syncwell.errors import SyncwellError, TransientError
 from syncwell.types import ChangeBatch, Op, Row, StreamSpec
 
 if TYPE_CHECKING:
     from syncwell.connectors.http.session import Session
 
-__all__ = ["Rereading", "is_gone", "read_written", "rereading", "unreadable"]
+__all__ = ["Rereading", "gone_at_url", "is_gone", "read_written", "rereading", "unreadable"]
 
 _GONE = frozenset({404, 410})
 _RECORD = "{{record}}"
@@ -178,6 +179,37 @@ class _Reader:
             value = dig(answer, _join(root, own))
             held[own] = ABSENT if value is MISSING else value
         return text, held
+
+
+async def gone_at_url(
+    lookup: Callable[[Call], Awaitable[httpx.Response | None]],
+    config: WriteConfig,
+    item: Item,
+    ids: Mapping[str, str],
+) -> bool:
+    """After a delete failed as if transient: whether the record's own URL (read-back's
+    path) says it is gone. Request Tracker answers 500 to deleting a ticket deleted before,
+    every time, so retrying would stall the flow on a record that is not there. Any doubt
+    (no such URL, no answer, an answer that is not JSON) is False: the delete's own error
+    then stands."""
+    how = rereading(config)
+    url = None if how is None else fill_path(how.path, item, ids)
+    if url is None:
+        return False
+    call = Call("GET", url, "lookup", keys=(item.key_text,), passthrough=_GONE)
+    try:
+        response = await lookup(call)
+    except SyncwellError:
+        return False
+    if response is None:
+        return False
+    if response.status_code in _GONE:
+        return True
+    try:
+        answer = response.json()
+    except ValueError:
+        return False
+    return is_gone(config, response.status_code, answer)
 
 
 def is_gone(config: WriteConfig, status: int, answer: object) -> bool:

@@ -108,3 +108,30 @@ def test_a_configuration_mistake_is_named_as_the_user_s() -> None:
     assert said in constraint.evidence
     assert "not the tool's failure" in constraint.advice[0]
     assert [v.integration for v in analysis.ranking if v.breaching] == ["email"]
+
+
+def test_changes_the_webhooks_missed_and_reconciliation_found_late_are_missed_webhooks() -> None:
+    """The CRM's webhooks stopped: its reconciliation, every 5 minutes against a 2-minute SLO,
+    found 200 of the hour's 600 changes, a fifth of them late. The reason names the missed
+    webhooks, with advice to check the subscription and to reconcile every minute; with a
+    reconciliation every 30 s (within half the SLO) the same misses are no reason of their own.
+    (Before, this was `freshness`: "20% arrived late", and nothing said why.)"""
+    flows = {
+        "leads": "crm -> core, mode: realtime, interval: 5m, slo: {freshness: 2m}",
+        "signups": "core -> email, interval: 30s, slo: {freshness: 5m}",
+    }
+    row = measured(late=120, missed_by_webhooks=200, lag_max_s=290.0)
+    analysis = judge(facts_of(tools_workspace(flows, webhooks=("crm",)), {"leads": row}))
+    assert analysis.constraint is not None
+    constraint = analysis.constraint
+    assert (constraint.integration, constraint.reason) == ("crm", Reason.MISSED_WEBHOOKS)
+    assert constraint.evidence.startswith(
+        "200 of 600 leads changes were found by its reconciliation (every 5m), not brought "
+        "by crm's webhooks"
+    ), constraint.evidence
+    assert "check its webhook subscription" in constraint.advice[0]
+    assert "`flows.leads.interval: 1m`" in constraint.advice[1]
+    often = {**flows, "leads": "crm -> core, mode: realtime, interval: 30s, slo: {freshness: 2m}"}
+    analysis = judge(facts_of(tools_workspace(often, webhooks=("crm",)), {"leads": row}))
+    assert analysis.constraint is not None
+    assert analysis.constraint.reason is Reason.FRESHNESS

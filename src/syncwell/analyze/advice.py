@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 from syncwell.analyze.facts import FlowFacts, WriteShape
+from syncwell.analyze.missed import missed_advice, missed_evidence
 from syncwell.analyze.slot import slot_advice, slot_evidence
 from syncwell.analyze.steps import (
     manual_advice,
@@ -43,6 +44,8 @@ def flow_evidence(verdict: FlowVerdict, facts: FlowFacts) -> str:
             return slow_writes_evidence(verdict, facts)
         case Reason.SLOT_BEHIND:
             return slot_evidence(verdict, facts)
+        case Reason.MISSED_WEBHOOKS:
+            return missed_evidence(verdict, facts)
         case Reason.CONFIGURATION:
             said = f': "{facts.misconfiguration}"' if facts.misconfiguration else ""
             return (
@@ -130,6 +133,8 @@ def flow_advice(verdict: FlowVerdict, facts: FlowFacts) -> tuple[str, ...]:
             return _poll_advice(facts)
         case Reason.MANUAL:
             return manual_advice(facts)
+        case Reason.MISSED_WEBHOOKS:
+            return missed_advice(facts)
         case Reason.SLOW_WRITES:
             return slow_writes_advice(facts)
         case Reason.TIMEOUTS:

@@ -221,9 +221,21 @@ def _reason(facts: FlowFacts, load: Load, budget: float, shares: _Shares) -> Rea
     slo = facts.freshness_slo_s
     if floor is not None and (floor > slo or (floor >= slo / 2 and shares.late > budget)):
         return Reason.POLL_INTERVAL
+    if shares.late > budget and _webhooks_missed(facts, budget):
+        return Reason.MISSED_WEBHOOKS
     if shares.failed > budget:  # changes are late (nothing above explains it) and often failed
         return _most_failed(facts) or Reason.FRESHNESS
     return Reason.FRESHNESS
+
+
+def _webhooks_missed(facts: FlowFacts, budget: float) -> bool:
+    """Whether a realtime flow's reconciliation found more changes the webhooks had not
+    brought than the budget allows, while it runs every half SLO or less often: those changes
+    waited for it (a reconciliation within half the SLO brings them in time)."""
+    if facts.mode != "realtime" or facts.interval_s is None:
+        return False
+    seldom = facts.interval_s >= facts.freshness_slo_s / 2
+    return seldom and at_least(facts.missed_by_webhooks, facts.changes_in) > budget
 
 
 def _most_failed(facts: FlowFacts) -> Reason | None:

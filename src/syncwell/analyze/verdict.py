@@ -34,6 +34,9 @@ class Reason(StrEnum):
     MANUAL = "manual"
     """People do the step by hand: how often they do it (and how long it takes them), as the
     workspace declares (`flows.<name>.manual`), is longer than the freshness SLO."""
+    MISSED_WEBHOOKS = "missed_webhooks"
+    """A realtime flow's reconciliation found changes its source's webhooks did not bring,
+    and runs too seldom to bring them within the freshness SLO: they arrived late."""
     SLOW_WRITES = "slow_writes"
     """Changes arrive late and a write into the destination takes half the freshness SLO or
     more: the destination's commits, not the rate of work, make them late."""

@@ -150,3 +150,18 @@ async def test_a_running_engine_keeps_analyses_and_announces_a_move(
 
 async def _analyses(store: object, count: int) -> bool:
     return len(await store.analyses.list()) >= count  # type: ignore[attr-defined]
+
+
+def test_a_cdc_flow_with_no_successful_read_for_a_minute_is_stalled() -> None:
+    """A `mode: cdc` flow has no interval, yet a stream that has not read for a minute opens
+    `stalled` and closes on the next read; a refused stream is its own incident, not this."""
+    watch = IncidentWatch()
+    streaming = _health(interval_s=None, streams=True)
+    assert watch.evaluate(59.0, [streaming]) == []  # under a minute: a quiet table
+    (stalled,) = watch.evaluate(61.0, [streaming])
+    assert stalled.opening and stalled.cause == "stalled" and "61 s" in stalled.detail
+    (closed,) = watch.evaluate(62.0, [_health(interval_s=None, streams=True, last_read_at=62.0)])
+    assert not closed.opening and closed.cause == "stalled"
+    refused = _health(interval_s=None, streams=True, refused="column dropped")
+    assert [c.cause for c in IncidentWatch().evaluate(120.0, [refused])] == ["refused"]
+    assert IncidentWatch().evaluate(120.0, [_health(interval_s=None)]) == []  # webhooks only

@@ -27,7 +27,7 @@ from syncwell.measure.alerts import AlertSender
 from syncwell.measure.slots import SlotHealth
 from syncwell.store import Store
 from syncwell.types import Clock
-from syncwell.workspace import Flow
+from syncwell.workspace import Flow, Mode
 
 __all__ = ["Observer"]
 
@@ -281,6 +281,7 @@ class Observer:
                     drift=self._drift(flow, now),
                     unreachable=self.unreachable(flow),
                     slot=self._slot_health.get(flow.name),
+                    streams=flow.mode is Mode.CDC,
                 )
             )
         for change in self._incidents.evaluate(now, healths):

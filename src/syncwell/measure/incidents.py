@@ -5,7 +5,8 @@ Evaluated at every measurement flush (10 s). A flow has an incident open while:
 * **breaker_open**: its destination's circuit breaker is open;
 * **freshness**: its oldest undelivered change has been older than the freshness SLO for
   5 minutes in a row;
-* **stalled**: no read of its source has succeeded for 3 of its intervals;
+* **stalled**: no read of its source has succeeded for 3 of its intervals; for a `mode: cdc`
+  flow, which reads without pause, for `STREAM_STALLED_S`;
 * **success_rate**: over the last 5 minutes, fewer of its write attempts succeeded than its
   SLO's `success_rate` (judged once at least 10 attempts were made);
 * **deletes_held**: its last pass over the source's keys found so many gone, or could not
@@ -19,8 +20,7 @@ Evaluated at every measurement flush (10 s). A flow has an incident open while:
   `cdc.max_retained` (measure/slots.py): the source's disk fills while it does. While the
   database cannot be measured, an open one stays open.
 * **refused**: the source of a `mode: cdc` flow refuses to go on (a column the flow needs
-  dropped, a TRUNCATE, its replication slot lost: docs/cdc.md); a CDC flow has no interval,
-  so it never shows as stalled. Closes when a read succeeds.
+  dropped, a TRUNCATE, its replication slot lost: docs/cdc.md). Closes when a read succeeds.
 
 Each closes when its condition clears; the time to resolve is the time between.
 """
@@ -38,6 +38,10 @@ BREACH_FOR_S = 300.0
 """How long the freshness SLO must stay breached before an incident opens (5 minutes)."""
 STALLED_INTERVALS = 3
 """Intervals without a successful read that make a flow stalled."""
+STREAM_STALLED_S = 60.0
+"""Seconds without a successful read that make a `mode: cdc` flow stalled. Its reads end
+every half second while the stream is healthy, so a minute of none is an outage (a server
+down, a network cut), not a quiet table."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,8 @@ class FlowHealth:
     """A `mode: cdc` flow's replication slot as last measured; None for other flows."""
     refused: str | None = None
     """Why a `mode: cdc` flow's source refuses to go on (its last read's error); None if not."""
+    streams: bool = False
+    """Whether the flow reads its source's changes without pause (`mode: cdc`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,10 +197,14 @@ def _failing(health: FlowHealth) -> str | None:
 
 
 def _stalled(now: float, health: FlowHealth) -> str | None:
-    if health.interval_s is None:
-        return None
     last = health.last_read_at if health.last_read_at is not None else health.started_at
     quiet = now - last
+    if health.streams:
+        if quiet <= STREAM_STALLED_S or health.refused is not None:
+            return None  # a refusal is its own incident, with the fix in it
+        return f"no successful read of its replication stream for {quiet:,.0f} s"
+    if health.interval_s is None:
+        return None
     if quiet <= STALLED_INTERVALS * health.interval_s:
         return None
     return (

@@ -23,6 +23,7 @@ from syncwell.engine import Engine
 from syncwell.store import open_store
 from syncwell.types import ChangeBatch, Checkpoint, Op
 from syncwell.workspace import load_workspace
+from tests.waiting import until
 
 SYNCWELL = str(Path(sys.executable).parent / "syncwell")
 """The `syncwell` command of the interpreter running the tests."""
@@ -257,6 +258,11 @@ class WriteLoad:
         self._stop.set()
         if self._task is not None:
             await self._task
+
+    async def reach(self, transactions: int, within_s: float = 60.0) -> None:
+        """Wait until the load has committed `transactions`: a test that stops it after a
+        fixed sleep tests less on a busy machine (297 of the 300 a test asked for, once)."""
+        await until(lambda: self.transactions >= transactions, within_s=within_s)
 
     async def _run(self) -> None:
         rng = random.Random(self._seed)

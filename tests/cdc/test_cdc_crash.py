@@ -183,6 +183,7 @@ async def test_kill_9_at_random_moments_under_a_write_load_loses_nothing(
             ahead = load.unjournaled_but_confirmed(journaled, confirmed)
             assert not ahead, (said, round_, checkpoint, confirmed, ahead[:5])
         assert phases[0] == "snapshot", (said, phases)
+        await load.reach(501)
         await load.stop()
         finish = await start_run(path, "--once")
         _, stderr = await asyncio.wait_for(finish.communicate(), timeout=60)

@@ -42,6 +42,7 @@ async def test_network_cuts_mid_stream_lose_nothing(
             await asyncio.sleep(1.5)
             await proxy.restore()
         await asyncio.sleep(1.0)
+        await load.reach(301)
         await load.stop()
         source, copy = await converged(connection, cdc_schema, timeout_s=60)
         stop.set()

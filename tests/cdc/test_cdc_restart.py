@@ -58,6 +58,7 @@ async def test_a_postgresql_restart_mid_stream_loses_nothing(own_dsn: str, tmp_p
         await asyncio.sleep(3.0)
         await asyncio.to_thread(restart, own_dsn)
         await asyncio.sleep(2.0)
+        await load.reach(301)
         await load.stop()
         connection = await asyncpg.connect(own_dsn)
         source, copy = await converged(connection, schema, timeout_s=60)

@@ -26,6 +26,7 @@ from syncwell.cli.common import (
     out,
 )
 from syncwell.engine.capture import cdc_flows, drop_slot, reset_capture, slot_reports
+from syncwell.measure.slots import wal_size
 from syncwell.workspace import Workspace
 
 __all__ = ["cdc_app"]
@@ -58,7 +59,7 @@ def cdc_status(workspace: WorkspaceOption = DEFAULT_WORKSPACE, as_json: JsonOpti
     for flow, (slot, report) in reports.items():
         state = ("streaming" if report.active else "idle") if report.exists else "none yet"
         table.add_row(
-            flow, slot, state, _size(report.retained_bytes), _size(report.unconfirmed_bytes)
+            flow, slot, state, wal_size(report.retained_bytes), wal_size(report.unconfirmed_bytes)
         )
     out.print(table)
 
@@ -120,17 +121,3 @@ def _asked(loaded: Workspace, flow: str, question: str, *, yes: bool) -> None:
             err.print(f"would {question}; add --yes to do it without a question")
             raise typer.Exit(1)
         typer.confirm(f"{question[0].upper()}{question[1:]}?", abort=True)
-
-
-def _size(count: int | None) -> str:
-    """Bytes as people read them (kB, MB, GB: powers of 1024); '-' when unknown."""
-    if count is None:
-        return "-"
-    if abs(count) < 1024:
-        return f"{count:,} B"
-    size, unit = float(count), "B"
-    for unit in ("kB", "MB", "GB"):  # noqa: B007 - the last unit reached is the one shown
-        size /= 1024
-        if abs(size) < 1024:
-            break
-    return f"{size:,.1f} {unit}"

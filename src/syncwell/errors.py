@@ -7,6 +7,8 @@ The engine decides what to do by an exception's class, never by its message::
     ├── ConnectorError(system, flow)           its class tells the engine what to do:
     │   ├── TransientError(retry_after)        timeout, connection, 5xx -> back off and retry
     │   │   ├── RateLimitedError               429; retry_after read from the headers
+    │   │   ├── ServerError(status)            it answered with an error (500): up, but failing;
+    │   │   │                                  one record it always fails on is set aside
     │   │   └── TimedOutError                  no answer in time; counted apart from the rest
     │   ├── RecordRejectedError(key, reason)   one record is bad -> dead-letter it, keep the rest
     │   └── IntegrationFatalError              credentials revoked, object gone -> breaker, incident
@@ -28,6 +30,7 @@ __all__ = [
     "RateLimitedError",
     "RecordMissingError",
     "RecordRejectedError",
+    "ServerError",
     "StoreError",
     "StoreRefusedError",
     "SyncwellError",
@@ -130,6 +133,35 @@ class TransientError(ConnectorError):
 
 class RateLimitedError(TransientError):
     """The other side said 429 (or its equivalent); ``retry_after`` came from its headers."""
+
+
+class ServerError(TransientError):
+    """The other side answered, with an error of its own (a 500): it is up, but failed.
+
+    Retried like any transient error. When a batch runs out of attempts on one, the engine
+    halves it: if the system takes the other records and keeps failing one alone, that record
+    is poison (a bug of the tool on it) and goes to the dead letters, so the flow moves on.
+    A connection failure, a timeout, a 429 or a 502/503/504 (the system or the proxy in front
+    of it is down or busy) is never a ServerError: those hand the batch back.
+
+    Args:
+        status: the status code it answered with.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        system: str = "",
+        flow: str = "",
+        retry_after: float | None = None,
+        status: int = 500,
+    ) -> None:
+        self.status = status
+        super().__init__(message, system=system, flow=flow, retry_after=retry_after)
+
+    def _extra(self) -> dict[str, object]:
+        return {**super()._extra(), "status": self.status}
 
 
 class TimedOutError(TransientError):

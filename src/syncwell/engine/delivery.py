@@ -4,7 +4,10 @@ A write runs through the policies: the integration's circuit breaker decides whe
 go, the system's rate limiter paces it, and the retrier backs off transient failures. A
 record the destination refuses for good is isolated by splitting the batch in halves until it
 stands alone; it then goes to the dead letters with its reason, and everything else is
-written. Entries leave the journal only in the transaction that records their delivery.
+written. A record the tool fails on every time with a server error (a 500: a bug of the tool
+on that record) is found the same way once the batch ran out of attempts, but becomes a dead
+letter only if the tool took other writes meanwhile; otherwise the tool is down and the batch
+is handed back. Entries leave the journal only in the transaction that records their delivery.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import asyncio
 import contextlib
 import dataclasses
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import takewhile
@@ -26,7 +30,13 @@ from syncwell.connectors.identity import IdentifyingDestination, IdentityBook
 from syncwell.engine.coalesce import coalesce, key_getter
 from syncwell.engine.guard import RecordGuard, key_text
 from syncwell.engine.identities import FlowIdentities, ReadBackIds
-from syncwell.engine.policies import CircuitBreaker, RateLimiter, Retrier, RetryStats
+from syncwell.engine.policies import (
+    BreakerState,
+    CircuitBreaker,
+    RateLimiter,
+    Retrier,
+    RetryStats,
+)
 from syncwell.engine.progress import FlowProgress
 from syncwell.engine.verify import FlowVerifier
 from syncwell.engine.writable import writable
@@ -34,6 +44,7 @@ from syncwell.errors import (
     IntegrationFatalError,
     RecordMissingError,
     RecordRejectedError,
+    ServerError,
     StoreError,
     TransientError,
 )
@@ -49,6 +60,16 @@ __all__ = ["Feed", "FlowDelivery", "MissingPolicy", "Route"]
 MissingPolicy = Literal["dead_letter", "recreate", "drop"]
 
 log = structlog.get_logger("syncwell.delivery")
+
+_ISOLATING_ATTEMPTS = 2
+"""Attempts of each part while a batch is halved around a record the tool fails on. The
+whole batch had its full schedule already; a part gets one retry, so one such record in a
+batch of N costs about max_attempts + 3 * log2(N) writes (docs/guarantees.md), not N times
+the schedule."""
+
+_UNPROVEN_PARTS = 3
+"""Parts that may fail before any write succeeded: then the tool is taken to be down and the
+batch is handed back. Three let two bad records in different halves still be found."""
 
 
 class Feed(Protocol):
@@ -79,6 +100,15 @@ class Backlogged(Protocol):
     the journal's read-ahead tells it instead)."""
 
     def more_behind(self) -> bool: ...
+
+
+@runtime_checkable
+class Answering(Protocol):
+    """A destination that counts the requests its system answered with success (http): one
+    that skips what it already wrote may succeed without asking the system anything, and
+    such a success proves nothing of the system's health."""
+
+    answered: int
 
 
 @runtime_checkable
@@ -123,6 +153,11 @@ class _Tally:
     dead: list[DeadLetterDraft] = field(default_factory=list)
     book: IdentityBook = field(default_factory=IdentityBook)
     recreated: set[str] = field(default_factory=set)
+    proven: int = 0
+    """Writes that succeeded on an answer of the system: proof that it is up."""
+    deferred: int = 0
+    """Server errors not yet told to the breaker: they count only if the batch is handed
+    back (a record the tool fails on alone says nothing of its health)."""
 
 
 class FlowDelivery:
@@ -144,6 +179,9 @@ class FlowDelivery:
         self._recorder = recorder
         self._failed = failed
         self._retrier = Retrier(route.retry, clock, rng=random.Random())  # noqa: S311
+        few = min(_ISOLATING_ATTEMPTS, route.retry.max_attempts)
+        isolating = route.retry.model_copy(update={"max_attempts": few})
+        self._isolating = Retrier(isolating, clock, rng=random.Random())  # noqa: S311
         self._counted = self._retrier.stats
         self._ahead: asyncio.Future[list[JournalEntry]] | None = None
         self._completing: asyncio.Future[None] | None = None
@@ -151,7 +189,7 @@ class FlowDelivery:
     @property
     def retry_stats(self) -> RetryStats:
         """Retries by class since this delivery started."""
-        return self._retrier.stats
+        return _added(self._retrier.stats, self._isolating.stats)
 
     async def deliver_next(self) -> int:
         """Deliver the oldest pending entries of the flow; return how many changes they held.
@@ -172,7 +210,7 @@ class FlowDelivery:
                 route.flow, after=entries[-1].id, max_changes=route.source.batch_size
             )
         )
-        started, before = self._clock.wall(), self._retrier.stats
+        started, before = self._clock.wall(), self.retry_stats
         batch = coalesce([e.batch for e in entries], route.source.key, route.source.version)
         tally = _Tally()
         identities: IdentityChanges | None = None
@@ -185,10 +223,10 @@ class FlowDelivery:
                     await route.verify.clear_of(batch)
                 if len(batch) and route.identities is not None:
                     tally.book, values = await route.identities.book_for(batch)
-                    await self._write_or_split(batch, tally)
+                    await self._write_all(batch, tally)
                     identities = route.identities.changes(tally.book, values)
                 elif len(batch):
-                    await self._write_or_split(batch, tally)
+                    await self._write_all(batch, tally)
                 if route.verify is not None and len(batch):
                     refused = [letter.key for letter in tally.dead]
                     route.verify.written(batch, self._renamed, tally.book, refused)
@@ -202,7 +240,7 @@ class FlowDelivery:
                 span.set_attribute("syncwell.written", tally.written)
                 span.set_attribute("syncwell.attempts", tally.attempts)
                 span.set_attribute("syncwell.dead_lettered", len(tally.dead))
-        after = self._retrier.stats
+        after = self.retry_stats
         changes = sum(len(entry.batch) for entry in entries)
         record = DeliveryRecord(
             changes=changes,
@@ -332,27 +370,48 @@ class FlowDelivery:
         while it lasts. Added, not set: a distributed flow's partitions each deliver with
         their own retrier into the one progress of the flow."""
         progress = self._progress
-        stats, seen = self._retrier.stats, self._counted
+        stats, seen = self.retry_stats, self._counted
         progress.retries += stats.retries - seen.retries
         progress.retries_rate_limited += stats.rate_limited - seen.rate_limited
         progress.retries_timeout += stats.timed_out - seen.timed_out
         self._counted = stats
 
-    async def _write_or_split(self, batch: ChangeBatch, tally: _Tally, tries: int = 1) -> None:
+    async def _write_all(self, batch: ChangeBatch, tally: _Tally) -> None:
+        """Write the batch; handed back, the server errors it met count for the breaker."""
+        try:
+            await self._write_or_split(batch, tally)
+        except TransientError:
+            breaker = self._route.breaker
+            for _ in range(tally.deferred):
+                breaker.record_failure()
+            raise
+        finally:
+            tally.deferred = 0
+
+    async def _write_or_split(
+        self, batch: ChangeBatch, tally: _Tally, tries: int = 1, retrier: Retrier | None = None
+    ) -> None:
         """Write the batch; set aside each record the destination refuses.
 
         A record the destination names is set aside at once and the rest written again (a
         loop: a destination may name a thousand); an unnamed one is found by halving the
         batch until it stands alone. `tries` counts the writes that included these records.
+        With `retrier` (a part being isolated) a transient error goes up to `_isolate`.
         """
         while len(batch):
+            attempts = tally.attempts
             try:
-                await self._retrier.call(self._attempt, batch, tally)
-            except TransientError:
-                if self._route.retry.exhausted != "dead_letter":
+                await (retrier or self._retrier).call(self._attempt, batch, tally)
+            except TransientError as error:
+                if retrier is not None:
+                    raise
+                if self._route.retry.exhausted == "dead_letter":
+                    # Out of attempts on a schedule that ends in dead letters (webhooks, a day).
+                    await self._give_up(batch, tally, tries)
+                    return
+                if not isinstance(error, ServerError) or len(batch) == 1:
                     raise  # handed back: the changes stay in the journal
-                # Out of attempts on a schedule that ends in dead letters (webhooks, a day).
-                await self._give_up(batch, tally, tries)
+                await self._isolate(batch, tally, tally.attempts - attempts)
                 return
             except RecordMissingError as error:
                 handled = self._on_missing(batch, error.key, tally)
@@ -370,14 +429,53 @@ class FlowDelivery:
                 rest, tries = self._set_aside(batch, error, tally, tries)
                 if rest is None:
                     middle = len(batch) // 2
-                    await self._write_or_split(batch.select(range(middle)), tally, tries + 1)
+                    first = batch.select(range(middle))
+                    await self._write_or_split(first, tally, tries + 1, retrier)
                     rest = batch.select(range(middle, len(batch)))
-                    await self._write_or_split(rest, tally, tries + 1)
+                    await self._write_or_split(rest, tally, tries + 1, retrier)
                     return
                 batch = rest
                 continue
             tally.written += len(batch)
             return
+
+    async def _isolate(self, batch: ChangeBatch, tally: _Tally, spent: int) -> None:
+        """Find the records the tool fails on alone, after `batch` ran out of attempts (`spent`)
+        on server errors: write it in halves, breadth first, each part with a retry, and halve
+        again each part that still fails. A part written is proof the tool is up; then each
+        change that still fails alone is a dead letter saying so. Without that proof (no part
+        written, or more than `_UNPROVEN_PARTS` failed first) the tool is down: its last error
+        goes up and the batch is handed back.
+        """
+        proof = tally.proven
+        parts = deque((half, spent) for half in _halves(batch))
+        alone: list[tuple[ChangeBatch, ServerError, int]] = []
+        unproven = 0
+        while parts:
+            part, before = parts.popleft()
+            attempts = tally.attempts
+            try:
+                await self._write_or_split(part, tally, retrier=self._isolating)
+            except ServerError as error:
+                used = before + tally.attempts - attempts
+                unproven += tally.proven == proof
+                if unproven > _UNPROVEN_PARTS:
+                    raise
+                if len(part) == 1:
+                    alone.append((part, error, used))
+                else:
+                    parts.extend((half, used) for half in _halves(part))
+        if alone and tally.proven == proof:
+            raise alone[0][1]
+        for one, last, used in alone:
+            system = last.system or "the destination"
+            reason = (
+                f"{system} answered {last.status} to this change on each of its {used} "
+                "attempts, and the tool accepted other records meanwhile: it fails on this "
+                f"record alone (last answer: {last.message}). Fix the record or the tool, then "
+                "replay this dead letter, or discard it"
+            )
+            tally.dead.append(self._dead_letter(one, last, reason, used))
 
     def _set_aside(
         self, batch: ChangeBatch, error: RecordRejectedError, tally: _Tally, tries: int
@@ -449,6 +547,7 @@ class FlowDelivery:
         self._count_retries()
         tally.attempts += 1
         self._progress.attempts += 1
+        answered = _answered_count(route.writer)
         try:
             await self._write(batch, tally.book)
         except StoreError:
@@ -462,7 +561,10 @@ class FlowDelivery:
             self._answered(None)
             raise
         except (TransientError, IntegrationFatalError) as error:
-            route.breaker.record_failure()
+            if self._may_defer(error):
+                tally.deferred += 1  # told to the breaker only if the batch is handed back
+            else:
+                route.breaker.record_failure()
             self._answered(error)
             self._progress.failed_attempts += 1
             self._progress.last_error = str(error)
@@ -486,6 +588,18 @@ class FlowDelivery:
             raise TransientError(self._progress.last_error, flow=route.flow) from error
         route.breaker.record_success()
         self._answered(None)
+        if not isinstance(route.writer, Answering) or _answered_count(route.writer) > answered:
+            tally.proven += 1
+
+    def _may_defer(self, error: BaseException) -> bool:
+        """Whether a failed attempt waits to be told to the breaker: a server error while it
+        is closed, in a delivery that may isolate the record the tool fails on. A probe's
+        failure (half-open) is told at once, or the breaker would wait on it for ever."""
+        return (
+            isinstance(error, ServerError)
+            and self._route.retry.exhausted == "hand_back"
+            and self._route.breaker.state is BreakerState.CLOSED
+        )
 
     async def _still_held(self) -> None:
         """Just before a write: a feed whose batch another worker may have taken over checks
@@ -557,6 +671,21 @@ def _version_text(row: Row, columns: tuple[str, ...], version: str | None) -> st
         return ""
     value = row[columns.index(version)]
     return "" if value is None else str(value)
+
+
+def _halves(batch: ChangeBatch) -> tuple[ChangeBatch, ChangeBatch]:
+    middle = len(batch) // 2
+    return batch.select(range(middle)), batch.select(range(middle, len(batch)))
+
+
+def _answered_count(writer: Destination) -> int:
+    return writer.answered if isinstance(writer, Answering) else 0
+
+
+def _added(a: RetryStats, b: RetryStats) -> RetryStats:
+    """Two retriers' counts as one."""
+    counts = {f.name: getattr(a, f.name) + getattr(b, f.name) for f in dataclasses.fields(a)}
+    return RetryStats(**counts)
 
 
 def _shape(batch: ChangeBatch) -> tuple[tuple[str, ...], bool]:

@@ -15,6 +15,7 @@ from syncwell.errors import (
     IntegrationFatalError,
     RateLimitedError,
     RecordRejectedError,
+    ServerError,
     TimedOutError,
     TransientError,
 )
@@ -33,7 +34,7 @@ def settings_for(base_url: str, **extra: Any) -> Any:
 
 
 READ_CASES = {
-    "500": (Fault("/cursor", 500, "boom"), TransientError, "GET /cursor/items answered 500"),
+    "500": (Fault("/cursor", 500, "boom"), ServerError, "GET /cursor/items answered 500"),
     "503 retry-after": (Fault("/cursor", 503, {}, {"Retry-After": "7"}), TransientError, "503"),
     "408": (Fault("/cursor", 408), TransientError, "408"),
     "429": (Fault("/cursor", 429, {}, {"Retry-After": "3"}), RateLimitedError, "429"),

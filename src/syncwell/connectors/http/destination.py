@@ -54,6 +54,10 @@ class HttpDestination:
     def __init__(self, session: Session) -> None:
         self._session = session
         self._sent = SentMemory()
+        self.answered = 0
+        """Requests of writes the system answered without an error, since it opened: a write
+        of records already sent asks nothing, so the engine learns from this whether a write
+        that succeeded heard from the system (engine/delivery.py, `Answering`)."""
 
     async def aclose(self) -> None:
         await self._session.aclose()
@@ -175,6 +179,7 @@ class HttpDestination:
 
     async def _lookup(self, call: Call) -> httpx.Response | None:
         response, outcome = await self._session.send(call)
+        self.answered += 1
         return None if outcome == "ignored" else response
 
     async def _send(
@@ -206,6 +211,7 @@ class HttpDestination:
             names_record=not endpoint.bulk and bool(placeholders(endpoint.path)),
         )
         response, outcome = await self._session.send(call)
+        self.answered += 1
         if outcome == "ignored":
             return None
         if response.is_success and ids is None:

@@ -25,6 +25,7 @@ from syncwell.errors import (
     RateLimitedError,
     RecordMissingError,
     RecordRejectedError,
+    ServerError,
     TimedOutError,
     TransientError,
 )
@@ -38,6 +39,10 @@ _LISTING = frozenset({400, 409, 422})
 # Any other 4xx refuses the request's records (on a read: needs a person, see `_apply`).
 _FATAL = frozenset({401, 403, 404, 405, 410})
 _TRANSIENT = frozenset({408, 425})
+# A gateway that cannot reach the tool, or a tool that says it is unavailable: down or busy,
+# whatever the record. Every other 5xx is the tool's own failure (`ServerError`): one record it
+# always fails on can be set aside while the others are written (engine/delivery.py).
+_UNAVAILABLE = frozenset({502, 503, 504})
 _REASON_PATHS = ("message", "error.message", "error_description", "error", "detail", "title")
 _FIXES = {
     401: "check the credentials under auth: (expired, revoked or for another environment?)",
@@ -96,6 +101,9 @@ def _apply(
     if kind == "rate_limited":
         raise RateLimitedError(message, system=system, retry_after=retry_after)
     if kind == "transient":
+        status = response.status_code
+        if status >= 500 and status not in _UNAVAILABLE:
+            raise ServerError(message, system=system, retry_after=retry_after, status=status)
         raise TransientError(message, system=system, retry_after=retry_after)
     if kind == "permanent" and call.purpose != "read":
         reason = _reason(response)

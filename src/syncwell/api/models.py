@@ -212,6 +212,18 @@ class FlowReport(_Answer):
         description="Why the stream could not be read (then `in_stream` is null and what "
         "waits there is not counted); empty when it was, or without a transport."
     )
+    slot_retained_bytes: int | None = Field(
+        description="A `mode: cdc` flow: the most WAL its replication slot kept in the last "
+        "minute the engine measured it (bytes); null for other flows or when never measured "
+        "(docs/cdc.md, Slot health)."
+    )
+    slot_retained_s: float | None = Field(
+        description="Likewise, the furthest behind in time the slot's confirmed position was "
+        "in that minute (seconds)."
+    )
+    slot_measured_at: float | None = Field(
+        description="The start of that minute (Unix seconds); null when never measured."
+    )
 
 
 # --- GET /measurements: the measurements table (store/schema.py, docs/measurements.md) ----
@@ -276,6 +288,14 @@ class MeasurementMinute(_Answer):
     missed_by_webhooks: int = Field(description="Changes reconciliation found missed (count).")
     verified: int = Field(description="Written records read back to verify them (count).")
     drifted: int = Field(description="Of those, records that came back different (count).")
+    slot_retained_bytes_max: int | None = Field(
+        description="A `mode: cdc` flow: the most WAL its replication slot kept in the minute "
+        "(bytes); null for other flows."
+    )
+    slot_retained_s_max: float | None = Field(
+        description="Likewise, the furthest behind in time the slot's confirmed position was "
+        "(seconds); null for other flows."
+    )
 
 
 # --- GET /incidents and /dead-letters: display.py -----------------------------------------
@@ -495,6 +515,11 @@ class Analysis(_Answer):
     summary: str = Field(description="The conclusion, in a sentence.")
     what_if: list[str] = Field(
         default_factory=list, description="The what-if changes it assumed; empty here."
+    )
+    estimates: list[str] = Field(
+        default_factory=list,
+        description="With a what-if that changes a flow's mode (poll or CDC): its lag "
+        "estimated under the new mode and how it compares, a sentence each; empty here.",
     )
     tickets: TicketEvidence | None = Field(
         default=None,

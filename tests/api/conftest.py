@@ -9,12 +9,12 @@ import pytest
 
 from syncwell.api import create_app
 from syncwell.workspace import Workspace
+from tests.asgi import serving
 
 
 @pytest.fixture
 async def client(workspace: Workspace) -> AsyncIterator[httpx.AsyncClient]:
     """A client of `syncwell serve`'s app (no engine) for the `workspace` fixture of the
     module that asks for it."""
-    transport = httpx.ASGITransport(app=create_app(workspace=workspace))
-    async with httpx.AsyncClient(transport=transport, base_url="http://syncwell") as client:
+    async with serving(create_app(workspace=workspace)) as client:
         yield client

@@ -16,6 +16,7 @@ from syncwell.api import create_app
 from syncwell.api.auth import SESSION_COOKIE
 from syncwell.store import Role, open_store
 from syncwell.workspace import Workspace
+from tests.asgi import serving
 from tests.conftest import fresh_state_database
 
 __all__ = ["app_of", "as_client", "cookie", "log_in", "make_token", "served", "session_of"]
@@ -48,9 +49,8 @@ async def make_token(workspace: Workspace, role: Role = "viewer") -> tuple[int, 
 
 @asynccontextmanager
 async def as_client(app: ASGIApp, address: str = "127.0.0.1") -> AsyncIterator[httpx.AsyncClient]:
-    """A client of `app` whose requests come from `address`."""
-    transport = httpx.ASGITransport(app=app, client=(address, 50000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://syncwell") as client:
+    """A client of `app` whose requests come from `address`, its lifespan run around it."""
+    async with serving(app, address=address) as client:
         yield client
 
 

@@ -16,6 +16,7 @@ from syncwell.api.auth import SESSION_COOKIE, csrf_token
 from syncwell.store import ROLES, Role, open_store
 from syncwell.workspace import Workspace
 from tests.api.dashkit import fix_the_warehouse, write_workspace
+from tests.asgi import serving
 
 PAGES = [
     "/",
@@ -226,9 +227,9 @@ async def test_logging_in_or_out_from_another_site_is_refused(
 async def test_the_form_warns_when_the_cookie_cannot_be_kept(workspace: Workspace) -> None:
     """Over plain HTTP from another machine the browser drops the Secure cookie: the form
     says so, and how to fix it; on loopback it does not."""
-    transport = httpx.ASGITransport(app=create_app(workspace=workspace))
+    app = create_app(workspace=workspace)
     for base, warned in (("http://192.0.2.7:8100", True), ("http://127.0.0.1:8100", False)):
-        async with httpx.AsyncClient(transport=transport, base_url=base) as client:
+        async with serving(app, base_url=base) as client:
             form = (await client.get("/login")).text
         assert ("HTTPS proxy" in form) is warned, base
 
@@ -246,8 +247,7 @@ async def test_every_route_but_webhooks_health_and_login_needs_a_token(
     roles = {role: _bearer(await _token(workspace, role)) for role in ROLES}
     open_routes = {"/healthz", "/readyz", "/login", "/logout", "/api/v1/openapi.json", "/static"}
     checked: set[str] = set()
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://syncwell") as client:
+    async with serving(app) as client:
         for route in _routes(fastapi_app.routes):
             path = route.path
             if path in open_routes:

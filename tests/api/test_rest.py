@@ -3,20 +3,17 @@ document describes that, on a workspace a real run left a dead letter in."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import json
 import math
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, get_type_hints
 
 import httpx
 import pydantic
 import pytest
-from starlette.types import ASGIApp, Message, Scope
 
 from syncwell import Engine, analyze, load_workspace, store
 from syncwell.analyze import analysis_dict, kept_report, tickets
@@ -27,6 +24,7 @@ from syncwell.map import document
 from syncwell.store import ROLES, open_store
 from syncwell.store.schema import measurements
 from syncwell.workspace import Workspace
+from tests.asgi import serving
 from tests.conftest import fresh_state_database
 
 ROUTES = [
@@ -246,7 +244,7 @@ async def test_real_answers_parse_as_their_models(tmp_path: Path, backend: str) 
         await Engine(loaded).run(once=True)
         operator = (await _tokens(loaded))["operator"]
         app = create_app(workspace=loaded)
-        client = await stack.enter_async_context(_serving(app, operator))
+        client = await stack.enter_async_context(serving(app, headers=operator))
         answers = {("post", "/api/v1/constraint"): await client.post("/api/v1/constraint")}
         for method, path in OPERATIONS:
             if method == "get":
@@ -259,28 +257,6 @@ async def test_real_answers_parse_as_their_models(tmp_path: Path, backend: str) 
     minutes = answers["get", "/api/v1/measurements"].json()  # two if the run spans a minute
     assert sum(minute["dead_lettered"] for minute in minutes) == 1
     assert all(minute["headroom_min"] is None for minute in minutes)
-
-
-@contextlib.asynccontextmanager
-async def _serving(app: ASGIApp, headers: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of `app` sending `headers`, with the app's lifespan run around it, so the
-    state store it opens is closed before its database is dropped."""
-    inbox: asyncio.Queue[Message] = asyncio.Queue()
-    outbox: asyncio.Queue[Message] = asyncio.Queue()
-    scope: Scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
-    running = asyncio.create_task(app(scope, inbox.get, outbox.put))
-    await inbox.put({"type": "lifespan.startup"})
-    assert (await outbox.get())["type"] == "lifespan.startup.complete"
-    transport = httpx.ASGITransport(app=app)
-    try:
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://syncwell", headers=headers
-        ) as client:
-            yield client
-    finally:
-        await inbox.put({"type": "lifespan.shutdown"})
-        assert (await outbox.get())["type"] == "lifespan.shutdown.complete"
-        await running
 
 
 def test_each_model_names_the_keys_the_route_builds() -> None:

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
-import httpx
 import psycopg2
 import psycopg2.extras
 from prometheus_client.parser import text_string_to_metric_families
@@ -26,6 +25,7 @@ from syncwell.engine import Engine
 from syncwell.measure.prometheus import SyncwellCollector
 from syncwell.store import open_store
 from syncwell.workspace import load_workspace
+from tests.asgi import serving
 from tests.cdc.cdckit import create_pair, run_once
 
 runner = CliRunner()
@@ -131,8 +131,8 @@ async def _shown(path: Path) -> None:
         _, viewer = await store.tokens.create("viewer", "test")
     finally:
         await store.close()
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(workspace=workspace)),
+    async with serving(
+        create_app(workspace=workspace),
         base_url="http://127.0.0.1",
         headers={"authorization": f"Bearer {viewer}"},
     ) as client:

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
@@ -39,6 +38,7 @@ from syncwell.api import create_app
 from syncwell.api.login import SESSION_COOKIE
 from syncwell.cli import app
 from syncwell.engine import Engine
+from tests.asgi import serving
 
 runner = CliRunner()
 
@@ -231,8 +231,7 @@ class Served:
 
 async def _served(engine: Engine, token: str) -> Served:
     bearer = {"authorization": f"Bearer {token}"}
-    transport = httpx.ASGITransport(app=create_app(engine))
-    async with httpx.AsyncClient(transport=transport, base_url="http://syncwell") as client:
+    async with serving(create_app(engine)) as client:
         logged = await client.post("/login", data={"token": token})
         client.cookies.clear()  # the pages below carry the session explicitly
         cookie = {"cookie": f"{SESSION_COOKIE}={logged.cookies[SESSION_COOKIE]}"}

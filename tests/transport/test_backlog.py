@@ -12,7 +12,6 @@ import sqlite3
 import uuid
 from pathlib import Path
 
-import httpx
 import nats
 import nats.js.errors
 from typer.testing import CliRunner
@@ -23,6 +22,7 @@ from syncwell.cli import app
 from syncwell.engine import Engine
 from syncwell.store import open_store
 from syncwell.workspace import Workspace
+from tests.asgi import serving
 from tests.scenarios.crmkit import free_port
 from tests.waiting import until_true
 
@@ -132,8 +132,7 @@ async def test_status_and_the_api_count_what_waits_in_the_stream(
             _, token = await store.tokens.create("viewer")
         finally:
             await store.close()
-        served = httpx.ASGITransport(app=create_app(workspace=workspace))
-        async with httpx.AsyncClient(transport=served, base_url="http://syncwell") as client:
+        async with serving(create_app(workspace=workspace)) as client:
             bearer = {"authorization": f"Bearer {token}"}
             answer = await client.get("/api/v1/flows", headers=bearer)
             page = await client.get("/integrations/dest", headers=bearer)

@@ -11,7 +11,6 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
@@ -21,6 +20,7 @@ from syncwell import Engine, load_workspace
 from syncwell.api import create_app
 from syncwell.cli import app as cli
 from syncwell.store import open_store
+from tests.asgi import serving
 from tests.connectors.http import tracker
 from tests.connectors.http.tracker import Tracker, TrackerServer, tracker_workspace
 
@@ -109,10 +109,7 @@ async def test_a_field_the_tracker_drops_is_drift_counted_per_field_and_shown_ev
 
     viewer = await _viewer(path)
     headers = {"authorization": f"Bearer {viewer}"}
-    transport = httpx.ASGITransport(app=create_app(engine))
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://syncwell", headers=headers
-    ) as client:
+    async with serving(create_app(engine), headers=headers) as client:
         (answer,) = (await client.get("/api/v1/flows")).json()
         page = await client.get("/integrations/tracker")
         metrics = await client.get("/metrics")

@@ -374,3 +374,15 @@ def test_an_unknown_field_in_an_http_stream_lists_the_fields(tmp_path: Path) -> 
     assert result.exit_code == 2
     text = " ".join(result.output.split())
     assert "unknown field 'colour'; the fields here are: read, write" in text
+
+
+def test_the_demo_on_port_0_takes_a_free_port_before_the_crm_is_subscribed(
+    tmp_path: Path,
+) -> None:
+    """`syncwell demo --port 0` chooses its API's port before the tools start, so the CRM's
+    webhooks and the printed addresses name a real port, not ":0"."""
+    from syncwell.cli.running import _claim_demo_ports
+
+    port = _claim_demo_ports(tmp_path, 0, free_ports=True)
+    assert 0 < port < 65536
+    bind_socket("127.0.0.1", port).close()  # and it is free to listen on

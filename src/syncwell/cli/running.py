@@ -314,7 +314,7 @@ def demo(
     from syncwell.demo.next_steps import next_steps, syncwell_command
 
     configure_logging(verbose=False)
-    _claim_demo_ports(folder, port, free_ports=free_ports)
+    port = _claim_demo_ports(folder, port, free_ports=free_ports)
 
     async def main() -> tuple[bool, Engine, Path]:
         async with demo_world(folder, port, free_ports=free_ports) as world:
@@ -363,16 +363,23 @@ def demo(
         raise typer.Exit(130)
 
 
-def _claim_demo_ports(folder: Path, port: int, *, free_ports: bool) -> None:
-    """A port the demo needs but is taken ends it now, in one line (ListenError), not with
-    the tools' process dying, or after they have started."""
+def _claim_demo_ports(folder: Path, port: int, *, free_ports: bool) -> int:
+    """The port of the demo's API: `port`, or a free one for 0. A port the demo needs but is
+    taken ends it now, in one line (ListenError), not with the tools' process dying, or
+    after they have started."""
     from syncwell.api.server import bind_socket
     from syncwell.demo.world import sandbox_config
 
+    if port == 0:
+        # The CRM is subscribed to the API's own address before the API listens, so the
+        # port is chosen now (it printed ":0" and the CRM's webhooks went nowhere).
+        with bind_socket("127.0.0.1", 0) as chosen:
+            port = int(chosen.getsockname()[1])
     tools = sandbox_config(folder, port, free_ports=free_ports)
     for needed in (port, tools.crm.port, tools.email.port, tools.project.port):
         if needed:  # 0: a free one, picked when the tools start
             bind_socket(tools.host, needed).close()
+    return port
 
 
 @app.command()

@@ -24,12 +24,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from syncwell import Engine
 from syncwell.connectors.http.call import Call
 from syncwell.connectors.http.errors import check
 from syncwell.errors import ServerError, TransientError
 from syncwell.store import open_store
 from syncwell.workspace import load_workspace
-from tests.connectors.http.tracker import LoopbackServer
+from tests.connectors.http import tracker
+from tests.connectors.http.tracker import LoopbackServer, TrackerServer, tracker_workspace
 from tests.scenarios.runs import SYNCWELL
 
 
@@ -143,11 +145,13 @@ def _run_once(path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def _state(path: Path) -> tuple[int, list[Any], list[Any], list[Any]]:
+async def _state(
+    path: Path, flow: str = "tasks_out"
+) -> tuple[int, list[Any], list[Any], list[Any]]:
     """Changes waiting in the journal, open dead letters, deliveries, open incidents."""
     store = await open_store(load_workspace(path).state)
     try:
-        waiting = (await store.journal.backlog()).get("tasks_out", (0, 0, None))[1]
+        waiting = (await store.journal.backlog()).get(flow, (0, 0, None))[1]
         letters = await store.dead_letters.list()
         incidents = await store.incidents.list(open_only=True)
     finally:
@@ -249,3 +253,34 @@ def test_only_the_tools_own_error_answers_are_server_errors(
         copy = pickle.loads(pickle.dumps(caught.value))
         assert isinstance(copy, ServerError) and copy.status == status
         assert str(copy) == str(caught.value)
+
+
+async def test_a_delete_request_tracker_fails_on_every_time_is_dead_lettered_with_others(
+    tmp_path: Path,
+) -> None:
+    """Deleting a ticket already deleted in the tracker gets a 500 every time (Request
+    Tracker's way; no `gone:` set): deleted together with another row, under the default
+    policy, that delete alone is a dead letter and the other is done (before: both kept in
+    the journal, the flow stuck)."""
+    state = tracker.reset()
+    state.soft_deletes = True
+    with TrackerServer() as url:
+        with sqlite3.connect(tmp_path / "app.db") as db:
+            db.execute("CREATE TABLE tasks (id INTEGER PRIMARY KEY, subject TEXT, version INT)")
+            db.executemany("INSERT INTO tasks VALUES (?, ?, 1)", [(1, "a"), (2, "b"), (3, "c")])
+        flow = {"deletes": {"detect": "scan", "every": "0s"}, "verify": False}
+        path = tmp_path / "syncwell.yaml"
+        path.write_text(tracker_workspace(url, ("subject",), flow=flow))
+        await Engine(load_workspace(path)).run(once=True)
+        assert state.posts == 3
+        state.issues[101]["status"] = "deleted"  # deleted in the tracker, kept at its URL
+        with sqlite3.connect(tmp_path / "app.db") as db:
+            db.execute("DELETE FROM tasks WHERE id IN (1, 2)")
+        engine = Engine(load_workspace(path))
+        await engine.run(once=True)
+    waiting, letters, _, incidents = await _state(path, "issues_out")
+    assert state.issues[102]["status"] == "deleted" and waiting == 0 and incidents == []
+    (letter,) = letters
+    assert letter.key == "1" and letter.op == "delete" and "answered 500" in letter.reason
+    progress = engine.progress["issues_out"]
+    assert progress.stuck is None and progress.dead_lettered == 1

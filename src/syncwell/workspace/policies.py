@@ -44,9 +44,11 @@ class RetryPolicy(BaseModel):
     exhausted: Literal["hand_back", "dead_letter"] = Field(
         default="hand_back",
         description="What happens when a delivery ran out of attempts: `hand_back` (its "
-        "changes stay in the journal and are tried again behind the breaker) or "
-        "`dead_letter` (they go to the dead letters with the last error). Default hand_back; "
-        "webhook_out systems default to dead_letter after the Standard Webhooks schedule.",
+        "changes stay in the journal and are tried again behind the breaker; when the tool "
+        "answered with a server error while accepting other records, the batch is halved to "
+        "set aside the one it always fails on, docs/guarantees.md) or `dead_letter` (they go "
+        "to the dead letters with the last error). Default hand_back; webhook_out systems "
+        "default to dead_letter after the Standard Webhooks schedule.",
     )
 
     @model_validator(mode="after")

@@ -7,7 +7,8 @@ moving it into the destination; once the copy holds the seed, a paced load write
 changes a second for `--seconds` (bench/_cdc_load.py). Each change's latency is the moment
 the destination's trigger saw it written minus the moment its source COMMIT returned, on the
 same clock. Then the run waits until the copy equals the source's last versions, stops
-syncwell with SIGTERM, drops the slot and the databases.
+syncwell with SIGTERM, drops the slot and the databases. The exit status is 1 when a copy
+never equalled its source; missing the target is reported as FAIL and still exits 0.
 
 Reported per run: p50/p95/p99/max latency, the rate achieved, the peak resident set of the
 syncwell process (the kernel's VmHWM) and its CPU while the load ran, and the machine's load
@@ -367,6 +368,8 @@ async def _main(args: argparse.Namespace, server: str, kind: str) -> None:
     else:
         print(f"{machine['uptime']}; server {kind}, PostgreSQL {machine['postgresql']}")
         print(render(results))
+    if not all(result.equal for result in results):
+        raise SystemExit(1)  # a copy that never equalled its source: no latency to trust
 
 
 def main() -> None:

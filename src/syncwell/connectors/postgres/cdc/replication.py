@@ -45,14 +45,12 @@ _FATAL_CLASSES = ("28", "42", "3D", "3F", "55000")  # auth, undefined or privile
 # database, and a server not in the state for it (wal_level is not logical). A slot in use
 # (55006) is transient: a run that just ended may still hold it for a moment.
 _GATHER_S = 0.05
-"""How long a read waits for more transactions after its first message before a quiet
-moment (5 ms) ends it. Each read costs the engine a round of its own (values typed, a
-journal commit, the slot confirmed, a delivery): a read per transaction at 1,000 changes a
-second spent about 45% of a core on those rounds, 25-30% with this (bench/cdc_latency.py)."""
-_AT_MOST_S = 0.1
-"""How long a read gathers at most: it returns at the first Commit after this. A steady
-load is never quiet for 5 ms, so a read went on to `enough` messages or its whole wait,
-half a second of latency at 5,000 changes a second."""
+"""How long a read gathers transactions: it returns at the first Commit after this (or
+after a quiet 5 ms once this has passed). Each read costs the engine a round of its own
+(values typed, a journal commit, the slot confirmed, a delivery), so a read per transaction
+at 1,000 changes a second spent about 45% of a core on those rounds; and a steady load is
+never quiet for 5 ms, so a read without a limit went on to `enough` messages or its whole
+wait, half a second of latency at 5,000 changes a second (bench/cdc_latency.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +191,7 @@ class Replication:
                         first = time.monotonic()
                     received.append(Received(message.data_start, decoded))
                     if isinstance(decoded, pgoutput.Commit) and (
-                        len(received) >= enough or time.monotonic() - first >= _AT_MOST_S
+                        len(received) >= enough or time.monotonic() - first >= _GATHER_S
                     ):
                         return received
                     continue

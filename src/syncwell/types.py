@@ -87,6 +87,9 @@ class ChangeBatch:
             asked for again conditionally (an http page with an ETag); never journaled.
         page_unchanged: the source says page `page` holds what it held last time (an http
             304); the batch is empty, and the keys last seen on that page are still there.
+        kept_keys: the indexes of rows that update a record the source held under the same
+            key, where the source can tell (a change stream's updates); a key ledger knows
+            those keys already. Never journaled.
     """
 
     columns: tuple[str, ...]
@@ -97,6 +100,7 @@ class ChangeBatch:
     keys_repeat: bool = False
     page: str | None = None
     page_unchanged: bool = False
+    kept_keys: frozenset[int] = frozenset()
 
     def __len__(self) -> int:
         if self.copy_text is not None:

@@ -4,6 +4,7 @@ complete, never after a snapshot cut short, and a key the stream deleted is not 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from syncwell.engine.cdckeys import CaptureKeys
@@ -82,5 +83,36 @@ async def test_a_new_snapshot_deletes_only_once_complete(tmp_path: Path) -> None
         assert restarted.deleted == []
         await restarted.take(_rows(), _streaming("0/90"))
         assert sorted(restarted.deleted) == [4, 8]
+    finally:
+        await store.close()
+
+
+async def test_updates_under_their_own_key_are_not_noted_again(tmp_path: Path) -> None:
+    """A streamed update of a record under its own key (`kept_keys`) writes no key note, so a
+    stream of updates costs the ledger nothing; a key inserted then updated in one batch is
+    noted, a key change's new key too, and the next snapshot still deletes only the unseen."""
+    flow = load_workspace(write_workspace(tmp_path, "postgresql://x@127.0.0.1/x", "s")).flows[
+        "rows"
+    ]
+    store = await open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        keys = CaptureKeys(flow, store.source_keys, FakeClock())
+        taking = _Flow(store, keys)
+        await taking.take(_rows(1, 2, 3), _snapshot("0/10", 3))
+        await taking.take(_rows(), _streaming("0/10"))
+        updates = dataclasses.replace(_rows(1, 2, 3), kept_keys=frozenset({0, 1, 2}))
+        note, _ = await keys.step(updates, taking.checkpoint, _streaming("0/20"), store.journal)
+        assert note is None  # nothing to write: every key is in the ledger already
+        # 4 inserted then updated; 2 moved to key 5 (its delete, then an upsert not kept)
+        mixed = dataclasses.replace(
+            _rows(4, 4, 2, 5, ops=[Op.UPSERT, Op.UPSERT, Op.DELETE, Op.UPSERT]),
+            kept_keys=frozenset({1}),
+        )
+        await taking.take(mixed, _streaming("0/30"))
+        assert await store.source_keys.count("rows") == 4  # 1, 3, 4, 5
+        taking.checkpoint = None  # `syncwell cdc reset`: a new snapshot sees 1 and 5
+        await taking.take(_rows(1, 5), _snapshot("0/90", 5))
+        await taking.take(_rows(), _streaming("0/90"))
+        assert sorted(taking.deleted) == [2, 3, 4]  # 2 by the stream; 3 and 4 unseen
     finally:
         await store.close()

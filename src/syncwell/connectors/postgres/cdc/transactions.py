@@ -58,6 +58,8 @@ class Transaction:
             holds what its replica identity gives (the key, or the whole old row).
         shapes: one per row: the columns its values are of (a transaction that alters the
             table holds rows of two shapes).
+        kept_keys: one per row: whether it updates a record the table held under the same
+            key (an Update message whose key did not change), so the record's key is known.
     """
 
     end_lsn: int
@@ -65,6 +67,7 @@ class Transaction:
     ops: list[Op] = field(default_factory=list)
     rows: list[TextRow] = field(default_factory=list)
     shapes: list[Shape] = field(default_factory=list)
+    kept_keys: list[bool] = field(default_factory=list)
 
 
 class Assembler:
@@ -204,11 +207,13 @@ class Assembler:
         elif isinstance(message, pgoutput.Update) and message.relation == self._relation:
             full = message.old is not None and not message.old_is_key
             new = self._row(message.new, message.old if full else None)
+            kept = True
             if message.old is not None:  # sent when the key changed, or always with FULL
                 old = self._row(message.old, None)
                 if self._key_of(old) != self._key_of(new):  # the record moved to a new key
                     self._add(into, Op.DELETE, old)
-            self._add(into, Op.UPSERT, new)
+                    kept = False
+            self._add(into, Op.UPSERT, new, kept=kept)
         elif isinstance(message, pgoutput.Delete) and message.relation == self._relation:
             self._add(into, Op.DELETE, self._row(message.old, None))
         elif isinstance(message, pgoutput.Truncate) and self._relation in message.relations:
@@ -224,10 +229,11 @@ class Assembler:
             )
         return None
 
-    def _add(self, into: Transaction, op: Op, row: TextRow) -> None:
+    def _add(self, into: Transaction, op: Op, row: TextRow, *, kept: bool = False) -> None:
         into.ops.append(op)
         into.rows.append(row)
         into.shapes.append(self._shape)
+        into.kept_keys.append(kept)
 
     def _key_of(self, row: TextRow) -> TextRow:
         return tuple(row[i] for i in self._key_picks)

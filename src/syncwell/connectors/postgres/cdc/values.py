@@ -10,6 +10,7 @@ column retyped or dropped since would otherwise type a backlog wrongly, or not a
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from itertools import groupby
 
@@ -45,14 +46,16 @@ class Typist:
         """The transactions' changes in order, one batch per run of rows of one shape."""
         observed = min((t.committed_at for t in transactions), default=time.time())
         changes = [
-            (shape, op, row)
+            (shape, op, row, kept)
             for t in transactions
-            for shape, op, row in zip(t.shapes, t.ops, t.rows, strict=True)
+            for shape, op, row, kept in zip(t.shapes, t.ops, t.rows, t.kept_keys, strict=True)
         ]
         batches = []
         for shape, run in groupby(changes, key=lambda change: change[0]):
-            ops, rows = zip(*((op, row) for _, op, row in run), strict=True)
-            batches.append(await self._batch(pool, shape, list(ops), list(rows), observed))
+            ops, rows, kept = zip(*((op, row, kept) for _, op, row, kept in run), strict=True)
+            batch = await self._batch(pool, shape, list(ops), list(rows), observed)
+            known = frozenset(index for index, same in enumerate(kept) if same)
+            batches.append(dataclasses.replace(batch, kept_keys=known))
         return batches
 
     async def _batch(

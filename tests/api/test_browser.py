@@ -166,8 +166,18 @@ def test_the_demo_dashboard(browser: Browser, tmp_path: Path, shots: Path) -> No
         page, errors = _new_page(browser)
         _log_in(page, base, token)
         time.sleep(25)  # the demo's people at work: measurements to show
-        page.get_by_role("button", name="Analyse now").click()
-        expect(page.locator("#constraint h2")).to_have_text("projects")
+        # A loaded machine (CI) once had the first analysis name the CRM: the window is the
+        # demo's first half minute, so a slow start weighs in it. Each click analyses a
+        # longer window; the project tool polled every 4h must win within a minute.
+        named = ""
+        for _ in range(6):
+            page.get_by_role("button", name="Analyse now").click()
+            page.wait_for_load_state()
+            named = page.locator("#constraint h2").inner_text().strip()
+            if named == "projects":
+                break
+            time.sleep(10)
+        assert named == "projects", page.locator("#constraint").inner_text()
         expect(page.locator("#map g.flow.constraint title")).to_contain_text("tasks")
         page.screenshot(path=shots / "dashboard.png")
         page.get_by_role("navigation").get_by_role("link", name="crm").click()

@@ -23,7 +23,26 @@ from syncwell.engine.admin import resync
 from syncwell.errors import MisconfiguredError
 from syncwell.workspace import Flow, Mode, Workspace
 
-__all__ = ["capture_source", "cdc_flows", "drop_slot", "reset_capture", "slot_reports"]
+__all__ = [
+    "capture_source",
+    "cdc_flows",
+    "drop_slot",
+    "flow_capture_names",
+    "reset_capture",
+    "slot_reports",
+]
+
+
+def flow_capture_names(workspace: Workspace, flow: Flow) -> CaptureNames:
+    """The replication slot and publication `flow` streams through: the ones its `cdc:`
+    names, or syncwell's own for the workspace and flow."""
+    chosen = flow.cdc
+    return capture_names(
+        workspace.name,
+        flow.name,
+        slot=None if chosen is None else chosen.slot,
+        publication=None if chosen is None else chosen.publication,
+    )
 
 
 def _names(workspace: Workspace, flow: Flow) -> tuple[postgres.Settings, CaptureNames]:
@@ -36,14 +55,7 @@ def _names(workspace: Workspace, flow: Flow) -> tuple[postgres.Settings, Capture
             system=system.name,
             flow=flow.name,
         )
-    chosen = flow.cdc
-    names = capture_names(
-        workspace.name,
-        flow.name,
-        slot=None if chosen is None else chosen.slot,
-        publication=None if chosen is None else chosen.publication,
-    )
-    return system.settings, names
+    return system.settings, flow_capture_names(workspace, flow)
 
 
 def capture_source(workspace: Workspace, flow: Flow) -> ChangeCapture:

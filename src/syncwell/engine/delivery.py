@@ -428,11 +428,8 @@ class FlowDelivery:
             except RecordRejectedError as error:
                 rest, tries = self._set_aside(batch, error, tally, tries)
                 if rest is None:
-                    middle = len(batch) // 2
-                    first = batch.select(range(middle))
-                    await self._write_or_split(first, tally, tries + 1, retrier)
-                    rest = batch.select(range(middle, len(batch)))
-                    await self._write_or_split(rest, tally, tries + 1, retrier)
+                    for half in _halves(batch):
+                        await self._write_or_split(half, tally, tries + 1, retrier)
                     return
                 batch = rest
                 continue

@@ -18,9 +18,10 @@ import asyncpg
 import structlog
 
 from syncwell.connectors import postgres
-from syncwell.connectors.postgres.cdc import CaptureNames, capture_names
+from syncwell.connectors.postgres.cdc import CaptureNames
 from syncwell.connectors.postgres.cdc.names import SlotPosition, slot_positions, syncwell_slots
 from syncwell.connectors.postgres.pgoutput import parse_lsn
+from syncwell.engine.capture import flow_capture_names
 from syncwell.measure.slots import SlotHealth, WalTimeline
 from syncwell.types import Checkpoint
 from syncwell.workspace import Flow, Mode, Workspace
@@ -119,14 +120,8 @@ def slot_watch(workspace: Workspace, flows: Sequence[Flow]) -> SlotWatch | None:
         settings = workspace.systems[flow.source].settings
         if flow.mode is not Mode.CDC or not isinstance(settings, postgres.Settings):
             continue
-        chosen = flow.cdc
-        names = capture_names(
-            workspace.name,
-            flow.name,
-            slot=None if chosen is None else chosen.slot,
-            publication=None if chosen is None else chosen.publication,
-        )
-        limit = DEFAULT_MAX_RETAINED if chosen is None else chosen.max_retained
+        names = flow_capture_names(workspace, flow)
+        limit = DEFAULT_MAX_RETAINED if flow.cdc is None else flow.cdc.max_retained
         dsn = settings.dsn.get_secret_value()
         databases.setdefault(dsn, (settings, []))[1].append(_Watched(flow.name, names, limit))
     return SlotWatch(databases) if databases else None
@@ -161,7 +156,7 @@ async def orphan_slots(workspace: Workspace) -> tuple[list[Orphan], dict[str, st
     its `mode: cdc` flows uses, and the systems that could not be looked at, with why.
     A database two systems share is looked at once."""
     used = {
-        capture_names(workspace.name, flow.name, slot=flow.cdc.slot if flow.cdc else None).slot
+        flow_capture_names(workspace, flow).slot
         for flow in workspace.flows.values()
         if flow.mode is Mode.CDC
     }
